@@ -1,0 +1,26 @@
+# FLOPWISE_CUDA=AUTO builds the CUDA backend whenever nvcc is found (it must
+# compile everywhere nvcc exists, even on machines without a GPU); its tests
+# skip at run time when no device is present.
+set(FLOPWISE_HAVE_CUDA OFF)
+if(NOT FLOPWISE_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER)
+    find_program(_flopwise_nvcc nvcc HINTS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
+    if(_flopwise_nvcc)
+      set(CMAKE_CUDA_COMPILER ${_flopwise_nvcc} CACHE FILEPATH "nvcc" FORCE)
+    endif()
+  endif()
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90 CACHE STRING "CUDA architectures (A100, H100/H200)")
+    endif()
+    # CMake 3.25 does not know CUDA 13's C++20 flags; device code keeps to C++17.
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(FLOPWISE_HAVE_CUDA ON)
+  elseif(FLOPWISE_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "FLOPWISE_CUDA=ON but nvcc was not found (set CMAKE_CUDA_COMPILER)")
+  endif()
+endif()
+message(STATUS "flopwise: CUDA backend ${FLOPWISE_HAVE_CUDA}")
