@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   python3-torch python3-scipy python3-numpy
   nodejs npm
   clang-format
+  librsvg2-dev libcairo2-dev libxml2-utils
 )
 
 missing=()

@@ -1,0 +1,249 @@
+"""Training throughput of flopwise-train against its PyTorch peer (CPU, float32).
+
+For each architecture and config it runs a full training step (forward,
+backward, AdamW) on synthetic tokens, first in `flopwise-train`, then in
+torch_peer.py with the same thread count, and prints
+
+  <arch> <config> ours=<tokens/s> torch=<tokens/s> ratio=<ours/torch>
+  rss <arch> <config> ours=<MiB> torch=<MiB>
+
+then the machine's sgemm FLOP/s (numpy on the system BLAS, the library
+flopwise links), the MFU of config B under the paper's FLOP formula, and the
+context-4096 / context-256 throughput ratio of the linear models. Warm-up
+steps are skipped; tokens/s is the harmonic mean of the per-step rates that
+the programs report. Without --flopwise-train only the PyTorch side runs and
+every `ours` field reads n/a.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+ARCHS = ("llama", "tnl", "hgrn2", "cos2")
+LINEAR_ARCHS = ("tnl", "hgrn2", "cos2")
+
+
+def ffn_dim(d):
+    """§8.3: g = 256 · ceil(8d / (3 · 256))."""
+    return 256 * -(-8 * d // (3 * 256))
+
+
+def make_config(d, layers, heads, vocab, context, batch_tokens):
+    return {"d_model": d, "layers": layers, "heads": heads, "vocab": vocab, "context": context,
+            "ffn_dim": ffn_dim(d), "batch_tokens": batch_tokens}
+
+
+CONFIGS = {
+    "A": make_config(256, 4, 4, 8192, 256, batch_tokens=4096),
+    "B": make_config(512, 6, 8, 32768, 512, batch_tokens=2048),
+}
+
+
+def paper_flops_per_token(arch, cfg):
+    """Non-embedding training FLOPs per token, paper Table 1 forms (§8.2), b·n divided out."""
+    d, l, h, n = cfg["d_model"], cfg["layers"], cfg["heads"], cfg["context"]
+    base = 72 * l * d * d
+    if arch == "llama":
+        return base * (1 + n / (6 * d) + 5 / (18 * d))
+    if arch == "tnl":
+        return base * (1 + 1 / (2 * h) + 5 / (18 * d))
+    if arch == "hgrn2":
+        return base * (1 + 1 / (3 * h) + 29 / (72 * d))
+    return base * (1 + 3 / (4 * h) + 23 / (72 * d)) + 12 * d * d / h
+
+
+def lm_head_flops_per_token(cfg):
+    """Actual LM-head training FLOPs per token (forward 2dv, backward 4dv)."""
+    return 6 * cfg["d_model"] * cfg["vocab"]
+
+
+def run_measured(cmd, env=None):
+    """Runs `cmd`, returns (stdout JSON objects, peak RSS in MiB, exit code, stderr)."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        events = []
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                events.append(json.loads(line))
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return events, usage.ru_maxrss / 1024.0, proc.returncode, err.read()
+
+
+def steady_rate(events, warmup_steps):
+    """Harmonic mean of tokens_per_s over the progress events after the warm-up."""
+    rates = [e["tokens_per_s"] for e in events
+             if e.get("event") == "progress" and e["step"] > warmup_steps]
+    if not rates:
+        return None
+    return len(rates) / sum(1.0 / r for r in rates)
+
+
+def write_tokens(path, vocab, count, seed):
+    rng = np.random.default_rng(seed)
+    rng.integers(0, vocab, size=count, dtype=np.uint32).astype("<u4").tofile(path)
+
+
+def run_ours(args, arch, cfg, batch_tokens, workdir):
+    data = os.path.join(workdir, f"tokens-v{cfg['vocab']}-{batch_tokens}.u32")
+    steps = args.warmup_steps + args.steps
+    if not os.path.exists(data):
+        write_tokens(data, cfg["vocab"], 2 * steps * batch_tokens + cfg["context"] + 1, seed=1)
+    out_dir = tempfile.mkdtemp(prefix=f"run-{arch}-", dir=workdir)
+    cmd = [args.flopwise_train, "--arch", arch, "--layers", cfg["layers"], "--d-model",
+           cfg["d_model"], "--heads", cfg["heads"], "--ffn-dim", cfg["ffn_dim"], "--vocab",
+           cfg["vocab"], "--context", cfg["context"], "--data", data, "--batch-tokens",
+           batch_tokens, "--total-tokens", steps * batch_tokens, "--lr", "3e-4",
+           "--weight-decay", "0.1", "--schedule", "constant", "--seed", "1",
+           "--checkpoint-every-tokens", "0", "--log-every-steps", "1",
+           "--out", out_dir, "--threads", args.threads]
+    events, rss, code, stderr = run_measured([str(c) for c in cmd])
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if code != 0:
+        raise RuntimeError(f"flopwise-train {arch} exited {code}: {stderr.strip()[-2000:]}")
+    return steady_rate(events, args.warmup_steps), rss
+
+
+def run_torch(args, arch, cfg, batch_tokens):
+    cmd = [PYTHON, os.path.join(HERE, "torch_peer.py"), "--arch", arch, "--steps",
+           args.warmup_steps + args.steps, "--threads", args.threads, "--batch-tokens",
+           batch_tokens]
+    for key in ("layers", "d_model", "heads", "ffn_dim", "vocab", "context"):
+        cmd += ["--" + key.replace("_", "-"), cfg[key]]
+    events, rss, code, stderr = run_measured([str(c) for c in cmd])
+    if code != 0:
+        raise RuntimeError(f"torch_peer {arch} exited {code}: {stderr.strip()[-2000:]}")
+    forms = [e for e in events if e.get("event") == "attention_form"]
+    return steady_rate(events, args.warmup_steps), rss, forms[0] if forms else None
+
+
+def measure_sgemm(threads, size=2048, repeats=5):
+    """Best-of sgemm FLOP/s through numpy (system BLAS) with `threads` threads."""
+    code = (
+        "import time, numpy as np\n"
+        f"n = {size}\n"
+        "a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)\n"
+        "a @ b\n"
+        "best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter())"
+        f" for _ in range({repeats}))\n"
+        "print(2.0 * n ** 3 / best)\n")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip())
+
+
+def fmt(value, digits=0):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--flopwise-train", help="flopwise-train program; omit for PyTorch only")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--configs", default="A,B", help="comma-separated subset of A,B")
+    parser.add_argument("--archs", default=",".join(ARCHS))
+    parser.add_argument("--batch-tokens", type=int, default=0,
+                        help="tokens per step (default: 4096 for A, 2048 for B; at least one sequence)")
+    parser.add_argument("--warmup-steps", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=3, help="measured steps after warm-up")
+    parser.add_argument("--long-context", type=int, default=4096,
+                        help="context of the long-sequence run of the linear models (0: skip)")
+    parser.add_argument("--json", help="also write every figure to this JSON file")
+    args = parser.parse_args()
+    archs = [a for a in args.archs.split(",") if a]
+    configs = [c for c in args.configs.split(",") if c]
+    for a in archs:
+        if a not in ARCHS:
+            parser.error(f"--archs: unknown architecture {a!r}")
+    for c in configs:
+        if c not in CONFIGS:
+            parser.error(f"--configs: unknown config {c!r} (A or B)")
+    if args.flopwise_train and not os.access(args.flopwise_train, os.X_OK):
+        parser.error(f"--flopwise-train: {args.flopwise_train} is not an executable file")
+
+    report = {"threads": args.threads, "warmup_steps": args.warmup_steps, "steps": args.steps,
+              "load_average_start": os.getloadavg(), "runs": []}
+    print(f"# threads={args.threads} warmup_steps={args.warmup_steps} measured_steps="
+          f"{args.steps} load_average={os.getloadavg()[0]:.1f}"
+          + ("" if args.flopwise_train else " (PyTorch side only)"), flush=True)
+    sgemm = measure_sgemm(args.threads)
+    report["sgemm_flops_per_s"] = sgemm
+    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads)",
+          flush=True)
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as workdir:
+
+        def measure(arch, name, cfg):
+            start = time.perf_counter()
+            batch_tokens = max(args.batch_tokens or cfg["batch_tokens"], cfg["context"])
+            ours = ours_rss = None
+            if args.flopwise_train:
+                ours, ours_rss = run_ours(args, arch, cfg, batch_tokens, workdir)
+            theirs, theirs_rss, form = run_torch(args, arch, cfg, batch_tokens)
+            run = {"arch": arch, "config": name, "context": cfg["context"],
+                   "batch_tokens": batch_tokens, "ours": ours,
+                   "torch": theirs, "ratio": ratio(ours, theirs), "rss_ours_mib": ours_rss,
+                   "rss_torch_mib": theirs_rss, "torch_attention_form": form,
+                   "wall_s": time.perf_counter() - start}
+            report["runs"].append(run)
+            results[(arch, name)] = run
+            print(f"{arch} {name} ours={fmt(ours)} torch={fmt(theirs)} "
+                  f"ratio={fmt(run['ratio'], 3)}", flush=True)
+            print(f"rss {arch} {name} ours={fmt(ours_rss)} torch={fmt(theirs_rss)} (MiB)",
+                  flush=True)
+
+        for name in configs:
+            for arch in archs:
+                measure(arch, name, CONFIGS[name])
+        if args.long_context and "A" in configs:
+            long_cfg = dict(CONFIGS["A"], context=args.long_context)
+            for arch in (a for a in archs if a in LINEAR_ARCHS):
+                measure(arch, f"A@{args.long_context}", long_cfg)
+                base, long_run = results[(arch, "A")], results[(arch, f"A@{args.long_context}")]
+                print(f"context {arch} {args.long_context}/256 ours="
+                      f"{fmt(ratio(long_run['ours'], base['ours']), 3)} torch="
+                      f"{fmt(ratio(long_run['torch'], base['torch']), 3)}", flush=True)
+
+    if "B" in configs:
+        cfg = CONFIGS["B"]
+        for arch in archs:
+            run = results[(arch, "B")]
+            paper = paper_flops_per_token(arch, cfg)
+            full = paper + lm_head_flops_per_token(cfg)
+            mfu = {side: (None if run[side] is None else 100 * run[side] * paper / sgemm)
+                   for side in ("ours", "torch")}
+            mfu_full = {side: (None if run[side] is None else 100 * run[side] * full / sgemm)
+                        for side in ("ours", "torch")}
+            run.update(mfu_paper_pct=mfu, mfu_with_lm_head_pct=mfu_full,
+                       paper_flops_per_token=paper)
+            print(f"mfu {arch} B ours={fmt(mfu['ours'], 1)}% torch={fmt(mfu['torch'], 1)}% "
+                  f"(paper non-embedding {paper / 1e6:.1f} MFLOP/token); with LM head 6dv: "
+                  f"ours={fmt(mfu_full['ours'], 1)}% torch={fmt(mfu_full['torch'], 1)}%",
+                  flush=True)
+    report["load_average_end"] = os.getloadavg()
+    print(f"# load_average={os.getloadavg()[0]:.1f} at the end", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

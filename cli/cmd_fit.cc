@@ -1,0 +1,187 @@
+// `flopwise fit`, `flopwise optimal`, `flopwise plot`: offline scaling-law fits
+// over a CSV/JSONL file of checkpoint records (docs/fitting.md). Thin wrappers
+// over fitting/ and plot/; no coordinator needed.
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/command_registry.h"
+#include "fitting/fit.h"
+#include "fitting/records.h"
+#include "fitting/report.h"
+#include "models/accounting.h"
+#include "models/presets.h"
+#include "plot/scaling_figures.h"
+
+namespace flopwise::cli {
+namespace {
+
+struct FitFlags {
+  std::string input;
+  std::string unit = "flops";
+  std::string method = "all";
+  std::string convention = "formula";
+  std::string shapes;  // CSV; empty: the models' presets
+  std::string out_dir;
+  int bootstrap = 0;
+  double level = 0.95;
+  uint64_t seed = 1;
+  double min_tokens = 0;
+  double skip_fraction = 0;
+  double budget = 0;  // 0: none
+  bool json = false;
+};
+
+int Fail(const char* command, const absl::Status& status) {
+  std::fprintf(stderr, "flopwise %s: %s\n", command, std::string(status.message()).c_str());
+  return 1;
+}
+
+absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
+  fitting::FitOptions options;
+  auto unit = fitting::ParseComputeUnit(flags.unit);
+  if (!unit.ok()) return unit.status();
+  auto methods = fitting::ParseMethods(flags.method);
+  if (!methods.ok()) return methods.status();
+  auto convention = fitting::ParseFlopsConvention(flags.convention);
+  if (!convention.ok()) return convention.status();
+  options.unit = *unit;
+  options.methods = *methods;
+  options.convention = *convention;
+  options.bootstrap_resamples = flags.bootstrap;
+  options.interval_level = flags.level;
+  options.seed = flags.seed;
+  options.min_tokens = flags.min_tokens;
+  options.skip_fraction = flags.skip_fraction;
+  return options;
+}
+
+// Shapes to round recommendations to: a user table, or the models' paper and
+// CPU-ladder presets with their exact non-embedding counts and, under the
+// formula convention, the paper's training FLOPs per token at the preset's context.
+absl::StatusOr<std::vector<fitting::ShapeOption>> Shapes(const FitFlags& flags,
+                                                         const fitting::FitReport& fit) {
+  if (!flags.shapes.empty()) return fitting::ReadShapesFile(flags.shapes);
+  std::vector<fitting::ShapeOption> shapes;
+  for (const fitting::ArchFit& f : fit.archs) {
+    auto arch = models::ParseArch(f.arch);
+    if (!arch.ok()) continue;
+    for (const auto& family : {models::PaperPresets(*arch), models::CpuLadderPresets(*arch)}) {
+      for (const models::Preset& p : family) {
+        fitting::ShapeOption s;
+        s.arch = f.arch;
+        s.name = p.name;
+        s.layers = p.config.layers;
+        s.d_model = p.config.d_model;
+        s.heads = p.config.heads;
+        s.n_params = static_cast<double>(models::NonEmbeddingParamsExact(p.config));
+        if (fit.convention == fitting::FlopsConvention::kFormula) {
+          s.flops_per_token = models::TrainFlopsPerTokenFormula(p.config);
+        }
+        shapes.push_back(std::move(s));
+      }
+    }
+  }
+  return shapes;
+}
+
+int RunFit(const char* command, const FitFlags& flags) {
+  auto options = ToOptions(flags);
+  if (!options.ok()) return Fail(command, options.status());
+  auto records = fitting::ReadRecordsFile(flags.input);
+  if (!records.ok()) return Fail(command, records.status());
+  auto fit = fitting::FitScalingLaws(*records, *options);
+  if (!fit.ok()) return Fail(command, fit.status());
+  std::optional<fitting::BudgetReport> budget;
+  if (flags.budget != 0) {
+    auto shapes = Shapes(flags, *fit);
+    if (!shapes.ok()) return Fail(command, shapes.status());
+    auto rec = fitting::RecommendForBudget(*fit, flags.budget, *shapes);
+    if (!rec.ok()) return Fail(command, rec.status());
+    budget = std::move(*rec);
+  }
+  const fitting::BudgetReport* b = budget ? &*budget : nullptr;
+  const std::string text =
+      flags.json ? fitting::FitReportJson(*fit, b) : fitting::FitReportText(*fit, b);
+  std::printf("%s\n", text.c_str());
+  return 0;
+}
+
+int RunPlot(const FitFlags& flags) {
+  auto options = ToOptions(flags);
+  if (!options.ok()) return Fail("plot", options.status());
+  options->methods = fitting::kPaper;
+  auto records = fitting::ReadRecordsFile(flags.input);
+  if (!records.ok()) return Fail("plot", records.status());
+  auto fit = fitting::FitScalingLaws(*records, *options);
+  if (!fit.ok()) return Fail("plot", fit.status());
+  auto written = plot::WriteScalingFigures(*records, *fit, flags.out_dir);
+  if (!written.ok()) return Fail("plot", written.status());
+  for (const std::string& path : *written) std::printf("%s\n", path.c_str());
+  for (const fitting::ArchFit& f : fit->archs) {
+    for (const std::string& e : f.errors)
+      std::fprintf(stderr, "flopwise plot: %s: %s\n", f.arch.c_str(), e.c_str());
+  }
+  return 0;
+}
+
+void AddCommonOptions(CLI::App* cmd, FitFlags& flags) {
+  cmd->add_option("--input", flags.input, "CSV or JSONL checkpoint records (docs/fitting.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--unit", flags.unit, "unit of compute C: flops or pfdays (8.64e19 FLOPs)")
+      ->check(CLI::IsMember({"flops", "pfdays"}))
+      ->capture_default_str();
+  cmd->add_option("--flops-convention", flags.convention,
+                  "C from the records' flops (formula) or 6*n_params*tokens (6nd)")
+      ->check(CLI::IsMember({"formula", "6nd"}))
+      ->capture_default_str();
+  auto* min_tokens =
+      cmd->add_option("--min-tokens", flags.min_tokens, "drop checkpoints with fewer tokens");
+  cmd->add_option("--skip-fraction", flags.skip_fraction,
+                  "drop checkpoints before this fraction of each run's final tokens")
+      ->check(CLI::Range(0.0, 0.999))
+      ->excludes(min_tokens);
+}
+
+void AddFitOptions(CLI::App* cmd, FitFlags& flags) {
+  AddCommonOptions(cmd, flags);
+  cmd->add_option("--method", flags.method, "paper, approach2, approach3 or all")
+      ->check(CLI::IsMember({"paper", "approach2", "approach3", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--bootstrap", flags.bootstrap, "bootstrap resamples over runs (0: none)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--level", flags.level, "percentile interval level")
+      ->check(CLI::Range(0.5, 0.999))
+      ->capture_default_str();
+  cmd->add_option("--seed", flags.seed, "bootstrap seed")->capture_default_str();
+  cmd->add_option("--shapes", flags.shapes,
+                  "CSV of shapes to round N_opt to (default: the models' presets)")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", flags.json, std::string("print JSON"));
+}
+
+const CommandRegistrar kFit([](CLI::App& app, CliContext& ctx) {
+  static FitFlags fit_flags, optimal_flags, plot_flags;
+  auto* fit = app.add_subcommand("fit", "Fit scaling laws to checkpoint records (offline)");
+  AddFitOptions(fit, fit_flags);
+  fit->add_option("--budget", fit_flags.budget,
+                  "also recommend N and D for this compute (in --unit)");
+  fit->callback([&ctx] { ctx.exit_code = RunFit("fit", fit_flags); });
+
+  auto* optimal =
+      app.add_subcommand("optimal", "Compute-optimal N, D and architecture for a budget");
+  AddFitOptions(optimal, optimal_flags);
+  optimal->add_option("--budget", optimal_flags.budget, "compute budget C in --unit")->required();
+  optimal->callback([&ctx] { ctx.exit_code = RunFit("optimal", optimal_flags); });
+
+  auto* plot = app.add_subcommand(
+      "plot", "Draw the paper's Figure 1 per architecture and an overlay (SVG + PNG)");
+  AddCommonOptions(plot, plot_flags);
+  plot->add_option("--out", plot_flags.out_dir, "output directory")->required();
+  plot->callback([&ctx] { ctx.exit_code = RunPlot(plot_flags); });
+});
+
+}  // namespace
+}  // namespace flopwise::cli

@@ -1,0 +1,211 @@
+#include "client/export.h"
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "client/channel.h"
+#include "client/errors.h"
+#include "client/format.h"
+
+namespace flopwise::client {
+namespace {
+
+namespace v1 = ::flopwise::v1;
+using Json = nlohmann::json;
+
+// The columns every exported row has, in CSV order.
+struct Row {
+  int64_t sweep_id = 0;
+  std::string run;  // run name
+  int64_t run_id = 0;
+  std::string arch;
+  int64_t params_non_embedding = 0;
+  int32_t attempt = 0;
+  int64_t step = 0;
+  int64_t tokens = 0;
+  double flops = 0;
+  double loss = 0;
+  bool superseded = false;
+  // metrics only
+  double lr = 0, grad_norm = 0, tokens_per_s = 0;
+  // checkpoints only
+  std::string path, sha256;
+};
+
+Json Number(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
+
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string Real(double value) {
+  char text[40];
+  std::snprintf(text, sizeof(text), "%.10g", value);
+  return text;
+}
+
+void Write(const Row& row, bool metrics, const std::string& format, std::ostream& out) {
+  if (format == "jsonl") {
+    Json j = {{"sweep", row.sweep_id},
+              {"run", row.run},
+              {"run_id", row.run_id},
+              {"arch", row.arch},
+              {"params_non_embedding", row.params_non_embedding},
+              {"attempt", row.attempt},
+              {"step", row.step},
+              {"tokens", row.tokens},
+              {"flops", Number(row.flops)},
+              {"loss", Number(row.loss)},
+              {"superseded", row.superseded}};
+    if (metrics) {
+      j["lr"] = Number(row.lr);
+      j["grad_norm"] = Number(row.grad_norm);
+      j["tokens_per_s"] = Number(row.tokens_per_s);
+    } else {
+      j["path"] = row.path;
+      j["sha256"] = row.sha256;
+    }
+    out << j.dump() << "\n";
+    return;
+  }
+  out << row.sweep_id << "," << CsvField(row.run) << "," << row.run_id << "," << row.arch << ","
+      << row.params_non_embedding << "," << row.attempt << "," << row.step << "," << row.tokens
+      << "," << Real(row.flops) << "," << Real(row.loss) << "," << (row.superseded ? 1 : 0);
+  if (metrics) {
+    out << "," << Real(row.lr) << "," << Real(row.grad_norm) << "," << Real(row.tokens_per_s);
+  } else {
+    out << "," << CsvField(row.path) << "," << row.sha256;
+  }
+  out << "\n";
+}
+
+void WriteCsvHeader(bool metrics, std::ostream& out) {
+  out << "sweep,run,run_id,arch,params_non_embedding,attempt,step,tokens,flops,loss,superseded";
+  out << (metrics ? ",lr,grad_norm,tokens_per_s\n" : ",path,sha256\n");
+}
+
+absl::StatusOr<std::vector<int64_t>> SweepIds(v1::UserService::StubInterface& stub,
+                                              const std::string& token,
+                                              const ExportOptions& options) {
+  if (options.sweep_id != 0) return std::vector<int64_t>{options.sweep_id};
+  grpc::ClientContext context;
+  PrepareContext(&context, token, options.timeout_ms);
+  v1::ListSweepsRequest request;
+  request.set_include_finished(true);
+  v1::ListSweepsResponse response;
+  RETURN_IF_ERROR(FromGrpc(stub.ListSweeps(&context, request, &response)));
+  std::vector<int64_t> ids;
+  for (const v1::Sweep& sweep : response.sweeps()) ids.push_back(sweep.sweep_id());
+  return ids;
+}
+
+absl::StatusOr<std::map<int64_t, v1::Run>> RunsOf(v1::UserService::StubInterface& stub,
+                                                  const std::string& token, int64_t sweep_id,
+                                                  int64_t timeout_ms) {
+  grpc::ClientContext context;
+  PrepareContext(&context, token, timeout_ms);
+  v1::ListRunsRequest request;
+  request.set_sweep_id(sweep_id);
+  v1::ListRunsResponse response;
+  RETURN_IF_ERROR(FromGrpc(stub.ListRuns(&context, request, &response)));
+  std::map<int64_t, v1::Run> runs;
+  for (const v1::Run& run : response.runs()) runs[run.run_id()] = run;
+  return runs;
+}
+
+Row RowOf(int64_t sweep_id, const std::map<int64_t, v1::Run>& runs, int64_t run_id,
+          int32_t attempt) {
+  Row row;
+  row.sweep_id = sweep_id;
+  row.run_id = run_id;
+  row.attempt = attempt;
+  auto it = runs.find(run_id);
+  if (it != runs.end()) {
+    row.run = it->second.name();
+    row.arch = ArchName(it->second.config().model().arch());
+    row.params_non_embedding = it->second.params_non_embedding();
+  }
+  return row;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::string& token,
+                               const ExportOptions& options, std::ostream& out) {
+  if (options.format != "jsonl" && options.format != "csv") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--format: must be csv or jsonl, not \"", options.format, "\""));
+  }
+  if (options.what != "metrics" && options.what != "checkpoints") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--what: must be metrics or checkpoints, not \"", options.what, "\""));
+  }
+  const bool metrics = options.what == "metrics";
+  ASSIGN_OR_RETURN(std::vector<int64_t> sweep_ids, SweepIds(stub, token, options));
+  if (options.format == "csv") WriteCsvHeader(metrics, out);
+  int64_t written = 0;
+  for (int64_t sweep_id : sweep_ids) {
+    ASSIGN_OR_RETURN(auto runs, RunsOf(stub, token, sweep_id, options.timeout_ms));
+    if (!metrics) {
+      grpc::ClientContext context;
+      PrepareContext(&context, token, options.timeout_ms);
+      v1::GetCheckpointsRequest request;
+      request.set_sweep_id(sweep_id);
+      request.set_include_superseded(options.include_superseded);
+      v1::GetCheckpointsResponse response;
+      RETURN_IF_ERROR(FromGrpc(stub.GetCheckpoints(&context, request, &response)));
+      for (const v1::CheckpointRow& c : response.checkpoints()) {
+        Row row = RowOf(sweep_id, runs, c.run_id(), c.attempt());
+        row.step = c.checkpoint().step();
+        row.tokens = c.checkpoint().tokens();
+        row.flops = c.checkpoint().flops();
+        row.loss = c.checkpoint().loss();
+        row.superseded = c.superseded();
+        row.path = c.checkpoint().path();
+        row.sha256 = c.checkpoint().sha256();
+        if (row.arch.empty()) row.arch = ArchName(c.arch());
+        Write(row, metrics, options.format, out);
+        ++written;
+      }
+      continue;
+    }
+    std::string page_token;
+    do {
+      grpc::ClientContext context;
+      PrepareContext(&context, token, options.timeout_ms);
+      v1::GetMetricsRequest request;
+      request.set_sweep_id(sweep_id);
+      request.set_include_superseded(options.include_superseded);
+      request.set_page_token(page_token);
+      v1::GetMetricsResponse response;
+      RETURN_IF_ERROR(FromGrpc(stub.GetMetrics(&context, request, &response)));
+      for (const v1::MetricRow& m : response.rows()) {
+        Row row = RowOf(sweep_id, runs, m.run_id(), m.attempt());
+        row.step = m.point().step();
+        row.tokens = m.point().tokens();
+        row.flops = m.point().flops();
+        row.loss = m.point().loss();
+        row.lr = m.point().lr();
+        row.grad_norm = m.point().grad_norm();
+        row.tokens_per_s = m.point().tokens_per_s();
+        row.superseded = m.superseded();
+        Write(row, metrics, options.format, out);
+        ++written;
+      }
+      page_token = response.next_page_token();
+    } while (!page_token.empty());
+  }
+  return written;
+}
+
+}  // namespace flopwise::client

@@ -1,0 +1,30 @@
+// Exporting a sweep's metric rows or checkpoints from the coordinator as CSV
+// or JSON lines (`flopwise export`). Every row names its sweep, run, arch,
+// attempt, step, tokens, flops and loss.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "flopwise/v1/user_service.grpc.pb.h"
+
+namespace flopwise::client {
+
+struct ExportOptions {
+  int64_t sweep_id = 0;          // 0: every sweep, finished ones included
+  std::string format = "jsonl";  // "jsonl" or "csv"
+  std::string what = "metrics";  // "metrics" or "checkpoints"
+  bool include_superseded = false;
+  int64_t timeout_ms = 30000;  // per call
+};
+
+// Writes the rows to `out`. InvalidArgument naming the option for a bad
+// format/what; the coordinator's error otherwise. Returns the rows written.
+absl::StatusOr<int64_t> Export(::flopwise::v1::UserService::StubInterface& stub,
+                               const std::string& token, const ExportOptions& options,
+                               std::ostream& out);
+
+}  // namespace flopwise::client

@@ -1,0 +1,166 @@
+#include "db/migrations.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+
+namespace flopwise::db::internal {
+namespace {
+
+// Version 1: every table of docs/storage.md. Metrics and checkpoints are
+// keyed by (run_id, attempt, seq), which makes reports idempotent.
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE sweeps (
+  sweep_id    INTEGER PRIMARY KEY,
+  name        TEXT    NOT NULL,
+  spec_yaml   TEXT    NOT NULL,
+  priority    INTEGER NOT NULL,
+  state       TEXT    NOT NULL CHECK (state IN ('active', 'completed', 'cancelled')),
+  created_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE runs (
+  run_id          INTEGER PRIMARY KEY,
+  sweep_id        INTEGER NOT NULL REFERENCES sweeps (sweep_id),
+  index_in_sweep  INTEGER NOT NULL CHECK (index_in_sweep >= 0),
+  arch            TEXT    NOT NULL,
+  name            TEXT    NOT NULL,
+  config_json     TEXT    NOT NULL,
+  token_budget    INTEGER NOT NULL CHECK (token_budget > 0),
+  priority        INTEGER NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed',
+                                                    'diverged', 'cancelled')),
+  attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts    INTEGER NOT NULL CHECK (max_attempts >= 1),
+  UNIQUE (sweep_id, index_in_sweep)
+);
+CREATE INDEX runs_by_state ON runs (state, priority DESC, run_id);
+
+CREATE TABLE workers (
+  worker_id          TEXT    PRIMARY KEY,
+  hostname           TEXT    NOT NULL,
+  inventory_json     TEXT    NOT NULL,
+  registered_ms      INTEGER NOT NULL,
+  last_heartbeat_ms  INTEGER NOT NULL,
+  draining           INTEGER NOT NULL DEFAULT 0 CHECK (draining IN (0, 1))
+);
+
+CREATE TABLE attempts (
+  run_id             INTEGER NOT NULL REFERENCES runs (run_id),
+  attempt            INTEGER NOT NULL CHECK (attempt >= 1),
+  worker_id          TEXT    NOT NULL REFERENCES workers (worker_id),
+  lease_id           TEXT    NOT NULL UNIQUE,
+  lease_deadline_ms  INTEGER NOT NULL,
+  resumed_from_step  INTEGER NOT NULL DEFAULT -1,
+  state              TEXT    NOT NULL CHECK (state IN ('active', 'succeeded', 'failed',
+                                                       'diverged', 'expired', 'stopped',
+                                                       'cancelled')),
+  reason             TEXT    NOT NULL DEFAULT '',
+  started_ms         INTEGER NOT NULL,
+  ended_ms           INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, attempt)
+);
+CREATE INDEX attempts_by_state ON attempts (state, lease_deadline_ms);
+CREATE INDEX attempts_by_worker ON attempts (worker_id);
+
+CREATE TABLE metrics (
+  run_id        INTEGER NOT NULL,
+  attempt       INTEGER NOT NULL,
+  seq           INTEGER NOT NULL CHECK (seq >= 0),
+  step          INTEGER NOT NULL CHECK (step >= 0),
+  tokens        INTEGER NOT NULL CHECK (tokens >= 0),
+  flops         REAL,
+  loss          REAL,
+  lr            REAL,
+  grad_norm     REAL,
+  tokens_per_s  REAL,
+  superseded    INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1)),
+  PRIMARY KEY (run_id, attempt, seq),
+  FOREIGN KEY (run_id, attempt) REFERENCES attempts (run_id, attempt)
+) WITHOUT ROWID;
+CREATE INDEX metrics_by_step ON metrics (run_id, step);
+
+CREATE TABLE checkpoints (
+  run_id      INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  seq         INTEGER NOT NULL CHECK (seq >= 0),
+  step        INTEGER NOT NULL CHECK (step >= 0),
+  tokens      INTEGER NOT NULL CHECK (tokens >= 0),
+  flops       REAL,
+  loss        REAL,
+  path        TEXT    NOT NULL,
+  sha256      TEXT    NOT NULL,
+  superseded  INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1)),
+  PRIMARY KEY (run_id, attempt, seq),
+  FOREIGN KEY (run_id, attempt) REFERENCES attempts (run_id, attempt)
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_by_step ON checkpoints (run_id, step);
+
+CREATE TABLE evals (
+  run_id           INTEGER NOT NULL REFERENCES runs (run_id),
+  checkpoint_step  INTEGER NOT NULL,
+  task             TEXT    NOT NULL,
+  metric           TEXT    NOT NULL,
+  value            REAL,
+  created_ms       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, checkpoint_step, task, metric)
+) WITHOUT ROWID;
+
+CREATE TABLE fits (
+  inputs_hash  TEXT    NOT NULL,
+  method       TEXT    NOT NULL,
+  result_json  TEXT    NOT NULL,
+  created_ms   INTEGER NOT NULL,
+  PRIMARY KEY (inputs_hash, method)
+) WITHOUT ROWID;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+}  // namespace
+
+std::span<const Migration> SchemaMigrations() { return kMigrations; }
+
+absl::Status Migrate(Connection& conn, std::span<const Migration> migrations,
+                     std::string_view what) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  ASSIGN_OR_RETURN(const int64_t version, conn.QueryInt64("PRAGMA user_version", what));
+  ASSIGN_OR_RETURN(const int64_t application_id, conn.QueryInt64("PRAGMA application_id", what));
+  if (version > latest) {
+    return absl::FailedPreconditionError(Cat("db: ", what, ": schema version ", version,
+                                             " is newer than this flopwise supports (", latest,
+                                             "); open it with a newer flopwise"));
+  }
+  if (version > 0 && application_id != kApplicationId) {
+    return absl::FailedPreconditionError(
+        Cat("db: ", what, ": not a flopwise database (application_id ", application_id, ")"));
+  }
+  if (version == 0) {
+    ASSIGN_OR_RETURN(const int64_t tables,
+                     conn.QueryInt64("SELECT count(*) FROM sqlite_schema", what));
+    if (tables > 0) {
+      return absl::FailedPreconditionError(
+          Cat("db: ", what, ": not a flopwise database (it has tables but no schema version)"));
+    }
+  }
+  for (const Migration& step : migrations) {
+    if (step.version <= version) continue;
+    const std::string step_what = Cat(what, ": migration to version ", step.version);
+    ASSIGN_OR_RETURN(Transaction txn,
+                     Transaction::Begin(conn, Transaction::Mode::kImmediate, step_what));
+    // Another process may have applied the step since the version was read.
+    ASSIGN_OR_RETURN(const int64_t current, conn.QueryInt64("PRAGMA user_version", step_what));
+    if (current >= step.version) continue;
+    RETURN_IF_ERROR(conn.Exec(std::string(step.sql), step_what));
+    RETURN_IF_ERROR(conn.Exec(Cat("PRAGMA application_id = ", kApplicationId, ";",
+                                  "PRAGMA user_version = ", step.version),
+                              step_what));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace flopwise::db::internal

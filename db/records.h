@@ -1,0 +1,219 @@
+// Plain records stored by db::Store (see db/store.h and docs/storage.md).
+// Times are absolute Unix epoch milliseconds supplied by the caller, so that a
+// restart recovers every lease deadline exactly and tests can use fake clocks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace flopwise::db {
+
+// Lifecycle of a sweep. Stored as its lower-case name ("active", ...).
+enum class SweepState { kActive, kCompleted, kCancelled };
+
+// Lifecycle of one run; mirrors flopwise.v1.RunState. Stored as its name
+// ("pending", "running", "succeeded", "failed", "diverged", "cancelled").
+enum class RunState { kPending, kRunning, kSucceeded, kFailed, kDiverged, kCancelled };
+
+// Lifecycle of one attempt (one lease of a run to a worker). kActive while the
+// lease is held; every other state is an outcome. Stored as its name
+// ("active", "succeeded", "failed", "diverged", "expired", "stopped",
+// "cancelled").
+enum class AttemptState { kActive, kSucceeded, kFailed, kDiverged, kExpired, kStopped, kCancelled };
+
+std::string_view SweepStateName(SweepState state);
+std::string_view RunStateName(RunState state);
+std::string_view AttemptStateName(AttemptState state);
+// Parse the names above; InvalidArgument naming the text otherwise.
+absl::StatusOr<SweepState> ParseSweepState(std::string_view name);
+absl::StatusOr<RunState> ParseRunState(std::string_view name);
+absl::StatusOr<AttemptState> ParseAttemptState(std::string_view name);
+// True for succeeded, failed, diverged and cancelled.
+bool IsTerminal(RunState state);
+
+// ---- Sweeps and runs -------------------------------------------------------
+
+struct NewSweep {
+  std::string name;
+  std::string spec_yaml;  // the submitted spec, verbatim
+  int priority = 0;       // larger runs first
+  int64_t created_ms = 0;
+};
+
+struct NewRun {
+  int index_in_sweep = 0;  // unique within the sweep, >= 0
+  std::string arch;        // "llama", "tnl", "hgrn2", "cos2"
+  std::string name;
+  std::string config_json;   // the run's full configuration (model + training)
+  int64_t token_budget = 0;  // > 0
+  int priority = 0;
+  int max_attempts = 3;  // >= 1
+};
+
+struct SweepRecord {
+  int64_t sweep_id = 0;
+  std::string name;
+  std::string spec_yaml;
+  int priority = 0;
+  SweepState state = SweepState::kActive;
+  int64_t created_ms = 0;
+};
+
+struct CreatedSweep {
+  int64_t sweep_id = 0;
+  std::vector<int64_t> run_ids;  // in the order of the runs given
+};
+
+// ---- Reports ----------------------------------------------------------------
+
+// One progress report of the trainer. (run, attempt, seq) identifies it: a
+// second insert with the same key is ignored. NaN is stored as NULL and read
+// back as NaN.
+struct MetricRow {
+  int64_t seq = 0;     // >= 0, per attempt
+  int64_t step = 0;    // >= 0
+  int64_t tokens = 0;  // tokens seen so far, >= 0
+  double flops = 0;    // training FLOPs so far (non-embedding, paper formula)
+  double loss = 0;     // nats
+  double lr = 0;
+  double grad_norm = 0;
+  double tokens_per_s = 0;
+};
+
+struct MetricRecord {
+  int64_t run_id = 0;
+  int attempt = 0;
+  MetricRow row;
+  bool superseded = false;
+};
+
+// One checkpoint written by the trainer; keyed like MetricRow.
+struct CheckpointRow {
+  int64_t seq = 0;
+  int64_t step = 0;
+  int64_t tokens = 0;
+  double flops = 0;
+  double loss = 0;
+  std::string path;    // checkpoint directory on the worker
+  std::string sha256;  // hex of model.safetensors
+};
+
+struct CheckpointRecord {
+  int64_t run_id = 0;
+  int attempt = 0;
+  CheckpointRow row;
+  bool superseded = false;
+};
+
+// ---- Runs as read back -------------------------------------------------------
+
+// The outcome of one ended attempt that carried a reason.
+struct AttemptReason {
+  int attempt = 0;
+  AttemptState outcome = AttemptState::kFailed;
+  std::string reason;
+};
+
+struct RunRecord {
+  int64_t run_id = 0;
+  int64_t sweep_id = 0;
+  int index_in_sweep = 0;
+  std::string arch;
+  std::string name;
+  std::string config_json;
+  int64_t token_budget = 0;
+  int priority = 0;
+  RunState state = RunState::kPending;
+  int attempts = 0;  // attempts begun so far
+  int max_attempts = 0;
+  std::vector<AttemptReason> failure_reasons;  // by attempt number
+  // Newest effective checkpoint and metric (highest step), if any.
+  std::optional<CheckpointRecord> newest_checkpoint = std::nullopt;
+  std::optional<MetricRecord> latest_metric = std::nullopt;
+};
+
+// ---- Attempts (leases) and workers -------------------------------------------
+
+struct NewAttempt {
+  int64_t run_id = 0;
+  std::string worker_id;  // a registered worker
+  std::string lease_id;   // unique over all attempts
+  int64_t lease_deadline_ms = 0;
+  // The checkpoint step the attempt is expected to resume from, -1 if unknown
+  // (SupersedeAfter records the actual step once the trainer reports it).
+  int64_t resumed_from_step = -1;
+  int64_t started_ms = 0;
+};
+
+struct AttemptRecord {
+  int64_t run_id = 0;
+  int attempt = 0;  // 1, 2, ... per run
+  std::string worker_id;
+  std::string lease_id;
+  int64_t lease_deadline_ms = 0;
+  int64_t resumed_from_step = -1;
+  AttemptState state = AttemptState::kActive;
+  std::string reason;  // why it ended; empty while active
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;  // 0 while active
+};
+
+struct WorkerRecord {
+  std::string worker_id;
+  std::string hostname;
+  std::string inventory_json;  // cores, memory, GPUs as registered
+  int64_t registered_ms = 0;
+  int64_t last_heartbeat_ms = 0;
+  bool draining = false;
+};
+
+// ---- Evaluations and fits -----------------------------------------------------
+
+// One evaluation result; (run, checkpoint_step, task, metric) is its key and a
+// second write replaces the value.
+struct EvalRecord {
+  int64_t run_id = 0;
+  int64_t checkpoint_step = 0;
+  std::string task;    // e.g. "validation", "needle", "piqa"
+  std::string metric;  // e.g. "loss", "accuracy"
+  double value = 0;
+  int64_t created_ms = 0;
+};
+
+// A cached fit; (inputs_hash, method) is its key and a second write replaces it.
+struct FitRecord {
+  std::string inputs_hash;
+  std::string method;  // e.g. "power_law", "approach2"
+  std::string result_json;
+  int64_t created_ms = 0;
+};
+
+// ---- Query filters -------------------------------------------------------------
+
+struct RunFilter {
+  std::optional<int64_t> sweep_id = std::nullopt;
+  std::optional<RunState> state = std::nullopt;
+};
+
+struct AttemptFilter {
+  std::optional<int64_t> run_id = std::nullopt;
+  std::optional<std::string> worker_id = std::nullopt;
+  bool active_only = false;
+};
+
+// Which metric/checkpoint rows to read. By default the effective view: exactly
+// one row per (run, step) (docs/storage.md, "Supersede semantics"), ordered by
+// run then step. With include_superseded, every stored row ordered by run,
+// attempt, seq.
+struct RowFilter {
+  std::optional<int64_t> run_id = std::nullopt;
+  std::optional<int64_t> sweep_id = std::nullopt;
+  bool include_superseded = false;
+};
+
+}  // namespace flopwise::db

@@ -1,0 +1,138 @@
+// db::Store: the coordinator's SQLite storage (docs/storage.md).
+//
+// One file in WAL mode with foreign keys on; the schema is migrated through
+// `PRAGMA user_version` when the file is opened. Writes go through one
+// connection guarded by a mutex, each call in one transaction (a failed call
+// is rolled back, so no partial batch lands); reads use a small pool of
+// read-only connections and never block the writer. Thread-safe.
+//
+// Errors name the operation and the cause: `db: RecordMetrics: disk is full`
+// (ResourceExhausted), `... read-only` (FailedPrecondition), `... not a
+// database` / corruption (DataLoss), missing rows (NotFound), violated
+// preconditions such as a run that is not pending (FailedPrecondition), bad
+// arguments naming the field (InvalidArgument).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/records.h"
+
+namespace flopwise::db {
+
+struct StoreOptions {
+  int busy_timeout_ms = 5000;
+  int max_read_connections = 4;  // >= 1
+  // Caps the database size (0: no cap). A write that would grow it beyond
+  // fails like a full disk: ResourceExhausted "disk is full".
+  int64_t max_size_bytes = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating when absent) the database at `path` and migrates it to
+  // LatestSchemaVersion(). FailedPrecondition if the file's schema is newer
+  // than this code or the file is read-only; DataLoss if it is not a database.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  static int LatestSchemaVersion();
+  absl::StatusOr<int> SchemaVersion();
+  const std::string& path() const;
+
+  // ---- Sweeps and runs ----
+  // Stores the sweep and all its runs (state pending) in one transaction:
+  // either everything lands or nothing does.
+  absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep, std::span<const NewRun> runs);
+  absl::StatusOr<SweepRecord> GetSweep(int64_t sweep_id);
+  absl::StatusOr<std::vector<SweepRecord>> ListSweeps();  // by id
+  absl::Status SetSweepState(int64_t sweep_id, SweepState state);
+  // Marks the sweep cancelled and its pending and running runs cancelled, in
+  // one transaction. Returns the ids of the runs that were running (their
+  // attempts stay active until EndAttempt). NotFound for an unknown sweep.
+  absl::StatusOr<std::vector<int64_t>> CancelSweep(int64_t sweep_id);
+
+  absl::StatusOr<RunRecord> GetRun(int64_t run_id);
+  // Ordered by priority (highest first), then run id.
+  absl::StatusOr<std::vector<RunRecord>> ListRuns(const RunFilter& filter = {});
+  absl::Status SetRunState(int64_t run_id, RunState state);
+
+  // ---- Attempts (leases) ----
+  // Starts attempt `attempts + 1` of a pending run: inserts the lease, counts
+  // the attempt and marks the run running, in one transaction.
+  // FailedPrecondition if the run is not pending or has used max_attempts;
+  // NotFound for an unknown run or worker; AlreadyExists for a reused lease id.
+  absl::StatusOr<AttemptRecord> BeginAttempt(const NewAttempt& attempt);
+  // Moves the deadline of an active lease. NotFound if no active attempt holds it.
+  absl::Status ExtendLease(std::string_view lease_id, int64_t lease_deadline_ms);
+  // Ends an active attempt with `outcome` (not kActive) and sets its run's
+  // state to `run_state` (kPending requeues it; kRunning is refused), in one
+  // transaction. FailedPrecondition if the attempt has already ended.
+  absl::Status EndAttempt(int64_t run_id, int attempt, AttemptState outcome,
+                          std::string_view reason, int64_t ended_ms, RunState run_state);
+  absl::StatusOr<AttemptRecord> GetAttempt(int64_t run_id, int attempt);
+  absl::StatusOr<AttemptRecord> FindLease(std::string_view lease_id);
+  // Ordered by run id, then attempt.
+  absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(const AttemptFilter& filter = {});
+  // Active attempts whose lease_deadline_ms < now_ms.
+  absl::StatusOr<std::vector<AttemptRecord>> ListExpiredLeases(int64_t now_ms);
+
+  // ---- Workers ----
+  // Inserts the worker or replaces its hostname, inventory, heartbeat and
+  // draining flag (registered_ms is kept from the first registration).
+  absl::Status UpsertWorker(const WorkerRecord& worker);
+  absl::Status TouchWorker(std::string_view worker_id,
+                           int64_t heartbeat_ms);  // NotFound if unknown
+  absl::Status SetWorkerDraining(std::string_view worker_id, bool draining);
+  absl::StatusOr<WorkerRecord> GetWorker(std::string_view worker_id);
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();  // by id
+
+  // ---- Reports (idempotent) ----
+  // Inserts a batch in one transaction; rows whose (run, attempt, seq) is
+  // already stored are skipped. Returns how many rows were new. Rows of an
+  // attempt that a later attempt has already superseded (step above the later
+  // attempt's resumed_from_step) land marked superseded. The attempt may have
+  // ended (a retried final report still lands). NotFound if the attempt does
+  // not exist; InvalidArgument naming `rows[i].field` for bad rows.
+  absl::StatusOr<int> RecordMetrics(int64_t run_id, int attempt, std::span<const MetricRow> rows);
+  absl::StatusOr<int> RecordCheckpoints(int64_t run_id, int attempt,
+                                        std::span<const CheckpointRow> rows);
+  // Records that `attempt` resumed from the checkpoint at `step` and marks
+  // every metric and checkpoint row of earlier attempts of the run with
+  // step > `step` superseded (rows are kept). Returns how many rows changed.
+  absl::StatusOr<int64_t> SupersedeAfter(int64_t run_id, int attempt, int64_t step);
+  absl::StatusOr<std::vector<MetricRecord>> ListMetrics(const RowFilter& filter);
+  absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(const RowFilter& filter);
+  // The effective checkpoint with the highest step. NotFound if there is none.
+  absl::StatusOr<CheckpointRecord> NewestCheckpoint(int64_t run_id);
+
+  // ---- Evaluations and fits ----
+  absl::Status RecordEval(const EvalRecord& eval);  // NotFound for an unknown run
+  // Ordered by run, checkpoint step, task, metric; all runs when run_id is empty.
+  absl::StatusOr<std::vector<EvalRecord>> ListEvals(std::optional<int64_t> run_id = std::nullopt);
+  absl::Status PutFit(const FitRecord& fit);
+  absl::StatusOr<FitRecord> GetFit(std::string_view inputs_hash, std::string_view method);
+  absl::StatusOr<std::vector<FitRecord>> ListFits();  // newest first
+
+  // ---- Maintenance ----
+  // Writes a consistent copy of the whole database to `dest_path` (SQLite's
+  // online backup) while the store stays usable.
+  absl::Status BackupTo(const std::string& dest_path);
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flopwise::db

@@ -1,0 +1,109 @@
+// Private to db/: Store::Impl, the connections behind a Store, and the row
+// helpers its .cc files share.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/records.h"
+#include "db/sqlite.h"
+#include "db/store.h"
+
+namespace flopwise::db {
+
+class Store::Impl {
+ public:
+  Impl(std::string path, StoreOptions options, std::unique_ptr<internal::Connection> writer)
+      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+
+  const std::string& path() const { return path_; }
+
+  // Runs `fn(connection)` on the write connection inside one IMMEDIATE
+  // transaction, committing when `fn` succeeds and rolling back otherwise.
+  // `fn` returns absl::Status or absl::StatusOr<T>; so does Write.
+  template <typename Fn>
+  auto Write(std::string_view what, Fn&& fn)
+      -> decltype(fn(std::declval<internal::Connection&>())) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    absl::StatusOr<internal::Transaction> txn =
+        internal::Transaction::Begin(*writer_, internal::Transaction::Mode::kImmediate, what);
+    if (!txn.ok()) return txn.status();
+    auto result = fn(*writer_);
+    if (!result.ok()) return result;
+    absl::Status commit = txn->Commit();
+    if (!commit.ok()) return commit;
+    return result;
+  }
+
+  // Runs `fn(connection)` on a pooled read connection inside one read
+  // transaction (a consistent snapshot that never blocks the writer).
+  template <typename Fn>
+  auto Read(std::string_view what, Fn&& fn) -> decltype(fn(std::declval<internal::Connection&>())) {
+    absl::StatusOr<std::unique_ptr<internal::Connection>> conn = AcquireReader();
+    if (!conn.ok()) return conn.status();
+    ReaderReturn give_back{this, std::move(*conn)};
+    absl::StatusOr<internal::Transaction> txn =
+        internal::Transaction::Begin(*give_back.conn, internal::Transaction::Mode::kDeferred, what);
+    if (!txn.ok()) return txn.status();
+    return fn(*give_back.conn);
+  }
+
+  // Runs `fn(connection)` on a read connection outside any transaction.
+  template <typename Fn>
+  auto ReadRaw(Fn&& fn) -> decltype(fn(std::declval<internal::Connection&>())) {
+    absl::StatusOr<std::unique_ptr<internal::Connection>> conn = AcquireReader();
+    if (!conn.ok()) return conn.status();
+    ReaderReturn give_back{this, std::move(*conn)};
+    return fn(*give_back.conn);
+  }
+
+ private:
+  struct ReaderReturn {
+    Impl* impl;
+    std::unique_ptr<internal::Connection> conn;
+    ~ReaderReturn() { impl->ReleaseReader(std::move(conn)); }
+  };
+
+  // Takes an idle read connection, opens one while fewer than
+  // max_read_connections exist, or waits for one to come back.
+  absl::StatusOr<std::unique_ptr<internal::Connection>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<internal::Connection> conn);
+
+  const std::string path_;
+  const StoreOptions options_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<internal::Connection> writer_;  // GUARDED_BY(write_mu_)
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<internal::Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)
+  int open_readers_ = 0;                                             // GUARDED_BY(pool_mu_)
+};
+
+namespace internal {
+
+// Helpers shared by the store_*.cc files; each runs on the given connection
+// (inside the caller's transaction).
+
+// The effective checkpoint / metric with the highest step of a run.
+absl::StatusOr<std::optional<CheckpointRecord>> NewestCheckpointOn(Connection& conn, int64_t run_id,
+                                                                   std::string_view what);
+absl::StatusOr<std::optional<MetricRecord>> LatestMetricOn(Connection& conn, int64_t run_id,
+                                                           std::string_view what);
+// Ended attempts of a run that carry a reason, by attempt number.
+absl::StatusOr<std::vector<AttemptReason>> AttemptReasonsOn(Connection& conn, int64_t run_id,
+                                                            std::string_view what);
+// NotFound unless the row exists.
+absl::Status RequireRun(Connection& conn, int64_t run_id, std::string_view what);
+
+}  // namespace internal
+}  // namespace flopwise::db

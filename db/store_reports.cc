@@ -1,0 +1,437 @@
+// Store: metric and checkpoint reports (idempotent batches, supersede, the
+// effective view), evaluations and fits.
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "db/store.h"
+#include "db/store_impl.h"
+
+namespace flopwise::db {
+
+using internal::Cat;
+using internal::Connection;
+using internal::Statement;
+
+namespace {
+
+constexpr char kMetricColumns[] =
+    "run_id, attempt, seq, step, tokens, flops, loss, lr, grad_norm, tokens_per_s, superseded";
+constexpr char kCheckpointColumns[] =
+    "run_id, attempt, seq, step, tokens, flops, loss, path, sha256, superseded";
+
+MetricRecord ReadMetric(const Statement& stmt) {
+  MetricRecord metric;
+  metric.run_id = stmt.ColumnInt64(0);
+  metric.attempt = static_cast<int>(stmt.ColumnInt64(1));
+  metric.row.seq = stmt.ColumnInt64(2);
+  metric.row.step = stmt.ColumnInt64(3);
+  metric.row.tokens = stmt.ColumnInt64(4);
+  metric.row.flops = stmt.ColumnDouble(5);
+  metric.row.loss = stmt.ColumnDouble(6);
+  metric.row.lr = stmt.ColumnDouble(7);
+  metric.row.grad_norm = stmt.ColumnDouble(8);
+  metric.row.tokens_per_s = stmt.ColumnDouble(9);
+  metric.superseded = stmt.ColumnInt64(10) != 0;
+  return metric;
+}
+
+CheckpointRecord ReadCheckpoint(const Statement& stmt) {
+  CheckpointRecord checkpoint;
+  checkpoint.run_id = stmt.ColumnInt64(0);
+  checkpoint.attempt = static_cast<int>(stmt.ColumnInt64(1));
+  checkpoint.row.seq = stmt.ColumnInt64(2);
+  checkpoint.row.step = stmt.ColumnInt64(3);
+  checkpoint.row.tokens = stmt.ColumnInt64(4);
+  checkpoint.row.flops = stmt.ColumnDouble(5);
+  checkpoint.row.loss = stmt.ColumnDouble(6);
+  checkpoint.row.path = stmt.ColumnText(7);
+  checkpoint.row.sha256 = stmt.ColumnText(8);
+  checkpoint.superseded = stmt.ColumnInt64(9) != 0;
+  return checkpoint;
+}
+
+// The key fields every report row shares; InvalidArgument names rows[i].field.
+absl::Status ValidateReportRow(std::string_view what, size_t i, int64_t seq, int64_t step,
+                               int64_t tokens) {
+  const char* field = seq < 0 ? "seq" : step < 0 ? "step" : tokens < 0 ? "tokens" : nullptr;
+  if (field == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(Cat("db: ", what, ": rows[", i, "].", field, ": must be >= 0"));
+}
+
+// NotFound unless the attempt exists. Returns the lowest resumed_from_step of
+// any later attempt of the run: rows of `attempt` above it are already
+// superseded when they arrive.
+absl::StatusOr<std::optional<int64_t>> SupersedeThreshold(Connection& conn, int64_t run_id,
+                                                          int attempt, std::string_view what) {
+  {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT 1 FROM attempts WHERE run_id = ?1 AND attempt = ?2", what));
+    stmt.BindInt64(1, run_id);
+    stmt.BindInt64(2, attempt);
+    ASSIGN_OR_RETURN(const bool found, stmt.Step());
+    if (!found) {
+      return absl::NotFoundError(Cat("db: ", what, ": run ", run_id, " has no attempt ", attempt));
+    }
+  }
+  ASSIGN_OR_RETURN(Statement stmt,
+                   conn.Prepare("SELECT min(resumed_from_step) FROM attempts WHERE run_id = ?1 "
+                                "AND attempt > ?2 AND resumed_from_step >= 0",
+                                what));
+  stmt.BindInt64(1, run_id);
+  stmt.BindInt64(2, attempt);
+  ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row || stmt.ColumnIsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt.ColumnInt64(0));
+}
+
+bool SupersededOnArrival(const std::optional<int64_t>& threshold, int64_t step) {
+  return threshold.has_value() && step > *threshold;
+}
+
+// SELECT text for metrics or checkpoints under `filter`, in key order (run,
+// attempt, seq); without include_superseded only rows not superseded.
+std::string RowQuery(std::string_view table, std::string_view columns, const RowFilter& filter) {
+  std::string sql = Cat("SELECT ", columns, " FROM ", table, " WHERE 1");
+  if (!filter.include_superseded) absl::StrAppend(&sql, " AND superseded = 0");
+  if (filter.run_id) absl::StrAppend(&sql, " AND run_id = ?1");
+  if (filter.sweep_id) {
+    absl::StrAppend(&sql, " AND run_id IN (SELECT run_id FROM runs WHERE sweep_id = ?2)");
+  }
+  absl::StrAppend(&sql, " ORDER BY run_id, attempt, seq");
+  return sql;
+}
+
+// The effective view of non-superseded rows given in key order: one row per
+// (run, step), the one with the highest attempt and then the highest seq,
+// ordered by run then step. (A stable sort by (run, step) keeps key order
+// within a step, so the last row of each group wins.)
+template <typename Record>
+void KeepEffective(std::vector<Record>& rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) {
+    return a.run_id != b.run_id ? a.run_id < b.run_id : a.row.step < b.row.step;
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const bool last_of_step = i + 1 == rows.size() || rows[i + 1].run_id != rows[i].run_id ||
+                              rows[i + 1].row.step != rows[i].row.step;
+    if (!last_of_step) continue;
+    if (kept != i) rows[kept] = std::move(rows[i]);
+    ++kept;
+  }
+  rows.resize(kept);
+}
+
+void BindRowFilter(Statement& stmt, const RowFilter& filter) {
+  if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
+  if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
+}
+
+}  // namespace
+
+// ---- Recording ------------------------------------------------------------------
+
+absl::StatusOr<int> Store::RecordMetrics(int64_t run_id, int attempt,
+                                         std::span<const MetricRow> rows) {
+  constexpr std::string_view kWhat = "RecordMetrics";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
+  }
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,
+                     SupersedeThreshold(conn, run_id, attempt, kWhat));
+    ASSIGN_OR_RETURN(
+        Statement insert,
+        conn.Prepare("INSERT INTO metrics (run_id, attempt, seq, step, tokens, flops, loss, lr, "
+                     "grad_norm, tokens_per_s, superseded) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "ON CONFLICT DO NOTHING",
+                     kWhat));
+    insert.BindInt64(1, run_id);
+    insert.BindInt64(2, attempt);
+    int inserted = 0;
+    for (const MetricRow& row : rows) {
+      insert.BindInt64(3, row.seq);
+      insert.BindInt64(4, row.step);
+      insert.BindInt64(5, row.tokens);
+      insert.BindDouble(6, row.flops);
+      insert.BindDouble(7, row.loss);
+      insert.BindDouble(8, row.lr);
+      insert.BindDouble(9, row.grad_norm);
+      insert.BindDouble(10, row.tokens_per_s);
+      insert.BindInt64(11, SupersededOnArrival(threshold, row.step) ? 1 : 0);
+      RETURN_IF_ERROR(insert.Run());
+      inserted += static_cast<int>(conn.changes());
+    }
+    return inserted;
+  });
+}
+
+absl::StatusOr<int> Store::RecordCheckpoints(int64_t run_id, int attempt,
+                                             std::span<const CheckpointRow> rows) {
+  constexpr std::string_view kWhat = "RecordCheckpoints";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
+    if (rows[i].path.empty()) {
+      return absl::InvalidArgumentError(Cat("db: ", kWhat, ": rows[", i, "].path: is empty"));
+    }
+  }
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,
+                     SupersedeThreshold(conn, run_id, attempt, kWhat));
+    ASSIGN_OR_RETURN(
+        Statement insert,
+        conn.Prepare("INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, "
+                     "path, sha256, superseded) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+                     kWhat));
+    insert.BindInt64(1, run_id);
+    insert.BindInt64(2, attempt);
+    int inserted = 0;
+    for (const CheckpointRow& row : rows) {
+      insert.BindInt64(3, row.seq);
+      insert.BindInt64(4, row.step);
+      insert.BindInt64(5, row.tokens);
+      insert.BindDouble(6, row.flops);
+      insert.BindDouble(7, row.loss);
+      insert.BindText(8, row.path);
+      insert.BindText(9, row.sha256);
+      insert.BindInt64(10, SupersededOnArrival(threshold, row.step) ? 1 : 0);
+      RETURN_IF_ERROR(insert.Run());
+      inserted += static_cast<int>(conn.changes());
+    }
+    return inserted;
+  });
+}
+
+absl::StatusOr<int64_t> Store::SupersedeAfter(int64_t run_id, int attempt, int64_t step) {
+  constexpr std::string_view kWhat = "SupersedeAfter";
+  if (step < 0) return absl::InvalidArgumentError("db: SupersedeAfter: step: must be >= 0");
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int64_t> {
+    {
+      ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("UPDATE attempts SET resumed_from_step = ?3 "
+                                                    "WHERE run_id = ?1 AND attempt = ?2",
+                                                    kWhat));
+      stmt.BindInt64(1, run_id);
+      stmt.BindInt64(2, attempt);
+      stmt.BindInt64(3, step);
+      RETURN_IF_ERROR(stmt.Run());
+      if (conn.changes() == 0) {
+        return absl::NotFoundError(
+            Cat("db: SupersedeAfter: run ", run_id, " has no attempt ", attempt));
+      }
+    }
+    int64_t changed = 0;
+    for (const char* table : {"metrics", "checkpoints"}) {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       conn.Prepare(Cat("UPDATE ", table,
+                                        " SET superseded = 1 WHERE run_id = ?1 AND "
+                                        "attempt < ?2 AND step > ?3 AND superseded = 0"),
+                                    kWhat));
+      stmt.BindInt64(1, run_id);
+      stmt.BindInt64(2, attempt);
+      stmt.BindInt64(3, step);
+      RETURN_IF_ERROR(stmt.Run());
+      changed += conn.changes();
+    }
+    return changed;
+  });
+}
+
+// ---- Reading --------------------------------------------------------------------
+
+absl::StatusOr<std::vector<MetricRecord>> Store::ListMetrics(const RowFilter& filter) {
+  const std::string sql = RowQuery("metrics", kMetricColumns, filter);
+  return impl_->Read("ListMetrics",
+                     [&](Connection& conn) -> absl::StatusOr<std::vector<MetricRecord>> {
+                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListMetrics"));
+                       BindRowFilter(stmt, filter);
+                       std::vector<MetricRecord> metrics;
+                       while (true) {
+                         ASSIGN_OR_RETURN(const bool row, stmt.Step());
+                         if (!row) break;
+                         metrics.push_back(ReadMetric(stmt));
+                       }
+                       if (!filter.include_superseded) KeepEffective(metrics);
+                       return metrics;
+                     });
+}
+
+absl::StatusOr<std::vector<CheckpointRecord>> Store::ListCheckpoints(const RowFilter& filter) {
+  const std::string sql = RowQuery("checkpoints", kCheckpointColumns, filter);
+  return impl_->Read("ListCheckpoints",
+                     [&](Connection& conn) -> absl::StatusOr<std::vector<CheckpointRecord>> {
+                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListCheckpoints"));
+                       BindRowFilter(stmt, filter);
+                       std::vector<CheckpointRecord> checkpoints;
+                       while (true) {
+                         ASSIGN_OR_RETURN(const bool row, stmt.Step());
+                         if (!row) break;
+                         checkpoints.push_back(ReadCheckpoint(stmt));
+                       }
+                       if (!filter.include_superseded) KeepEffective(checkpoints);
+                       return checkpoints;
+                     });
+}
+
+absl::StatusOr<std::optional<CheckpointRecord>> internal::NewestCheckpointOn(
+    Connection& conn, int64_t run_id, std::string_view what) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   conn.Prepare(Cat("SELECT ", kCheckpointColumns,
+                                    " FROM checkpoints WHERE run_id = ?1 AND "
+                                    "superseded = 0 "
+                                    "ORDER BY step DESC, attempt DESC, seq DESC LIMIT 1"),
+                                what));
+  stmt.BindInt64(1, run_id);
+  ASSIGN_OR_RETURN(const bool found, stmt.Step());
+  if (!found) return std::optional<CheckpointRecord>();
+  return std::optional<CheckpointRecord>(ReadCheckpoint(stmt));
+}
+
+absl::StatusOr<std::optional<MetricRecord>> internal::LatestMetricOn(Connection& conn,
+                                                                     int64_t run_id,
+                                                                     std::string_view what) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   conn.Prepare(Cat("SELECT ", kMetricColumns,
+                                    " FROM metrics WHERE run_id = ?1 AND superseded = 0 "
+                                    "ORDER BY step DESC, attempt DESC, seq DESC LIMIT 1"),
+                                what));
+  stmt.BindInt64(1, run_id);
+  ASSIGN_OR_RETURN(const bool found, stmt.Step());
+  if (!found) return std::optional<MetricRecord>();
+  return std::optional<MetricRecord>(ReadMetric(stmt));
+}
+
+absl::StatusOr<CheckpointRecord> Store::NewestCheckpoint(int64_t run_id) {
+  return impl_->Read("NewestCheckpoint", [&](Connection& conn) -> absl::StatusOr<CheckpointRecord> {
+    RETURN_IF_ERROR(internal::RequireRun(conn, run_id, "NewestCheckpoint"));
+    ASSIGN_OR_RETURN(std::optional<CheckpointRecord> newest,
+                     internal::NewestCheckpointOn(conn, run_id, "NewestCheckpoint"));
+    if (!newest) {
+      return absl::NotFoundError(Cat("db: NewestCheckpoint: run ", run_id, " has no checkpoint"));
+    }
+    return *std::move(newest);
+  });
+}
+
+// ---- Evaluations and fits ---------------------------------------------------------
+
+absl::Status Store::RecordEval(const EvalRecord& eval) {
+  if (eval.task.empty()) return absl::InvalidArgumentError("db: RecordEval: task: is empty");
+  if (eval.metric.empty()) return absl::InvalidArgumentError("db: RecordEval: metric: is empty");
+  return impl_->Write("RecordEval", [&](Connection& conn) -> absl::Status {
+    RETURN_IF_ERROR(internal::RequireRun(conn, eval.run_id, "RecordEval"));
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("INSERT INTO evals (run_id, checkpoint_step, task, metric, value, created_ms) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                     "ON CONFLICT (run_id, checkpoint_step, task, metric) DO UPDATE SET "
+                     "value = excluded.value, created_ms = excluded.created_ms",
+                     "RecordEval"));
+    stmt.BindInt64(1, eval.run_id);
+    stmt.BindInt64(2, eval.checkpoint_step);
+    stmt.BindText(3, eval.task);
+    stmt.BindText(4, eval.metric);
+    stmt.BindDouble(5, eval.value);
+    stmt.BindInt64(6, eval.created_ms);
+    return stmt.Run();
+  });
+}
+
+absl::StatusOr<std::vector<EvalRecord>> Store::ListEvals(std::optional<int64_t> run_id) {
+  std::string sql =
+      "SELECT run_id, checkpoint_step, task, metric, value, created_ms FROM evals WHERE 1";
+  if (run_id) absl::StrAppend(&sql, " AND run_id = ?1");
+  absl::StrAppend(&sql, " ORDER BY run_id, checkpoint_step, task, metric");
+  return impl_->Read("ListEvals", [&](Connection& conn) -> absl::StatusOr<std::vector<EvalRecord>> {
+    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListEvals"));
+    if (run_id) stmt.BindInt64(1, *run_id);
+    std::vector<EvalRecord> evals;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      EvalRecord eval;
+      eval.run_id = stmt.ColumnInt64(0);
+      eval.checkpoint_step = stmt.ColumnInt64(1);
+      eval.task = stmt.ColumnText(2);
+      eval.metric = stmt.ColumnText(3);
+      eval.value = stmt.ColumnDouble(4);
+      eval.created_ms = stmt.ColumnInt64(5);
+      evals.push_back(std::move(eval));
+    }
+    return evals;
+  });
+}
+
+absl::Status Store::PutFit(const FitRecord& fit) {
+  if (fit.inputs_hash.empty()) {
+    return absl::InvalidArgumentError("db: PutFit: inputs_hash: is empty");
+  }
+  if (fit.method.empty()) return absl::InvalidArgumentError("db: PutFit: method: is empty");
+  return impl_->Write("PutFit", [&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("INSERT INTO fits (inputs_hash, method, result_json, created_ms) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (inputs_hash, method) DO UPDATE SET "
+                     "result_json = excluded.result_json, created_ms = excluded.created_ms",
+                     "PutFit"));
+    stmt.BindText(1, fit.inputs_hash);
+    stmt.BindText(2, fit.method);
+    stmt.BindText(3, fit.result_json);
+    stmt.BindInt64(4, fit.created_ms);
+    return stmt.Run();
+  });
+}
+
+namespace {
+
+constexpr char kFitColumns[] = "inputs_hash, method, result_json, created_ms";
+
+FitRecord ReadFit(const Statement& stmt) {
+  FitRecord fit;
+  fit.inputs_hash = stmt.ColumnText(0);
+  fit.method = stmt.ColumnText(1);
+  fit.result_json = stmt.ColumnText(2);
+  fit.created_ms = stmt.ColumnInt64(3);
+  return fit;
+}
+
+}  // namespace
+
+absl::StatusOr<FitRecord> Store::GetFit(std::string_view inputs_hash, std::string_view method) {
+  return impl_->Read("GetFit", [&](Connection& conn) -> absl::StatusOr<FitRecord> {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     conn.Prepare(Cat("SELECT ", kFitColumns,
+                                      " FROM fits WHERE inputs_hash = ?1 AND method = ?2"),
+                                  "GetFit"));
+    stmt.BindText(1, inputs_hash);
+    stmt.BindText(2, method);
+    ASSIGN_OR_RETURN(const bool found, stmt.Step());
+    if (!found) {
+      return absl::NotFoundError(Cat("db: GetFit: no ", method, " fit for inputs ", inputs_hash));
+    }
+    return ReadFit(stmt);
+  });
+}
+
+absl::StatusOr<std::vector<FitRecord>> Store::ListFits() {
+  return impl_->Read("ListFits", [&](Connection& conn) -> absl::StatusOr<std::vector<FitRecord>> {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     conn.Prepare(Cat("SELECT ", kFitColumns,
+                                      " FROM fits ORDER BY created_ms DESC, inputs_hash, "
+                                      "method"),
+                                  "ListFits"));
+    std::vector<FitRecord> fits;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      fits.push_back(ReadFit(stmt));
+    }
+    return fits;
+  });
+}
+
+}  // namespace flopwise::db

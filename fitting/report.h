@@ -1,0 +1,26 @@
+// Rendering fit results for people (text) and programs (JSON). Non-finite
+// numbers are never printed: JSON gets null, text gets "n/a".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "fitting/fit.h"
+
+namespace flopwise::fitting {
+
+// "L(C) = 3.7087 * C^-0.0798  (C in PF-days)"; `name` is "L", "N_opt" or "D_opt".
+std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit);
+
+// The JSON document of `flopwise fit --json` / `flopwise optimal --json`:
+// {"unit", "unit_name", "flops_convention", "methods", "bootstrap_resamples",
+//  "interval_level", "archs": [{"arch", "unit", <every CoefName> (+ "_lo"/"_hi"
+//  with bootstrap), "laws", "quality", "holdout", "errors", "warnings",
+//  "recommendation" (with a budget)}], "budget" (with a budget)}.
+// `budget` may be null.
+std::string FitReportJson(const FitReport& fit, const BudgetReport* budget);
+
+// A human-readable summary of the same content.
+std::string FitReportText(const FitReport& fit, const BudgetReport* budget);
+
+}  // namespace flopwise::fitting

@@ -1,0 +1,36 @@
+#include "kernels/cpu/blas.h"
+
+#include <cblas.h>
+
+namespace flopwise::kernels::cpu {
+namespace {
+
+CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+}  // namespace
+
+template <>
+void Gemm<float>(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  cblas_sgemm(CblasRowMajor, Op(trans_a), Op(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c,
+              ldc);
+}
+
+template <>
+void Gemm<double>(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a,
+                  int lda, const double* b, int ldb, double beta, double* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  cblas_dgemm(CblasRowMajor, Op(trans_a), Op(trans_b), m, n, k, alpha, a, lda, b, ldb, beta, c,
+              ldc);
+}
+
+BlasSingleThreaded::BlasSingleThreaded() : saved_threads_(openblas_get_num_threads()) {
+  if (saved_threads_ != 1) openblas_set_num_threads(1);
+}
+
+BlasSingleThreaded::~BlasSingleThreaded() {
+  if (saved_threads_ != 1) openblas_set_num_threads(saved_threads_);
+}
+
+}  // namespace flopwise::kernels::cpu

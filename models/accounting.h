@@ -1,0 +1,39 @@
+// Parameter counts and training FLOPs: the paper's formulas (architectures.md
+// §8.1, §8.2; what scaling-law fits use) and the exact count of the tensors
+// this implementation trains (§12). docs/models.md explains the differences.
+#pragma once
+
+#include <cstdint>
+
+#include "models/config.h"
+
+namespace flopwise::models {
+
+// Every non-embedding tensor of architectures.md §12 for this config: the
+// paper's formula plus LLaMA's 2L+1 RMSNorm gains (d each) and cos2's LRPE θ
+// (L·h·D = L·d), which the paper does not count. TNL and HGRN2 equal the formula.
+int64_t NonEmbeddingParamsExact(const ModelConfig& config);
+
+// Appendix A.1 with the config's g, t, e: LLaMA 4Ld² + 3Ldg; TNL + 2Ldt;
+// HGRN2 + Ld (lower bound); cos2 + 2Ldt + de (de only with TPE).
+int64_t NonEmbeddingParamsFormula(const ModelConfig& config);
+
+// v·d: the tied embedding / LM head, unpadded vocabulary, counted once.
+int64_t EmbeddingParams(const ModelConfig& config);
+
+// Table 1's training FLOPs per token at n = context, non-embedding
+// (72Ld²(1 + …) with g = 8d/3 and B = t = e = d/h substituted; cos2 adds the
+// TPE term 12d²/h). HGRN2's per-step constant 12dL is dropped (it is not per
+// token and below 1e-9 of the total at every preset).
+double TrainFlopsPerTokenFormula(const ModelConfig& config);
+
+// The paper's embedding term per token, 12·d·v (input lookup counted as a
+// one-hot GEMM plus the LM head, ×3 for training). Table 7 leaves it out.
+double TrainFlopsPerTokenEmbedding(const ModelConfig& config);
+
+// Bytes the CPU trainer allocates for one model trained on `batch_tokens`
+// tokens per micro-step (batch × context): parameters, gradients and both
+// AdamW moments (padded vocabulary), plus the activation arena.
+int64_t EstimateTrainMemoryBytes(const ModelConfig& config, int64_t batch_tokens);
+
+}  // namespace flopwise::models

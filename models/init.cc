@@ -1,0 +1,43 @@
+// Model::InitParams: architectures.md §1.4 (and §4.2, §5.1, §5.2 for the
+// model-specific tensors).
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "models/model.h"
+#include "models/model_constants.h"
+
+namespace flopwise::models {
+
+void Model::InitParams(Rng* rng) {
+  const ModelConfig& c = config_;
+  const float residual_std =
+      c.scaled_residual_init ? kInitStd / std::sqrt(2.0f * c.layers) : kInitStd;
+  std::vector<float> host;
+  for (const TensorSpec& t : tensors_) {
+    host.assign(t.numel(), 0.0f);
+    if (absl::EndsWith(t.name, "norm1.weight") || absl::EndsWith(t.name, "norm2.weight") ||
+        t.name == "norm_f.weight") {
+      host.assign(t.numel(), 1.0f);
+    } else if (absl::EndsWith(t.name, "mixer.theta")) {
+      // θ_i[c] = 10000^(-2(i·D + c)/d), global channel index (D11).
+      for (int64_t j = 0; j < t.numel(); ++j) {
+        host[j] = static_cast<float>(std::pow(10000.0, -2.0 * double(j) / c.d_model));
+      }
+    } else if (t.name == "lower_bound" || t.name == "tpe.B") {
+      // P = 0 (LB_l = l/L after the softmax); B = 0 (plain embeddings at init).
+    } else {
+      const bool residual_out =
+          absl::EndsWith(t.name, "mixer.o.weight") || absl::EndsWith(t.name, "ffn.down.weight");
+      const float std = residual_out ? residual_std : kInitStd;
+      for (float& x : host) x = rng->NextNormal(std);
+    }
+    backend_->CopyFromHost(params_ + t.offset, host.data(), t.numel() * int64_t{sizeof(float)});
+  }
+  const int64_t bytes = arena_floats_ * int64_t{sizeof(float)};
+  backend_->Zero(grads_, bytes);
+  backend_->Zero(adam_m_, bytes);
+  backend_->Zero(adam_v_, bytes);
+}
+
+}  // namespace flopwise::models

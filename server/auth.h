@@ -1,0 +1,28 @@
+// Bearer-token authentication of the two services: `authorization: Bearer
+// <token>` metadata, a client token for UserService and a worker token for
+// WorkerService. Thread-safe (immutable).
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <string>
+
+namespace flopwise::server {
+
+enum class Role { kClient, kWorker };
+
+class TokenAuth {
+ public:
+  // Both tokens must be non-empty and different (CoordinatorOptions checks).
+  TokenAuth(std::string client_token, std::string worker_token);
+
+  // OK when the call carries `role`'s token; UNAUTHENTICATED when the header
+  // is missing or the token unknown; PERMISSION_DENIED for the other role's token.
+  grpc::Status Check(const grpc::ServerContext& context, Role role) const;
+
+ private:
+  std::string client_token_;
+  std::string worker_token_;
+};
+
+}  // namespace flopwise::server

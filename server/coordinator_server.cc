@@ -1,0 +1,155 @@
+#include "server/coordinator_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/status_macros.h"
+#include "server/str_cat.h"
+
+namespace flopwise::server {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(Cat(option, ": cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::Status ValidateOptions(const CoordinatorOptions& options) {
+  if (options.db_path.empty()) return absl::InvalidArgumentError("db: required");
+  if (options.client_token.empty()) return absl::InvalidArgumentError("client token: empty");
+  if (options.worker_token.empty()) return absl::InvalidArgumentError("worker token: empty");
+  if (options.client_token == options.worker_token) {
+    return absl::InvalidArgumentError("worker token: must differ from the client token");
+  }
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
+    return absl::InvalidArgumentError("tls: --tls-cert and --tls-key go together");
+  }
+  if (options.scheduler.lease_duration_ms <= 0) {
+    return absl::InvalidArgumentError("lease-seconds: must be positive");
+  }
+  if (options.scheduler.heartbeat_interval_ms <= 0 ||
+      options.scheduler.heartbeat_interval_ms >= options.scheduler.lease_duration_ms) {
+    return absl::InvalidArgumentError(
+        "heartbeat interval: must be positive and shorter than the lease");
+  }
+  if (options.max_receive_bytes < 1024) {
+    return absl::InvalidArgumentError("max-receive-bytes: must be at least 1024");
+  }
+  return absl::OkStatus();
+}
+
+CoordinatorServer::CoordinatorServer(const CoordinatorOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
+    const CoordinatorOptions& options, Clock clock) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  std::unique_ptr<CoordinatorServer> server(new CoordinatorServer(options));
+  if (server->options_.checkpoint_root.empty()) {
+    server->options_.checkpoint_root =
+        (std::filesystem::absolute(options.db_path).parent_path() / "checkpoints").string();
+  }
+  std::error_code error;
+  std::filesystem::create_directories(server->options_.checkpoint_root, error);
+  if (error) {
+    return absl::FailedPreconditionError(Cat("checkpoint-root: cannot create ",
+                                             server->options_.checkpoint_root, ": ",
+                                             error.message()));
+  }
+  auto store = db::Store::Open(options.db_path);
+  if (!store.ok()) return store.status();  // "db: open PATH: cause"
+  server->store_ = std::move(*store);
+  ASSIGN_OR_RETURN(server->scheduler_,
+                   Scheduler::Create(server->store_.get(), options.scheduler, std::move(clock)));
+  server->auth_ = std::make_unique<TokenAuth>(options.client_token, options.worker_token);
+  server->user_service_ =
+      std::make_unique<UserServiceImpl>(server->auth_.get(), server->scheduler_.get());
+  server->worker_service_ = std::make_unique<WorkerServiceImpl>(
+      server->auth_.get(), server->scheduler_.get(), server->options_.checkpoint_root);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_path.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key_path, "tls-key"));
+    ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert_path, "tls-cert"));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // One server per port: without this a second coordinator could share the port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  builder.RegisterService(server->user_service_.get());
+  builder.RegisterService(server->worker_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    server->server_.reset();
+    return absl::UnavailableError(
+        Cat("listen: cannot listen on ", options.listen, " (address in use or not permitted)"));
+  }
+  if (grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService()) {
+    health->SetServingStatus("flopwise.v1.UserService", true);
+    health->SetServingStatus("flopwise.v1.WorkerService", true);
+  }
+  server->reaper_ = std::thread([raw = server.get()] { raw->ReapLoop(); });
+  spdlog::info("coordinator listening on {} (port {}), db {}, checkpoints {}{}", options.listen,
+               server->port_, options.db_path, server->options_.checkpoint_root,
+               options.tls_cert_path.empty() ? "" : ", TLS");
+  return server;
+}
+
+void CoordinatorServer::ReapLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopped_) {
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.reap_interval_ms));
+    if (stopped_) break;
+    lock.unlock();
+    auto expired = scheduler_->ReapExpiredLeases();
+    if (!expired.ok()) spdlog::error("lease reaper: {}", expired.status().ToString());
+    lock.lock();
+  }
+}
+
+void CoordinatorServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  stop_cv_.notify_all();
+  if (scheduler_) scheduler_->Shutdown();
+  if (reaper_.joinable()) reaper_.join();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_->Wait();
+    server_.reset();
+    spdlog::info("coordinator stopped");
+  }
+  scheduler_.reset();
+  store_.reset();
+}
+
+void CoordinatorServer::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  stop_cv_.wait(lock, [&] { return stopped_; });
+}
+
+CoordinatorServer::~CoordinatorServer() { Stop(); }
+
+}  // namespace flopwise::server

@@ -1,0 +1,238 @@
+#include "server/proto_convert.h"
+
+#include <algorithm>
+
+#include "base/status_macros.h"
+#include "server/str_cat.h"
+
+namespace flopwise::server {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+v1::Architecture ArchToProto(std::string_view arch) {
+  if (arch == "llama") return v1::ARCHITECTURE_LLAMA;
+  if (arch == "tnl") return v1::ARCHITECTURE_TNL;
+  if (arch == "hgrn2") return v1::ARCHITECTURE_HGRN2;
+  if (arch == "cos2") return v1::ARCHITECTURE_COS2;
+  return v1::ARCHITECTURE_UNSPECIFIED;
+}
+
+std::string ArchFromProto(v1::Architecture arch) {
+  switch (arch) {
+    case v1::ARCHITECTURE_LLAMA:
+      return "llama";
+    case v1::ARCHITECTURE_TNL:
+      return "tnl";
+    case v1::ARCHITECTURE_HGRN2:
+      return "hgrn2";
+    case v1::ARCHITECTURE_COS2:
+      return "cos2";
+    default:
+      return "";
+  }
+}
+
+v1::RunState RunStateToProto(db::RunState state) {
+  switch (state) {
+    case db::RunState::kPending:
+      return v1::RUN_STATE_PENDING;
+    case db::RunState::kRunning:
+      return v1::RUN_STATE_RUNNING;
+    case db::RunState::kSucceeded:
+      return v1::RUN_STATE_SUCCEEDED;
+    case db::RunState::kFailed:
+      return v1::RUN_STATE_FAILED;
+    case db::RunState::kDiverged:
+      return v1::RUN_STATE_DIVERGED;
+    case db::RunState::kCancelled:
+      return v1::RUN_STATE_CANCELLED;
+  }
+  return v1::RUN_STATE_UNSPECIFIED;
+}
+
+absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state) {
+  switch (state) {
+    case v1::RUN_STATE_PENDING:
+      return db::RunState::kPending;
+    case v1::RUN_STATE_RUNNING:
+      return db::RunState::kRunning;
+    case v1::RUN_STATE_SUCCEEDED:
+      return db::RunState::kSucceeded;
+    case v1::RUN_STATE_FAILED:
+      return db::RunState::kFailed;
+    case v1::RUN_STATE_DIVERGED:
+      return db::RunState::kDiverged;
+    case v1::RUN_STATE_CANCELLED:
+      return db::RunState::kCancelled;
+    default:
+      return absl::InvalidArgumentError(Cat("states: unknown run state ", static_cast<int>(state)));
+  }
+}
+
+v1::SweepState SweepStateToProto(db::SweepState state) {
+  switch (state) {
+    case db::SweepState::kActive:
+      return v1::SWEEP_STATE_ACTIVE;
+    case db::SweepState::kCompleted:
+      return v1::SWEEP_STATE_COMPLETED;
+    case db::SweepState::kCancelled:
+      return v1::SWEEP_STATE_CANCELLED;
+  }
+  return v1::SWEEP_STATE_UNSPECIFIED;
+}
+
+v1::AttemptOutcome AttemptOutcomeToProto(db::AttemptState state) {
+  switch (state) {
+    case db::AttemptState::kActive:
+      return v1::ATTEMPT_OUTCOME_ACTIVE;
+    case db::AttemptState::kSucceeded:
+      return v1::ATTEMPT_OUTCOME_SUCCEEDED;
+    case db::AttemptState::kFailed:
+      return v1::ATTEMPT_OUTCOME_FAILED;
+    case db::AttemptState::kDiverged:
+      return v1::ATTEMPT_OUTCOME_DIVERGED;
+    case db::AttemptState::kExpired:
+      return v1::ATTEMPT_OUTCOME_EXPIRED;
+    case db::AttemptState::kStopped:
+      return v1::ATTEMPT_OUTCOME_STOPPED;
+    case db::AttemptState::kCancelled:
+      return v1::ATTEMPT_OUTCOME_CANCELLED;
+  }
+  return v1::ATTEMPT_OUTCOME_UNSPECIFIED;
+}
+
+void RunPlanToConfig(const RunPlan& plan, v1::RunConfig* config) {
+  v1::ModelShape* model = config->mutable_model();
+  model->set_arch(ArchToProto(plan.arch));
+  model->set_preset(plan.preset);
+  model->set_layers(plan.layers);
+  model->set_d_model(plan.d_model);
+  model->set_heads(plan.heads);
+  model->set_head_dim(plan.head_dim);
+  model->set_ffn_dim(plan.ffn_dim);
+  model->set_vocab(plan.vocab);
+  model->set_context(plan.context);
+  model->set_gate_rank(plan.gate_rank);
+  model->set_tpe_dim(plan.tpe_dim);
+  config->set_batch_tokens(plan.batch_tokens);
+  config->set_grad_accum(plan.grad_accum);
+  config->set_total_tokens(plan.total_tokens);
+  config->set_lr(plan.lr);
+  config->set_weight_decay(plan.weight_decay);
+  config->set_schedule(plan.schedule == "cosine" ? v1::LR_SCHEDULE_COSINE
+                                                 : v1::LR_SCHEDULE_CONSTANT);
+  config->set_warmup_tokens(plan.warmup_tokens);
+  config->set_seed(plan.seed);
+  config->set_data_path(plan.data_path);
+  config->set_checkpoint_every_tokens(plan.checkpoint_every_tokens);
+  config->set_log_every_steps(plan.log_every_steps);
+  config->set_min_lr(plan.min_lr);
+  config->set_beta1(plan.beta1);
+  config->set_beta2(plan.beta2);
+}
+
+void RunPlanToRun(const RunPlan& plan, v1::Run* run) {
+  run->set_index_in_sweep(plan.index_in_sweep);
+  run->set_name(plan.name);
+  RunPlanToConfig(plan, run->mutable_config());
+  run->set_params_non_embedding(plan.params_non_embedding);
+  run->set_params_embedding(plan.params_embedding);
+  run->set_estimated_flops(plan.estimated_flops);
+  run->set_estimated_memory_bytes(plan.estimated_memory_bytes);
+  v1::Resources* resources = run->mutable_resources();
+  resources->set_cpu_cores(plan.cpu_cores);
+  resources->set_gpus(plan.gpus);
+  resources->set_memory_bytes(plan.memory_bytes);
+  run->set_priority(plan.priority);
+  run->set_max_attempts(plan.max_attempts);
+  run->set_state(v1::RUN_STATE_PENDING);
+}
+
+absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* progress,
+                            v1::Run* run) {
+  ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(record.config_json));
+  RunPlanToRun(plan, run);
+  run->set_run_id(record.run_id);
+  run->set_sweep_id(record.sweep_id);
+  run->set_index_in_sweep(record.index_in_sweep);
+  run->set_name(record.name);
+  run->set_priority(record.priority);
+  run->set_state(RunStateToProto(record.state));
+  run->set_attempts(record.attempts);
+  run->set_max_attempts(record.max_attempts);
+  if (record.latest_metric) {
+    run->set_step(record.latest_metric->row.step);
+    run->set_tokens(record.latest_metric->row.tokens);
+    run->set_loss(record.latest_metric->row.loss);
+  }
+  if (record.state == db::RunState::kRunning && progress != nullptr) {
+    if (progress->step >= run->step()) {
+      run->set_step(progress->step);
+      run->set_tokens(std::max(run->tokens(), progress->tokens));
+      if (progress->tokens > 0) run->set_loss(progress->loss);
+    }
+    run->set_worker_id(progress->worker_id);
+  }
+  if (record.state == db::RunState::kSucceeded)
+    run->set_tokens(std::max(run->tokens(), plan.total_tokens));
+  if (plan.total_tokens > 0) {
+    run->set_progress_fraction(
+        std::min(1.0, static_cast<double>(run->tokens()) / static_cast<double>(plan.total_tokens)));
+  }
+  for (const db::AttemptReason& reason : record.failure_reasons) {
+    run->add_failure_reasons(Cat("attempt ", reason.attempt, " (",
+                                 db::AttemptStateName(reason.outcome), "): ", reason.reason));
+  }
+  return absl::OkStatus();
+}
+
+void MetricRowToProto(const db::MetricRow& row, v1::MetricPoint* point) {
+  point->set_seq(row.seq);
+  point->set_step(row.step);
+  point->set_tokens(row.tokens);
+  point->set_flops(row.flops);
+  point->set_loss(row.loss);
+  point->set_lr(row.lr);
+  point->set_grad_norm(row.grad_norm);
+  point->set_tokens_per_s(row.tokens_per_s);
+}
+
+db::MetricRow MetricRowFromProto(const v1::MetricPoint& point) {
+  db::MetricRow row;
+  row.seq = point.seq();
+  row.step = point.step();
+  row.tokens = point.tokens();
+  row.flops = point.flops();
+  row.loss = point.loss();
+  row.lr = point.lr();
+  row.grad_norm = point.grad_norm();
+  row.tokens_per_s = point.tokens_per_s();
+  return row;
+}
+
+void CheckpointRowToProto(const db::CheckpointRow& row, v1::CheckpointPoint* point) {
+  point->set_seq(row.seq);
+  point->set_step(row.step);
+  point->set_tokens(row.tokens);
+  point->set_flops(row.flops);
+  point->set_loss(row.loss);
+  point->set_path(row.path);
+  point->set_sha256(row.sha256);
+}
+
+db::CheckpointRow CheckpointRowFromProto(const v1::CheckpointPoint& point) {
+  db::CheckpointRow row;
+  row.seq = point.seq();
+  row.step = point.step();
+  row.tokens = point.tokens();
+  row.flops = point.flops();
+  row.loss = point.loss();
+  row.path = point.path();
+  row.sha256 = point.sha256();
+  return row;
+}
+
+}  // namespace flopwise::server

@@ -1,0 +1,504 @@
+#include "server/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "base/status_macros.h"
+#include "server/str_cat.h"
+
+namespace flopwise::server {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Fits(const RunPlan& plan, const FreeResources& free) {
+  if (plan.cpu_cores > free.cpu_cores || plan.gpus > free.gpus) return false;
+  if (plan.gpus > 0) return plan.memory_bytes <= free.gpu_memory_bytes * plan.gpus;
+  return plan.memory_bytes <= free.memory_bytes;
+}
+
+namespace {
+
+// 128 random bits as hex: lease ids are unguessable, so a lease id is enough
+// to identify the worker's claim on a run.
+std::string NewLeaseId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard<std::mutex> lock(mu);
+  char text[33];
+  std::snprintf(text, sizeof(text), "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return text;
+}
+
+std::string RunDirName(int64_t sweep_id, int64_t run_id) {
+  return Cat("sweep-", sweep_id, "/run-", run_id);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(db::Store* store, const SchedulerOptions& options, Clock clock)
+    : store_(store), options_(options), clock_(std::move(clock)) {}
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(db::Store* store,
+                                                             const SchedulerOptions& options,
+                                                             Clock clock) {
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(store, options, std::move(clock)));
+  RETURN_IF_ERROR(scheduler->Load());
+  return scheduler;
+}
+
+absl::Status Scheduler::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(const std::vector<db::WorkerRecord> workers, store_->ListWorkers());
+  for (const db::WorkerRecord& worker : workers)
+    worker_draining_[worker.worker_id] = worker.draining;
+
+  db::RunFilter pending;
+  pending.state = db::RunState::kPending;
+  ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(pending));
+  for (const db::RunRecord& run : runs) {
+    ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
+    EnqueueLocked(run.run_id, run.sweep_id, std::move(plan));
+  }
+
+  db::AttemptFilter active;
+  active.active_only = true;
+  ASSIGN_OR_RETURN(const std::vector<db::AttemptRecord> attempts, store_->ListAttempts(active));
+  const int64_t grace_deadline_ms = clock_() + options_.restart_grace_ms;
+  for (const db::AttemptRecord& attempt : attempts) {
+    ASSIGN_OR_RETURN(const db::RunRecord run, store_->GetRun(attempt.run_id));
+    ActiveLease lease;
+    lease.run_id = attempt.run_id;
+    lease.sweep_id = run.sweep_id;
+    lease.attempt = attempt.attempt;
+    lease.worker_id = attempt.worker_id;
+    lease.deadline_ms = std::max(attempt.lease_deadline_ms, grace_deadline_ms);
+    lease.resume_step = attempt.resumed_from_step;
+    ASSIGN_OR_RETURN(lease.plan, RunPlanFromJson(run.config_json));
+    if (lease.deadline_ms != attempt.lease_deadline_ms) {
+      RETURN_IF_ERROR(store_->ExtendLease(attempt.lease_id, lease.deadline_ms));
+    }
+    leases_.emplace(attempt.lease_id, std::move(lease));
+  }
+  spdlog::info("scheduler: recovered {} pending runs, {} active leases, {} workers", queue_.size(),
+               leases_.size(), worker_draining_.size());
+  return absl::OkStatus();
+}
+
+void Scheduler::EnqueueLocked(int64_t run_id, int64_t sweep_id, RunPlan plan) {
+  const QueueKey key{-plan.priority, run_id};
+  queue_[key] = PendingRun{run_id, sweep_id, std::move(plan)};
+}
+
+void Scheduler::BumpLocked() {
+  ++version_;
+  changed_.notify_all();
+}
+
+absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& sweep,
+                                                        const std::vector<RunPlan>& runs) {
+  std::vector<db::NewRun> rows;
+  rows.reserve(runs.size());
+  for (const RunPlan& plan : runs) {
+    db::NewRun row;
+    row.index_in_sweep = plan.index_in_sweep;
+    row.arch = plan.arch;
+    row.name = plan.name;
+    row.config_json = RunPlanToJson(plan);
+    row.token_budget = plan.total_tokens;
+    row.priority = plan.priority;
+    row.max_attempts = plan.max_attempts;
+    rows.push_back(std::move(row));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(db::CreatedSweep created, store_->CreateSweep(sweep, rows));
+  for (size_t i = 0; i < runs.size(); ++i)
+    EnqueueLocked(created.run_ids[i], created.sweep_id, runs[i]);
+  BumpLocked();
+  spdlog::info("sweep {} '{}' submitted: {} runs", created.sweep_id, sweep.name, runs.size());
+  return created;
+}
+
+absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(const db::SweepRecord sweep, store_->GetSweep(sweep_id));
+  if (sweep.state != db::SweepState::kActive) {
+    return absl::FailedPreconditionError(
+        Cat("sweep ", sweep_id, " is already ", db::SweepStateName(sweep.state)));
+  }
+  int cancelled = 0;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->second.sweep_id == sweep_id) {
+      it = queue_.erase(it);
+      ++cancelled;
+    } else {
+      ++it;
+    }
+  }
+  ASSIGN_OR_RETURN(const std::vector<int64_t> running, store_->CancelSweep(sweep_id));
+  const int64_t now_ms = clock_();
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->second.sweep_id == sweep_id) {
+      RETURN_IF_ERROR(store_->EndAttempt(it->second.run_id, it->second.attempt,
+                                         db::AttemptState::kCancelled, "sweep cancelled", now_ms,
+                                         db::RunState::kCancelled));
+      it = leases_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  cancelled += static_cast<int>(running.size());
+  BumpLocked();
+  spdlog::info("sweep {} cancelled: {} runs", sweep_id, cancelled);
+  return cancelled;
+}
+
+absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
+                                                      const std::string& hostname,
+                                                      const std::string& inventory_json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (worker_id.empty()) {
+    for (int n = 1; worker_id.empty(); ++n) {
+      std::string candidate = Cat(hostname, "-", n);
+      if (!worker_draining_.contains(candidate)) worker_id = std::move(candidate);
+    }
+  }
+  db::WorkerRecord record;
+  record.worker_id = worker_id;
+  record.hostname = hostname;
+  record.inventory_json = inventory_json;
+  record.registered_ms = clock_();
+  record.last_heartbeat_ms = record.registered_ms;
+  auto it = worker_draining_.find(worker_id);
+  record.draining = it != worker_draining_.end() && it->second;
+  RETURN_IF_ERROR(store_->UpsertWorker(record));
+  worker_draining_[worker_id] = record.draining;
+  spdlog::info("worker {} registered ({})", worker_id, hostname);
+  return worker_id;
+}
+
+absl::Status Scheduler::SetDraining(std::string_view worker_id, bool draining) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = worker_draining_.find(worker_id);
+  if (it == worker_draining_.end()) {
+    return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "'"));
+  }
+  RETURN_IF_ERROR(store_->SetWorkerDraining(worker_id, draining));
+  it->second = draining;
+  BumpLocked();
+  return absl::OkStatus();
+}
+
+bool Scheduler::IsDraining(std::string_view worker_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = worker_draining_.find(worker_id);
+  return it != worker_draining_.end() && it->second;
+}
+
+absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
+                                                     std::span<const LeaseHeartbeat> leases) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto worker = worker_draining_.find(worker_id);
+  if (worker == worker_draining_.end()) {
+    return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register again)"));
+  }
+  const int64_t now_ms = clock_();
+  RETURN_IF_ERROR(store_->TouchWorker(worker_id, now_ms));
+  HeartbeatResult result;
+  result.draining = worker->second;
+  for (const LeaseHeartbeat& beat : leases) {
+    LeaseVerdict verdict;
+    verdict.lease_id = beat.lease_id;
+    auto it = leases_.find(beat.lease_id);
+    if (it == leases_.end() || it->second.worker_id != worker_id ||
+        it->second.attempt != beat.attempt) {
+      verdict.cancel = true;
+      auto ended = store_->FindLease(beat.lease_id);
+      if (ended.ok() && ended->state != db::AttemptState::kActive) {
+        verdict.reason = Cat("lease ended: ", db::AttemptStateName(ended->state),
+                             ended->reason.empty() ? "" : " (" + ended->reason + ")");
+      } else {
+        verdict.reason = "unknown lease";
+      }
+    } else {
+      ActiveLease& lease = it->second;
+      lease.deadline_ms = now_ms + options_.lease_duration_ms;
+      RETURN_IF_ERROR(store_->ExtendLease(beat.lease_id, lease.deadline_ms));
+      verdict.lease_deadline_ms = lease.deadline_ms;
+      RunProgress& progress = progress_[lease.run_id];
+      progress =
+          RunProgress{lease.attempt,          beat.step, beat.tokens, beat.loss, beat.tokens_per_s,
+                      std::string(worker_id), now_ms};
+    }
+    result.verdicts.push_back(std::move(verdict));
+  }
+  if (!leases.empty()) BumpLocked();
+  return result;
+}
+
+absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view worker_id,
+                                                                const FreeResources& free) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto worker = worker_draining_.find(worker_id);
+  if (worker == worker_draining_.end()) {
+    return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register first)"));
+  }
+  if (worker->second) return std::nullopt;
+  const int64_t now_ms = clock_();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const PendingRun& pending = it->second;
+    if (!Fits(pending.plan, free)) {
+      ++it;
+      continue;
+    }
+    LeaseGrant grant;
+    auto newest = store_->NewestCheckpoint(pending.run_id);
+    if (newest.ok()) {
+      grant.resume_checkpoint_path = newest->row.path;
+      grant.resume_step = newest->row.step;
+    } else if (!absl::IsNotFound(newest.status())) {
+      return newest.status();
+    }
+    db::NewAttempt attempt;
+    attempt.run_id = pending.run_id;
+    attempt.worker_id = std::string(worker_id);
+    attempt.lease_id = NewLeaseId();
+    attempt.lease_deadline_ms = now_ms + options_.lease_duration_ms;
+    attempt.resumed_from_step = grant.resume_step;
+    attempt.started_ms = now_ms;
+    auto begun = store_->BeginAttempt(attempt);
+    if (absl::IsFailedPrecondition(begun.status())) {
+      // The run left the pending state behind the queue's back; forget it.
+      spdlog::warn("run {} dropped from the queue: {}", pending.run_id, begun.status().ToString());
+      it = queue_.erase(it);
+      continue;
+    }
+    if (!begun.ok()) return begun.status();
+    grant.lease_id = attempt.lease_id;
+    grant.run_id = pending.run_id;
+    grant.attempt = begun->attempt;
+    grant.lease_deadline_ms = attempt.lease_deadline_ms;
+    grant.run_dir_name = RunDirName(pending.sweep_id, pending.run_id);
+    grant.plan = pending.plan;
+    ActiveLease lease;
+    lease.run_id = pending.run_id;
+    lease.sweep_id = pending.sweep_id;
+    lease.attempt = begun->attempt;
+    lease.worker_id = std::string(worker_id);
+    lease.deadline_ms = attempt.lease_deadline_ms;
+    lease.resume_step = grant.resume_step;
+    lease.plan = pending.plan;
+    leases_.emplace(grant.lease_id, std::move(lease));
+    queue_.erase(it);
+    progress_[grant.run_id] = RunProgress{
+        grant.attempt, std::max<int64_t>(grant.resume_step, 0), 0, 0, 0, std::string(worker_id),
+        now_ms};
+    BumpLocked();
+    spdlog::info(
+        "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name, grant.attempt,
+        worker_id,
+        grant.resume_step >= 0 ? Cat(", resuming at step ", grant.resume_step) : std::string());
+    return grant;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<Scheduler::ActiveLease*> Scheduler::FindActiveLocked(std::string_view lease_id,
+                                                                    int attempt) {
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end()) {
+    auto ended = store_->FindLease(lease_id);
+    if (absl::IsNotFound(ended.status())) {
+      return absl::NotFoundError(Cat("lease_id: unknown lease '", lease_id, "'"));
+    }
+    if (!ended.ok()) return ended.status();
+    return absl::FailedPreconditionError(
+        Cat("lease ", lease_id, " has ended (", db::AttemptStateName(ended->state), ")"));
+  }
+  if (it->second.attempt != attempt) {
+    return absl::FailedPreconditionError(
+        Cat("attempt: lease ", lease_id, " holds attempt ", it->second.attempt, ", not ", attempt));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int attempt,
+                                             std::span<const db::MetricRow> rows,
+                                             std::optional<int64_t> resumed_from_step) {
+  int64_t run_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+    run_id = lease->run_id;
+    if (!lease->superseded_earlier && lease->attempt > 1) {
+      // Rows of earlier attempts beyond the step this attempt resumed from are
+      // replaced by this attempt's rows.
+      const int64_t step = std::max<int64_t>(0, resumed_from_step.value_or(lease->resume_step));
+      RETURN_IF_ERROR(store_->SupersedeAfter(run_id, attempt, step).status());
+    }
+    lease->superseded_earlier = true;
+  }
+  // The insert runs outside mu_: ingest must not stall heartbeats.
+  ASSIGN_OR_RETURN(const int inserted, store_->RecordMetrics(run_id, attempt, rows));
+  if (!rows.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const db::MetricRow& last = rows.back();
+    RunProgress& progress = progress_[run_id];
+    if (last.step >= progress.step || progress.attempt != attempt) {
+      progress.attempt = attempt;
+      progress.step = last.step;
+      progress.tokens = last.tokens;
+      progress.loss = last.loss;
+      progress.tokens_per_s = last.tokens_per_s;
+      progress.updated_ms = clock_();
+    }
+    BumpLocked();
+  }
+  return inserted;
+}
+
+absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int attempt,
+                                                 const db::CheckpointRow& row) {
+  int64_t run_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+    run_id = lease->run_id;
+  }
+  ASSIGN_OR_RETURN(const int inserted,
+                   store_->RecordCheckpoints(run_id, attempt, std::span(&row, 1)));
+  std::lock_guard<std::mutex> lock(mu_);
+  BumpLocked();
+  return inserted > 0;
+}
+
+db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
+  return lease.attempt >= lease.plan.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
+}
+
+absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,
+                                  std::string_view reason, db::RunState run_state) {
+  auto it = leases_.find(lease_id);
+  ActiveLease lease = std::move(it->second);
+  leases_.erase(it);
+  RETURN_IF_ERROR(
+      store_->EndAttempt(lease.run_id, lease.attempt, outcome, reason, clock_(), run_state));
+  spdlog::info("run {} attempt {} ended {}{}{} -> {}", lease.run_id, lease.attempt,
+               db::AttemptStateName(outcome), reason.empty() ? "" : ": ", reason,
+               db::RunStateName(run_state));
+  if (run_state == db::RunState::kPending) {
+    EnqueueLocked(lease.run_id, lease.sweep_id, std::move(lease.plan));
+  } else {
+    RETURN_IF_ERROR(MaybeCompleteSweep(lease.sweep_id));
+  }
+  BumpLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::MaybeCompleteSweep(int64_t sweep_id) {
+  db::RunFilter filter;
+  filter.sweep_id = sweep_id;
+  for (db::RunState state : {db::RunState::kPending, db::RunState::kRunning}) {
+    filter.state = state;
+    ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(filter));
+    if (!runs.empty()) return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(const db::SweepRecord sweep, store_->GetSweep(sweep_id));
+  if (sweep.state != db::SweepState::kActive) return absl::OkStatus();
+  spdlog::info("sweep {} completed", sweep_id);
+  return store_->SetSweepState(sweep_id, db::SweepState::kCompleted);
+}
+
+absl::Status Scheduler::CompleteRun(std::string_view lease_id, int attempt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
+  return EndLocked(std::string(lease_id), db::AttemptState::kSucceeded, "",
+                   db::RunState::kSucceeded);
+}
+
+absl::StatusOr<db::RunState> Scheduler::FailRun(std::string_view lease_id, int attempt,
+                                                std::string_view reason, bool diverged) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+  const db::RunState run_state = diverged ? db::RunState::kDiverged : RetryOrFail(*lease);
+  RETURN_IF_ERROR(EndLocked(std::string(lease_id),
+                            diverged ? db::AttemptState::kDiverged : db::AttemptState::kFailed,
+                            reason, run_state));
+  return run_state;
+}
+
+absl::StatusOr<db::RunState> Scheduler::ReleaseRun(std::string_view lease_id, int attempt,
+                                                   std::string_view reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+  const db::RunState run_state = RetryOrFail(*lease);
+  RETURN_IF_ERROR(EndLocked(std::string(lease_id), db::AttemptState::kStopped, reason, run_state));
+  return run_state;
+}
+
+absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now_ms = clock_();
+  std::vector<std::string> expired;
+  for (const auto& [lease_id, lease] : leases_) {
+    if (lease.deadline_ms < now_ms) expired.push_back(lease_id);
+  }
+  for (const std::string& lease_id : expired) {
+    const ActiveLease& lease = leases_.find(lease_id)->second;
+    const std::string reason =
+        Cat("lease expired: no heartbeat from worker ", lease.worker_id, " for ",
+            (now_ms - lease.deadline_ms + options_.lease_duration_ms) / 1000, " s");
+    RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired, reason, RetryOrFail(lease)));
+  }
+  return static_cast<int>(expired.size());
+}
+
+std::optional<RunProgress> Scheduler::Progress(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = progress_.find(run_id);
+  if (it == progress_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t Scheduler::version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
+}
+
+uint64_t Scheduler::WaitForChange(uint64_t seen, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return version_ != seen || shutdown_; });
+  return version_;
+}
+
+void Scheduler::Shutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutdown_ = true;
+  changed_.notify_all();
+}
+
+bool Scheduler::shutting_down() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutdown_;
+}
+
+size_t Scheduler::pending_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+size_t Scheduler::active_lease_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return leases_.size();
+}
+
+}  // namespace flopwise::server

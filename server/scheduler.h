@@ -1,0 +1,218 @@
+// Scheduler: the coordinator's queue of pending runs and table of leases.
+//
+// The database is the truth; the scheduler keeps in memory only what makes the
+// hot calls cheap (the pending queue with each run's needs, the active leases
+// with their deadlines, which workers are draining) and rebuilds all of it
+// from the database in Create(), so a restarted coordinator carries on where
+// the last one stopped. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/store.h"
+#include "server/run_plan.h"
+
+namespace flopwise::server {
+
+// Milliseconds since the Unix epoch; tests inject a fake clock.
+using Clock = std::function<int64_t()>;
+int64_t SystemNowMs();
+
+struct SchedulerOptions {
+  int64_t lease_duration_ms = 60'000;
+  int64_t heartbeat_interval_ms = 10'000;
+  // Every lease recovered at start lives at least this long, so workers of a
+  // restarted coordinator have time to reconnect before their leases expire.
+  int64_t restart_grace_ms = 60'000;
+  int64_t retry_after_ms = 5'000;  // AcquireRun's hint when nothing fits
+};
+
+// What a worker has free when it asks for a run.
+struct FreeResources {
+  int cpu_cores = 0;
+  int64_t memory_bytes = 0;
+  int gpus = 0;
+  int64_t gpu_memory_bytes = 0;  // per free GPU
+};
+
+// True when `plan` fits `free`: cores and GPUs suffice, and the memory
+// estimate fits host memory (CPU runs) or the GPUs' memory (GPU runs).
+bool Fits(const RunPlan& plan, const FreeResources& free);
+
+struct LeaseGrant {
+  std::string lease_id;
+  int64_t run_id = 0;
+  int attempt = 0;
+  int64_t lease_deadline_ms = 0;
+  RunPlan plan;
+  std::string run_dir_name;            // relative to the checkpoint root
+  std::string resume_checkpoint_path;  // empty: start from scratch
+  int64_t resume_step = -1;
+};
+
+struct LeaseHeartbeat {
+  std::string lease_id;
+  int attempt = 0;
+  int64_t step = 0;
+  int64_t tokens = 0;
+  double loss = 0;
+  double tokens_per_s = 0;
+};
+
+struct LeaseVerdict {
+  std::string lease_id;
+  bool cancel = false;            // stop the child and forget the lease
+  int64_t lease_deadline_ms = 0;  // new deadline when not cancelled
+  std::string reason;             // why, when cancelled
+};
+
+struct HeartbeatResult {
+  std::vector<LeaseVerdict> verdicts;  // one per lease of the request, same order
+  bool draining = false;
+};
+
+// Live progress of a run as last reported (for WatchRuns).
+struct RunProgress {
+  int attempt = 0;
+  int64_t step = 0;
+  int64_t tokens = 0;
+  double loss = 0;
+  double tokens_per_s = 0;
+  std::string worker_id;
+  int64_t updated_ms = 0;
+};
+
+class Scheduler {
+ public:
+  // Rebuilds the queue and the lease table from `store` (which must outlive
+  // the scheduler). Active leases keep their deadlines, extended to at least
+  // now + restart_grace_ms.
+  static absl::StatusOr<std::unique_ptr<Scheduler>> Create(db::Store* store,
+                                                           const SchedulerOptions& options,
+                                                           Clock clock = SystemNowMs);
+
+  const SchedulerOptions& options() const { return options_; }
+  db::Store* store() const { return store_; }
+
+  // ---- Sweeps ----
+  // Stores the sweep and its runs in one transaction and queues the runs.
+  absl::StatusOr<db::CreatedSweep> SubmitSweep(const db::NewSweep& sweep,
+                                               const std::vector<RunPlan>& runs);
+  // Cancels the sweep's pending and running runs; running ones are told at
+  // their next heartbeat. Returns how many runs were cancelled.
+  absl::StatusOr<int> CancelSweep(int64_t sweep_id);
+
+  // ---- Workers ----
+  // Registers a worker (a known worker_id keeps its id). Returns the id.
+  absl::StatusOr<std::string> RegisterWorker(std::string worker_id, const std::string& hostname,
+                                             const std::string& inventory_json);
+  absl::Status SetDraining(std::string_view worker_id, bool draining);
+  // Moves the deadline of every listed lease the worker holds; a lease that
+  // ended (cancelled, expired) or is unknown gets cancel. NotFound for an
+  // unknown worker (it must register again).
+  absl::StatusOr<HeartbeatResult> Heartbeat(std::string_view worker_id,
+                                            std::span<const LeaseHeartbeat> leases);
+  // The highest-priority pending run that fits, leased to the worker; nullopt
+  // when none fits or the worker is draining. NotFound for an unknown worker.
+  absl::StatusOr<std::optional<LeaseGrant>> AcquireRun(std::string_view worker_id,
+                                                       const FreeResources& free);
+  bool IsDraining(std::string_view worker_id);
+
+  // ---- Reports (idempotent) ----
+  // NotFound for an unknown lease; FailedPrecondition when the lease has ended
+  // or `attempt` is not the lease's attempt.
+  absl::StatusOr<int> ReportMetrics(std::string_view lease_id, int attempt,
+                                    std::span<const db::MetricRow> rows,
+                                    std::optional<int64_t> resumed_from_step);
+  absl::StatusOr<bool> ReportCheckpoint(std::string_view lease_id, int attempt,
+                                        const db::CheckpointRow& row);
+  absl::Status CompleteRun(std::string_view lease_id, int attempt);
+  // Requeues the run (FAILED once max_attempts are used); DIVERGED at once when
+  // `diverged`. Returns the run's new state.
+  absl::StatusOr<db::RunState> FailRun(std::string_view lease_id, int attempt,
+                                       std::string_view reason, bool diverged);
+  absl::StatusOr<db::RunState> ReleaseRun(std::string_view lease_id, int attempt,
+                                          std::string_view reason);
+
+  // Expires every lease whose deadline has passed: the run is requeued (its
+  // next attempt resumes from the newest checkpoint) or FAILED after
+  // max_attempts. Returns how many leases expired.
+  absl::StatusOr<int> ReapExpiredLeases();
+
+  // ---- Watching ----
+  std::optional<RunProgress> Progress(int64_t run_id);
+  // A counter bumped by every state or progress change.
+  uint64_t version();
+  // Blocks until version() != seen, the timeout passes or Shutdown(); returns version().
+  uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
+  // Wakes every waiter; later waits return at once.
+  void Shutdown();
+  bool shutting_down();
+
+  size_t pending_count();
+  size_t active_lease_count();
+
+ private:
+  struct PendingRun {
+    int64_t run_id = 0;
+    int64_t sweep_id = 0;
+    RunPlan plan;
+  };
+  struct ActiveLease {
+    int64_t run_id = 0;
+    int64_t sweep_id = 0;
+    int attempt = 0;
+    std::string worker_id;
+    int64_t deadline_ms = 0;
+    int64_t resume_step = -1;
+    bool superseded_earlier = false;  // SupersedeAfter done for this attempt
+    RunPlan plan;
+  };
+  // Queue order: highest priority first, then lowest run id.
+  using QueueKey = std::pair<int, int64_t>;  // (-priority, run_id)
+
+  Scheduler(db::Store* store, const SchedulerOptions& options, Clock clock);
+  absl::Status Load();
+  // REQUIRES: mu_ held. Finds an active lease or says why it cannot be used.
+  absl::StatusOr<ActiveLease*> FindActiveLocked(std::string_view lease_id, int attempt);
+  // REQUIRES: mu_ held. Ends the lease's attempt with `outcome` and moves the
+  // run to `run_state` (re-queueing it when pending).
+  absl::Status EndLocked(const std::string& lease_id, db::AttemptState outcome,
+                         std::string_view reason, db::RunState run_state);
+  // REQUIRES: mu_ held. The run state after a failed attempt: pending while
+  // attempts remain, failed otherwise.
+  static db::RunState RetryOrFail(const ActiveLease& lease);
+  void EnqueueLocked(int64_t run_id, int64_t sweep_id, RunPlan plan);
+  void BumpLocked();
+  // Marks the sweep completed when none of its runs is pending or running.
+  absl::Status MaybeCompleteSweep(int64_t sweep_id);
+
+  db::Store* const store_;
+  const SchedulerOptions options_;
+  const Clock clock_;
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  uint64_t version_ = 0;
+  bool shutdown_ = false;
+  std::map<QueueKey, PendingRun> queue_;
+  std::map<std::string, ActiveLease, std::less<>> leases_;
+  std::map<std::string, bool, std::less<>> worker_draining_;  // registered workers
+  std::map<int64_t, RunProgress> progress_;
+};
+
+}  // namespace flopwise::server

@@ -1,0 +1,37 @@
+// Deterministic expansion of a parsed sweep spec into runs.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/run_plan.h"
+#include "server/sweep_spec.h"
+
+namespace flopwise::server {
+
+// Expands every grid in order (architectures, then sizes, then contexts, as
+// listed) into runs, resolving presets and validating each model shape.
+// The same spec always yields the same runs in the same order; a run identical
+// to an earlier one (same model, context and budget) is kept once, and a name
+// already taken gets the grid name appended. InvalidArgument lists every
+// problem as `field.path: problem` (`sizes[2].d_model: must be divisible by
+// heads (8)`, `sizes[0].preset: unknown preset 'cpu-99'`).
+absl::StatusOr<std::vector<RunPlan>> ExpandSweep(const SweepSpec& spec);
+
+// As above, adding problems to `problems`; parts of the spec that are
+// incomplete (a size with a bad field, a grid without a budget) are skipped.
+std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems);
+
+// The most runs one sweep may expand into.
+inline constexpr size_t kMaxRunsPerSweep = 10'000;
+
+struct CompiledSweep {
+  SweepSpec spec;
+  std::vector<RunPlan> runs;
+};
+
+// Parses, validates and expands a YAML spec; InvalidArgument lists every
+// problem of both stages, one per line.
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text);
+
+}  // namespace flopwise::server

@@ -1,0 +1,102 @@
+// The YAML sweep spec (docs/api.md, "Sweep spec"): what a researcher submits.
+// Parsing checks types, ranges and names and collects every problem with its
+// field path; the model-level checks (shapes, presets) happen in ExpandSweep.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace flopwise::server {
+
+// One entry of `sizes`: a preset name ("cpu-2", "1B"), optionally with shape
+// overrides, or an explicit shape.
+struct SizeSpec {
+  std::string path;         // field path for errors, e.g. "grids[1].sizes[2]"
+  std::string label;        // used in run names: `name`, else the preset, else "L<l>-d<d>"
+  std::string preset;       // empty for an explicit shape
+  std::string preset_path;  // "sizes[0]" for a bare name, "sizes[0].preset" in a mapping
+  std::optional<int> layers, d_model, heads, head_dim, ffn_dim, gate_rank, tpe_dim;
+  bool complete = true;  // false when a field of it had a problem: not expanded
+};
+
+struct OptimizerSpec {
+  double lr = 3e-4;
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  std::string schedule = "constant";  // "constant" or "cosine"
+  int64_t warmup_tokens = 0;
+  double min_lr = 0;  // cosine floor
+};
+
+struct EvaluationSpec {
+  std::vector<std::string> tasks;  // e.g. "validation", "needle"
+  bool every_checkpoint = false;   // evaluate each checkpoint, not only the last
+};
+
+struct ResourceSpec {
+  int cpu_cores = 1;
+  int gpus = 0;
+  int64_t memory_bytes = 0;  // 0: the model's estimate
+};
+
+// One cross product architectures × sizes × contexts with one token budget.
+struct GridSpec {
+  std::string path;  // "" for the top level, "grids[i]" otherwise
+  std::string name;
+  std::vector<std::string> architectures;  // "llama", "tnl", "hgrn2", "cos2"
+  std::vector<SizeSpec> sizes;
+  std::vector<int> contexts;
+  std::optional<int64_t> tokens;           // absolute budget per run
+  std::optional<double> tokens_per_param;  // budget = ratio × non-embedding params
+  int64_t batch_tokens = 0;
+};
+
+struct SweepSpec {
+  std::string name;
+  std::string description;
+  int priority = 0;
+  int max_attempts = 3;
+  uint64_t seed = 1;
+  int vocab = 0;
+  std::string data_path;
+  int grad_accum = 1;
+  int64_t checkpoint_every_tokens = 0;
+  int log_every_steps = 10;
+  OptimizerSpec optimizer;
+  EvaluationSpec evaluation;
+  ResourceSpec resources;
+  // The top-level architectures/sizes/contexts/budget form one grid when
+  // `grids` is absent; otherwise each grid inherits the top-level values it
+  // does not set.
+  std::vector<GridSpec> grids;
+};
+
+// Collects problems as "path: message" lines, in the order found.
+class SpecProblems {
+ public:
+  void Add(std::string_view path, std::string_view message);
+  bool empty() const { return lines_.empty(); }
+  size_t size() const { return lines_.size(); }
+  // InvalidArgument listing every problem, one per line; OK when empty.
+  absl::Status ToStatus() const;
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// Parses and checks a spec. InvalidArgument lists every problem, one per line,
+// each as `field.path: problem` (e.g. `optimizer.lr: must be in (0, 1]`).
+absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml_text);
+
+// Parses what it can, adding every problem to `problems`. Values with a
+// problem keep their defaults (sizes are marked incomplete).
+SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems);
+
+}  // namespace flopwise::server

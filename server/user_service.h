@@ -1,0 +1,55 @@
+// flopwise.v1.UserService over the Scheduler and the Store: request checks,
+// auth and status translation. Thread-safe.
+#pragma once
+
+#include "flopwise/v1/user_service.grpc.pb.h"
+#include "server/auth.h"
+#include "server/scheduler.h"
+
+namespace flopwise::server {
+
+class UserServiceImpl final : public v1::UserService::Service {
+ public:
+  // `auth` and `scheduler` must outlive the service.
+  UserServiceImpl(const TokenAuth* auth, Scheduler* scheduler);
+
+  grpc::Status SubmitSweep(grpc::ServerContext* context, const v1::SubmitSweepRequest* request,
+                           v1::SubmitSweepResponse* response) override;
+  grpc::Status GetSweep(grpc::ServerContext* context, const v1::GetSweepRequest* request,
+                        v1::GetSweepResponse* response) override;
+  grpc::Status ListSweeps(grpc::ServerContext* context, const v1::ListSweepsRequest* request,
+                          v1::ListSweepsResponse* response) override;
+  grpc::Status CancelSweep(grpc::ServerContext* context, const v1::CancelSweepRequest* request,
+                           v1::CancelSweepResponse* response) override;
+  grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
+                        v1::ListRunsResponse* response) override;
+  grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
+                      v1::GetRunResponse* response) override;
+  // Polls the store whenever the scheduler reports a change (at least every
+  // second) and sends the runs whose state or progress moved.
+  grpc::Status WatchRuns(grpc::ServerContext* context, const v1::WatchRunsRequest* request,
+                         grpc::ServerWriter<v1::RunUpdate>* writer) override;
+  grpc::Status GetMetrics(grpc::ServerContext* context, const v1::GetMetricsRequest* request,
+                          v1::GetMetricsResponse* response) override;
+  grpc::Status GetCheckpoints(grpc::ServerContext* context,
+                              const v1::GetCheckpointsRequest* request,
+                              v1::GetCheckpointsResponse* response) override;
+  grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
+                           v1::ListWorkersResponse* response) override;
+  grpc::Status SetDraining(grpc::ServerContext* context, const v1::SetDrainingRequest* request,
+                           v1::SetDrainingResponse* response) override;
+  // UNIMPLEMENTED until the fitting module is wired in (docs/api.md).
+  grpc::Status FitScalingLaw(grpc::ServerContext* context, const v1::FitScalingLawRequest* request,
+                             v1::FitScalingLawResponse* response) override;
+  grpc::Status QueryOptimal(grpc::ServerContext* context, const v1::QueryOptimalRequest* request,
+                            v1::QueryOptimalResponse* response) override;
+
+ private:
+  absl::Status FillSweep(const db::SweepRecord& record, v1::Sweep* sweep);
+  absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);
+
+  const TokenAuth* auth_;
+  Scheduler* scheduler_;
+};
+
+}  // namespace flopwise::server

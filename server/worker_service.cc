@@ -1,0 +1,195 @@
+#include "server/worker_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+#include <vector>
+
+#include "server/proto_convert.h"
+#include "server/str_cat.h"
+
+namespace flopwise::server {
+namespace {
+
+// The most metric rows one ReportMetrics call may carry.
+constexpr int kMaxRowsPerReport = 100'000;
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+grpc::Status CheckLease(const std::string& lease_id, int attempt) {
+  if (lease_id.empty()) return Invalid("lease_id: required");
+  if (attempt < 1) return Invalid("attempt: must be at least 1");
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+WorkerServiceImpl::WorkerServiceImpl(const TokenAuth* auth, Scheduler* scheduler,
+                                     std::string checkpoint_root)
+    : auth_(auth), scheduler_(scheduler), checkpoint_root_(std::move(checkpoint_root)) {}
+
+grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
+                                         const v1::RegisterRequest* request,
+                                         v1::RegisterResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (request->hostname().empty()) return Invalid("hostname: required");
+  if (request->cpu_cores() < 1) return Invalid("cpu_cores: must be at least 1");
+  if (request->memory_bytes() < 1) return Invalid("memory_bytes: must be positive");
+  nlohmann::json inventory = {{"cpu_cores", request->cpu_cores()},
+                              {"memory_bytes", request->memory_bytes()},
+                              {"version", request->version()},
+                              {"gpus", nlohmann::json::array()}};
+  for (const v1::Gpu& gpu : request->gpus()) {
+    inventory["gpus"].push_back(
+        {{"index", gpu.index()}, {"name", gpu.name()}, {"memory_bytes", gpu.memory_bytes()}});
+  }
+  auto worker_id =
+      scheduler_->RegisterWorker(request->worker_id(), request->hostname(), inventory.dump());
+  if (!worker_id.ok()) return ToGrpcStatus(worker_id.status());
+  response->set_worker_id(*worker_id);
+  response->set_checkpoint_root(checkpoint_root_);
+  response->set_heartbeat_interval_ms(
+      static_cast<int32_t>(scheduler_->options().heartbeat_interval_ms));
+  response->set_lease_duration_ms(static_cast<int32_t>(scheduler_->options().lease_duration_ms));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                          const v1::HeartbeatRequest* request,
+                                          v1::HeartbeatResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (request->worker_id().empty()) return Invalid("worker_id: required");
+  std::vector<LeaseHeartbeat> leases;
+  leases.reserve(request->leases_size());
+  for (const v1::LeaseProgress& lease : request->leases()) {
+    leases.push_back(LeaseHeartbeat{lease.lease_id(), lease.attempt(), lease.step(), lease.tokens(),
+                                    lease.loss(), lease.tokens_per_s()});
+  }
+  auto result = scheduler_->Heartbeat(request->worker_id(), leases);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_draining(result->draining);
+  for (const LeaseVerdict& verdict : result->verdicts) {
+    v1::LeaseInstruction* instruction = response->add_instructions();
+    instruction->set_lease_id(verdict.lease_id);
+    if (verdict.cancel) {
+      instruction->set_action(v1::LeaseInstruction::ACTION_CANCEL);
+      instruction->set_reason(verdict.reason);
+    } else {
+      instruction->set_action(v1::LeaseInstruction::ACTION_CONTINUE);
+      instruction->set_lease_deadline_ms(verdict.lease_deadline_ms);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
+                                           const v1::AcquireRunRequest* request,
+                                           v1::AcquireRunResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (request->worker_id().empty()) return Invalid("worker_id: required");
+  if (request->free_cpu_cores() < 0) return Invalid("free_cpu_cores: must not be negative");
+  if (request->free_memory_bytes() < 0) return Invalid("free_memory_bytes: must not be negative");
+  if (request->free_gpus() < 0) return Invalid("free_gpus: must not be negative");
+  FreeResources free{request->free_cpu_cores(), request->free_memory_bytes(), request->free_gpus(),
+                     request->free_gpu_memory_bytes()};
+  auto grant = scheduler_->AcquireRun(request->worker_id(), free);
+  if (!grant.ok()) return ToGrpcStatus(grant.status());
+  if (!grant->has_value()) {
+    response->set_retry_after_ms(static_cast<int32_t>(scheduler_->options().retry_after_ms));
+    response->set_draining(scheduler_->IsDraining(request->worker_id()));
+    return grpc::Status::OK;
+  }
+  const LeaseGrant& granted = **grant;
+  v1::Lease* lease = response->mutable_lease();
+  lease->set_lease_id(granted.lease_id);
+  lease->set_run_id(granted.run_id);
+  lease->set_attempt(granted.attempt);
+  lease->set_lease_deadline_ms(granted.lease_deadline_ms);
+  RunPlanToConfig(granted.plan, lease->mutable_config());
+  lease->set_run_name(granted.plan.name);
+  lease->set_run_dir_name(granted.run_dir_name);
+  lease->set_resume_checkpoint_path(granted.resume_checkpoint_path);
+  lease->set_resume_step(granted.resume_step);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
+                                              const v1::ReportMetricsRequest* request,
+                                              v1::ReportMetricsResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  if (request->rows_size() > kMaxRowsPerReport) {
+    return Invalid(
+        Cat("rows: at most ", kMaxRowsPerReport, " per call (got ", request->rows_size(), ")"));
+  }
+  std::vector<db::MetricRow> rows;
+  rows.reserve(request->rows_size());
+  for (const v1::MetricPoint& point : request->rows()) rows.push_back(MetricRowFromProto(point));
+  std::optional<int64_t> resumed_from_step;
+  if (request->has_resumed_from_step()) resumed_from_step = request->resumed_from_step();
+  auto inserted =
+      scheduler_->ReportMetrics(request->lease_id(), request->attempt(), rows, resumed_from_step);
+  if (!inserted.ok()) return ToGrpcStatus(inserted.status());
+  response->set_rows_new(*inserted);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
+                                                 const v1::ReportCheckpointRequest* request,
+                                                 v1::ReportCheckpointResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  if (!request->has_checkpoint()) return Invalid("checkpoint: required");
+  if (request->checkpoint().path().empty()) return Invalid("checkpoint.path: required");
+  auto inserted = scheduler_->ReportCheckpoint(request->lease_id(), request->attempt(),
+                                               CheckpointRowFromProto(request->checkpoint()));
+  if (!inserted.ok()) return ToGrpcStatus(inserted.status());
+  response->set_inserted(*inserted);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext* context,
+                                            const v1::CompleteRunRequest* request,
+                                            v1::CompleteRunResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  return ToGrpcStatus(scheduler_->CompleteRun(request->lease_id(), request->attempt()));
+}
+
+grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
+                                        const v1::FailRunRequest* request,
+                                        v1::FailRunResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  if (request->reason().empty()) return Invalid("reason: required");
+  auto state = scheduler_->FailRun(request->lease_id(), request->attempt(), request->reason(),
+                                   request->diverged());
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_run_state(RunStateToProto(*state));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
+                                           const v1::ReleaseRunRequest* request,
+                                           v1::ReleaseRunResponse* response) {
+  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  auto state = scheduler_->ReleaseRun(
+      request->lease_id(), request->attempt(),
+      request->reason().empty() ? std::string("released by the worker") : request->reason());
+  return ToGrpcStatus(state.status());
+}
+
+}  // namespace flopwise::server

@@ -1,0 +1,42 @@
+// flopwise.v1.WorkerService over the Scheduler: request checks, auth and
+// status translation only. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "flopwise/v1/worker_service.grpc.pb.h"
+#include "server/auth.h"
+#include "server/scheduler.h"
+
+namespace flopwise::server {
+
+class WorkerServiceImpl final : public v1::WorkerService::Service {
+ public:
+  // `auth` and `scheduler` must outlive the service.
+  WorkerServiceImpl(const TokenAuth* auth, Scheduler* scheduler, std::string checkpoint_root);
+
+  grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
+                        v1::RegisterResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status AcquireRun(grpc::ServerContext* context, const v1::AcquireRunRequest* request,
+                          v1::AcquireRunResponse* response) override;
+  grpc::Status ReportMetrics(grpc::ServerContext* context, const v1::ReportMetricsRequest* request,
+                             v1::ReportMetricsResponse* response) override;
+  grpc::Status ReportCheckpoint(grpc::ServerContext* context,
+                                const v1::ReportCheckpointRequest* request,
+                                v1::ReportCheckpointResponse* response) override;
+  grpc::Status CompleteRun(grpc::ServerContext* context, const v1::CompleteRunRequest* request,
+                           v1::CompleteRunResponse* response) override;
+  grpc::Status FailRun(grpc::ServerContext* context, const v1::FailRunRequest* request,
+                       v1::FailRunResponse* response) override;
+  grpc::Status ReleaseRun(grpc::ServerContext* context, const v1::ReleaseRunRequest* request,
+                          v1::ReleaseRunResponse* response) override;
+
+ private:
+  const TokenAuth* auth_;
+  Scheduler* scheduler_;
+  std::string checkpoint_root_;
+};
+
+}  // namespace flopwise::server

@@ -1,0 +1,175 @@
+// Attempts (leases) and workers: lifecycle, limits, and recovery on reopen.
+#include "db/store.h"
+#include "db_test_util.h"
+#include "gtest/gtest.h"
+
+namespace flopwise::db {
+namespace {
+
+using testing::MakeAttempt;
+using testing::MakeRun;
+using testing::MakeSweep;
+using testing::MakeWorker;
+using testing::TempDir;
+
+class AttemptsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("flopwise.db");
+    auto store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    std::vector<NewRun> runs = {MakeRun(0), MakeRun(1)};
+    runs[0].max_attempts = 2;
+    auto created = store_->CreateSweep(MakeSweep(), runs);
+    ASSERT_TRUE(created.ok()) << created.status();
+    run_ = created->run_ids[0];
+    other_run_ = created->run_ids[1];
+    ASSERT_TRUE(store_->UpsertWorker(MakeWorker("w1")).ok());
+    ASSERT_TRUE(store_->UpsertWorker(MakeWorker("w2")).ok());
+  }
+
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+  int64_t run_ = 0;
+  int64_t other_run_ = 0;
+};
+
+TEST_F(AttemptsTest, BeginMarksRunRunningAndCountsAttempts) {
+  auto attempt = store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1700000060000));
+  ASSERT_TRUE(attempt.ok()) << attempt.status();
+  EXPECT_EQ(attempt->attempt, 1);
+  EXPECT_EQ(attempt->state, AttemptState::kActive);
+  auto run = store_->GetRun(run_);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->state, RunState::kRunning);
+  EXPECT_EQ(run->attempts, 1);
+  // A running run cannot be leased twice.
+  auto second = store_->BeginAttempt(MakeAttempt(run_, "w2", "lease-b", 1700000060000));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  auto found = store_->FindLease("lease-a");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->run_id, run_);
+  EXPECT_EQ(found->worker_id, "w1");
+}
+
+TEST_F(AttemptsTest, RequeueThenExhaustAttempts) {
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
+  // An ending attempt cannot leave its run running.
+  EXPECT_EQ(
+      store_->EndAttempt(run_, 1, AttemptState::kFailed, "x", 1500, RunState::kRunning).code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      store_->EndAttempt(run_, 1, AttemptState::kExpired, "lease expired", 2000, RunState::kPending)
+          .ok());
+  // Ending twice is refused.
+  EXPECT_EQ(
+      store_->EndAttempt(run_, 1, AttemptState::kFailed, "again", 2001, RunState::kFailed).code(),
+      absl::StatusCode::kFailedPrecondition);
+  auto second = store_->BeginAttempt(MakeAttempt(run_, "w2", "lease-b", 5000));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->attempt, 2);
+  ASSERT_TRUE(store_
+                  ->EndAttempt(run_, 2, AttemptState::kFailed, "trainer exited with code 1", 6000,
+                               RunState::kPending)
+                  .ok());
+  auto third = store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-c", 9000));
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(third.status().message().find("all 2 attempts"), std::string_view::npos)
+      << third.status();
+
+  auto run = store_->GetRun(run_);
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->failure_reasons.size(), 2u);
+  EXPECT_EQ(run->failure_reasons[0].attempt, 1);
+  EXPECT_EQ(run->failure_reasons[0].outcome, AttemptState::kExpired);
+  EXPECT_EQ(run->failure_reasons[0].reason, "lease expired");
+  EXPECT_EQ(run->failure_reasons[1].reason, "trainer exited with code 1");
+}
+
+TEST_F(AttemptsTest, UnknownRunWorkerOrReusedLeaseAreRefused) {
+  EXPECT_EQ(store_->BeginAttempt(MakeAttempt(9999, "w1", "x", 1)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->BeginAttempt(MakeAttempt(run_, "nobody", "x", 1)).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "same", 1)).ok());
+  auto reused = store_->BeginAttempt(MakeAttempt(other_run_, "w2", "same", 1));
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+  // The refused attempt left the other run untouched.
+  EXPECT_EQ(store_->GetRun(other_run_)->state, RunState::kPending);
+  EXPECT_EQ(store_->GetRun(other_run_)->attempts, 0);
+}
+
+TEST_F(AttemptsTest, ExtendLeaseAndListExpired) {
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(other_run_, "w2", "lease-b", 1000)).ok());
+  ASSERT_TRUE(store_->ExtendLease("lease-b", 5000).ok());
+  EXPECT_EQ(store_->ExtendLease("missing", 5000).code(), absl::StatusCode::kNotFound);
+  auto expired = store_->ListExpiredLeases(2000);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].lease_id, "lease-a");
+  // An ended attempt's lease can no longer be extended or expire.
+  ASSERT_TRUE(
+      store_->EndAttempt(run_, 1, AttemptState::kExpired, "lease expired", 2000, RunState::kPending)
+          .ok());
+  EXPECT_EQ(store_->ExtendLease("lease-a", 9000).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListExpiredLeases(2000)->empty());
+  auto by_worker = store_->ListAttempts({.worker_id = "w2", .active_only = true});
+  ASSERT_TRUE(by_worker.ok());
+  ASSERT_EQ(by_worker->size(), 1u);
+  EXPECT_EQ((*by_worker)[0].run_id, other_run_);
+}
+
+TEST_F(AttemptsTest, LeasesAndWorkersSurviveReopen) {
+  const int64_t deadline_ms = 1763900000123;
+  NewAttempt lease = MakeAttempt(run_, "w1", "lease-a", deadline_ms);
+  lease.resumed_from_step = 40;
+  ASSERT_TRUE(store_->BeginAttempt(lease).ok());
+  ASSERT_TRUE(store_->TouchWorker("w1", 1763900000999).ok());
+  ASSERT_TRUE(store_->SetWorkerDraining("w2", true).ok());
+  store_.reset();
+
+  auto reopened = Store::Open(path_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  auto active = (*reopened)->ListAttempts({.active_only = true});
+  ASSERT_TRUE(active.ok()) << active.status();
+  ASSERT_EQ(active->size(), 1u);
+  const AttemptRecord& a = (*active)[0];
+  EXPECT_EQ(a.run_id, run_);
+  EXPECT_EQ(a.attempt, 1);
+  EXPECT_EQ(a.worker_id, "w1");
+  EXPECT_EQ(a.lease_id, "lease-a");
+  EXPECT_EQ(a.lease_deadline_ms, deadline_ms);
+  EXPECT_EQ(a.resumed_from_step, 40);
+  EXPECT_EQ(a.started_ms, lease.started_ms);
+  EXPECT_EQ((*reopened)->GetRun(run_)->state, RunState::kRunning);
+
+  auto workers = (*reopened)->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  ASSERT_EQ(workers->size(), 2u);
+  EXPECT_EQ((*workers)[0].worker_id, "w1");
+  EXPECT_EQ((*workers)[0].last_heartbeat_ms, 1763900000999);
+  EXPECT_EQ((*workers)[0].inventory_json, MakeWorker("w1").inventory_json);
+  EXPECT_FALSE((*workers)[0].draining);
+  EXPECT_TRUE((*workers)[1].draining);
+}
+
+TEST_F(AttemptsTest, UpsertWorkerKeepsFirstRegistration) {
+  WorkerRecord again = MakeWorker("w1");
+  again.registered_ms = 1800000000000;
+  again.hostname = "renamed";
+  again.last_heartbeat_ms = 1800000000000;
+  ASSERT_TRUE(store_->UpsertWorker(again).ok());
+  auto worker = store_->GetWorker("w1");
+  ASSERT_TRUE(worker.ok());
+  EXPECT_EQ(worker->hostname, "renamed");
+  EXPECT_EQ(worker->registered_ms, 1700000000000);
+  EXPECT_EQ(worker->last_heartbeat_ms, 1800000000000);
+  EXPECT_EQ(store_->GetWorker("nobody").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->TouchWorker("nobody", 1).code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace flopwise::db

@@ -1,0 +1,138 @@
+// Full disk, read-only and corrupt files give clear errors, never a crash, and
+// a failed write leaves earlier data intact.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "db/store.h"
+#include "db_test_util.h"
+#include "gtest/gtest.h"
+
+namespace flopwise::db {
+namespace {
+
+using testing::MakeAttempt;
+using testing::MakeRun;
+using testing::MakeSweep;
+using testing::MakeWorker;
+using testing::MetricRows;
+using testing::RawQueryInt;
+using testing::TempDir;
+
+// A store with one sweep, one run and an active attempt 1 on it.
+std::unique_ptr<Store> OpenWithAttempt(const std::string& path, const StoreOptions& options,
+                                       int64_t* run_id) {
+  auto store = Store::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return nullptr;
+  std::vector<NewRun> runs = {MakeRun(0)};
+  auto created = (*store)->CreateSweep(MakeSweep(), runs);
+  EXPECT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE((*store)->UpsertWorker(MakeWorker("w1")).ok());
+  *run_id = created->run_ids[0];
+  EXPECT_TRUE((*store)->BeginAttempt(MakeAttempt(*run_id, "w1", "lease-1", 1000)).ok());
+  return std::move(*store);
+}
+
+TEST(Failures, FullDiskIsAClearErrorAndKeepsEarlierBatches) {
+  TempDir dir;
+  const std::string path = dir.File("flopwise.db");
+  int64_t run = 0;
+  auto store = OpenWithAttempt(path, {.max_size_bytes = 160 * 1024}, &run);
+  ASSERT_NE(store, nullptr);
+  int64_t stored = 0;
+  absl::Status failure;
+  for (int batch = 0; batch < 1000 && failure.ok(); ++batch) {
+    std::vector<int64_t> steps;
+    for (int i = 0; i < 100; ++i) steps.push_back(batch * 100 + i);
+    auto inserted = store->RecordMetrics(run, 1, MetricRows(steps, batch * 100));
+    if (inserted.ok()) {
+      stored += *inserted;
+    } else {
+      failure = inserted.status();
+    }
+  }
+  ASSERT_FALSE(failure.ok()) << "the size cap was never reached";
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_NE(failure.message().find("db: RecordMetrics: disk is full"), std::string_view::npos)
+      << failure;
+  EXPECT_GT(stored, 0);
+  // Exactly the committed batches are there; the failed one left nothing.
+  auto all = store->ListMetrics({.run_id = run, .include_superseded = true});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(static_cast<int64_t>(all->size()), stored);
+  EXPECT_EQ(stored % 100, 0);
+  // Small writes that fit still work, and the data survives a reopen.
+  EXPECT_TRUE(store->ExtendLease("lease-1", 2000).ok());
+  store.reset();
+  EXPECT_EQ(RawQueryInt(path, "SELECT count(*) FROM metrics"), stored);
+}
+
+TEST(Failures, NotADatabaseIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("garbage.db");
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>((i * 37) & 0xff));
+  }
+  auto store = Store::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_NE(store.status().message().find("not a database"), std::string_view::npos)
+      << store.status();
+}
+
+TEST(Failures, CorruptPagesAreDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("flopwise.db");
+  {
+    int64_t run = 0;
+    auto store = OpenWithAttempt(path, {}, &run);
+    ASSERT_NE(store, nullptr);
+    for (int batch = 0; batch < 20; ++batch) {
+      std::vector<int64_t> steps;
+      for (int i = 0; i < 100; ++i) steps.push_back(batch * 100 + i);
+      ASSERT_TRUE(store->RecordMetrics(run, 1, MetricRows(steps, batch * 100)).ok());
+    }
+  }
+  // Keep the 100-byte header and the first page; overwrite every later page.
+  const auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 8192u);
+  {
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(4096);
+    for (uint64_t i = 4096; i < size; ++i) file.put(static_cast<char>(0xA5));
+  }
+  absl::Status error;
+  auto store = Store::Open(path);
+  if (!store.ok()) {
+    error = store.status();
+  } else {
+    auto metrics = (*store)->ListMetrics({.include_superseded = true});
+    auto runs = (*store)->ListRuns();
+    error = !metrics.ok() ? metrics.status() : runs.status();
+  }
+  ASSERT_FALSE(error.ok()) << "corruption went unnoticed";
+  EXPECT_EQ(error.code(), absl::StatusCode::kDataLoss) << error;
+  EXPECT_NE(error.message().find("corrupt"), std::string_view::npos) << error;
+}
+
+TEST(Failures, ReadOnlyFileIsAClearError) {
+  TempDir dir;
+  const std::string path = dir.File("flopwise.db");
+  ASSERT_TRUE(Store::Open(path).ok());
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::group_read |
+                                         std::filesystem::perms::others_read);
+  if (access(path.c_str(), W_OK) == 0) {
+    GTEST_SKIP() << "this user can write read-only files (root)";
+  }
+  auto store = Store::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_NE(store.status().message().find("read-only"), std::string_view::npos) << store.status();
+}
+
+}  // namespace
+}  // namespace flopwise::db

@@ -1,0 +1,75 @@
+// A coordinator and workers as real processes on loopback, in a temp dir, for
+// the end-to-end tests: start, kill -9, restart, and a UserService stub.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flopwise/v1/user_service.grpc.pb.h"
+#include "tests/integration/test_paths.h"
+#include "worker/daemon/child_process.h"
+
+namespace flopwise::testing {
+
+namespace v1 = ::flopwise::v1;
+
+inline constexpr char kClientToken[] = "client-token-for-tests";
+inline constexpr char kWorkerToken[] = "worker-token-for-tests";
+
+class Cluster {
+ public:
+  // Short lease and heartbeat so that fault tests take seconds.
+  explicit Cluster(double lease_seconds = 2.0, double heartbeat_seconds = 0.25);
+  ~Cluster();
+
+  const TempDir& dir() const { return dir_; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // Starts the coordinator and waits until it answers; false if it did not.
+  bool StartCoordinator();
+  void KillCoordinator();  // SIGKILL
+  // Starts a worker named `name` (its work dir is dir/name) with the
+  // stand-in trainer, or `trainer` when given.
+  void StartWorker(const std::string& name,
+                   std::vector<std::pair<std::string, std::string>> env = {},
+                   const std::string& trainer = "");
+  void KillWorker(const std::string& name);  // SIGKILL
+  void StopWorker(const std::string& name);  // SIGTERM, then wait
+
+  v1::UserService::Stub& users() { return *users_; }
+  // Calls with the client token and a 10 s deadline.
+  void Prepare(grpc::ClientContext* context) const;
+
+  // Submits a spec; returns the sweep id (0 on failure, with the error in ADD_FAILURE).
+  int64_t Submit(const std::string& spec_yaml);
+  // Waits until the sweep is no longer active.
+  bool WaitSweepFinished(int64_t sweep_id, double timeout_s);
+  std::vector<v1::Run> Runs(int64_t sweep_id);
+  v1::Run GetRun(int64_t run_id);
+  std::vector<v1::MetricRow> Metrics(int64_t sweep_id, bool include_superseded);
+
+  std::string CoordinatorLog() const;
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  double lease_seconds_;
+  double heartbeat_seconds_;
+  std::unique_ptr<workerd::ChildProcess> coordinator_;
+  std::map<std::string, std::unique_ptr<workerd::ChildProcess>> workers_;
+  std::unique_ptr<v1::UserService::Stub> users_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
+
+// A sweep spec of the stand-in trainer's runs: `archs` × `sizes` at context
+// 64, `steps` steps of 256 tokens each, a checkpoint every `checkpoint_steps`.
+std::string SweepSpec(const std::string& name, const std::string& archs, const std::string& sizes,
+                      int steps, int checkpoint_steps);
+
+}  // namespace flopwise::testing

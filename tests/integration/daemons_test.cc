@@ -1,0 +1,291 @@
+// End to end: flopwise-coordinator and flopwise-worker as real processes on
+// loopback ports, temp dirs and a temp SQLite file, with the stand-in trainer
+// (and flopwise-train in one test when it is built).
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "client/channel.h"
+#include "client/export.h"
+#include "flopwise/v1/worker_service.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/integration/cluster.h"
+
+namespace flopwise::testing {
+namespace {
+
+constexpr double kSweepTimeoutS = 90;
+
+// Every run's effective rows are exactly steps 1..total_steps, once each, and
+// no (run, attempt, seq) appears twice among all rows.
+void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) {
+  std::map<int64_t, std::multiset<int64_t>> steps_by_run;
+  for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/false)) {
+    EXPECT_FALSE(row.superseded());
+    steps_by_run[row.run_id()].insert(row.point().step());
+  }
+  for (const v1::Run& run : cluster.Runs(sweep_id)) {
+    const auto& steps = steps_by_run[run.run_id()];
+    EXPECT_EQ(steps.size(), static_cast<size_t>(total_steps)) << run.name();
+    for (int64_t step = 1; step <= total_steps; ++step) {
+      EXPECT_EQ(steps.count(step), 1u) << run.name() << " step " << step;
+    }
+  }
+  std::set<std::tuple<int64_t, int, int64_t>> keys;
+  for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/true)) {
+    EXPECT_TRUE(keys.insert({row.run_id(), row.attempt(), row.point().seq()}).second)
+        << "duplicate row: run " << row.run_id() << " attempt " << row.attempt() << " seq "
+        << row.point().seq();
+  }
+}
+
+class DaemonsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* program : {"flopwise-coordinator", "flopwise-worker", "flopwise-fake-train"}) {
+      if (!HaveProgram(program)) GTEST_SKIP() << program << " is not built";
+    }
+  }
+};
+
+TEST_F(DaemonsTest, TwoWorkersCompleteASweepAndEveryRowIsStoredOnce) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  const int64_t sweep =
+      cluster.Submit(SweepSpec("two-workers", "llama, tnl", "cpu-1, cpu-2", 30, 10));
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const auto runs = cluster.Runs(sweep);
+  ASSERT_EQ(runs.size(), 4u);
+  for (const v1::Run& run : runs) {
+    EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED) << run.name();
+    EXPECT_EQ(run.tokens(), 30 * 256) << run.name();
+  }
+  ExpectCompleteMetrics(cluster, sweep, 30);
+
+  client::ExportOptions options;
+  options.sweep_id = sweep;
+  std::ostringstream out;
+  auto written = client::Export(cluster.users(), kClientToken, options, out);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, 4 * 30);
+  std::istringstream lines(out.str());
+  std::string line;
+  int64_t parsed = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"sweep", "run", "arch", "attempt", "step", "tokens", "flops", "loss"}) {
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    }
+    EXPECT_EQ(j["sweep"].get<int64_t>(), sweep);
+    ++parsed;
+  }
+  EXPECT_EQ(parsed, *written);
+}
+
+TEST_F(DaemonsTest, KilledWorkersRunResumesOnTheOtherWorker) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  const int64_t sweep = cluster.Submit(SweepSpec("kill-worker", "llama", "cpu-1", 150, 20));
+  ASSERT_NE(sweep, 0);
+  const int64_t run_id = cluster.Runs(sweep).at(0).run_id();
+  ASSERT_TRUE(WaitFor([&] { return cluster.GetRun(run_id).step() >= 45; }, 60));
+  cluster.KillWorker("w1");
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "5"}});
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const v1::Run run = cluster.GetRun(run_id);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED);
+  ASSERT_GE(run.attempt_history_size(), 2);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_EXPIRED);
+  const v1::Attempt& last = run.attempt_history(run.attempt_history_size() - 1);
+  EXPECT_EQ(last.worker_id().rfind("w2", 0), 0u) << last.worker_id();
+  EXPECT_GE(last.resumed_from_step(), 40);
+  ExpectCompleteMetrics(cluster, sweep, 150);
+}
+
+TEST_F(DaemonsTest, CoordinatorKilledMidSweepLosesAndDoublesNothing) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  const int64_t sweep =
+      cluster.Submit(SweepSpec("kill-coordinator", "llama, tnl", "cpu-1", 100, 20));
+  ASSERT_NE(sweep, 0);
+  const int64_t run_id = cluster.Runs(sweep).at(0).run_id();
+  ASSERT_TRUE(WaitFor([&] { return cluster.GetRun(run_id).step() >= 20; }, 60));
+  cluster.KillCoordinator();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  for (const v1::Run& run : cluster.Runs(sweep)) {
+    EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED) << run.name();
+  }
+  ExpectCompleteMetrics(cluster, sweep, 100);
+}
+
+TEST_F(DaemonsTest, NaNRunIsDiverged) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_NAN_AT_STEP", "5"}});
+  const int64_t sweep = cluster.Submit(SweepSpec("nan", "tnl", "cpu-1", 40, 10));
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const auto runs = cluster.Runs(sweep);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_DIVERGED);
+  EXPECT_EQ(runs[0].attempts(), 1);  // no retry of a diverged run
+}
+
+TEST_F(DaemonsTest, CancelledSweepStopsItsRuns) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  const std::string pid_dir = cluster.dir().Sub("pids");
+  std::filesystem::create_directories(pid_dir);
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}, {"FLOPWISE_FAKE_PID_DIR", pid_dir}});
+  const int64_t sweep = cluster.Submit(SweepSpec("cancel", "llama, tnl", "cpu-1", 100000, 100));
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int running = 0;
+        for (const v1::Run& run : cluster.Runs(sweep))
+          running += run.state() == v1::RUN_STATE_RUNNING;
+        return running == 2 && std::distance(std::filesystem::directory_iterator(pid_dir),
+                                             std::filesystem::directory_iterator()) == 2;
+      },
+      60));
+  grpc::ClientContext context;
+  cluster.Prepare(&context);
+  v1::CancelSweepRequest request;
+  request.set_sweep_id(sweep);
+  v1::CancelSweepResponse response;
+  ASSERT_TRUE(cluster.users().CancelSweep(&context, request, &response).ok());
+  EXPECT_EQ(response.runs_cancelled(), 2);
+  EXPECT_TRUE(WaitFor([&] { return std::filesystem::is_empty(pid_dir); }, 30));
+  for (const v1::Run& run : cluster.Runs(sweep)) EXPECT_EQ(run.state(), v1::RUN_STATE_CANCELLED);
+}
+
+TEST_F(DaemonsTest, WrongOrMissingTokensAreRejected) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  client::ConnectOptions options;
+  options.coordinator = cluster.address();
+  auto channel = client::MakeChannel(options);
+  auto users = v1::UserService::NewStub(channel);
+  auto workers = v1::WorkerService::NewStub(channel);
+  auto list_workers = [&](const std::string& token) {
+    grpc::ClientContext context;
+    if (!token.empty()) client::PrepareContext(&context, token, 5000);
+    v1::ListWorkersResponse response;
+    return users->ListWorkers(&context, v1::ListWorkersRequest(), &response).error_code();
+  };
+  EXPECT_EQ(list_workers(""), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list_workers("not-the-token"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list_workers(kWorkerToken), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(list_workers(kClientToken), grpc::StatusCode::OK);
+  grpc::ClientContext context;
+  client::PrepareContext(&context, kClientToken, 5000);
+  v1::RegisterRequest request;
+  request.set_hostname("intruder");
+  v1::RegisterResponse response;
+  EXPECT_EQ(workers->Register(&context, request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Runs a daemon that must fail at start: its exit code and stderr.
+std::pair<int, std::string> RunFailing(const TempDir& dir, std::vector<std::string> argv) {
+  workerd::SpawnOptions options;
+  options.argv = std::move(argv);
+  options.capture_stdout = false;
+  options.stderr_path = dir.Sub("failing.log");
+  std::filesystem::remove(options.stderr_path);
+  auto child = workerd::ChildProcess::Spawn(options);
+  EXPECT_TRUE(child.ok());
+  if (!child.ok()) return {-1, ""};
+  const bool ended = WaitFor([&] { return (*child)->TryWait().has_value(); }, 20);
+  EXPECT_TRUE(ended) << options.argv[0] << " did not exit";
+  const int code = ended ? (*child)->TryWait()->exit_code : -1;
+  std::ifstream in(options.stderr_path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return {code, text.str()};
+}
+
+std::string LastLine(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  const size_t newline = trimmed.rfind('\n');
+  return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
+}
+
+TEST_F(DaemonsTest, DaemonsWithABadSetupSayWhyAndExitNonZero) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  const TempDir& dir = cluster.dir();
+  const std::vector<std::string> tokens = {"--client-token-file", dir.Sub("client.token"),
+                                           "--worker-token-file", dir.Sub("worker.token")};
+  auto coordinator = [&](const std::string& listen, const std::string& db) {
+    std::vector<std::string> argv = {BinPath("flopwise-coordinator"), "--listen", listen, "--db",
+                                     db};
+    argv.insert(argv.end(), tokens.begin(), tokens.end());
+    return argv;
+  };
+  auto [in_use_code, in_use] = RunFailing(dir, coordinator(cluster.address(), dir.Sub("other.db")));
+  EXPECT_NE(in_use_code, 0);
+  EXPECT_NE(LastLine(in_use).find("listen"), std::string::npos) << in_use;
+
+  // A database path under a regular file cannot be created, even by root.
+  std::ofstream(dir.Sub("a-file")) << "not a directory";
+  const std::string bad_db = dir.Sub("a-file/x.db");
+  std::vector<std::string> bad_db_argv = coordinator("127.0.0.1:0", bad_db);
+  bad_db_argv.insert(bad_db_argv.end(), {"--checkpoint-root", dir.Sub("checkpoints")});
+  auto [db_code, db_error] = RunFailing(dir, bad_db_argv);
+  EXPECT_NE(db_code, 0);
+  EXPECT_NE(LastLine(db_error).find("db"), std::string::npos) << db_error;
+
+  auto [token_code, token_error] =
+      RunFailing(dir, {BinPath("flopwise-worker"), "--coordinator", cluster.address(),
+                       "--token-file", dir.Sub("missing.token"), "--work-dir", dir.Sub("w"),
+                       "--trainer", BinPath("flopwise-fake-train")});
+  EXPECT_NE(token_code, 0);
+  EXPECT_EQ(std::count(token_error.begin(), token_error.end(), '\n'), 1) << token_error;
+  EXPECT_NE(token_error.find("missing.token"), std::string::npos) << token_error;
+}
+
+TEST_F(DaemonsTest, RealTrainerCompletesARun) {
+  if (!HaveProgram("flopwise-train")) GTEST_SKIP() << "flopwise-train is not built";
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  const std::string tokens_path = cluster.dir().Sub("tokens.u16");
+  {
+    std::ofstream out(tokens_path, std::ios::binary);
+    for (int i = 0; i < 200000; ++i) {
+      const uint16_t token = static_cast<uint16_t>((i * 7919 + i / 13) % 256);
+      out.write(reinterpret_cast<const char*>(&token), sizeof(token));
+    }
+  }
+  std::string spec = SweepSpec("real-trainer", "tnl", "cpu-1", 6, 3);
+  const std::string placeholder = "/nonexistent/not-read-by-the-stand-in";
+  spec.replace(spec.find(placeholder), placeholder.size(), tokens_path);
+  cluster.StartWorker("w1", {}, BinPath("flopwise-train"));
+  const int64_t sweep = cluster.Submit(spec);
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, 150)) << cluster.CoordinatorLog();
+  const auto runs = cluster.Runs(sweep);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED)
+      << (runs[0].failure_reasons().empty() ? "" : runs[0].failure_reasons(0));
+  ExpectCompleteMetrics(cluster, sweep, 6);
+}
+
+}  // namespace
+}  // namespace flopwise::testing

@@ -1,0 +1,214 @@
+// flopwise-fake-train: a stand-in for flopwise-train in the daemon tests. It
+// takes flopwise-train's flags, speaks exactly its stdout protocol (start,
+// progress, checkpoint, done, diverged, stopped, error; exit codes 0/1/3/4),
+// writes and resumes from checkpoint directories RUN_DIR/step-NNNNNNNN/
+// (state.json + model.safetensors, renamed into place), and trains nothing:
+// the loss is a fixed function of the step, so any two attempts of a run
+// report identical rows for the same step.
+//
+// Knobs (environment, for fault tests):
+//   FLOPWISE_FAKE_STEP_MS       sleep per step (default 5)
+//   FLOPWISE_FAKE_NAN_AT_STEP   report a NaN loss at this step and exit 3 ...
+//   FLOPWISE_FAKE_NAN_MIN_LR    ... only for runs whose --lr is at least this
+//   FLOPWISE_FAKE_CRASH_AT_STEP abort() at this step (killed by SIGABRT) on a
+//                               fresh start only (a resumed attempt survives)
+//   FLOPWISE_FAKE_PID_DIR       write PID_DIR/<pid> while running
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
+
+void Emit(const Json& j) {
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr || *v == '\0' ? fallback : std::atoll(v);
+}
+
+double Loss(int64_t step) { return 2.0 + 8.0 / std::sqrt(1.0 + static_cast<double>(step)); }
+
+// FNV-1a, printed as 64 hex digits: a stand-in digest of the checkpoint.
+std::string Digest(const std::string& data) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data) h = (h ^ c) * 1099511628211ull;
+  char hex[65];
+  std::snprintf(hex, sizeof(hex), "%016llx%016llx%016llx%016llx",
+                static_cast<unsigned long long>(h), static_cast<unsigned long long>(~h),
+                static_cast<unsigned long long>(h * 31), static_cast<unsigned long long>(h * 131));
+  return hex;
+}
+
+struct Resume {
+  int64_t step = -1;
+  int64_t tokens = 0;
+};
+
+Resume NewestCheckpoint(const fs::path& run_dir) {
+  Resume best;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) != 0) continue;
+    std::ifstream in(entry.path() / "state.json");
+    Json state = Json::parse(in, nullptr, false);
+    if (state.is_discarded() || !state.contains("step")) continue;
+    if (state["step"].get<int64_t>() > best.step) {
+      best.step = state["step"].get<int64_t>();
+      best.tokens = state["tokens"].get<int64_t>();
+    }
+  }
+  return best;
+}
+
+struct Written {
+  std::string path;
+  std::string digest;
+};
+
+Written WriteCheckpoint(const fs::path& run_dir, int64_t step, int64_t tokens) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%08lld", static_cast<long long>(step));
+  const fs::path final_dir = run_dir / name;
+  const fs::path tmp_dir = run_dir / (std::string(".tmp-") + name);
+  fs::create_directories(tmp_dir);
+  const std::string weights = "fake weights at step " + std::to_string(step);
+  std::ofstream(tmp_dir / "model.safetensors") << weights;
+  std::ofstream(tmp_dir / "state.json") << Json{{"step", step}, {"tokens", tokens}}.dump();
+  fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
+  return {final_dir.string(), Digest(weights)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) {
+      Emit({{"event", "error"}, {"message", "usage: bad argument " + arg}});
+      return 2;
+    }
+    flags[arg.substr(2)] = argv[++i];
+  }
+  auto flag_int = [&](const char* name, int64_t fallback) {
+    auto it = flags.find(name);
+    return it == flags.end() ? fallback : std::atoll(it->second.c_str());
+  };
+  const int64_t total_tokens = flag_int("total-tokens", 0);
+  const int64_t batch_tokens = flag_int("batch-tokens", 0);
+  const int64_t checkpoint_every = flag_int("checkpoint-every-tokens", 0);
+  const int64_t log_every = std::max<int64_t>(1, flag_int("log-every-steps", 1));
+  const double lr = flags.count("lr") ? std::atof(flags["lr"].c_str()) : 3e-4;
+  if (!flags.count("out") || total_tokens <= 0 || batch_tokens <= 0) {
+    Emit(
+        {{"event", "error"}, {"message", "--out, --total-tokens and --batch-tokens are required"}});
+    return 1;
+  }
+  const fs::path run_dir = flags["out"];
+  fs::create_directories(run_dir);
+  std::signal(SIGTERM, OnStop);
+  std::signal(SIGINT, OnStop);
+
+  const int64_t step_ms = EnvInt("FLOPWISE_FAKE_STEP_MS", 5);
+  const int64_t nan_at = EnvInt("FLOPWISE_FAKE_NAN_AT_STEP", -1);
+  const char* nan_min_lr_text = std::getenv("FLOPWISE_FAKE_NAN_MIN_LR");
+  const double nan_min_lr = nan_min_lr_text == nullptr ? 0.0 : std::atof(nan_min_lr_text);
+  const int64_t crash_at = EnvInt("FLOPWISE_FAKE_CRASH_AT_STEP", -1);
+  fs::path pid_file;
+  if (const char* dir = std::getenv("FLOPWISE_FAKE_PID_DIR"); dir != nullptr && *dir) {
+    pid_file = fs::path(dir) / std::to_string(getpid());
+    std::ofstream(pid_file) << run_dir.string();
+  }
+  auto finish = [&](int code) {
+    if (!pid_file.empty()) fs::remove(pid_file);
+    return code;
+  };
+
+  const Resume resume = NewestCheckpoint(run_dir);
+  const double flops_per_token = 6.0e6;
+  int64_t step = std::max<int64_t>(0, resume.step);
+  int64_t tokens = resume.tokens;
+  Emit({{"event", "start"},
+        {"arch", flags.count("arch") ? flags["arch"] : ""},
+        {"params_non_embedding", 1000000},
+        {"params_embedding", 50000},
+        {"flops_per_token", flops_per_token},
+        {"total_tokens", total_tokens},
+        {"resumed_from_step", resume.step}});
+  int64_t next_checkpoint = checkpoint_every > 0 ? tokens + checkpoint_every : total_tokens;
+  while (tokens < total_tokens) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
+    ++step;
+    tokens += batch_tokens;
+    const double flops = static_cast<double>(tokens) * flops_per_token;
+    if (crash_at >= 0 && step == crash_at && resume.step < 0) std::abort();
+    if (nan_at >= 0 && step == nan_at && lr >= nan_min_lr) {
+      Emit({{"event", "diverged"}, {"step", step}, {"loss", "nan"}});
+      return finish(3);
+    }
+    if (step % log_every == 0 || tokens >= total_tokens) {
+      Emit({{"event", "progress"},
+            {"step", step},
+            {"tokens", tokens},
+            {"flops", flops},
+            {"loss", Loss(step)},
+            {"lr", lr},
+            {"grad_norm", 1.0},
+            {"tokens_per_s", 1000.0 * static_cast<double>(batch_tokens) / (step_ms + 1)}});
+    }
+    if (tokens >= total_tokens) break;
+    const bool stopping = g_stop != 0;
+    if (tokens >= next_checkpoint || stopping) {
+      const Written written = WriteCheckpoint(run_dir, step, tokens);
+      Emit({{"event", "checkpoint"},
+            {"step", step},
+            {"tokens", tokens},
+            {"flops", flops},
+            {"loss", Loss(step)},
+            {"path", written.path},
+            {"sha256", written.digest}});
+      next_checkpoint = tokens + checkpoint_every;
+    }
+    if (stopping) {
+      Emit({{"event", "stopped"}, {"step", step}});
+      return finish(4);
+    }
+  }
+  const double flops = static_cast<double>(tokens) * flops_per_token;
+  const Written written = WriteCheckpoint(run_dir, step, tokens);
+  Emit({{"event", "checkpoint"},
+        {"step", step},
+        {"tokens", tokens},
+        {"flops", flops},
+        {"loss", Loss(step)},
+        {"path", written.path},
+        {"sha256", written.digest}});
+  Emit({{"event", "done"},
+        {"step", step},
+        {"tokens", tokens},
+        {"flops", flops},
+        {"loss", Loss(step)}});
+  return finish(0);
+}

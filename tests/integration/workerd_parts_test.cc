@@ -1,0 +1,257 @@
+// Unit tests of the worker daemon's parts: the trainer-line parser, child
+// processes, backoff, the report queue and the trainer command line.
+#include <signal.h>
+
+#include <cmath>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/integration/fake_link.h"
+#include "worker/daemon/backoff.h"
+#include "worker/daemon/child_process.h"
+#include "worker/daemon/report_queue.h"
+#include "worker/daemon/trainer_args.h"
+#include "worker/daemon/trainer_event.h"
+
+namespace flopwise::workerd {
+namespace {
+
+TEST(TrainerLine, ParsesEveryEventOfTheProtocol) {
+  auto start = ParseTrainerLine(
+      R"({"event":"start","arch":"tnl","params_non_embedding":5,"params_embedding":2,)"
+      R"("flops_per_token":30,"total_tokens":1000,"resumed_from_step":40})");
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ(start->kind, TrainerEventKind::kStart);
+  EXPECT_EQ(start->resumed_from_step, 40);
+  EXPECT_EQ(start->total_tokens, 1000);
+
+  auto progress = ParseTrainerLine(
+      R"({"event":"progress","step":7,"tokens":700,"flops":2.1e4,"loss":3.5,"lr":0.001,)"
+      R"("grad_norm":0.9,"tokens_per_s":123.5})");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->kind, TrainerEventKind::kProgress);
+  EXPECT_EQ(progress->step, 7);
+  EXPECT_EQ(progress->tokens, 700);
+  EXPECT_DOUBLE_EQ(progress->flops, 2.1e4);
+  EXPECT_DOUBLE_EQ(progress->loss, 3.5);
+  EXPECT_DOUBLE_EQ(progress->tokens_per_s, 123.5);
+
+  auto checkpoint =
+      ParseTrainerLine(R"({"event":"checkpoint","step":8,"tokens":800,"flops":1,"loss":3.4,)"
+                       R"("path":"/r/step-00000008","sha256":"ab"})");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_EQ(checkpoint->path, "/r/step-00000008");
+  EXPECT_EQ(checkpoint->sha256, "ab");
+
+  auto diverged = ParseTrainerLine(R"({"event":"diverged","step":3,"loss":"nan"})");
+  ASSERT_TRUE(diverged.ok());
+  EXPECT_EQ(diverged->kind, TrainerEventKind::kDiverged);
+  EXPECT_TRUE(std::isnan(diverged->loss));
+
+  auto error = ParseTrainerLine(R"({"event":"error","message":"data: missing"})");
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->message, "data: missing");
+  EXPECT_EQ(ParseTrainerLine(R"({"event":"stopped","step":9})")->step, 9);
+  EXPECT_EQ(ParseTrainerLine(R"({"event":"done","step":9,"tokens":9,"flops":1,"loss":2})")->kind,
+            TrainerEventKind::kDone);
+}
+
+TEST(TrainerLine, NullLossIsNaN) {
+  auto progress =
+      ParseTrainerLine(R"({"event":"progress","step":1,"tokens":1,"flops":1,"loss":null})");
+  ASSERT_TRUE(progress.ok());
+  EXPECT_TRUE(std::isnan(progress->loss));
+}
+
+TEST(TrainerLine, BadLinesNameTheProblem) {
+  auto not_json = ParseTrainerLine("step 5 loss 3");
+  ASSERT_FALSE(not_json.ok());
+  EXPECT_NE(not_json.status().message().find("not a JSON object"), std::string::npos);
+  auto unknown = ParseTrainerLine(R"({"event":"bogus"})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("bogus"), std::string::npos);
+  auto missing = ParseTrainerLine(R"({"event":"progress","tokens":1,"loss":2})");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("progress.step"), std::string::npos);
+  auto no_path = ParseTrainerLine(R"({"event":"checkpoint","step":1,"tokens":1,"loss":2})");
+  EXPECT_FALSE(no_path.ok());
+}
+
+TEST(ChildProcess, ReadsLinesAndExitCode) {
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo one; echo two; printf three; exit 3"};
+  auto child = ChildProcess::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ((*child)->ReadLine().value_or(""), "one");
+  EXPECT_EQ((*child)->ReadLine().value_or(""), "two");
+  EXPECT_EQ((*child)->ReadLine().value_or(""), "three");
+  EXPECT_FALSE((*child)->ReadLine().has_value());
+  ExitStatus exit = (*child)->Wait();
+  EXPECT_EQ(exit.exit_code, 3);
+  EXPECT_EQ(exit.Describe(), "exit code 3");
+}
+
+TEST(ChildProcess, PassesEnvironmentAndSignalsTheGroup) {
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo $FLOPWISE_TEST_VALUE; sleep 30 & wait"};
+  options.env = {{"FLOPWISE_TEST_VALUE", "forty-two"}};
+  auto child = ChildProcess::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ((*child)->ReadLine().value_or(""), "forty-two");
+  (*child)->Signal(SIGTERM);
+  // The grandchild (sleep) shares the pipe: EOF proves it died with the group.
+  EXPECT_FALSE((*child)->ReadLine().has_value());
+  ExitStatus exit = (*child)->Wait();
+  EXPECT_EQ(exit.signal, SIGTERM);
+}
+
+TEST(ChildProcess, MissingProgramIsNotFound) {
+  SpawnOptions options;
+  options.argv = {"/nonexistent/flopwise-train"};
+  auto child = ChildProcess::Spawn(options);
+  ASSERT_FALSE(child.ok());
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(child.status().message().find("/nonexistent/flopwise-train"), std::string::npos);
+}
+
+TEST(Backoff, GrowsThenCapsAndResets) {
+  Backoff backoff({.initial_ms = 100, .max_ms = 1000, .multiplier = 2.0, .jitter = 0.0});
+  EXPECT_EQ(backoff.NextDelayMs(), 100);
+  EXPECT_EQ(backoff.NextDelayMs(), 200);
+  EXPECT_EQ(backoff.NextDelayMs(), 400);
+  EXPECT_EQ(backoff.NextDelayMs(), 800);
+  EXPECT_EQ(backoff.NextDelayMs(), 1000);
+  EXPECT_EQ(backoff.NextDelayMs(), 1000);
+  backoff.Reset();
+  EXPECT_EQ(backoff.NextDelayMs(), 100);
+}
+
+TrainerEvent Progress(int64_t step) {
+  TrainerEvent event;
+  event.kind = TrainerEventKind::kProgress;
+  event.step = step;
+  event.tokens = step * 10;
+  event.loss = 5.0 - 0.01 * static_cast<double>(step);
+  return event;
+}
+
+TEST(ReportQueue, BatchesRowsWithSequenceNumbersAndKeepsOrder) {
+  testing::FakeLink link;
+  ReportQueue queue("L1", 2, BackoffOptions{}, /*max_rows_per_batch=*/4);
+  queue.AddStart(-1);
+  for (int step = 1; step <= 6; ++step) queue.AddProgress(Progress(step));
+  TrainerEvent checkpoint = Progress(6);
+  checkpoint.path = "/ckpt/step-6";
+  queue.AddCheckpoint(checkpoint);
+  queue.AddProgress(Progress(7));
+  queue.AddComplete(Progress(7));
+  EXPECT_EQ(queue.Flush(link, 0), ReportQueue::FlushResult::kFinished);
+  const auto recorded = link.recorded();
+  ASSERT_EQ(recorded.metrics.size(), 3u);  // 4 + 2 rows, then 1 after the checkpoint
+  EXPECT_TRUE(recorded.metrics[0].has_resumed_from_step());
+  EXPECT_EQ(recorded.metrics[0].resumed_from_step(), -1);
+  EXPECT_EQ(recorded.metrics[0].rows_size(), 4);
+  EXPECT_EQ(recorded.metrics[0].attempt(), 2);
+  EXPECT_FALSE(recorded.metrics[1].has_resumed_from_step());
+  ASSERT_EQ(recorded.checkpoints.size(), 1u);
+  EXPECT_EQ(recorded.checkpoints[0].checkpoint().seq(), 0);
+  EXPECT_EQ(recorded.checkpoints[0].checkpoint().path(), "/ckpt/step-6");
+  EXPECT_EQ(recorded.completes.size(), 1u);
+  const auto rows = link.StoredRows("L1");
+  ASSERT_EQ(rows.size(), 7u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].seq(), static_cast<int64_t>(i));
+    EXPECT_EQ(rows[i].step(), static_cast<int64_t>(i) + 1);
+  }
+}
+
+TEST(ReportQueue, KeepsEverythingWhileUnreachableAndRetriesAfterBackoff) {
+  testing::FakeLink link;
+  link.SetUnavailable(true);
+  ReportQueue queue("L1", 1, BackoffOptions{.initial_ms = 100, .max_ms = 400, .jitter = 0});
+  for (int step = 1; step <= 3; ++step) queue.AddProgress(Progress(step));
+  EXPECT_EQ(queue.Flush(link, 1000), ReportQueue::FlushResult::kWaiting);
+  EXPECT_EQ(queue.retry_at_ms(), 1100);
+  EXPECT_EQ(queue.last_error().code(), absl::StatusCode::kUnavailable);
+  queue.AddProgress(Progress(4));
+  EXPECT_EQ(queue.Flush(link, 1050), ReportQueue::FlushResult::kWaiting);  // before retry_at
+  EXPECT_EQ(link.recorded().failed_calls, 1);
+  EXPECT_EQ(queue.Flush(link, 1100), ReportQueue::FlushResult::kWaiting);
+  EXPECT_EQ(queue.retry_at_ms(), 1300);  // doubled
+  link.SetUnavailable(false);
+  EXPECT_EQ(queue.Flush(link, 1300), ReportQueue::FlushResult::kIdle);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(link.StoredRows("L1").size(), 4u);
+}
+
+TEST(ReportQueue, LeaseEndedOnTheCoordinatorDropsTheQueue) {
+  testing::FakeLink link;
+  link.CancelLease("L9");
+  ReportQueue queue("L9", 1, BackoffOptions{});
+  queue.AddProgress(Progress(1));
+  queue.AddFail("exit code 1", false);
+  EXPECT_EQ(queue.Flush(link, 0), ReportQueue::FlushResult::kLeaseEnded);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_TRUE(link.recorded().fails.empty());
+}
+
+TEST(ReportQueue, NothingIsQueuedAfterTheFinalReport) {
+  testing::FakeLink link;
+  ReportQueue queue("L1", 1, BackoffOptions{});
+  queue.AddRelease("worker stopping");
+  queue.AddProgress(Progress(1));
+  queue.AddFail("late", false);
+  EXPECT_EQ(queue.size(), 1u);
+  EXPECT_EQ(queue.Flush(link, 0), ReportQueue::FlushResult::kFinished);
+  EXPECT_EQ(link.recorded().releases.size(), 1u);
+  EXPECT_TRUE(link.recorded().metrics.empty());
+}
+
+TEST(TrainerArgs, MapsTheRunConfigOntoFlags) {
+  v1::RunConfig config;
+  config.mutable_model()->set_arch(v1::ARCHITECTURE_HGRN2);
+  config.mutable_model()->set_preset("cpu-2");
+  config.mutable_model()->set_vocab(50304);
+  config.mutable_model()->set_context(256);
+  config.set_batch_tokens(8192);
+  config.set_total_tokens(2000000);
+  config.set_lr(3e-4);
+  config.set_schedule(v1::LR_SCHEDULE_COSINE);
+  config.set_min_lr(3e-5);
+  config.set_beta2(0.95);
+  config.mutable_model()->set_gate_rank(16);
+  config.set_seed(7);
+  config.set_data_path("/data/shards");
+  config.set_checkpoint_every_tokens(200000);
+  std::vector<std::string> argv = TrainerArgv("/bin/flopwise-train", config, "/ckpt/run-1", 4);
+  auto value_of = [&argv](const std::string& flag) -> std::string {
+    for (size_t i = 1; i + 1 < argv.size(); ++i) {
+      if (argv[i] == flag) return argv[i + 1];
+    }
+    return "<absent>";
+  };
+  EXPECT_EQ(argv[0], "/bin/flopwise-train");
+  EXPECT_EQ(value_of("--arch"), "hgrn2");
+  EXPECT_EQ(value_of("--preset"), "cpu-2");
+  EXPECT_EQ(value_of("--vocab"), "50304");
+  EXPECT_EQ(value_of("--context"), "256");
+  EXPECT_EQ(value_of("--batch-tokens"), "8192");
+  EXPECT_EQ(value_of("--total-tokens"), "2000000");
+  EXPECT_DOUBLE_EQ(std::stod(value_of("--lr")), 3e-4);
+  EXPECT_EQ(value_of("--schedule"), "cosine");
+  EXPECT_EQ(value_of("--seed"), "7");
+  EXPECT_DOUBLE_EQ(std::stod(value_of("--min-lr-ratio")), 0.1);
+  EXPECT_EQ(value_of("--gate-rank"), "16");
+  EXPECT_DOUBLE_EQ(std::stod(value_of("--beta2")), 0.95);
+  EXPECT_EQ(value_of("--beta1"), "<absent>");
+  EXPECT_EQ(value_of("--tpe-dim"), "<absent>");
+  EXPECT_EQ(value_of("--data"), "/data/shards");
+  EXPECT_EQ(value_of("--checkpoint-every-tokens"), "200000");
+  EXPECT_EQ(value_of("--out"), "/ckpt/run-1");
+  EXPECT_EQ(value_of("--threads"), "4");
+  EXPECT_EQ(value_of("--layers"), "<absent>");  // zero: the preset's value applies
+  EXPECT_EQ(argv.size() % 2, 1u);               // program + flag/value pairs
+}
+
+}  // namespace
+}  // namespace flopwise::workerd

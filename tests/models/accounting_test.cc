@@ -1,0 +1,140 @@
+// Parameter and FLOP accounting against architectures.md §8.3 (Table 7 with
+// the fixes of §8.4) and the exact tensor count of §12.
+#include "models/accounting.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "models/layout.h"
+#include "models/presets.h"
+
+namespace flopwise::models {
+namespace {
+
+struct Row {
+  const char* size;
+  double params_m[4];  // llama, tnl, hgrn2, cos2 (non-embedding, millions)
+  double pflops[4];    // per step at b = 480, n = 8192
+};
+
+// architectures.md §8.3.
+const Row kTable[] = {
+    {"70M", {20.45, 21.23, 20.45, 21.30}, {1.6, 0.5, 0.5, 0.5}},
+    {"160M", {84.93, 87.29, 84.94, 87.39}, {5.6, 2.2, 2.1, 2.3}},
+    {"410M", {333.97, 327.68, 334.00, 327.81}, {18.0, 7.9, 8.0, 8.1}},
+    {"1B", {905.97, 918.55, 906.02, 918.75}, {40.4, 22.3, 22.0, 22.7}},
+    {"3B", {2775.45, 2798.39, 2775.54, 2798.71}, {99.6, 66.6, 66.0, 67.4}},
+    {"7B", {6476.01, 6509.56, 6476.14, 6510.08}, {202.7, 154.4, 153.6, 155.6}},
+};
+
+const Arch kArchs[] = {Arch::kLlama, Arch::kTnl, Arch::kHgrn2, Arch::kCos2};
+
+TEST(Accounting, ReproducesPaperTableForAll24Presets) {
+  for (int a = 0; a < 4; ++a) {
+    for (const Row& row : kTable) {
+      auto config = FindPreset(kArchs[a], row.size, kPaperVocab, kPaperContext);
+      ASSERT_TRUE(config.ok()) << config.status();
+      ASSERT_TRUE(config->Validate().ok()) << config->Validate();
+      const std::string what = std::string(ArchName(kArchs[a])) + " " + row.size;
+      const double params_m = NonEmbeddingParamsFormula(*config) / 1e6;
+      EXPECT_NEAR(params_m, row.params_m[a], 0.0051) << what;
+      const double pflops = TrainFlopsPerTokenFormula(*config) * 480.0 * 8192.0 / 1e15;
+      EXPECT_NEAR(pflops, row.pflops[a], 0.051) << what;
+    }
+  }
+}
+
+TEST(Accounting, PaperPresetShapesFollowTheFixes) {
+  auto tnl_410m = FindPreset(Arch::kTnl, "410M", kPaperVocab, kPaperContext);
+  auto llama_410m = FindPreset(Arch::kLlama, "410M", kPaperVocab, kPaperContext);
+  auto b1 = FindPreset(Arch::kHgrn2, "1B", kPaperVocab, kPaperContext);
+  ASSERT_TRUE(tnl_410m.ok() && llama_410m.ok() && b1.ok());
+  EXPECT_EQ(tnl_410m->layers, 25);
+  EXPECT_EQ(llama_410m->layers, 26);
+  EXPECT_EQ(b1->heads, 12);
+  EXPECT_EQ(b1->ffn_dim, 4096);
+  EXPECT_EQ(tnl_410m->gate_rank, 128);
+  EXPECT_EQ(b1->gate_rank, 0);
+}
+
+TEST(Accounting, EmbeddingTermsAreSeparate) {
+  auto c = FindPreset(Arch::kTnl, "70M", kPaperVocab, kPaperContext);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(EmbeddingParams(*c), int64_t{100280} * 512);
+  EXPECT_DOUBLE_EQ(TrainFlopsPerTokenEmbedding(*c), 12.0 * 512 * 100280);
+}
+
+// The exact count sums the §12 tensors; it equals the formula for TNL and
+// HGRN2 and differs by the tensors the paper does not count otherwise.
+TEST(Accounting, ExactCountMatchesFormulaUpToDocumentedTensors) {
+  for (Arch arch : kArchs) {
+    auto presets = CpuLadderPresets(arch);
+    auto paper = PaperPresets(arch);
+    presets.insert(presets.end(), paper.begin(), paper.end());
+    for (const Preset& p : presets) {
+      const ModelConfig& c = p.config;
+      int64_t summed = 0;
+      for (const TensorSpec& t : ParamTensors(c)) summed += t.numel();
+      EXPECT_EQ(summed, NonEmbeddingParamsExact(c) + EmbeddingParams(c)) << p.name;
+      const int64_t L = c.layers, d = c.d_model;
+      int64_t expected_gap = 0;
+      if (arch == Arch::kLlama) expected_gap = (2 * L + 1) * d;
+      if (arch == Arch::kCos2) expected_gap = L * d;
+      EXPECT_EQ(NonEmbeddingParamsExact(c) - NonEmbeddingParamsFormula(c), expected_gap)
+          << ArchName(arch) << " " << p.name;
+    }
+  }
+}
+
+TEST(Accounting, CpuLadderSpansSmallModels) {
+  for (Arch arch : kArchs) {
+    const auto presets = CpuLadderPresets(arch);
+    ASSERT_GE(presets.size(), 6u);
+    int64_t previous = 0;
+    for (size_t i = 0; i < presets.size(); ++i) {
+      const ModelConfig& c = presets[i].config;
+      EXPECT_EQ(presets[i].name, "cpu-" + std::to_string(i + 1));
+      EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+      EXPECT_GE(c.head_dim, 16);
+      EXPECT_LE(c.head_dim, 64);
+      const int64_t n = NonEmbeddingParamsExact(c);
+      EXPECT_GT(n, previous) << presets[i].name;
+      previous = n;
+    }
+    EXPECT_GE(NonEmbeddingParamsExact(presets.front().config), 80'000);
+    EXPECT_LE(NonEmbeddingParamsExact(presets.front().config), 200'000);
+    EXPECT_GE(NonEmbeddingParamsExact(presets.back().config), 10'000'000);
+    EXPECT_LE(NonEmbeddingParamsExact(presets.back().config), 25'000'000);
+  }
+}
+
+TEST(Accounting, MemoryEstimateGrowsWithBatch) {
+  auto c = FindPreset(Arch::kCos2, "cpu-2", 1000, 64);
+  ASSERT_TRUE(c.ok());
+  const int64_t small = EstimateTrainMemoryBytes(*c, 64);
+  const int64_t large = EstimateTrainMemoryBytes(*c, 640);
+  EXPECT_GT(small, 16 * (NonEmbeddingParamsExact(*c) + EmbeddingParams(*c)));
+  EXPECT_GT(large, small);
+}
+
+TEST(Config, ValidateNamesTheField) {
+  auto c = FindPreset(Arch::kTnl, "cpu-3", 1000, 64);
+  ASSERT_TRUE(c.ok());
+  ModelConfig bad = *c;
+  bad.heads = 3;
+  EXPECT_EQ(bad.Validate().message(), "d_model: must be divisible by heads (3)");
+  bad = *c;
+  bad.vocab = 0;
+  EXPECT_EQ(bad.Validate().message(), "vocab: must be positive (got 0)");
+  bad = *c;
+  bad.gate_rank = 0;
+  EXPECT_NE(bad.Validate().message().find("gate_rank"), std::string_view::npos);
+  EXPECT_FALSE(ParseArch("gpt").ok());
+  EXPECT_EQ(*ParseArch("hgrn2"), Arch::kHgrn2);
+  EXPECT_TRUE(absl::IsNotFound(FindPreset(Arch::kTnl, "cpu-99", 1000, 64).status()));
+}
+
+}  // namespace
+}  // namespace flopwise::models

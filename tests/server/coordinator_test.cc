@@ -1,0 +1,600 @@
+// The coordinator end to end over real gRPC on an ephemeral loopback port,
+// with a temporary SQLite file and an injected clock for lease deadlines.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "flopwise/v1/user_service.grpc.pb.h"
+#include "flopwise/v1/worker_service.grpc.pb.h"
+#include "server/coordinator_server.h"
+
+namespace flopwise::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kClientToken[] = "client-secret";
+constexpr char kWorkerToken[] = "worker-secret";
+constexpr int64_t kLeaseMs = 10'000;
+constexpr int64_t kGraceMs = 5'000;
+
+// A one-run sweep (llama cpu-1) with the given priority, attempts and memory.
+std::string OneRunSpec(const std::string& name, int priority, int max_attempts,
+                       const std::string& memory = "") {
+  std::string spec = "name: " + name + "\npriority: " + std::to_string(priority) +
+                     "\nmax_attempts: " + std::to_string(max_attempts) +
+                     "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama]\n"
+                     "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n"
+                     "checkpoint: {every_tokens: 1024}\n";
+  if (!memory.empty()) spec += "resources: {memory: " + memory + "}\n";
+  return spec;
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    dir_ = fs::temp_directory_path() /
+           ("flopwise-coordinator-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    StartServer();
+  }
+  void TearDown() override {
+    user_.reset();
+    worker_.reset();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void StartServer(int max_receive_bytes = 1 << 20) {
+    CoordinatorOptions options;
+    options.listen = "127.0.0.1:0";
+    options.db_path = (dir_ / "coordinator.db").string();
+    options.client_token = kClientToken;
+    options.worker_token = kWorkerToken;
+    options.max_receive_bytes = max_receive_bytes;
+    options.reap_interval_ms = 3'600'000;  // the tests reap explicitly
+    options.scheduler.lease_duration_ms = kLeaseMs;
+    options.scheduler.heartbeat_interval_ms = 1'000;
+    options.scheduler.restart_grace_ms = kGraceMs;
+    auto server = CoordinatorServer::Start(options, [this] { return now_ms_.load(); });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    user_ = v1::UserService::NewStub(channel);
+    worker_ = v1::WorkerService::NewStub(channel);
+  }
+
+  void RestartServer() {
+    user_.reset();
+    worker_.reset();
+    server_.reset();
+    StartServer();
+  }
+
+  // A client context carrying `token` (none when empty) and a deadline.
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return context;
+  }
+
+  v1::SubmitSweepResponse Submit(const std::string& spec) {
+    v1::SubmitSweepRequest request;
+    request.set_spec_yaml(spec);
+    v1::SubmitSweepResponse response;
+    grpc::Status status = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::string Register(const std::string& hostname) {
+    v1::RegisterRequest request;
+    request.set_hostname(hostname);
+    request.set_cpu_cores(4);
+    request.set_memory_bytes(int64_t{16} << 30);
+    v1::RegisterResponse response;
+    grpc::Status status = worker_->Register(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.lease_duration_ms(), kLeaseMs);
+    EXPECT_FALSE(response.checkpoint_root().empty());
+    return response.worker_id();
+  }
+
+  v1::AcquireRunResponse Acquire(const std::string& worker_id,
+                                 int64_t free_memory_bytes = int64_t{16} << 30) {
+    v1::AcquireRunRequest request;
+    request.set_worker_id(worker_id);
+    request.set_free_cpu_cores(4);
+    request.set_free_memory_bytes(free_memory_bytes);
+    v1::AcquireRunResponse response;
+    grpc::Status status = worker_->AcquireRun(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  v1::Run GetRun(int64_t run_id) {
+    v1::GetRunRequest request;
+    request.set_run_id(run_id);
+    v1::GetRunResponse response;
+    grpc::Status status = user_->GetRun(Ctx(kClientToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.run();
+  }
+
+  grpc::Status ReportMetrics(const v1::Lease& lease, int attempt, std::vector<int64_t> steps,
+                             int64_t first_seq, std::optional<int64_t> resumed_from_step,
+                             v1::ReportMetricsResponse* response) {
+    v1::ReportMetricsRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(attempt);
+    if (resumed_from_step) request.set_resumed_from_step(*resumed_from_step);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      v1::MetricPoint* point = request.add_rows();
+      point->set_seq(first_seq + static_cast<int64_t>(i));
+      point->set_step(steps[i]);
+      point->set_tokens(steps[i] * 1024);
+      point->set_flops(steps[i] * 1e9);
+      point->set_loss(5.0 - 0.01 * static_cast<double>(steps[i]));
+      point->set_tokens_per_s(1000);
+    }
+    return worker_->ReportMetrics(Ctx(kWorkerToken).get(), request, response);
+  }
+
+  grpc::Status FailRun(const v1::Lease& lease, const std::string& reason, bool diverged,
+                       v1::FailRunResponse* response) {
+    v1::FailRunRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.set_reason(reason);
+    request.set_diverged(diverged);
+    return worker_->FailRun(Ctx(kWorkerToken).get(), request, response);
+  }
+
+  std::vector<v1::MetricRow> Metrics(int64_t run_id, bool include_superseded) {
+    v1::GetMetricsRequest request;
+    request.set_run_id(run_id);
+    request.set_include_superseded(include_superseded);
+    v1::GetMetricsResponse response;
+    grpc::Status status = user_->GetMetrics(Ctx(kClientToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.rows().begin(), response.rows().end()};
+  }
+
+  fs::path dir_;
+  std::atomic<int64_t> now_ms_{1'700'000'000'000};
+  std::unique_ptr<CoordinatorServer> server_;
+  std::unique_ptr<v1::UserService::Stub> user_;
+  std::unique_ptr<v1::WorkerService::Stub> worker_;
+};
+
+TEST_F(CoordinatorTest, AuthStatuses) {
+  v1::ListSweepsRequest request;
+  v1::ListSweepsResponse response;
+  EXPECT_EQ(user_->ListSweeps(Ctx("").get(), request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(user_->ListSweeps(Ctx("wrong").get(), request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(user_->ListSweeps(Ctx(kWorkerToken).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), request, &response).ok());
+
+  v1::RegisterRequest reg;
+  reg.set_hostname("host");
+  reg.set_cpu_cores(1);
+  reg.set_memory_bytes(1 << 30);
+  v1::RegisterResponse reg_response;
+  EXPECT_EQ(worker_->Register(Ctx("").get(), reg, &reg_response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(worker_->Register(Ctx(kClientToken).get(), reg, &reg_response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(worker_->Register(Ctx(kWorkerToken).get(), reg, &reg_response).ok());
+}
+
+TEST_F(CoordinatorTest, HealthCheckReportsServing) {
+  // grpc.health.v1.Health/Check by hand: HealthCheckRequest{service = 1} in,
+  // HealthCheckResponse{status = 1 (SERVING)} out.
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  const std::string service = "flopwise.v1.UserService";
+  const std::string request_bytes =
+      std::string("\x0a") + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(status); });
+  const grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& part : slices)
+    bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01"));
+}
+
+TEST_F(CoordinatorTest, OversizedRequestIsRefused) {
+  user_.reset();
+  worker_.reset();
+  server_.reset();
+  StartServer(/*max_receive_bytes=*/64 << 10);
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(OneRunSpec("big", 0, 1) + "# " + std::string(100 << 10, 'x') + "\n");
+  v1::SubmitSweepResponse response;
+  EXPECT_EQ(user_->SubmitSweep(Ctx(kClientToken).get(), request, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(CoordinatorTest, InvalidSpecListsFieldPathsAndStoresNothing) {
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(
+      "name: bad\nvocab: 256\ndata: {path: d}\narchitectures: [llama, gpt]\n"
+      "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1000\n"
+      "checkpoint: {every_tokens: 1024}\n");
+  v1::SubmitSweepResponse response;
+  grpc::Status status = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("architectures[1]: unknown architecture 'gpt'"),
+            std::string::npos);
+  EXPECT_NE(status.error_message().find("contexts[0]: batch_tokens (1000) must be a multiple"),
+            std::string::npos);
+  v1::ListSweepsRequest list;
+  list.set_include_finished(true);
+  v1::ListSweepsResponse sweeps;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), list, &sweeps).ok());
+  EXPECT_EQ(sweeps.sweeps_size(), 0);
+}
+
+TEST_F(CoordinatorTest, DryRunExpandsWithoutStoring) {
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(OneRunSpec("dry", 0, 1));
+  request.set_dry_run(true);
+  v1::SubmitSweepResponse response;
+  ASSERT_TRUE(user_->SubmitSweep(Ctx(kClientToken).get(), request, &response).ok());
+  EXPECT_EQ(response.sweep_id(), 0);
+  ASSERT_EQ(response.runs_size(), 1);
+  EXPECT_GT(response.runs(0).estimated_flops(), 0);
+  EXPECT_GT(response.runs(0).estimated_memory_bytes(), 0);
+  EXPECT_EQ(response.runs(0).config().model().arch(), v1::ARCHITECTURE_LLAMA);
+  v1::ListSweepsResponse sweeps;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), {}, &sweeps).ok());
+  EXPECT_EQ(sweeps.sweeps_size(), 0);
+}
+
+TEST_F(CoordinatorTest, SchedulerPicksHighestPriorityThatFits) {
+  const auto low = Submit(OneRunSpec("low", 1, 1));
+  const auto big = Submit(OneRunSpec("big", 9, 1, "8GiB"));
+  const auto mid = Submit(OneRunSpec("mid", 5, 1));
+  const std::string small_worker = Register("small");
+  const std::string big_worker = Register("big");
+  // 1 GiB free: the 8 GiB run does not fit; the next priority does.
+  auto first = Acquire(small_worker, int64_t{1} << 30);
+  ASSERT_TRUE(first.has_lease());
+  EXPECT_EQ(first.lease().run_id(), mid.runs(0).run_id());
+  EXPECT_EQ(first.lease().attempt(), 1);
+  EXPECT_EQ(first.lease().resume_checkpoint_path(), "");
+  auto second = Acquire(big_worker);
+  ASSERT_TRUE(second.has_lease());
+  EXPECT_EQ(second.lease().run_id(), big.runs(0).run_id());
+  auto third = Acquire(small_worker, int64_t{1} << 30);
+  ASSERT_TRUE(third.has_lease());
+  EXPECT_EQ(third.lease().run_id(), low.runs(0).run_id());
+  auto none = Acquire(small_worker);
+  EXPECT_FALSE(none.has_lease());
+  EXPECT_GT(none.retry_after_ms(), 0);
+  EXPECT_EQ(GetRun(mid.runs(0).run_id()).state(), v1::RUN_STATE_RUNNING);
+}
+
+TEST_F(CoordinatorTest, ReportsAreIdempotent) {
+  const auto sweep = Submit(OneRunSpec("idem", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse response;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {1, 2, 3}, 0, -1, &response).ok());
+  EXPECT_EQ(response.rows_new(), 3);
+  ASSERT_TRUE(ReportMetrics(lease, 1, {1, 2, 3}, 0, -1, &response).ok());
+  EXPECT_EQ(response.rows_new(), 0);
+  EXPECT_EQ(Metrics(sweep.runs(0).run_id(), true).size(), 3u);
+
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(lease.lease_id());
+  checkpoint.set_attempt(1);
+  checkpoint.mutable_checkpoint()->set_seq(0);
+  checkpoint.mutable_checkpoint()->set_step(3);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/step-3");
+  v1::ReportCheckpointResponse inserted;
+  ASSERT_TRUE(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).ok());
+  EXPECT_TRUE(inserted.inserted());
+  ASSERT_TRUE(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).ok());
+  EXPECT_FALSE(inserted.inserted());
+}
+
+TEST_F(CoordinatorTest, HeartbeatExtendsTheLease) {
+  Submit(OneRunSpec("beat", 0, 2));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  now_ms_ += kLeaseMs - 1'000;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  v1::LeaseProgress* progress = request.add_leases();
+  progress->set_lease_id(lease.lease_id());
+  progress->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  ASSERT_EQ(response.instructions_size(), 1);
+  EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CONTINUE);
+  EXPECT_EQ(response.instructions(0).lease_deadline_ms(), now_ms_.load() + kLeaseMs);
+  now_ms_ += kLeaseMs - 1'000;  // past the first deadline, before the new one
+  auto expired = server_->scheduler()->ReapExpiredLeases();
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 0);
+  EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
+}
+
+TEST_F(CoordinatorTest, ExpiredLeaseRequeuesWithNextAttemptAndResumePath) {
+  const auto sweep = Submit(OneRunSpec("expire", 0, 3));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {5, 10, 15}, 0, -1, &metrics).ok());
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(first.lease_id());
+  checkpoint.set_attempt(1);
+  checkpoint.mutable_checkpoint()->set_step(10);
+  checkpoint.mutable_checkpoint()->set_tokens(10 * 1024);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/run/step-00000010");
+  checkpoint.mutable_checkpoint()->set_sha256("ab");
+  v1::ReportCheckpointResponse inserted;
+  ASSERT_TRUE(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).ok());
+
+  now_ms_ += kLeaseMs + 1;
+  auto expired = server_->scheduler()->ReapExpiredLeases();
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 1);
+  v1::Run run = GetRun(run_id);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_PENDING);
+  ASSERT_EQ(run.attempt_history_size(), 1);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_EXPIRED);
+
+  // The old lease is dead for the worker.
+  EXPECT_EQ(ReportMetrics(first, 1, {20}, 3, std::nullopt, &metrics).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  const auto second = Acquire(worker_id).lease();
+  EXPECT_EQ(second.run_id(), run_id);
+  EXPECT_EQ(second.attempt(), 2);
+  EXPECT_EQ(second.resume_checkpoint_path(), "/ckpt/run/step-00000010");
+  EXPECT_EQ(second.resume_step(), 10);
+  EXPECT_EQ(second.run_dir_name(), first.run_dir_name());
+  ASSERT_TRUE(ReportMetrics(second, 2, {11, 12}, 0, 10, &metrics).ok());
+
+  // Effective rows: attempt 1 up to step 10, then attempt 2; step 15 superseded.
+  const auto effective = Metrics(run_id, false);
+  ASSERT_EQ(effective.size(), 4u);
+  EXPECT_EQ(effective[0].point().step(), 5);
+  EXPECT_EQ(effective[1].point().step(), 10);
+  EXPECT_EQ(effective[2].point().step(), 11);
+  EXPECT_EQ(effective[2].attempt(), 2);
+  EXPECT_EQ(Metrics(run_id, true).size(), 5u);
+}
+
+TEST_F(CoordinatorTest, MaxAttemptsEndsFailedWithEveryReason) {
+  const auto sweep = Submit(OneRunSpec("fail", 0, 2));
+  const std::string worker_id = Register("w");
+  v1::FailRunResponse response;
+  ASSERT_TRUE(
+      FailRun(Acquire(worker_id).lease(), "exit code 1: out of memory", false, &response).ok());
+  EXPECT_EQ(response.run_state(), v1::RUN_STATE_PENDING);
+  const auto second = Acquire(worker_id).lease();
+  EXPECT_EQ(second.attempt(), 2);
+  ASSERT_TRUE(FailRun(second, "exit code 1: data: file not found", false, &response).ok());
+  EXPECT_EQ(response.run_state(), v1::RUN_STATE_FAILED);
+  const v1::Run run = GetRun(sweep.runs(0).run_id());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_FAILED);
+  ASSERT_EQ(run.failure_reasons_size(), 2);
+  EXPECT_NE(run.failure_reasons(0).find("out of memory"), std::string::npos);
+  EXPECT_NE(run.failure_reasons(1).find("file not found"), std::string::npos);
+  EXPECT_FALSE(Acquire(worker_id).has_lease());
+  v1::GetSweepRequest get;
+  get.set_sweep_id(sweep.sweep_id());
+  v1::GetSweepResponse got;
+  ASSERT_TRUE(user_->GetSweep(Ctx(kClientToken).get(), get, &got).ok());
+  EXPECT_EQ(got.sweep().state(), v1::SWEEP_STATE_COMPLETED);
+}
+
+TEST_F(CoordinatorTest, DivergedRunIsNotRetried) {
+  const auto sweep = Submit(OneRunSpec("nan", 0, 3));
+  const std::string worker_id = Register("w");
+  v1::FailRunResponse response;
+  ASSERT_TRUE(FailRun(Acquire(worker_id).lease(), "loss is nan at step 7", true, &response).ok());
+  EXPECT_EQ(response.run_state(), v1::RUN_STATE_DIVERGED);
+  EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_DIVERGED);
+  EXPECT_FALSE(Acquire(worker_id).has_lease());
+}
+
+TEST_F(CoordinatorTest, ReleasedRunIsRequeuedAtOnce) {
+  const auto sweep = Submit(OneRunSpec("release", 0, 3));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  v1::ReleaseRunRequest request;
+  request.set_lease_id(lease.lease_id());
+  request.set_attempt(lease.attempt());
+  request.set_reason("worker stopping (SIGTERM)");
+  v1::ReleaseRunResponse response;
+  ASSERT_TRUE(worker_->ReleaseRun(Ctx(kWorkerToken).get(), request, &response).ok());
+  const v1::Run run = GetRun(sweep.runs(0).run_id());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_PENDING);
+  ASSERT_EQ(run.attempt_history_size(), 1);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
+  EXPECT_EQ(run.attempt_history(0).reason(), "worker stopping (SIGTERM)");
+  EXPECT_EQ(Acquire(worker_id).lease().attempt(), 2);
+}
+
+TEST_F(CoordinatorTest, MetricsArePaged) {
+  const auto sweep = Submit(OneRunSpec("pages", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse reported;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {1, 2, 3, 4, 5}, 0, -1, &reported).ok());
+  v1::GetMetricsRequest request;
+  request.set_sweep_id(sweep.sweep_id());
+  request.set_page_size(2);
+  std::vector<int64_t> steps;
+  for (int page = 0; page < 10; ++page) {
+    v1::GetMetricsResponse response;
+    ASSERT_TRUE(user_->GetMetrics(Ctx(kClientToken).get(), request, &response).ok());
+    for (const v1::MetricRow& row : response.rows()) steps.push_back(row.point().step());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  request.set_page_token("garbage");
+  v1::GetMetricsResponse response;
+  EXPECT_EQ(user_->GetMetrics(Ctx(kClientToken).get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(CoordinatorTest, CompletedRunSucceeds) {
+  const auto sweep = Submit(OneRunSpec("done", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  v1::CompleteRunRequest request;
+  request.set_lease_id(lease.lease_id());
+  request.set_attempt(lease.attempt());
+  v1::CompleteRunResponse response;
+  ASSERT_TRUE(worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response).ok());
+  EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_SUCCEEDED);
+  // A retried CompleteRun finds the lease ended.
+  EXPECT_EQ(worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(CoordinatorTest, CancelReachesTheWorkerInTheHeartbeat) {
+  const auto sweep = Submit(OneRunSpec("cancel", 0, 1));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  v1::CancelSweepRequest cancel;
+  cancel.set_sweep_id(sweep.sweep_id());
+  v1::CancelSweepResponse cancelled;
+  ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.runs_cancelled(), 1);
+
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  request.add_leases()->set_lease_id(lease.lease_id());
+  request.mutable_leases(0)->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  ASSERT_EQ(response.instructions_size(), 1);
+  EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CANCEL);
+  EXPECT_NE(response.instructions(0).reason().find("cancelled"), std::string::npos);
+  EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_CANCELLED);
+  v1::ReportMetricsResponse metrics;
+  EXPECT_EQ(ReportMetrics(lease, 1, {1}, 0, std::nullopt, &metrics).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // A second cancel finds the sweep already cancelled.
+  EXPECT_EQ(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(CoordinatorTest, DrainingWorkerGetsNoRuns) {
+  Submit(OneRunSpec("drain", 0, 1));
+  const std::string worker_id = Register("w");
+  v1::SetDrainingRequest request;
+  request.set_worker_id(worker_id);
+  request.set_draining(true);
+  v1::SetDrainingResponse response;
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), request, &response).ok());
+  EXPECT_TRUE(response.worker().draining());
+  const auto acquired = Acquire(worker_id);
+  EXPECT_FALSE(acquired.has_lease());
+  EXPECT_TRUE(acquired.draining());
+  request.set_draining(false);
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), request, &response).ok());
+  EXPECT_TRUE(Acquire(worker_id).has_lease());
+  v1::ListWorkersResponse workers;
+  ASSERT_TRUE(user_->ListWorkers(Ctx(kClientToken).get(), {}, &workers).ok());
+  ASSERT_EQ(workers.workers_size(), 1);
+  EXPECT_EQ(workers.workers(0).running_run_ids_size(), 1);
+  EXPECT_EQ(workers.workers(0).inventory().cpu_cores(), 4);
+}
+
+TEST_F(CoordinatorTest, UnknownWorkerMustRegister) {
+  v1::AcquireRunRequest request;
+  request.set_worker_id("ghost-1");
+  request.set_free_cpu_cores(1);
+  request.set_free_memory_bytes(1 << 30);
+  v1::AcquireRunResponse response;
+  EXPECT_EQ(worker_->AcquireRun(Ctx(kWorkerToken).get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorTest, WatchRunsStreamsUntilEveryRunIsTerminal) {
+  const auto sweep = Submit(OneRunSpec("watch", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {2}, 0, -1, &metrics).ok());
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(lease, "boom", false, &failed).ok());
+  v1::WatchRunsRequest request;
+  request.set_sweep_id(sweep.sweep_id());
+  auto context = Ctx(kClientToken);
+  auto reader = user_->WatchRuns(context.get(), request);
+  v1::RunUpdate update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.run_id(), sweep.runs(0).run_id());
+  EXPECT_EQ(update.state(), v1::RUN_STATE_FAILED);
+  EXPECT_EQ(update.step(), 2);
+  EXPECT_EQ(update.total_tokens(), 4096);
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(CoordinatorTest, RestartRecoversSweepsRunsLeasesAndMetrics) {
+  const auto sweep = Submit(OneRunSpec("restart", 0, 2));
+  const auto queued = Submit(OneRunSpec("queued", 0, 1));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  EXPECT_EQ(lease.run_id(), sweep.runs(0).run_id());
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {1, 2}, 0, -1, &metrics).ok());
+
+  RestartServer();
+  EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(GetRun(queued.runs(0).run_id()).state(), v1::RUN_STATE_PENDING);
+  EXPECT_EQ(Metrics(sweep.runs(0).run_id(), false).size(), 2u);
+  // The lease survived with at least the grace period.
+  now_ms_ += kGraceMs - 1;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 0);
+  v1::HeartbeatRequest beat;
+  beat.set_worker_id(worker_id);
+  beat.add_leases()->set_lease_id(lease.lease_id());
+  beat.mutable_leases(0)->set_attempt(1);
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), beat, &response).ok());
+  EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CONTINUE);
+  ASSERT_TRUE(ReportMetrics(lease, 1, {3}, 2, std::nullopt, &metrics).ok());
+  EXPECT_EQ(metrics.rows_new(), 1);
+  // The queued run is still there to be leased.
+  const auto next = Acquire(worker_id);
+  ASSERT_TRUE(next.has_lease());
+  EXPECT_EQ(next.lease().run_id(), queued.runs(0).run_id());
+}
+
+}  // namespace
+}  // namespace flopwise::server

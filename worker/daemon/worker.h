@@ -1,0 +1,97 @@
+// The worker daemon's engine: registers with the coordinator, leases runs
+// that fit its free resources, trains each in a flopwise-train child process,
+// relays the trainer's events as reports, heartbeats its leases and obeys
+// cancel instructions. Survives a coordinator outage (keeps training, queues
+// reports, retries with backoff, re-registers when forgotten).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "kernels/device_info.h"
+#include "worker/daemon/backoff.h"
+#include "worker/daemon/coordinator_link.h"
+
+namespace flopwise::workerd {
+
+struct WorkerOptions {
+  std::string trainer_path;  // flopwise-train (or a compatible program)
+  std::string work_dir;      // worker id file, trainer logs, default checkpoint root
+  // Overrides the coordinator's checkpoint root when not empty.
+  std::string checkpoint_root;
+  int max_runs = 0;                  // concurrent runs; 0: one per GPU, or 1 without GPUs
+  int threads_per_run = 0;           // trainer --threads; 0: cores / max_runs
+  std::string hostname;              // empty: gethostname()
+  kernels::HostInfo host;            // inventory reported at registration
+  BackoffOptions backoff;            // retries of reports, registration and acquisition
+  int64_t stop_timeout_ms = 120000;  // SIGTERM to SIGKILL of the trainers on shutdown
+  int64_t stop_flush_ms = 10000;     // after the trainers ended, time left to report
+  int64_t poll_ms = 50;              // main-loop tick
+  // Extra environment of every trainer.
+  std::vector<std::pair<std::string, std::string>> trainer_env;
+};
+
+// Run() is called once, from the thread that will own the children (they get
+// SIGTERM when that thread exits). RequestStop() may be called from any thread.
+class Worker {
+ public:
+  Worker(WorkerOptions options, CoordinatorLink* link);
+  ~Worker();
+
+  // Works until RequestStop(): then SIGTERMs the trainers, reports their last
+  // checkpoints, releases their leases and returns. FailedPrecondition when
+  // the work directory cannot be used.
+  absl::Status Run();
+  void RequestStop();
+
+  // The id the coordinator assigned (empty before registration). Thread-safe.
+  std::string worker_id() const;
+
+ private:
+  struct Slot;
+
+  absl::Status PrepareWorkDir();
+  bool Register(int64_t now_ms);
+  void Heartbeat(int64_t now_ms);
+  void Acquire(int64_t now_ms);
+  void StartRun(const v1::Lease& lease);
+  void PumpEvents(Slot& slot);
+  void FinishIfExited(Slot& slot);
+  void StopSlot(Slot& slot, const std::string& reason, bool lease_ended);
+  void Wake();
+  void SleepUntilWoken(int64_t timeout_ms);
+
+  const WorkerOptions options_;
+  CoordinatorLink* const link_;
+  int max_runs_ = 1;
+  int threads_per_run_ = 1;
+  std::string checkpoint_root_;
+
+  mutable std::mutex id_mu_;
+  std::string worker_id_;  // GUARDED_BY(id_mu_)
+  bool registered_ = false;
+  bool draining_ = false;
+  int heartbeat_interval_ms_ = 5000;
+  int64_t next_register_ms_ = 0;
+  int64_t next_heartbeat_ms_ = 0;
+  int64_t next_acquire_ms_ = 0;
+  Backoff register_backoff_;
+  Backoff acquire_backoff_;
+
+  std::map<std::string, std::unique_ptr<Slot>> slots_;  // by lease id
+
+  std::atomic<bool> stop_requested_{false};
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;  // GUARDED_BY(wake_mu_)
+};
+
+}  // namespace flopwise::workerd

@@ -1,0 +1,18 @@
+// UTF-8 validation for text entering the tokenizers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace flopwise::data {
+
+// Returns the byte offset of the first invalid UTF-8 sequence in `text`
+// (overlong forms, surrogates and code points above U+10FFFF are invalid), or
+// -1 when the whole of `text` is valid.
+int64_t FindInvalidUtf8(std::string_view text);
+
+// Returns `text` with every maximal invalid sequence replaced by U+FFFD.
+std::string ReplaceInvalidUtf8(std::string_view text);
+
+}  // namespace flopwise::data

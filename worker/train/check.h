@@ -1,0 +1,27 @@
+// `flopwise-train check` (architectures.md §12): the loss, and optionally
+// every parameter gradient, of given weights on given tokens, in fp32. The
+// cross-implementation parity test of the CPU trainer.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace flopwise::train {
+
+struct CheckOptions {
+  std::string weights;  // model.safetensors with arch/config metadata
+  std::string tokens;   // raw little-endian uint32, batch × (context + 1) ids
+  int batch = 0;
+  int context = 0;
+  std::string grads;  // optional: write ∂(mean loss)/∂θ here
+  int threads = 0;
+};
+
+// Returns the mean cross-entropy (nats) over batch × context targets and
+// writes the gradient file when requested. InvalidArgument/NotFound name the
+// file or flag at fault.
+absl::StatusOr<double> RunCheck(const CheckOptions& options);
+
+}  // namespace flopwise::train

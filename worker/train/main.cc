@@ -1,0 +1,179 @@
+// flopwise-train: trains one model (docs/training.md) or, with `check`,
+// evaluates given weights on given tokens (architectures.md §12).
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "worker/train/check.h"
+#include "worker/train/trainer.h"
+
+namespace flopwise::train {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+void OnStopSignal(int) { g_stop_requested.store(true); }
+
+class StdoutSink final : public EventSink {
+ public:
+  explicit StdoutSink(bool progress_bar) : progress_bar_(progress_bar) {}
+
+  void Emit(const nlohmann::json& event) override {
+    std::printf("%s\n", event.dump().c_str());
+    std::fflush(stdout);
+    const std::string kind = event.value("event", "");
+    if (kind == "error")
+      std::fprintf(stderr, "flopwise-train: %s\n", event.value("message", "").c_str());
+    if (!progress_bar_) return;
+    if (kind == "start") total_tokens_ = event.value("total_tokens", int64_t{0});
+    if (kind == "progress" && total_tokens_ > 0) {
+      const int64_t tokens = event.value("tokens", int64_t{0});
+      const int width = 30;
+      const int filled =
+          static_cast<int>(width * std::min<double>(1.0, double(tokens) / total_tokens_));
+      std::fprintf(stderr, "\r[%s%s] step %lld  %lld/%lld tokens  loss %.4f  %.0f tok/s",
+                   std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(),
+                   static_cast<long long>(event.value("step", int64_t{0})),
+                   static_cast<long long>(tokens), static_cast<long long>(total_tokens_),
+                   event.value("loss", 0.0), event.value("tokens_per_s", 0.0));
+    }
+    if (kind == "done" || kind == "stopped" || kind == "diverged") std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool progress_bar_;
+  int64_t total_tokens_ = 0;
+};
+
+bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
+    return a == flag || a.rfind(flag + "=", 0) == 0;
+  });
+}
+
+// Prepends `--key value` for every key of the YAML file that the command line
+// does not set itself (flags override the file). Throws CLI::ValidationError
+// for an unreadable file or an unknown key.
+void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::string>* args) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw CLI::ValidationError("--config", path + ": " + e.what());
+  }
+  if (!root.IsMap()) throw CLI::ValidationError("--config", path + ": not a mapping of flag names");
+  std::vector<std::string> extra;
+  for (const auto& item : root) {
+    std::string key = item.first.as<std::string>();
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const CLI::Option* option = app.get_option_no_throw(flag);
+    if (option == nullptr || flag == "--config") {
+      throw CLI::ValidationError("--config", path + ": unknown key '" + key + "'");
+    }
+    if (HasFlag(*args, flag)) continue;
+    if (!item.second.IsScalar()) {
+      throw CLI::ValidationError("--config", path + ": key '" + key + "' must be a scalar");
+    }
+    const std::string value = item.second.as<std::string>();
+    if (option->get_expected_max() == 0) {  // a flag: present when true
+      if (value == "true") extra.push_back(flag);
+      continue;
+    }
+    extra.push_back(flag);
+    extra.push_back(value);
+  }
+  args->insert(args->begin(), extra.begin(), extra.end());
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
+  TrainOptions o;
+  std::string config_path;
+  app.add_option("--config", config_path, "YAML file of flags (keys: long flag names with _)");
+  app.add_option("--arch", o.arch, "llama, tnl, hgrn2 or cos2");
+  app.add_option("--preset", o.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
+  app.add_option("--layers", o.layers, "Override the preset's layers");
+  app.add_option("--d-model", o.d_model, "Override the preset's width");
+  app.add_option("--heads", o.heads, "Override the preset's heads");
+  app.add_option("--ffn-dim", o.ffn_dim, "Override the preset's channel-mixer width");
+  app.add_option("--gate-rank", o.gate_rank, "Output-gate rank t (tnl, cos2; default head dim)");
+  app.add_option("--tpe-dim", o.tpe_dim, "TPE width e (cos2; default head dim)");
+  app.add_option("--tpe-variant", o.tpe_variant, "cos2 TPE: ssm or none");
+  app.add_flag("--scaled-residual-init", o.scaled_residual_init,
+               std::string("Divide W_o and W_down init std by sqrt(2L)"));
+  app.add_option("--vocab", o.vocab, "Vocabulary size");
+  app.add_option("--context", o.context, "Tokens per training sequence");
+  app.add_option("--data", o.data, "Token data: shard directory, shard, or raw .u16/.u32/.bin");
+  app.add_option("--batch-tokens", o.batch_tokens, "Tokens per optimizer step");
+  app.add_option("--grad-accum", o.grad_accum, "Micro-steps per optimizer step");
+  app.add_option("--total-tokens", o.total_tokens, "Tokens to train on");
+  app.add_option("--lr", o.lr, "Peak learning rate");
+  app.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay");
+  app.add_option("--beta1", o.beta1, "AdamW β1");
+  app.add_option("--beta2", o.beta2, "AdamW β2");
+  app.add_option("--grad-clip", o.grad_clip, "Clip the global gradient norm (≤ 0: off)");
+  app.add_option("--schedule", o.schedule, "constant or cosine");
+  app.add_option("--warmup-tokens", o.warmup_tokens, "Linear warmup length in tokens");
+  app.add_option("--min-lr-ratio", o.min_lr_ratio, "Cosine floor as a fraction of --lr");
+  app.add_option("--seed", o.seed, "Initialisation and data-order seed");
+  app.add_option("--checkpoint-every-tokens", o.checkpoint_every_tokens,
+                 "Checkpoint interval in tokens (0: only at the end)");
+  app.add_option("--log-every-steps", o.log_every_steps, "Progress event interval");
+  app.add_option("--out", o.out, "Run directory (checkpoints; resumes from the newest)");
+  app.add_option("--threads", o.threads, "CPU threads (0: all)");
+
+  CheckOptions co;
+  CLI::App* check = app.add_subcommand("check", "Loss (and gradients) of weights on tokens");
+  check->add_option("--weights", co.weights, "model.safetensors")->required();
+  check->add_option("--tokens", co.tokens, "raw uint32 tokens, batch × (context + 1)")->required();
+  check->add_option("--batch", co.batch, "Sequences")->required();
+  check->add_option("--context", co.context, "Tokens per sequence")->required();
+  check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
+  check->add_option("--threads", co.threads, "CPU threads (0: all)");
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+    if (!config_path.empty() && !check->parsed()) {
+      MergeYamlConfig(config_path, app, &args);
+      o = TrainOptions();
+      app.clear();
+      app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+    }
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  if (check->parsed()) {
+    auto loss = RunCheck(co);
+    if (!loss.ok()) {
+      std::fprintf(stderr, "flopwise-train check: %s\n",
+                   std::string(loss.status().message()).c_str());
+      return kExitError;
+    }
+    std::printf("loss %.10g\n", *loss);
+    return 0;
+  }
+
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  StdoutSink sink(isatty(STDERR_FILENO) != 0);
+  return RunTraining(o, &sink, &g_stop_requested);
+}
+
+}  // namespace
+}  // namespace flopwise::train
+
+int main(int argc, char** argv) { return flopwise::train::Main(argc, argv); }
