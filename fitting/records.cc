@@ -65,6 +65,10 @@ absl::StatusOr<Columns> ParseHeader(absl::string_view line, absl::string_view so
   Columns columns;
   const std::vector<std::string> names = SplitCsvLine(line);
   for (size_t i = 0; i < names.size(); ++i) columns.emplace(names[i], i);
+  // `flopwise export --format csv` names the non-embedding count this way.
+  if (!columns.contains("n_params") && columns.contains("params_non_embedding")) {
+    columns.emplace("n_params", columns.at("params_non_embedding"));
+  }
   for (absl::string_view name : required) {
     if (!columns.contains(std::string(name))) {
       return absl::InvalidArgumentError(
@@ -168,7 +172,11 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseJsonLines(absl::string_view t
     ++line_no;
     if (IsSkippable(line)) continue;
     const std::string where = absl::StrCat(source, ":", line_no, ": ");
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // `flopwise export --format jsonl` names the non-embedding count this way.
+    if (j.is_object() && !j.contains("n_params") && j.contains("params_non_embedding")) {
+      j["n_params"] = j["params_non_embedding"];
+    }
     if (j.is_discarded() || !j.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat(where, "not a JSON object"));
     }

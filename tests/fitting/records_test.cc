@@ -27,6 +27,23 @@ TEST(Records, ParsesCsvWithAnyColumnOrderQuotesAndComments) {
   EXPECT_DOUBLE_EQ((*records)[0].n_params_total, 0);
 }
 
+TEST(Records, ReadsTheCoordinatorsExportColumns) {
+  const std::string csv =
+      "sweep,run,run_id,arch,params_non_embedding,attempt,step,tokens,flops,loss\n"
+      "1,tnl-cpu-1,3,tnl,106496,1,2,8192,6.4e9,10.77\n";
+  auto records = ParseRecords(csv, "export.csv");
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_DOUBLE_EQ((*records)[0].n_params, 106496);
+  EXPECT_EQ((*records)[0].run, "tnl-cpu-1");
+  const std::string jsonl =
+      "{\"arch\":\"tnl\",\"run\":\"r\",\"params_non_embedding\":5e5,\"tokens\":1e6,"
+      "\"flops\":3e12,\"loss\":4.5}\n";
+  auto from_json = ParseRecords(jsonl, "export.jsonl");
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_DOUBLE_EQ((*from_json)[0].n_params, 5e5);
+}
+
 TEST(Records, CsvErrorsNameLineAndColumn) {
   const std::string header = "arch,run,n_params,tokens,flops,loss\n";
   auto bad_number =
