@@ -9,10 +9,10 @@
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` from the enclosing
 // function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                \
-  do {                                                       \
-    ::absl::Status flopwise_status_ = (expr);                \
-    if (!flopwise_status_.ok()) return flopwise_status_;     \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status flopwise_status_ = (expr);            \
+    if (!flopwise_status_.ok()) return flopwise_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates a StatusOr<T> expression; on error

@@ -20,9 +20,8 @@ void PrintInfo(bool as_json) {
       j["gpus"].push_back({{"index", g.index},
                            {"name", g.name},
                            {"memory_bytes", g.memory_bytes},
-                           {"compute_capability",
-                            std::to_string(g.compute_capability_major) + "." +
-                                std::to_string(g.compute_capability_minor)}});
+                           {"compute_capability", std::to_string(g.compute_capability_major) + "." +
+                                                      std::to_string(g.compute_capability_minor)}});
     }
     std::printf("%s\n", j.dump(2).c_str());
     return;

@@ -17,10 +17,10 @@ struct GpuInfo {
 };
 
 struct HostInfo {
-  int cpu_cores = 0;            // cores usable by this process (affinity mask)
-  int64_t memory_bytes = 0;     // physical memory
-  std::vector<GpuInfo> gpus;    // empty without CUDA or without a device
-  bool cuda_compiled = false;   // this binary has the CUDA backend
+  int cpu_cores = 0;           // cores usable by this process (affinity mask)
+  int64_t memory_bytes = 0;    // physical memory
+  std::vector<GpuInfo> gpus;   // empty without CUDA or without a device
+  bool cuda_compiled = false;  // this binary has the CUDA backend
 };
 
 // Thread-safe. Never fails: a missing driver or device yields no GPUs.

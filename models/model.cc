@@ -247,14 +247,15 @@ void Model::TnlCos2MixerForward(int l, const float* x_norm, float* out) {
   if (c.arch == Arch::kTnl) {
     backend_->LinearAttentionForward(core, nullptr, q, k, v, Slice(acts_.log_decay, l, c.heads),
                                      nullptr, batch_, c.context, c.heads, c.head_dim, c.head_dim,
-                                     kChunk);
+                                     backend_->PreferredChunk(/*gated=*/false));
   } else {
     float* q_lrpe = Slice(acts_.q_lrpe, l, 2 * nd);
     float* k_lrpe = Slice(acts_.k_lrpe, l, 2 * nd);
     backend_->LrpeForward(q_lrpe, q, P(w.theta), batch_, c.context, c.heads, c.head_dim, 0);
     backend_->LrpeForward(k_lrpe, k, P(w.theta), batch_, c.context, c.heads, c.head_dim, 0);
     backend_->LinearAttentionForward(core, nullptr, q_lrpe, k_lrpe, v, nullptr, nullptr, batch_,
-                                     c.context, c.heads, 2 * c.head_dim, c.head_dim, kChunk);
+                                     c.context, c.heads, 2 * c.head_dim, c.head_dim,
+                                     backend_->PreferredChunk(/*gated=*/false));
   }
   backend_->RmsNormForward(u, Slice(acts_.rstd_o, l, n), core, nullptr, n, d, kNormEps);
   backend_->MatmulForward(gate_low, x_norm, P(w.gate_down), n, d, t);
@@ -284,7 +285,8 @@ void Model::Hgrn2MixerForward(int l, const float* x_norm, float* out) {
   backend_->SiluForward(q, q_pre, nd);
   backend_->Hgrn2GateForward(log_f, k, phi, Slice(acts_.lower_bound, l, d), n, d);
   backend_->GatedLinearAttentionForward(core, nullptr, q, k, v, log_f, nullptr, batch_, c.context,
-                                        c.heads, c.head_dim, c.head_dim, kChunk);
+                                        c.heads, c.head_dim, c.head_dim,
+                                        backend_->PreferredChunk(/*gated=*/true));
   backend_->RmsNormForward(u, Slice(acts_.rstd_o, l, n), core, nullptr, n, d, kNormEps);
   backend_->MatmulForward(out, u, P(w.wo), n, d, d);
 }

@@ -137,15 +137,16 @@ void Model::TnlCos2MixerBackward(int l, const float* d_out) {
   if (c.arch == Arch::kTnl) {
     be.LinearAttentionBackward(acts_.d_q, acts_.d_k, acts_.d_v, nullptr, acts_.d_core, nullptr, q,
                                k, v, Slice(acts_.log_decay, l, c.heads), nullptr, batch_, c.context,
-                               c.heads, c.head_dim, c.head_dim, kChunk);
+                               c.heads, c.head_dim, c.head_dim,
+                               backend_->PreferredChunk(/*gated=*/false));
   } else {
     const int64_t lrpe_bytes = 2 * nd_bytes;
     be.Zero(acts_.d_q_lrpe, lrpe_bytes);
     be.Zero(acts_.d_k_lrpe, lrpe_bytes);
-    be.LinearAttentionBackward(acts_.d_q_lrpe, acts_.d_k_lrpe, acts_.d_v, nullptr, acts_.d_core,
-                               nullptr, Slice(acts_.q_lrpe, l, 2 * nd),
-                               Slice(acts_.k_lrpe, l, 2 * nd), v, nullptr, nullptr, batch_,
-                               c.context, c.heads, 2 * c.head_dim, c.head_dim, kChunk);
+    be.LinearAttentionBackward(
+        acts_.d_q_lrpe, acts_.d_k_lrpe, acts_.d_v, nullptr, acts_.d_core, nullptr,
+        Slice(acts_.q_lrpe, l, 2 * nd), Slice(acts_.k_lrpe, l, 2 * nd), v, nullptr, nullptr, batch_,
+        c.context, c.heads, 2 * c.head_dim, c.head_dim, backend_->PreferredChunk(/*gated=*/false));
     be.LrpeBackward(acts_.d_q, G(w.theta), acts_.d_q_lrpe, q, P(w.theta), batch_, c.context,
                     c.heads, c.head_dim, 0);
     be.LrpeBackward(acts_.d_k, G(w.theta), acts_.d_k_lrpe, k, P(w.theta), batch_, c.context,
@@ -180,7 +181,8 @@ void Model::Hgrn2MixerBackward(int l, const float* d_out) {
   const float* log_f = Slice(acts_.log_f, l, nd);
   be.GatedLinearAttentionBackward(acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f, nullptr,
                                   acts_.d_core, nullptr, q, k, v, log_f, nullptr, batch_, c.context,
-                                  c.heads, c.head_dim, c.head_dim, kChunk);
+                                  c.heads, c.head_dim, c.head_dim,
+                                  backend_->PreferredChunk(/*gated=*/true));
   // Gate: d_k_pre holds ∂loss/∂φ; layer 0's bound is the constant 0.
   float* d_lower_bound = l == 0 ? nullptr : Slice(acts_.d_lower_bound, l, d);
   be.Hgrn2GateBackward(acts_.d_k_pre, d_lower_bound, acts_.d_log_f, acts_.d_k,

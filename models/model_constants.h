@@ -5,7 +5,6 @@ namespace flopwise::models {
 
 inline constexpr float kNormEps = 1e-6f;      // every RMSNorm / SRMSNorm (§1.2)
 inline constexpr float kRopeBase = 10000.0f;  // LLaMA RoPE (§2)
-inline constexpr int kChunk = 64;         // linear-attention block size (any gives the same maths)
-inline constexpr float kInitStd = 0.02f;  // §1.4
+inline constexpr float kInitStd = 0.02f;      // §1.4
 
 }  // namespace flopwise::models
