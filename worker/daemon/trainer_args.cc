@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "client/format.h"
+
 namespace flopwise::workerd {
 namespace {
 
@@ -15,21 +17,6 @@ std::string Real(double value) {
 
 }  // namespace
 
-std::string ArchitectureName(v1::Architecture arch) {
-  switch (arch) {
-    case v1::ARCHITECTURE_LLAMA:
-      return "llama";
-    case v1::ARCHITECTURE_TNL:
-      return "tnl";
-    case v1::ARCHITECTURE_HGRN2:
-      return "hgrn2";
-    case v1::ARCHITECTURE_COS2:
-      return "cos2";
-    default:
-      return "";
-  }
-}
-
 std::vector<std::string> TrainerArgv(const std::string& trainer_path, const v1::RunConfig& config,
                                      const std::string& run_dir, int threads) {
   std::vector<std::string> argv = {trainer_path};
@@ -41,7 +28,7 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path, const v1::
     if (value > 0) add(flag, std::to_string(value));
   };
   const v1::ModelShape& model = config.model();
-  add("--arch", ArchitectureName(model.arch()));
+  add("--arch", client::ArchName(model.arch()));
   if (!model.preset().empty()) add("--preset", model.preset());
   add_if_positive("--layers", model.layers());
   add_if_positive("--d-model", model.d_model());

@@ -16,7 +16,4 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const ::flopwise::v1::RunConfig& config,
                                      const std::string& run_dir, int threads);
 
-// "llama", "tnl", "hgrn2", "cos2"; empty for an unspecified architecture.
-std::string ArchitectureName(::flopwise::v1::Architecture arch);
-
 }  // namespace flopwise::workerd

@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "client/errors.h"
+#include "client/format.h"
 #include "models/accounting.h"
 #include "models/config.h"
 #include "worker/daemon/report_queue.h"
@@ -46,7 +47,7 @@ std::string LocalHostname() {
 // lease's shape (0 when the shape is incomplete).
 int64_t EstimateMemoryBytes(const v1::RunConfig& config) {
   const v1::ModelShape& shape = config.model();
-  absl::StatusOr<models::Arch> arch = models::ParseArch(ArchitectureName(shape.arch()));
+  absl::StatusOr<models::Arch> arch = models::ParseArch(client::ArchName(shape.arch()));
   if (!arch.ok()) return 0;
   models::ModelConfig model;
   model.arch = *arch;
