@@ -1,61 +1,137 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs a real small study on this machine:
-# a coordinator and workers on loopback, the Brown corpus tokenized, the smoke
-# sweep trained, its checkpoints fitted and plotted. State is kept in
-# ./flopwise-demo/ so the daemons' database can be queried afterwards.
+# The main job: a real, small version of the paper's study on this machine.
+# Installs what is missing, builds, starts a coordinator and one worker per
+# core on loopback, tokenizes the Brown corpus (bytes), trains the four
+# architectures at five CPU-ladder sizes (examples/sweeps/cpu-demo.yaml),
+# fits the scaling laws and writes ./flopwise-demo/report/report.md with its
+# figures. State lives in ./flopwise-demo/: a rerun reuses a finished study
+# (and reports again), an interrupted one resumes its unfinished runs.
+#
+#   scripts/demo.sh            the study (about 15 minutes on 2 cores)
+#   scripts/demo.sh --smoke    2 architectures x 3 sizes, a fraction of the tokens (CI)
+#   scripts/demo.sh --fresh    forget the previous study and start again
+#   scripts/demo.sh --no-build skip install and build (binaries from $FLOPWISE_BUILD_DIR)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh"
+
+SMOKE=0 FRESH=0 BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) SMOKE=1 ;;
+    --fresh) FRESH=1 ;;
+    --no-build) BUILD=0 ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ((BUILD)); then
+  "$ROOT/scripts/install-deps.sh"
+  "$ROOT/scripts/build.sh"
+fi
 BIN="${FLOPWISE_BUILD_DIR:-$ROOT/build}/bin"
-DEMO="${FLOPWISE_DEMO_DIR:-$PWD/flopwise-demo}"
-SPEC="$ROOT/examples/sweeps/smoke.yaml"
+for exe in flopwise flopwise-coordinator flopwise-worker flopwise-train; do
+  [[ -x "$BIN/$exe" ]] || { echo "demo: $BIN/$exe is missing: build first (scripts/build.sh)" >&2; exit 1; }
+done
+if ((SMOKE)); then
+  SPEC="$ROOT/examples/sweeps/cpu-demo-smoke.yaml" BOOTSTRAP=50
+  DEMO="${FLOPWISE_DEMO_DIR:-$PWD/flopwise-demo-smoke}"
+else
+  SPEC="$ROOT/examples/sweeps/cpu-demo.yaml" BOOTSTRAP=200
+  DEMO="${FLOPWISE_DEMO_DIR:-$PWD/flopwise-demo}"
+fi
 PORT="${FLOPWISE_DEMO_PORT:-7450}"
 ADDR="127.0.0.1:$PORT"
+say() { printf 'demo: %s\n' "$*"; }
 
-echo "demo: this is the smoke study (2 architectures x 2 CPU sizes); the four-architecture"
-echo "demo: CPU study with its markdown report is still to land (see the README)."
+if ((FRESH)) && [[ -d "$DEMO" ]]; then
+  say "--fresh: removing the previous study in $DEMO (the tokenized corpus is kept)"
+  find "$DEMO" -mindepth 1 -maxdepth 1 ! -name data -exec rm -rf {} +
+fi
 mkdir -p "$DEMO"
 cd "$DEMO"
-[[ -f client.token ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >client.token
-[[ -f worker.token ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >worker.token
-if [[ ! -f data/brown/manifest.json ]]; then
-  "$BIN/flopwise" data prepare --tokenizer gpt2 --input brown --out data/brown
+START=$(date +%s)
+[[ -f client.token ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >client.token)
+[[ -f worker.token ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >worker.token)
+if [[ ! -f data/brown-bytes/manifest.json ]]; then
+  say "tokenizing the Brown corpus (byte level) into $DEMO/data/brown-bytes"
+  "$BIN/flopwise" data prepare --tokenizer byte --input brown --out data/brown-bytes
 fi
 
+# Daemons: stopped with SIGTERM on every exit, Ctrl-C included. A worker that
+# gets SIGTERM checkpoints its run and hands it back, so a rerun resumes it.
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  trap - EXIT INT TERM
+  if ((${#pids[@]})); then
+    say "stopping the coordinator and workers"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; say "interrupted: run scripts/demo.sh again to resume the study"; exit 130' INT TERM
 
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  say "port $PORT is in use: set FLOPWISE_DEMO_PORT to a free port" >&2
+  exit 1
+fi
 "$BIN/flopwise-coordinator" --listen "$ADDR" --db "$DEMO/flopwise.db" \
   --client-token-file client.token --worker-token-file worker.token \
-  --lease-seconds 30 --log-level warn 2>coordinator.log &
+  --lease-seconds 30 --log-level warn 2>>coordinator.log &
 pids+=($!)
+# One single-threaded worker per core: runs are small, so running several at
+# once uses the cores better than splitting one run across them.
 cores=$(nproc)
 for i in $(seq 1 "$cores"); do
   "$BIN/flopwise-worker" --coordinator "$ADDR" --token-file worker.token \
     --work-dir "$DEMO/worker-$i" --max-runs 1 --threads-per-run 1 --cpu-cores 1 \
-    --log-level warn 2>"worker-$i.log" &
+    --log-level warn 2>>"worker-$i.log" &
   pids+=($!)
 done
 
 export FLOPWISE_COORDINATOR="$ADDR" FLOPWISE_TOKEN_FILE="$DEMO/client.token"
-for _ in $(seq 1 50); do
+for _ in $(seq 1 100); do
   "$BIN/flopwise" workers >/dev/null 2>&1 && break
   sleep 0.2
 done
-# Submit once; a rerun resumes the study already in the database.
-if [[ ! -f submitted ]]; then
-  sed "s|path: data/brown/train|path: $DEMO/data/brown/train|" "$SPEC" >smoke.yaml
-  "$BIN/flopwise" submit smoke.yaml | tee submit.out
+"$BIN/flopwise" workers >/dev/null || { say "the coordinator did not start: see $DEMO/coordinator.log" >&2; exit 1; }
+
+# Submit once; a rerun follows (and resumes) the study already in the database.
+if [[ ! -s submitted ]]; then
+  sed "s|path: data/brown-bytes/train|path: $DEMO/data/brown-bytes/train|" "$SPEC" >sweep.yaml
+  "$BIN/flopwise" submit sweep.yaml | tee submit.out
   sed -n 's/^submitted sweep \([0-9]*\).*/\1/p' submit.out >submitted
+  [[ -s submitted ]] || { say "submit did not print a sweep id (see submit.out)" >&2; exit 1; }
+else
+  say "reusing sweep $(cat submitted) in $DEMO/flopwise.db (scripts/demo.sh --fresh starts over)"
 fi
-"$BIN/flopwise" status "$(cat submitted)" --watch
-"$BIN/flopwise" export --format csv -o metrics.csv
-"$BIN/flopwise" fit --input metrics.csv | tee fit.txt
-"$BIN/flopwise" plot --input metrics.csv --out plots
-echo "demo: metrics in $DEMO/metrics.csv, fits in $DEMO/fit.txt, figures in $DEMO/plots/"
-echo "demo: the daemons are stopped; restart the coordinator with the same --db to query the study."
+SWEEP=$(cat submitted)
+"$BIN/flopwise" status "$SWEEP" --watch
+"$BIN/flopwise" runs --sweep "$SWEEP" >runs.txt || true
+if grep -Eqi '\b(failed|diverged|cancelled)\b' runs.txt; then
+  say "some runs did not succeed (see $DEMO/runs.txt); the report covers the others"
+fi
+TRAINED=$(date +%s)
+
+"$BIN/flopwise" export --sweep "$SWEEP" --format csv -o metrics.csv
+"$BIN/flopwise" export --sweep "$SWEEP" --what checkpoints --format csv -o checkpoints.csv
+cleanup
+say "fitting ($BOOTSTRAP bootstrap resamples) and drawing the figures"
+"$BIN/flopwise" report --input metrics.csv --out report --bootstrap "$BOOTSTRAP" \
+  --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
+  --source "Brown corpus, byte-level tokens. Sweep $SWEEP of $DEMO/flopwise.db (spec: \
+$(basename "$SPEC")), trained in $((TRAINED - START)) s by $cores single-threaded workers." |
+  tee report.txt
+END=$(date +%s)
+cat <<EOF
+demo: done in $((END - START)) s (training $((TRAINED - START)) s). The report: $DEMO/report/report.md
+demo: metrics in $DEMO/metrics.csv, checkpoints in $DEMO/checkpoints/.
+demo: the daemons are stopped; to query the study again:
+  $BIN/flopwise-coordinator --listen $ADDR --db $DEMO/flopwise.db \\
+      --client-token-file $DEMO/client.token --worker-token-file $DEMO/worker.token &
+  export FLOPWISE_COORDINATOR=$ADDR FLOPWISE_TOKEN_FILE=$DEMO/client.token
+  $BIN/flopwise status --all
+  $BIN/flopwise fit --input $DEMO/metrics.csv --bootstrap 200
+  $BIN/flopwise optimal --input $DEMO/metrics.csv --budget 1e16 --unit flops
+EOF

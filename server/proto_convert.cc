@@ -128,6 +128,7 @@ void RunPlanToConfig(const RunPlan& plan, v1::RunConfig* config) {
   config->set_seed(plan.seed);
   config->set_data_path(plan.data_path);
   config->set_checkpoint_every_tokens(plan.checkpoint_every_tokens);
+  config->set_checkpoint_keep_last(plan.checkpoint_keep_last);
   config->set_log_every_steps(plan.log_every_steps);
   config->set_min_lr(plan.min_lr);
   config->set_beta1(plan.beta1);

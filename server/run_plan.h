@@ -30,6 +30,7 @@ struct RunPlan {
   uint64_t seed = 0;
   std::string data_path;
   int64_t checkpoint_every_tokens = 0;
+  int checkpoint_keep_last = 0;  // 0: every checkpoint stays on disk
   int log_every_steps = 0;
   std::vector<std::string> eval_tasks;
   bool eval_every_checkpoint = false;

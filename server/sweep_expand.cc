@@ -120,6 +120,7 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
           plan.seed = spec.seed;
           plan.data_path = spec.data_path;
           plan.checkpoint_every_tokens = spec.checkpoint_every_tokens;
+          plan.checkpoint_keep_last = spec.checkpoint_keep_last;
           plan.log_every_steps = spec.log_every_steps;
           plan.eval_tasks = spec.evaluation.tasks;
           plan.eval_every_checkpoint = spec.evaluation.every_checkpoint;

@@ -507,7 +507,12 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
   if (!root["checkpoint"]) {
     reader.Problem("checkpoint.every_tokens", "required");
   } else if (reader.IsMap(root["checkpoint"], "checkpoint")) {
-    reader.CheckKeys(root["checkpoint"], "checkpoint", {"every_tokens"});
+    reader.CheckKeys(root["checkpoint"], "checkpoint", {"every_tokens", "keep_last"});
+    if (root["checkpoint"]["keep_last"]) {
+      spec->checkpoint_keep_last =
+          reader.Int(root["checkpoint"]["keep_last"], "checkpoint.keep_last", 0, kMaxInt)
+              .value_or(0);
+    }
     if (!root["checkpoint"]["every_tokens"]) {
       reader.Problem("checkpoint.every_tokens", "required");
     } else {

@@ -68,6 +68,7 @@ struct SweepSpec {
   std::string data_path;
   int grad_accum = 1;
   int64_t checkpoint_every_tokens = 0;
+  int checkpoint_keep_last = 0;  // 0: keep every checkpoint on disk
   int log_every_steps = 10;
   OptimizerSpec optimizer;
   EvaluationSpec evaluation;

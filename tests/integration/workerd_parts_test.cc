@@ -223,6 +223,7 @@ TEST(TrainerArgs, MapsTheRunConfigOntoFlags) {
   config.set_seed(7);
   config.set_data_path("/data/shards");
   config.set_checkpoint_every_tokens(200000);
+  config.set_checkpoint_keep_last(3);
   std::vector<std::string> argv = TrainerArgv("/bin/flopwise-train", config, "/ckpt/run-1", 4);
   auto value_of = [&argv](const std::string& flag) -> std::string {
     for (size_t i = 1; i + 1 < argv.size(); ++i) {
@@ -247,6 +248,7 @@ TEST(TrainerArgs, MapsTheRunConfigOntoFlags) {
   EXPECT_EQ(value_of("--tpe-dim"), "<absent>");
   EXPECT_EQ(value_of("--data"), "/data/shards");
   EXPECT_EQ(value_of("--checkpoint-every-tokens"), "200000");
+  EXPECT_EQ(value_of("--keep-checkpoints"), "3");
   EXPECT_EQ(value_of("--out"), "/ckpt/run-1");
   EXPECT_EQ(value_of("--threads"), "4");
   EXPECT_EQ(value_of("--layers"), "<absent>");  // zero: the preset's value applies

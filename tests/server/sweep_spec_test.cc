@@ -139,6 +139,21 @@ TEST(SweepSpec, BadLearningRateIsReported) {
             std::string::npos);
 }
 
+TEST(SweepSpec, CheckpointKeepLastReachesEveryRun) {
+  auto compiled = CompileSweep(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: 2}"));
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  for (const RunPlan& run : compiled->runs) EXPECT_EQ(run.checkpoint_keep_last, 2) << run.name;
+  auto plain = CompileSweep(kValidSpec);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->runs[0].checkpoint_keep_last, 0);  // default: keep every checkpoint
+}
+
+TEST(SweepSpec, NegativeKeepLastIsReported) {
+  EXPECT_NE(Problems(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: -1}"))
+                .find("checkpoint.keep_last: "),
+            std::string::npos);
+}
+
 TEST(SweepSpec, UnknownFieldIsReported) {
   EXPECT_NE(Problems(Edit("checkpoint:", "optimizer: {lrr: 0.1}\ncheckpoint:"))
                 .find("optimizer.lrr: unknown field"),
@@ -227,6 +242,17 @@ TEST(SweepSpec, ExampleSweepsCompile) {
   for (const RunPlan& run : smoke->runs) {
     EXPECT_GE(run.total_tokens / run.checkpoint_every_tokens, 3) << run.name;
   }
+  // The demo: 4 architectures x 5 sizes, checkpoints every few percent.
+  auto demo = CompileSweep(ReadFile("examples/sweeps/cpu-demo.yaml"));
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  EXPECT_EQ(demo->runs.size(), 20u);
+  for (const RunPlan& run : demo->runs) {
+    EXPECT_GE(run.total_tokens / run.checkpoint_every_tokens, 10) << run.name;
+    EXPECT_GT(run.checkpoint_keep_last, 0) << run.name;
+  }
+  auto demo_smoke = CompileSweep(ReadFile("examples/sweeps/cpu-demo-smoke.yaml"));
+  ASSERT_TRUE(demo_smoke.ok()) << demo_smoke.status();
+  EXPECT_EQ(demo_smoke->runs.size(), 6u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -58,6 +59,30 @@ TEST(Trainer, RunsToDoneWithProgressAndFinalCheckpoint) {
   ASSERT_TRUE(sha.ok());
   EXPECT_EQ(*sha, checkpoints[1]["sha256"]);
   EXPECT_EQ(FindLatestCheckpoint(dir + "/run"), dir + "/run/step-00000008");
+}
+
+// Only the newest checkpoints stay on disk, and a run resumes from them.
+TEST(Trainer, KeepCheckpointsPrunesTheOldestAndResumeStillWorks) {
+  const std::string dir = MakeTempDir("keep");
+  TrainOptions o = TinyRun(WriteTokenFile(dir, 20000, 64, 5), dir + "/run");
+  o.checkpoint_every_tokens = 128;  // every step: 8 checkpoints
+  o.keep_checkpoints = 2;
+  RecordingSink sink;
+  ASSERT_EQ(RunTraining(o, &sink, nullptr), kExitDone);
+  EXPECT_EQ(sink.Of("checkpoint").size(), 8u);  // every checkpoint is still reported
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/run"))
+    left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"step-00000007", "step-00000008"}));
+
+  // A longer budget resumes from the newest one left.
+  o.total_tokens = 1280;
+  RecordingSink resumed;
+  ASSERT_EQ(RunTraining(o, &resumed, nullptr), kExitDone);
+  EXPECT_EQ(resumed.events.front()["resumed_from_step"], 8);
+  EXPECT_EQ(FindLatestCheckpoint(dir + "/run"), dir + "/run/step-00000010");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run/step-00000008"));
 }
 
 // Stopping after 4 steps and resuming gives bit-identical losses to an

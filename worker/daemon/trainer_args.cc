@@ -57,6 +57,7 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path, const v1::
   add_if_positive("--warmup-tokens", config.warmup_tokens());
   add("--seed", std::to_string(config.seed()));
   add_if_positive("--checkpoint-every-tokens", config.checkpoint_every_tokens());
+  add_if_positive("--keep-checkpoints", config.checkpoint_keep_last());
   add_if_positive("--log-every-steps", config.log_every_steps());
   add("--out", run_dir);
   add_if_positive("--threads", threads);

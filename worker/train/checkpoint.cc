@@ -3,11 +3,13 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -127,6 +129,31 @@ std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir) {
     }
   }
   return best;
+}
+
+absl::Status PruneCheckpoints(const std::string& run_dir, int keep) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const fs::directory_entry& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && entry.is_directory() &&
+        fs::exists(entry.path() / kStateFile)) {
+      names.push_back(name);
+    }
+  }
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot list ", run_dir, ": ", ec.message()));
+  // Zero-padded names sort like their step numbers; longer means larger.
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  for (size_t i = 0; i + keep < names.size(); ++i) {
+    fs::remove_all(fs::path(run_dir) / names[i], ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot remove ", (fs::path(run_dir) / names[i]).string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LoadCheckpoint(const std::string& dir, models::Model* model, TrainState* state) {

@@ -37,6 +37,11 @@ absl::StatusOr<WrittenCheckpoint> WriteCheckpoint(const std::string& run_dir, mo
 // (a missing run_dir has none).
 std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir);
 
+// Deletes all but the `keep` newest complete checkpoint directories of
+// `run_dir` (keep >= 1), oldest first. Directories still being written
+// (not named step-*) are never touched.
+absl::Status PruneCheckpoints(const std::string& run_dir, int keep);
+
 // Loads weights, AdamW moments and state from checkpoint `dir` into a model
 // built with the same config. InvalidArgument names the file and the problem
 // (missing or truncated file, other architecture or config, shape mismatch).

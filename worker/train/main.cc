@@ -126,6 +126,8 @@ int Main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Initialisation and data-order seed");
   app.add_option("--checkpoint-every-tokens", o.checkpoint_every_tokens,
                  "Checkpoint interval in tokens (0: only at the end)");
+  app.add_option("--keep-checkpoints", o.keep_checkpoints,
+                 "Keep only the newest N checkpoint directories on disk (0: all)");
   app.add_option("--log-every-steps", o.log_every_steps, "Progress event interval");
   app.add_option("--out", o.out, "Run directory (checkpoints; resumes from the newest)");
   app.add_option("--threads", o.threads, "CPU threads (0: all)");

@@ -76,6 +76,9 @@ absl::Status ValidateTrainOptions(const TrainOptions& o, const models::ModelConf
   if (!(o.lr > 0)) return absl::InvalidArgumentError("--lr: must be positive");
   if (o.weight_decay < 0) return absl::InvalidArgumentError("--weight-decay: must be ≥ 0");
   if (o.warmup_tokens < 0) return absl::InvalidArgumentError("--warmup-tokens: must be ≥ 0");
+  if (o.keep_checkpoints < 0) {
+    return absl::InvalidArgumentError("--keep-checkpoints: must be ≥ 0 (0 keeps every checkpoint)");
+  }
   if (o.checkpoint_every_tokens < 0) {
     return absl::InvalidArgumentError("--checkpoint-every-tokens: must be ≥ 0");
   }

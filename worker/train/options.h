@@ -37,6 +37,7 @@ struct TrainOptions {
   // Run.
   uint64_t seed = 1;
   int64_t checkpoint_every_tokens = 0;  // 0: only the final checkpoint
+  int keep_checkpoints = 0;             // newest checkpoint directories kept on disk (0: all)
   int log_every_steps = 10;
   std::string out;
   int threads = 0;  // 0: every available core

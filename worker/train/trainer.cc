@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -111,6 +112,12 @@ absl::Status Run::Checkpoint() {
                {"loss", state_.loss},
                {"path", written->path},
                {"sha256", written->model_sha256}});
+  if (o_.keep_checkpoints > 0) {
+    // Old checkpoints only cost disk: a failure to remove one is reported, not fatal.
+    if (absl::Status s = PruneCheckpoints(o_.out, o_.keep_checkpoints); !s.ok()) {
+      std::fprintf(stderr, "flopwise-train: warning: %s\n", std::string(s.message()).c_str());
+    }
+  }
   return absl::OkStatus();
 }
 
