@@ -58,36 +58,49 @@ if [[ ! -f data/brown-bytes/manifest.json ]]; then
   "$BIN/flopwise" data prepare --tokenizer byte --input brown --out data/brown-bytes
 fi
 
-# Daemons: stopped with SIGTERM on every exit, Ctrl-C included. A worker that
-# gets SIGTERM checkpoints its run and hands it back, so a rerun resumes it.
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  if ((${#pids[@]})); then
-    say "stopping the coordinator and workers"
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+# Daemons run in their own sessions, so a Ctrl-C reaches only this script,
+# which stops them with SIGTERM on every exit: the workers first (each
+# checkpoints its run and hands it back to the coordinator, so a rerun
+# resumes it), then the coordinator.
+coordinator_pid="" worker_pids=() interrupted=0
+stop_daemons() {
+  if ((${#worker_pids[@]})); then
+    say "stopping the workers (each checkpoints its run) and the coordinator"
+    kill -TERM "${worker_pids[@]}" 2>/dev/null || true
+    wait "${worker_pids[@]}" 2>/dev/null || true
+    worker_pids=()
+  fi
+  if [[ -n "$coordinator_pid" ]]; then
+    kill -TERM "$coordinator_pid" 2>/dev/null || true
+    wait "$coordinator_pid" 2>/dev/null || true
+    coordinator_pid=""
   fi
 }
-trap cleanup EXIT
-trap 'cleanup; say "interrupted: run scripts/demo.sh again to resume the study"; exit 130' INT TERM
+interrupt() {
+  interrupted=1
+  stop_daemons
+  say "interrupted: run scripts/demo.sh again to resume the study where it stopped"
+  exit 130
+}
+trap stop_daemons EXIT
+trap interrupt INT TERM
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   say "port $PORT is in use: set FLOPWISE_DEMO_PORT to a free port" >&2
   exit 1
 fi
-"$BIN/flopwise-coordinator" --listen "$ADDR" --db "$DEMO/flopwise.db" \
+setsid "$BIN/flopwise-coordinator" --listen "$ADDR" --db "$DEMO/flopwise.db" \
   --client-token-file client.token --worker-token-file worker.token \
   --lease-seconds 30 --log-level warn 2>>coordinator.log &
-pids+=($!)
+coordinator_pid=$!
 # One single-threaded worker per core: runs are small, so running several at
 # once uses the cores better than splitting one run across them.
 cores=$(nproc)
 for i in $(seq 1 "$cores"); do
-  "$BIN/flopwise-worker" --coordinator "$ADDR" --token-file worker.token \
+  setsid "$BIN/flopwise-worker" --coordinator "$ADDR" --token-file worker.token \
     --work-dir "$DEMO/worker-$i" --max-runs 1 --threads-per-run 1 --cpu-cores 1 \
     --log-level warn 2>>"worker-$i.log" &
-  pids+=($!)
+  worker_pids+=($!)
 done
 
 export FLOPWISE_COORDINATOR="$ADDR" FLOPWISE_TOKEN_FILE="$DEMO/client.token"
@@ -107,8 +120,14 @@ else
   say "reusing sweep $(cat submitted) in $DEMO/flopwise.db (scripts/demo.sh --fresh starts over)"
 fi
 SWEEP=$(cat submitted)
-"$BIN/flopwise" status "$SWEEP" --watch
-"$BIN/flopwise" runs --sweep "$SWEEP" >runs.txt || true
+# Ctrl-C during the watch ends the watch first; the INT trap then stops the daemons.
+"$BIN/flopwise" status "$SWEEP" --watch || true
+((interrupted == 0)) || exit 130
+"$BIN/flopwise" runs --sweep "$SWEEP" >runs.txt
+if grep -Eqi '\b(pending|running)\b' runs.txt; then
+  say "the sweep has unfinished runs (see $DEMO/runs.txt): run scripts/demo.sh again to resume it" >&2
+  exit 1
+fi
 if grep -Eqi '\b(failed|diverged|cancelled)\b' runs.txt; then
   say "some runs did not succeed (see $DEMO/runs.txt); the report covers the others"
 fi
@@ -116,7 +135,7 @@ TRAINED=$(date +%s)
 
 "$BIN/flopwise" export --sweep "$SWEEP" --format csv -o metrics.csv
 "$BIN/flopwise" export --sweep "$SWEEP" --what checkpoints --format csv -o checkpoints.csv
-cleanup
+stop_daemons
 say "fitting ($BOOTSTRAP bootstrap resamples) and drawing the figures"
 "$BIN/flopwise" report --input metrics.csv --out report --bootstrap "$BOOTSTRAP" \
   --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
