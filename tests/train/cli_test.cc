@@ -40,6 +40,8 @@ TEST(FlopwiseTrainCli, UsageErrorsExit2) {
   const std::string dir = MakeTempDir("cli-usage");
   std::ofstream(dir + "/c.yaml") << "no_such_key: 3\n";
   EXPECT_EQ(RunTrainBinary("--config " + dir + "/c.yaml").exit_code, 2);
+  std::ofstream(dir + "/flag.yaml") << "norm_affine: maybe\n";  // a flag takes a boolean
+  EXPECT_EQ(RunTrainBinary("--config " + dir + "/flag.yaml").exit_code, 2);
 }
 
 TEST(FlopwiseTrainCli, YamlConfigTrainsAndEveryStdoutLineIsJson) {

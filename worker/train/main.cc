@@ -84,7 +84,12 @@ void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::st
     }
     const std::string value = item.second.as<std::string>();
     if (option->get_expected_max() == 0) {  // a flag: present when true
-      if (value == "true") extra.push_back(flag);
+      bool on = false;
+      if (!YAML::convert<bool>::decode(item.second, on)) {
+        throw CLI::ValidationError(
+            "--config", path + ": key '" + key + "' must be true or false, got '" + value + "'");
+      }
+      if (on) extra.push_back(flag);
       continue;
     }
     extra.push_back(flag);
