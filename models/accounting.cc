@@ -27,8 +27,8 @@ int64_t NonEmbeddingParamsFormula(const ModelConfig& c) {
 int64_t NonEmbeddingParamsExact(const ModelConfig& c) {
   const int64_t L = c.layers, d = c.d_model;
   int64_t params = NonEmbeddingParamsFormula(c);
-  if (c.arch == Arch::kLlama) params += (2 * L + 1) * d;  // RMSNorm gains
-  if (c.arch == Arch::kCos2) params += L * d;             // LRPE θ, h × D per layer
+  if (c.has_norm_gains()) params += (2 * L + 1) * d;  // RMSNorm gains
+  if (c.has_lrpe_theta_param()) params += L * d;      // LRPE θ, h × D per layer
   return params;
 }
 

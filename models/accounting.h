@@ -10,8 +10,10 @@
 namespace flopwise::models {
 
 // Every non-embedding tensor of architectures.md §12 for this config: the
-// paper's formula plus LLaMA's 2L+1 RMSNorm gains (d each) and cos2's LRPE θ
-// (L·h·D = L·d), which the paper does not count. TNL and HGRN2 equal the formula.
+// paper's formula plus the 2L+1 RMSNorm gains (d each; LLaMA, and the linear
+// models with norm_affine) and cos2's learnable LRPE θ (L·h·D = L·d; not with
+// lrpe_variant xmixers, whose θ is a constant), which the paper does not
+// count. TNL and HGRN2 without norm_affine equal the formula.
 int64_t NonEmbeddingParamsExact(const ModelConfig& config);
 
 // Appendix A.1 with the config's g, t, e: LLaMA 4Ld² + 3Ldg; TNL + 2Ldt;

@@ -23,6 +23,7 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   s.q = L * nd;
   s.k = L * nd;
   s.v = L * nd;
+  s.v_pre = c.has_v_silu() ? L * nd : 0;
   s.log_f = hgrn2 ? L * nd : 0;
   s.q_lrpe = cos2 ? 2 * L * nd : 0;
   s.k_lrpe = cos2 ? 2 * L * nd : 0;
@@ -39,6 +40,7 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   s.lower_bound = hgrn2 ? L * d : 0;
   s.log_decay = c.arch == Arch::kTnl ? L * c.heads : 0;
   s.log_gamma = c.has_tpe() ? c.tpe_dim : 0;
+  s.lrpe_theta = c.has_lrpe_theta_buffer() ? d : 0;
   s.final_norm = nd;
   s.rstd_f = n;
   s.losses = n;
@@ -48,6 +50,7 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   s.d_q = nd;
   s.d_k = nd;
   s.d_v = nd;
+  s.d_v_pre = c.has_v_silu() ? nd : 0;
   s.d_q_pre = linear ? nd : 0;
   s.d_k_pre = linear ? nd : 0;
   s.d_q_lrpe = cos2 ? 2 * nd : 0;

@@ -25,7 +25,8 @@ struct ActivationBuffers {
   T k_pre{};        // [L,N,d] x̄W_k before silu (tnl, cos2); φ = x̄W_f (hgrn2)
   T q{};            // [L,N,d] query after RoPE / silu
   T k{};            // [L,N,d] key after RoPE / silu; hgrn2 (1-LB)σ(-φ)
-  T v{};            // [L,N,d]
+  T v{};            // [L,N,d] value (after silu for tnl with v_act silu)
+  T v_pre{};        // [L,N,d] x̄W_v before silu (tnl with v_act silu)
   T log_f{};        // [L,N,d] hgrn2 log forget gate
   T q_lrpe{};       // [L,N,2d] cos2 LRPE features
   T k_lrpe{};       // [L,N,2d]
@@ -42,6 +43,7 @@ struct ActivationBuffers {
   T lower_bound{};  // [L,d] hgrn2 LB_l
   T log_decay{};    // [L,h] tnl log λ per layer and head
   T log_gamma{};    // [e] cos2 TPE decays
+  T lrpe_theta{};   // [h,D] cos2 fixed LRPE angles (lrpe_variant xmixers), all layers
   T final_norm{};   // [N,d]
   T rstd_f{};       // [N]
   T losses{};       // [N]
@@ -50,6 +52,7 @@ struct ActivationBuffers {
   T d_residual{};                     // [N,d] running gradient of the residual stream
   T d_norm{};                         // [N,d] gradient at a norm's output
   T d_q{}, d_k{}, d_v{};              // [N,d]
+  T d_v_pre{};                        // [N,d] tnl with v_act silu
   T d_q_pre{}, d_k_pre{};             // [N,d]
   T d_q_lrpe{}, d_k_lrpe{};           // [N,2d] cos2
   T d_log_f{};                        // [N,d] hgrn2
@@ -65,15 +68,16 @@ struct ActivationBuffers {
   // Calls fn(field) on every buffer in declaration order.
   template <typename Fn>
   void ForEach(Fn&& fn) {
-    for (T* f :
-         {&embed_out,  &residual,      &mid,        &norm1,    &rstd1,       &norm2,     &rstd2,
-          &q_pre,      &k_pre,         &q,          &k,        &v,           &log_f,     &q_lrpe,
-          &k_lrpe,     &core,          &lse,        &rstd_o,   &u,           &gate_low,  &gate_z,
-          &gated,      &ffn_u,         &ffn_v,      &ffn_h,    &lower_bound, &log_decay, &log_gamma,
-          &final_norm, &rstd_f,        &losses,     &scratch,  &d_residual,  &d_norm,    &d_q,
-          &d_k,        &d_v,           &d_q_pre,    &d_k_pre,  &d_q_lrpe,    &d_k_lrpe,  &d_log_f,
-          &d_core,     &d_u,           &d_gate_low, &d_gate_z, &d_gated,     &d_ffn_u,   &d_ffn_v,
-          &d_ffn_h,    &d_lower_bound, &d_embed_out}) {
+    for (T* f : {&embed_out,  &residual, &mid,         &norm1,     &rstd1,      &norm2,
+                 &rstd2,      &q_pre,    &k_pre,       &q,         &k,          &v,
+                 &v_pre,      &log_f,    &q_lrpe,      &k_lrpe,    &core,       &lse,
+                 &rstd_o,     &u,        &gate_low,    &gate_z,    &gated,      &ffn_u,
+                 &ffn_v,      &ffn_h,    &lower_bound, &log_decay, &log_gamma,  &lrpe_theta,
+                 &final_norm, &rstd_f,   &losses,      &scratch,   &d_residual, &d_norm,
+                 &d_q,        &d_k,      &d_v,         &d_v_pre,   &d_q_pre,    &d_k_pre,
+                 &d_q_lrpe,   &d_k_lrpe, &d_log_f,     &d_core,    &d_u,        &d_gate_low,
+                 &d_gate_z,   &d_gated,  &d_ffn_u,     &d_ffn_v,   &d_ffn_h,    &d_lower_bound,
+                 &d_embed_out}) {
       fn(*f);
     }
   }

@@ -38,6 +38,26 @@ std::string_view TpeVariantName(TpeVariant variant) {
   return variant == TpeVariant::kSsm ? "ssm" : "none";
 }
 
+absl::StatusOr<VAct> ParseVAct(std::string_view name) {
+  if (name == "none") return VAct::kNone;
+  if (name == "silu") return VAct::kSilu;
+  return absl::InvalidArgumentError(
+      absl::StrCat("v_act: unknown activation '", std::string(name), "' (expected none or silu)"));
+}
+
+std::string_view VActName(VAct act) { return act == VAct::kSilu ? "silu" : "none"; }
+
+absl::StatusOr<LrpeVariant> ParseLrpeVariant(std::string_view name) {
+  if (name == "transnormer") return LrpeVariant::kTransnormer;
+  if (name == "xmixers") return LrpeVariant::kXmixers;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "lrpe_variant: unknown variant '", std::string(name), "' (expected transnormer or xmixers)"));
+}
+
+std::string_view LrpeVariantName(LrpeVariant variant) {
+  return variant == LrpeVariant::kXmixers ? "xmixers" : "transnormer";
+}
+
 void FillDerivedFields(ModelConfig* config) {
   if (config->head_dim == 0 && config->heads > 0)
     config->head_dim = config->d_model / config->heads;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "models/lrpe_theta.h"
 #include "models/model.h"
 #include "models/model_constants.h"
 
@@ -20,10 +21,7 @@ void Model::InitParams(Rng* rng) {
         t.name == "norm_f.weight") {
       host.assign(t.numel(), 1.0f);
     } else if (absl::EndsWith(t.name, "mixer.theta")) {
-      // θ_i[c] = 10000^(-2(i·D + c)/d), global channel index (D11).
-      for (int64_t j = 0; j < t.numel(); ++j) {
-        host[j] = static_cast<float>(std::pow(10000.0, -2.0 * double(j) / c.d_model));
-      }
+      host = TransnormerLrpeTheta(c.heads, c.head_dim);  // D11, global channel index
     } else if (t.name == "lower_bound" || t.name == "tpe.B") {
       // P = 0 (LB_l = l/L after the softmax); B = 0 (plain embeddings at init).
     } else {

@@ -26,11 +26,11 @@ std::vector<TensorSpec> ParamTensors(const ModelConfig& c) {
     add(std::move(name), std::move(shape), decay, n);
   };
   add("embed.weight", {c.vocab, d}, true, int64_t{c.padded_vocab()} * d);
-  const bool llama = c.arch == Arch::kLlama;
+  const bool gains = c.has_norm_gains();
   const bool hgrn2 = c.arch == Arch::kHgrn2;
   for (int l = 0; l < c.layers; ++l) {
     const std::string p = absl::StrCat("layers.", l, ".");
-    if (llama) {
+    if (gains) {
       add_dense(p + "norm1.weight", {d}, false);
       add_dense(p + "norm2.weight", {d}, false);
     }
@@ -42,14 +42,14 @@ std::vector<TensorSpec> ParamTensors(const ModelConfig& c) {
       add_dense(p + "mixer.gate_down.weight", {t, d}, true);
       add_dense(p + "mixer.gate_up.weight", {d, t}, true);
     }
-    if (c.arch == Arch::kCos2) add_dense(p + "mixer.theta", {c.heads, c.head_dim}, false);
+    if (c.has_lrpe_theta_param()) add_dense(p + "mixer.theta", {c.heads, c.head_dim}, false);
     add_dense(p + "ffn.u.weight", {g, d}, true);
     add_dense(p + "ffn.v.weight", {g, d}, true);
     add_dense(p + "ffn.down.weight", {d, g}, true);
   }
   if (hgrn2) add_dense("lower_bound", {c.layers, d}, false);
   if (c.has_tpe()) add_dense("tpe.B", {d, c.tpe_dim}, false);
-  if (llama) add_dense("norm_f.weight", {d}, false);
+  if (gains) add_dense("norm_f.weight", {d}, false);
   return specs;
 }
 

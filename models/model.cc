@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "models/lrpe_theta.h"
 #include "models/model_constants.h"
 #include "models/slopes.h"
 
@@ -91,7 +92,7 @@ void Model::Allocate() {
   targets_ = static_cast<int32_t*>(backend_->Allocate(token_bytes));
   host_losses_.resize(batch_tokens());
 
-  // Constant buffers: TNL decays per (layer, head), TPE decays.
+  // Constant buffers: TNL decays per (layer, head), TPE decays, fixed LRPE angles.
   if (acts_.log_decay != nullptr) {
     const std::vector<double> slopes = HeadSlopes(config_.heads);
     std::vector<float> host(int64_t{config_.layers} * config_.heads);
@@ -108,6 +109,10 @@ void Model::Allocate() {
     std::vector<float> host(slopes.size());
     for (size_t j = 0; j < slopes.size(); ++j) host[j] = static_cast<float>(-slopes[j]);
     backend_->CopyFromHost(acts_.log_gamma, host.data(), host.size() * sizeof(float));
+  }
+  if (acts_.lrpe_theta != nullptr) {
+    const std::vector<float> host = XmixersLrpeTheta(config_.heads, config_.head_dim);
+    backend_->CopyFromHost(acts_.lrpe_theta, host.data(), host.size() * sizeof(float));
   }
 }
 
@@ -221,8 +226,10 @@ void Model::LlamaMixerForward(int l, const float* x_norm, float* out) {
   backend_->MatmulForward(out, core, P(w.wo), n, d, d);
 }
 
-// TNL: q,k = silu(x̄W_q), silu(x̄W_k); o = LA(q, k, v; λ_l) per head.
-// cos2: the same q, k lifted by LRPE to 2D channels, no decay.
+// TNL: q,k = silu(x̄W_q), silu(x̄W_k), v = x̄W_v (silu'd with v_act silu);
+// o = LA(q, k, v; λ_l) per head.
+// cos2: the same q, k lifted by LRPE to 2D channels, no decay; θ is the
+// layer's parameter or the fixed xmixers buffer.
 // Both: u = SRMSNorm(o); out = (u ⊙ σ((x̄W_gd)W_gu)) W_o.
 void Model::TnlCos2MixerForward(int l, const float* x_norm, float* out) {
   const ModelConfig& c = config_;
@@ -241,9 +248,15 @@ void Model::TnlCos2MixerForward(int l, const float* x_norm, float* out) {
   float* gated = Slice(acts_.gated, l, nd);
   backend_->MatmulForward(q_pre, x_norm, P(w.wq), n, d, d);
   backend_->MatmulForward(k_pre, x_norm, P(w.wk), n, d, d);
-  backend_->MatmulForward(v, x_norm, P(w.wv), n, d, d);
   backend_->SiluForward(q, q_pre, nd);
   backend_->SiluForward(k, k_pre, nd);
+  if (c.has_v_silu()) {
+    float* v_pre = Slice(acts_.v_pre, l, nd);
+    backend_->MatmulForward(v_pre, x_norm, P(w.wv), n, d, d);
+    backend_->SiluForward(v, v_pre, nd);
+  } else {
+    backend_->MatmulForward(v, x_norm, P(w.wv), n, d, d);
+  }
   if (c.arch == Arch::kTnl) {
     backend_->LinearAttentionForward(core, nullptr, q, k, v, Slice(acts_.log_decay, l, c.heads),
                                      nullptr, batch_, c.context, c.heads, c.head_dim, c.head_dim,
@@ -251,8 +264,9 @@ void Model::TnlCos2MixerForward(int l, const float* x_norm, float* out) {
   } else {
     float* q_lrpe = Slice(acts_.q_lrpe, l, 2 * nd);
     float* k_lrpe = Slice(acts_.k_lrpe, l, 2 * nd);
-    backend_->LrpeForward(q_lrpe, q, P(w.theta), batch_, c.context, c.heads, c.head_dim, 0);
-    backend_->LrpeForward(k_lrpe, k, P(w.theta), batch_, c.context, c.heads, c.head_dim, 0);
+    const float* theta = LrpeTheta(l);
+    backend_->LrpeForward(q_lrpe, q, theta, batch_, c.context, c.heads, c.head_dim, 0);
+    backend_->LrpeForward(k_lrpe, k, theta, batch_, c.context, c.heads, c.head_dim, 0);
     backend_->LinearAttentionForward(core, nullptr, q_lrpe, k_lrpe, v, nullptr, nullptr, batch_,
                                      c.context, c.heads, 2 * c.head_dim, c.head_dim,
                                      backend_->PreferredChunk(/*gated=*/false));

@@ -58,7 +58,8 @@ class Model {
   // Initialisation of architectures.md §1.4 from `rng`: every linear and the
   // embedding N(0, 0.02²) (W_o, W_down divided by sqrt(2L) with
   // scaled_residual_init), norm gains 1, HGRN2 lower-bound logits 0, LRPE θ
-  // 10000^(-2(i·D+c)/d), TPE B 0. Zeroes gradients and moments.
+  // 10000^(-2(i·D+c)/d) (lrpe_variant transnormer), TPE B 0. Zeroes gradients
+  // and moments.
   void InitParams(Rng* rng);
 
   // inputs, targets: host arrays [batch, context], ids in [0, vocab) (the
@@ -93,6 +94,11 @@ class Model {
   void TnlCos2MixerBackward(int layer, const float* d_out);
   void Hgrn2MixerBackward(int layer, const float* d_out);
 
+  // cos2: layer `l`'s LRPE angles [h,D], a parameter or the shared fixed buffer.
+  const float* LrpeTheta(int l) {
+    const int64_t offset = layer_offsets_[l].theta;
+    return offset >= 0 ? params_ + offset : acts_.lrpe_theta;
+  }
   float* P(int64_t offset) { return offset < 0 ? nullptr : params_ + offset; }
   float* G(int64_t offset) { return offset < 0 ? nullptr : grads_ + offset; }
   float* Slice(float* base, int layer, int64_t per_layer) { return base + layer * per_layer; }

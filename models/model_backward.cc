@@ -147,17 +147,25 @@ void Model::TnlCos2MixerBackward(int l, const float* d_out) {
         acts_.d_q_lrpe, acts_.d_k_lrpe, acts_.d_v, nullptr, acts_.d_core, nullptr,
         Slice(acts_.q_lrpe, l, 2 * nd), Slice(acts_.k_lrpe, l, 2 * nd), v, nullptr, nullptr, batch_,
         c.context, c.heads, 2 * c.head_dim, c.head_dim, backend_->PreferredChunk(/*gated=*/false));
-    be.LrpeBackward(acts_.d_q, G(w.theta), acts_.d_q_lrpe, q, P(w.theta), batch_, c.context,
-                    c.heads, c.head_dim, 0);
-    be.LrpeBackward(acts_.d_k, G(w.theta), acts_.d_k_lrpe, k, P(w.theta), batch_, c.context,
-                    c.heads, c.head_dim, 0);
+    // The fixed xmixers θ has no gradient (G(-1) is nullptr).
+    const float* theta = LrpeTheta(l);
+    be.LrpeBackward(acts_.d_q, G(w.theta), acts_.d_q_lrpe, q, theta, batch_, c.context, c.heads,
+                    c.head_dim, 0);
+    be.LrpeBackward(acts_.d_k, G(w.theta), acts_.d_k_lrpe, k, theta, batch_, c.context, c.heads,
+                    c.head_dim, 0);
   }
-  // q = silu(x̄W_q), k = silu(x̄W_k), v = x̄W_v.
+  // q = silu(x̄W_q), k = silu(x̄W_k), v = x̄W_v (or silu(x̄W_v) with v_act silu).
   be.SiluBackward(acts_.d_q_pre, acts_.d_q, Slice(acts_.q_pre, l, nd), nd);
   be.SiluBackward(acts_.d_k_pre, acts_.d_k, Slice(acts_.k_pre, l, nd), nd);
+  const float* d_v_pre = acts_.d_v;
+  if (c.has_v_silu()) {
+    be.Zero(acts_.d_v_pre, nd_bytes);
+    be.SiluBackward(acts_.d_v_pre, acts_.d_v, Slice(acts_.v_pre, l, nd), nd);
+    d_v_pre = acts_.d_v_pre;
+  }
   be.MatmulBackward(acts_.d_norm, G(w.wq), acts_.d_q_pre, x_norm, P(w.wq), n, d, d);
   be.MatmulBackward(acts_.d_norm, G(w.wk), acts_.d_k_pre, x_norm, P(w.wk), n, d, d);
-  be.MatmulBackward(acts_.d_norm, G(w.wv), acts_.d_v, x_norm, P(w.wv), n, d, d);
+  be.MatmulBackward(acts_.d_norm, G(w.wv), d_v_pre, x_norm, P(w.wv), n, d, d);
 }
 
 void Model::Hgrn2MixerBackward(int l, const float* d_out) {

@@ -67,25 +67,72 @@ TEST(Accounting, EmbeddingTermsAreSeparate) {
 }
 
 // The exact count sums the §12 tensors; it equals the formula for TNL and
-// HGRN2 and differs by the tensors the paper does not count otherwise.
+// HGRN2 and differs by the tensors the paper does not count otherwise: the
+// 2L+1 norm gains (LLaMA; the linear models with norm_affine) and cos2's
+// learnable θ (not with lrpe_variant xmixers). No flag changes the formula.
 TEST(Accounting, ExactCountMatchesFormulaUpToDocumentedTensors) {
+  struct Flags {
+    bool norm_affine;
+    VAct v_act;
+    LrpeVariant lrpe_variant;
+  };
+  const Flags kFlags[] = {{false, VAct::kNone, LrpeVariant::kTransnormer},
+                          {true, VAct::kNone, LrpeVariant::kTransnormer},
+                          {false, VAct::kSilu, LrpeVariant::kTransnormer},
+                          {false, VAct::kNone, LrpeVariant::kXmixers},
+                          {true, VAct::kSilu, LrpeVariant::kXmixers}};
   for (Arch arch : kArchs) {
     auto presets = CpuLadderPresets(arch);
     auto paper = PaperPresets(arch);
     presets.insert(presets.end(), paper.begin(), paper.end());
     for (const Preset& p : presets) {
-      const ModelConfig& c = p.config;
-      int64_t summed = 0;
-      for (const TensorSpec& t : ParamTensors(c)) summed += t.numel();
-      EXPECT_EQ(summed, NonEmbeddingParamsExact(c) + EmbeddingParams(c)) << p.name;
-      const int64_t L = c.layers, d = c.d_model;
-      int64_t expected_gap = 0;
-      if (arch == Arch::kLlama) expected_gap = (2 * L + 1) * d;
-      if (arch == Arch::kCos2) expected_gap = L * d;
-      EXPECT_EQ(NonEmbeddingParamsExact(c) - NonEmbeddingParamsFormula(c), expected_gap)
-          << ArchName(arch) << " " << p.name;
+      for (const Flags& f : kFlags) {
+        ModelConfig c = p.config;
+        c.norm_affine = f.norm_affine;
+        c.v_act = f.v_act;
+        c.lrpe_variant = f.lrpe_variant;
+        const std::string what = std::string(ArchName(arch)) + " " + p.name +
+                                 (f.norm_affine ? " norm_affine" : "") + " v_act " +
+                                 std::string(VActName(f.v_act)) + " lrpe " +
+                                 std::string(LrpeVariantName(f.lrpe_variant));
+        int64_t summed = 0;
+        for (const TensorSpec& t : ParamTensors(c)) summed += t.numel();
+        EXPECT_EQ(summed, NonEmbeddingParamsExact(c) + EmbeddingParams(c)) << what;
+        EXPECT_EQ(NonEmbeddingParamsFormula(c), NonEmbeddingParamsFormula(p.config)) << what;
+        const int64_t L = c.layers, d = c.d_model;
+        int64_t expected_gap = 0;
+        if (arch == Arch::kLlama || f.norm_affine) expected_gap += (2 * L + 1) * d;
+        if (arch == Arch::kCos2 && f.lrpe_variant == LrpeVariant::kTransnormer) {
+          expected_gap += L * d;
+        }
+        EXPECT_EQ(NonEmbeddingParamsExact(c) - NonEmbeddingParamsFormula(c), expected_gap) << what;
+      }
     }
   }
+}
+
+// One hand-counted case per flag: cpu-1 (L = 2, d = 64, g = 192, t = 16).
+TEST(Accounting, ExactCountsWithFlagsByHand) {
+  auto tnl = FindPreset(Arch::kTnl, "cpu-1", 1000, 64);
+  auto cos2 = FindPreset(Arch::kCos2, "cpu-1", 1000, 64);
+  ASSERT_TRUE(tnl.ok() && cos2.ok());
+  ASSERT_EQ(tnl->layers, 2);
+  ASSERT_EQ(tnl->d_model, 64);
+  ASSERT_EQ(tnl->ffn_dim, 192);
+  ASSERT_EQ(tnl->gate_rank, 16);
+  // 4Ld² + 2Ldt + 3Ldg = 32768 + 4096 + 73728.
+  const int64_t tnl_formula = 110592;
+  EXPECT_EQ(NonEmbeddingParamsExact(*tnl), tnl_formula);
+  tnl->norm_affine = true;  // + (2L + 1)·d = 320 gains
+  EXPECT_EQ(NonEmbeddingParamsExact(*tnl), tnl_formula + 320);
+  tnl->v_act = VAct::kSilu;  // no parameters
+  EXPECT_EQ(NonEmbeddingParamsExact(*tnl), tnl_formula + 320);
+  // cos2: + de (TPE, e = 16) = 1024, + θ L·d = 128.
+  EXPECT_EQ(NonEmbeddingParamsExact(*cos2), tnl_formula + 1024 + 128);
+  cos2->lrpe_variant = LrpeVariant::kXmixers;
+  EXPECT_EQ(NonEmbeddingParamsExact(*cos2), tnl_formula + 1024);
+  cos2->norm_affine = true;
+  EXPECT_EQ(NonEmbeddingParamsExact(*cos2), tnl_formula + 1024 + 320);
 }
 
 TEST(Accounting, CpuLadderSpansSmallModels) {
@@ -132,6 +179,14 @@ TEST(Config, ValidateNamesTheField) {
   bad.gate_rank = 0;
   EXPECT_NE(bad.Validate().message().find("gate_rank"), std::string_view::npos);
   EXPECT_FALSE(ParseArch("gpt").ok());
+  EXPECT_EQ(ParseVAct("relu").status().message(),
+            "v_act: unknown activation 'relu' (expected none or silu)");
+  EXPECT_EQ(*ParseVAct("silu"), VAct::kSilu);
+  EXPECT_EQ(ParseLrpeVariant("rope").status().message(),
+            "lrpe_variant: unknown variant 'rope' (expected transnormer or xmixers)");
+  EXPECT_EQ(*ParseLrpeVariant("xmixers"), LrpeVariant::kXmixers);
+  EXPECT_EQ(*ParseLrpeVariant(LrpeVariantName(LrpeVariant::kTransnormer)),
+            LrpeVariant::kTransnormer);
   EXPECT_EQ(*ParseArch("hgrn2"), Arch::kHgrn2);
   EXPECT_TRUE(absl::IsNotFound(FindPreset(Arch::kTnl, "cpu-99", 1000, 64).status()));
 }

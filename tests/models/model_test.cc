@@ -1,9 +1,11 @@
-// Whole-model behaviour of the four architectures on the CPU backend:
-// initial loss, finite-difference gradients, learning a fixed batch.
+// Whole-model behaviour of the four architectures and their flag variants on
+// the CPU backend: initial loss, finite-difference gradients, learning a fixed
+// batch, and what each flag changes.
 #include "models/model.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -14,27 +16,64 @@
 namespace flopwise::models {
 namespace {
 
-class ModelTest : public ::testing::TestWithParam<Arch> {
+std::unique_ptr<Model> MakeModel(const ModelConfig& config, int batch, uint64_t seed,
+                                 kernels::Backend* backend) {
+  auto model = Model::Create(config, batch, backend);
+  EXPECT_TRUE(model.ok()) << model.status();
+  Rng rng(seed);
+  (*model)->InitParams(&rng);
+  return std::move(*model);
+}
+
+// Adds N(0, std²) noise to every parameter (moves away from the symmetric init
+// so every tensor has a sizeable gradient).
+void Perturb(Model* model, float std, uint64_t seed) {
+  Rng rng(seed);
+  for (const TensorSpec& t : model->tensors()) {
+    float* p = model->params() + t.offset;
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] += rng.NextNormal(std);
+  }
+}
+
+// Copies every tensor of `from` that `to` has under the same name and shape.
+void CopySharedTensors(Model& from, Model* to) {
+  for (const TensorSpec& t : from.tensors()) {
+    const TensorSpec* dst = to->FindTensor(t.name);
+    if (dst == nullptr || dst->shape != t.shape) continue;
+    std::copy_n(from.params() + t.offset, t.numel(), to->params() + dst->offset);
+  }
+}
+
+// rms(a - b) / rms(b) over one tensor's gradient in two models.
+double GradRelError(Model& a, Model& b, const std::string& name) {
+  const TensorSpec* ta = a.FindTensor(name);
+  const TensorSpec* tb = b.FindTensor(name);
+  double diff = 0, ref = 0;
+  for (int64_t i = 0; i < tb->numel(); ++i) {
+    const double x = a.grads()[ta->offset + i], y = b.grads()[tb->offset + i];
+    diff += (x - y) * (x - y);
+    ref += y * y;
+  }
+  return ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
+}
+
+class ModelTest : public ::testing::TestWithParam<ModelVariant> {
  protected:
   void SetUp() override { backend_ = kernels::MakeCpuBackend(1); }
 
   std::unique_ptr<Model> Make(const ModelConfig& config, int batch, uint64_t seed) {
-    auto model = Model::Create(config, batch, backend_.get());
-    EXPECT_TRUE(model.ok()) << model.status();
-    Rng rng(seed);
-    (*model)->InitParams(&rng);
-    return std::move(*model);
+    return MakeModel(config, batch, seed, backend_.get());
   }
 
   std::unique_ptr<kernels::Backend> backend_;
 };
 
-std::string ArchParamName(const ::testing::TestParamInfo<Arch>& info) {
-  return std::string(ArchName(info.param));
+std::string VariantParamName(const ::testing::TestParamInfo<ModelVariant>& info) {
+  return info.param.name;
 }
 
 TEST_P(ModelTest, InitialLossIsNearLogVocab) {
-  const ModelConfig c = TinyConfig(GetParam(), 500, 32);
+  const ModelConfig c = GetParam().Config(500, 32);
   auto model = Make(c, 4, 7);
   const auto inputs = RandomTokens(4 * 32, c.vocab, 1);
   const auto targets = RandomTokens(4 * 32, c.vocab, 2);
@@ -44,17 +83,17 @@ TEST_P(ModelTest, InitialLossIsNearLogVocab) {
 
 // Directional derivative of the mean loss along, per tensor, u = unit(ĝ + r)
 // (ĝ the unit computed gradient, r a random unit vector): central differences
-// against ⟨∇ℓ, u⟩ for every tensor of §12.
+// against ⟨∇ℓ, u⟩ for every tensor of §12. The model computes in fp32; the
+// directions, the difference quotient and ⟨∇ℓ, u⟩ are formed in double (the
+// fp64 finite-difference check of the same flags is the PyTorch reference's
+// self-test, tests/reference). Every tensor must have a non-zero gradient, so a
+// parameter the forward pass ignores fails here.
 TEST_P(ModelTest, GradientsMatchFiniteDifferences) {
-  const ModelConfig c = TinyConfig(GetParam());
+  const ModelConfig c = GetParam().Config();
   const int batch = 2;
   auto model = Make(c, batch, 11);
-  // Move away from the symmetric init so every tensor has a sizeable gradient.
-  Rng rng(3);
-  for (const TensorSpec& t : model->tensors()) {
-    float* p = model->params() + t.offset;
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] += rng.NextNormal(0.05f);
-  }
+  Perturb(model.get(), 0.05f, 3);
+  Rng rng(4);
   const int64_t n = int64_t{batch} * c.context;
   const auto inputs = RandomTokens(n, c.vocab, 5);
   const auto targets = RandomTokens(n, c.vocab, 6);
@@ -92,13 +131,14 @@ TEST_P(ModelTest, GradientsMatchFiniteDifferences) {
     const double minus = model->Forward(inputs.data(), targets.data());
     std::copy(saved.begin(), saved.end(), p);
     const double numeric = (plus - minus) / (2 * eps);
+    EXPECT_GT(g_norm, 0.0) << t.name;
     EXPECT_NEAR(numeric, analytic, 1e-2 * std::abs(analytic) + 2e-5)
         << t.name << " |g| = " << g_norm;
   }
 }
 
 TEST_P(ModelTest, OverfitsOneBatch) {
-  const ModelConfig c = TinyConfig(GetParam(), 97, 16);
+  const ModelConfig c = GetParam().Config(97, 16);
   const int batch = 2;
   auto model = Make(c, batch, 13);
   const int64_t n = int64_t{batch} * c.context;
@@ -118,7 +158,7 @@ TEST_P(ModelTest, OverfitsOneBatch) {
 }
 
 TEST_P(ModelTest, SameSeedGivesSameLoss) {
-  const ModelConfig c = TinyConfig(GetParam());
+  const ModelConfig c = GetParam().Config();
   auto a = Make(c, 2, 99);
   auto b = Make(c, 2, 99);
   auto other = Make(c, 2, 100);
@@ -129,9 +169,126 @@ TEST_P(ModelTest, SameSeedGivesSameLoss) {
   EXPECT_NE(la, other->Forward(inputs.data(), targets.data()));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllArchs, ModelTest,
-                         ::testing::Values(Arch::kLlama, Arch::kTnl, Arch::kHgrn2, Arch::kCos2),
-                         ArchParamName);
+INSTANTIATE_TEST_SUITE_P(AllVariants, ModelTest, ::testing::ValuesIn(AllModelVariants()),
+                         VariantParamName);
+
+// norm_affine adds exactly the §12 gains (d each, 2L+1 of them) to a linear
+// model; with every gain at 1 it computes what the SRMSNorm model computes,
+// and the gains get a gradient of their own.
+TEST(ModelFlags, NormAffineWithUnitGainsEqualsSrmsNorm) {
+  auto backend = kernels::MakeCpuBackend(1);
+  for (Arch arch : {Arch::kTnl, Arch::kHgrn2, Arch::kCos2}) {
+    const std::string what(ArchName(arch));
+    ModelConfig plain_config = TinyConfig(arch);
+    ModelConfig affine_config = plain_config;
+    affine_config.norm_affine = true;
+    auto plain = MakeModel(plain_config, 2, 5, backend.get());
+    auto affine = MakeModel(affine_config, 2, 6, backend.get());
+    Perturb(plain.get(), 0.05f, 7);
+    CopySharedTensors(*plain, affine.get());
+    ASSERT_EQ(affine->tensors().size(), plain->tensors().size() + 2 * plain_config.layers + 1);
+    for (const std::string name :
+         {"layers.0.norm1.weight", "layers.2.norm2.weight", "norm_f.weight"}) {
+      const TensorSpec* gain = affine->FindTensor(name);
+      ASSERT_NE(gain, nullptr) << what << " " << name;
+      EXPECT_EQ(gain->shape, std::vector<int64_t>{plain_config.d_model});
+      EXPECT_FALSE(gain->weight_decay) << name;
+      EXPECT_EQ(plain->FindTensor(name), nullptr) << name;
+    }
+    const int64_t n = 2 * plain_config.context;
+    const auto inputs = RandomTokens(n, plain_config.vocab, 8);
+    const auto targets = RandomTokens(n, plain_config.vocab, 9);
+    plain->ZeroGrads();
+    affine->ZeroGrads();
+    const double plain_loss = plain->ForwardBackward(inputs.data(), targets.data(), 1.0f / n);
+    const double affine_loss = affine->ForwardBackward(inputs.data(), targets.data(), 1.0f / n);
+    EXPECT_NEAR(affine_loss, plain_loss, 1e-6 * plain_loss) << what;
+    for (const TensorSpec& t : plain->tensors()) {
+      EXPECT_LE(GradRelError(*affine, *plain, t.name), 1e-5) << what << " " << t.name;
+    }
+    const TensorSpec* gain = affine->FindTensor("layers.1.norm1.weight");
+    double gain_grad = 0;
+    for (int64_t i = 0; i < gain->numel(); ++i)
+      gain_grad += std::abs(affine->grads()[gain->offset + i]);
+    EXPECT_GT(gain_grad, 0.0) << what;
+    // Gains away from 1 change the loss (the block norms are RMSNorm now).
+    for (int64_t i = 0; i < gain->numel(); ++i) affine->params()[gain->offset + i] = 1.5f;
+    EXPECT_GT(std::abs(affine->Forward(inputs.data(), targets.data()) - plain_loss),
+              1e-4 * plain_loss)
+        << what;
+  }
+}
+
+// lrpe_variant xmixers drops the θ tensors and uses, in every layer and head,
+// θ[c] = 10000^(-2c/D) for c < D/2 and 0 for the other half: the same model
+// as the transnormer variant with its θ parameters set to those values (and
+// the transnormer θ gradient is what the fixed variant leaves out).
+TEST(ModelFlags, XmixersLrpeIsTheFixedHalfZeroTheta) {
+  auto backend = kernels::MakeCpuBackend(1);
+  const ModelConfig learned_config = TinyConfig(Arch::kCos2);
+  ModelConfig fixed_config = learned_config;
+  fixed_config.lrpe_variant = LrpeVariant::kXmixers;
+  auto fixed = MakeModel(fixed_config, 2, 5, backend.get());
+  auto learned = MakeModel(learned_config, 2, 6, backend.get());
+  Perturb(fixed.get(), 0.05f, 7);
+  CopySharedTensors(*fixed, learned.get());
+  ASSERT_EQ(fixed->tensors().size() + learned_config.layers, learned->tensors().size());
+  const int D = learned_config.head_dim;
+  for (int l = 0; l < learned_config.layers; ++l) {
+    const std::string name = "layers." + std::to_string(l) + ".mixer.theta";
+    EXPECT_EQ(fixed->FindTensor(name), nullptr) << name;
+    const TensorSpec* theta = learned->FindTensor(name);
+    ASSERT_NE(theta, nullptr);
+    for (int i = 0; i < learned_config.heads; ++i) {
+      for (int c = 0; c < D; ++c) {
+        learned->params()[theta->offset + i * D + c] =
+            c < D / 2 ? static_cast<float>(std::pow(10000.0, -2.0 * c / D)) : 0.0f;
+      }
+    }
+  }
+  const int64_t n = 2 * learned_config.context;
+  const auto inputs = RandomTokens(n, learned_config.vocab, 8);
+  const auto targets = RandomTokens(n, learned_config.vocab, 9);
+  fixed->ZeroGrads();
+  learned->ZeroGrads();
+  const double fixed_loss = fixed->ForwardBackward(inputs.data(), targets.data(), 1.0f / n);
+  const double learned_loss = learned->ForwardBackward(inputs.data(), targets.data(), 1.0f / n);
+  EXPECT_NEAR(fixed_loss, learned_loss, 1e-6 * learned_loss);
+  for (const TensorSpec& t : fixed->tensors()) {
+    EXPECT_LE(GradRelError(*fixed, *learned, t.name), 1e-5) << t.name;
+  }
+  // The default θ init differs from the xmixers angles, and so does the loss.
+  auto reinit = MakeModel(learned_config, 2, 6, backend.get());
+  CopySharedTensors(*fixed, reinit.get());
+  EXPECT_GT(std::abs(reinit->Forward(inputs.data(), targets.data()) - fixed_loss),
+            1e-4 * fixed_loss);
+}
+
+// v_act silu puts silu on TNL's value projection: same weights, another loss;
+// other architectures ignore the flag.
+TEST(ModelFlags, VActSiluChangesOnlyTnl) {
+  auto backend = kernels::MakeCpuBackend(1);
+  for (Arch arch : {Arch::kTnl, Arch::kHgrn2, Arch::kCos2}) {
+    ModelConfig none_config = TinyConfig(arch);
+    ModelConfig silu_config = none_config;
+    silu_config.v_act = VAct::kSilu;
+    auto none = MakeModel(none_config, 2, 5, backend.get());
+    auto silu = MakeModel(silu_config, 2, 6, backend.get());
+    Perturb(none.get(), 0.05f, 7);
+    CopySharedTensors(*none, silu.get());
+    ASSERT_EQ(silu->tensors().size(), none->tensors().size());
+    const int64_t n = 2 * none_config.context;
+    const auto inputs = RandomTokens(n, none_config.vocab, 8);
+    const auto targets = RandomTokens(n, none_config.vocab, 9);
+    const double none_loss = none->Forward(inputs.data(), targets.data());
+    const double silu_loss = silu->Forward(inputs.data(), targets.data());
+    if (arch == Arch::kTnl) {
+      EXPECT_GT(std::abs(silu_loss - none_loss), 1e-4 * none_loss);
+    } else {
+      EXPECT_EQ(silu_loss, none_loss) << ArchName(arch);
+    }
+  }
+}
 
 TEST(ModelCreate, RejectsBadConfig) {
   auto backend = kernels::MakeCpuBackend(1);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
 #include "models/config.h"
@@ -21,6 +22,42 @@ inline ModelConfig TinyConfig(Arch arch, int vocab = 97, int context = 16) {
   c.context = context;
   FillDerivedFields(&c);
   return c;
+}
+
+// An architecture with some of its flags set: the four defaults and one
+// variant per flag of architectures.md (D3 norm_affine, D5 v_act, D11
+// lrpe_variant).
+struct ModelVariant {
+  const char* name;
+  Arch arch;
+  bool norm_affine = false;
+  VAct v_act = VAct::kNone;
+  LrpeVariant lrpe_variant = LrpeVariant::kTransnormer;
+
+  ModelConfig Config(int vocab = 97, int context = 16) const {
+    ModelConfig c = TinyConfig(arch, vocab, context);
+    c.norm_affine = norm_affine;
+    c.v_act = v_act;
+    c.lrpe_variant = lrpe_variant;
+    return c;
+  }
+};
+
+// gtest prints a parameter with this (test names stay readable in ctest).
+inline void PrintTo(const ModelVariant& variant, std::ostream* os) { *os << variant.name; }
+
+inline std::vector<ModelVariant> AllModelVariants() {
+  return {
+      {"llama", Arch::kLlama},
+      {"tnl", Arch::kTnl},
+      {"hgrn2", Arch::kHgrn2},
+      {"cos2", Arch::kCos2},
+      {"tnl_norm_affine", Arch::kTnl, true},
+      {"tnl_v_silu", Arch::kTnl, false, VAct::kSilu},
+      {"hgrn2_norm_affine", Arch::kHgrn2, true},
+      {"cos2_norm_affine", Arch::kCos2, true},
+      {"cos2_lrpe_xmixers", Arch::kCos2, false, VAct::kNone, LrpeVariant::kXmixers},
+  };
 }
 
 inline std::vector<int32_t> RandomTokens(int64_t count, int vocab, uint64_t seed) {

@@ -1,7 +1,11 @@
 """Whole-model parity of `flopwise-train check` against the PyTorch reference.
 
-  parity_test.py --flopwise-train BIN --arch ARCH   (architectures.md §9.4, §12)
+  parity_test.py --flopwise-train BIN --arch ARCH [--flags K=V,...]   (architectures.md §9.4, §12)
   parity_test.py --self-test                          (the reference checked on its own)
+
+--flags sets model flags of the contract (norm_affine=true, v_act=silu,
+lrpe_variant=xmixers); they go into the weights' metadata, so `check` builds
+the same model.
 
 Parity: for the tiny configs of §9.4 (L=3, d=64, h=4, g=256, t=e=16, v=257,
 b=2, n in {64, 200}) random seeded weights are written as safetensors together
@@ -10,8 +14,9 @@ write the gradient of every §12 tensor (rel = rms(diff)/rms(ref) <= 1e-4),
 and nothing else. The reference runs in float64 on the float32-rounded weights.
 
 Self-test: the §9.1 hand vectors, the masked quadratic forms against naive
-recurrences, the initial loss ≈ ln v, and autograd against central finite
-differences in float64 for each architecture.
+recurrences, the xmixers LRPE angles, the initial loss ≈ ln v, and autograd
+against central finite differences in float64 for each architecture and each
+flag variant.
 
 Exits 0 on success, 1 on any failure (every failure is printed).
 """
@@ -38,11 +43,44 @@ BATCH = 2
 CONTEXTS = (64, 200)
 
 
-def tiny_config(arch):
+# One variant per flag and architecture it applies to (the C++ model tests use
+# the same list).
+FLAG_VARIANTS = (
+    ("tnl", {"norm_affine": True}),
+    ("tnl", {"v_act": "silu"}),
+    ("hgrn2", {"norm_affine": True}),
+    ("cos2", {"norm_affine": True}),
+    ("cos2", {"lrpe_variant": "xmixers"}),
+)
+
+
+def tiny_config(arch, flags=None):
     cfg = dict(TINY)
     cfg["gate_rank"] = 16 if arch in ("tnl", "cos2") else 0
     cfg["tpe_dim"] = 16 if arch == "cos2" else 0
+    cfg.update(flags or {})
     return cfg
+
+
+def parse_flags(text):
+    """'norm_affine=true,v_act=silu' -> {"norm_affine": True, "v_act": "silu"}."""
+    flags = {}
+    for item in filter(None, (text or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in ref.FLAG_DEFAULTS:
+            raise ValueError(f"--flags: bad item {item!r} (expected one of "
+                             f"{sorted(ref.FLAG_DEFAULTS)} as key=value)")
+        if isinstance(ref.FLAG_DEFAULTS[key], bool):
+            if value not in ("true", "false"):
+                raise ValueError(f"--flags: {key} must be true or false, got {value!r}")
+            flags[key] = value == "true"
+        else:
+            flags[key] = value
+    return flags
+
+
+def flags_tag(flags):
+    return "".join(f" {k}={v}" for k, v in sorted(flags.items()))
 
 
 def rel_error(out, want):
@@ -78,8 +116,8 @@ def run_check(binary, weights, tokens, batch, context, grads):
     return float(lines[-1].split()[1])
 
 
-def parity_case(binary, arch, context, seed, failures):
-    cfg = tiny_config(arch)
+def parity_case(binary, arch, flags, context, seed, failures):
+    cfg = tiny_config(arch, flags)
     params = ref.init_params(arch, cfg, seed=seed, std=0.05, noise=0.1)
     params = {k: v.to(torch.float32).to(torch.float64) for k, v in params.items()}
     rng = np.random.default_rng(seed)
@@ -94,7 +132,7 @@ def parity_case(binary, arch, context, seed, failures):
         grads, _ = ref.read_safetensors(grads_path)
     want_loss, want_grads = ref.loss_and_grads(arch, cfg, params,
                                                torch.from_numpy(tokens.astype(np.int64)))
-    tag = f"{arch} n={context}"
+    tag = f"{arch}{flags_tag(flags)} n={context}"
     loss_rel = abs(loss - want_loss) / abs(want_loss)
     failures.check(loss_rel <= LOSS_REL_TOL,
                    f"{tag} loss {loss:.9g} vs reference {want_loss:.9g} (rel {loss_rel:.2e})")
@@ -219,19 +257,20 @@ def self_test_quadratic_vs_recurrence(failures):
 
 
 def self_test_models(failures):
-    for arch in ref.ARCHS:
-        cfg = tiny_config(arch)
+    for arch, flags in [(a, {}) for a in ref.ARCHS] + list(FLAG_VARIANTS):
+        tag = arch + flags_tag(flags)
+        cfg = tiny_config(arch, flags)
         params = ref.init_params(arch, cfg, seed=3)
         tokens = torch.randint(0, cfg["vocab"], (BATCH, 65),
                                generator=torch.Generator().manual_seed(4))
         with torch.no_grad():
             loss = ref.forward_loss(arch, cfg, params, tokens).item()
         failures.check(abs(loss - math.log(cfg["vocab"])) < 0.05,
-                       f"{arch} initial loss {loss:.4f} ≈ ln v = {math.log(cfg['vocab']):.4f}")
+                       f"{tag} initial loss {loss:.4f} ≈ ln v = {math.log(cfg['vocab']):.4f}")
 
         fd_cfg = {"layers": 2, "d_model": 8, "heads": 2, "ffn_dim": 16, "vocab": 11,
                   "gate_rank": 4 if arch in ("tnl", "cos2") else 0,
-                  "tpe_dim": 4 if arch == "cos2" else 0}
+                  "tpe_dim": 4 if arch == "cos2" else 0, **flags}
         params = ref.init_params(arch, fd_cfg, seed=5, std=0.5, noise=0.3)
         tokens = torch.randint(0, fd_cfg["vocab"], (2, 8),
                                generator=torch.Generator().manual_seed(6))
@@ -251,10 +290,57 @@ def self_test_models(failures):
                        ref.forward_loss(arch, fd_cfg, shifted(-1), tokens)).item() / (2 * eps)
         analytic = sum((grads[k] * direction[k]).sum().item() for k in params)
         rel = abs(numeric - analytic) / max(abs(analytic), 1e-12)
-        failures.check(rel <= 1e-6, f"{arch} directional derivative: autograd {analytic:.9e} vs "
+        failures.check(rel <= 1e-6, f"{tag} directional derivative: autograd {analytic:.9e} vs "
                                     f"finite difference {numeric:.9e} (rel {rel:.1e})")
         zero = [k for k, g in grads.items() if g.abs().max().item() == 0]
-        failures.check(not zero, f"{arch} every parameter has a non-zero gradient ({zero})")
+        failures.check(not zero, f"{tag} every parameter has a non-zero gradient ({zero})")
+
+
+def self_test_flags(failures):
+    """What each flag changes, checked against hand values and the default model."""
+    theta = ref.lrpe_theta_xmixers(2, 6)
+    want = torch.tensor([1.0, 10000 ** (-2 / 6), 10000 ** (-4 / 6), 0, 0, 0],
+                        dtype=torch.float64)
+    failures.check(torch.allclose(theta, want.expand(2, 6), rtol=0, atol=1e-15),
+                   f"xmixers θ for h=2, D=6 {theta.tolist()}")
+    odd = ref.lrpe_theta_xmixers(1, 5)[0]
+    failures.check(odd[2].item() > 0 and odd[3].item() == 0, f"xmixers θ for D=5 {odd.tolist()}")
+    tokens = torch.randint(0, TINY["vocab"], (BATCH, 33),
+                           generator=torch.Generator().manual_seed(5))
+    for arch, flags in FLAG_VARIANTS:
+        tag = arch + flags_tag(flags)
+        plain_cfg, cfg = tiny_config(arch), tiny_config(arch, flags)
+        plain = ref.init_params(arch, plain_cfg, seed=6, std=0.05, noise=0.1)
+        shapes = ref.param_shapes(arch, cfg)
+        params = {k: plain[k] if k in plain else torch.ones(shape, dtype=torch.float64)
+                  for k, shape in shapes.items()}
+        with torch.no_grad():
+            plain_loss = ref.forward_loss(arch, plain_cfg, plain, tokens).item()
+            loss = ref.forward_loss(arch, cfg, params, tokens).item()
+        meta = json.loads(ref.checkpoint_metadata(arch, cfg)["config"])
+        failures.check(all(meta.get(k) == v for k, v in flags.items()),
+                       f"{tag} metadata carries the flag {meta}")
+        if flags.get("norm_affine"):
+            gains = set(shapes) - set(plain)
+            failures.check(len(gains) == 2 * cfg["layers"] + 1 and "norm_f.weight" in gains,
+                           f"{tag} adds the 2L+1 gains {sorted(gains)}")
+            failures.check(abs(loss - plain_loss) <= 1e-12 * plain_loss,
+                           f"{tag} with unit gains equals SRMSNorm ({loss} vs {plain_loss})")
+        if flags.get("lrpe_variant") == "xmixers":
+            failures.check(set(plain) - set(shapes) ==
+                           {f"layers.{l}.mixer.theta" for l in range(cfg["layers"])},
+                           f"{tag} has no θ tensors")
+            fixed = dict(plain)
+            D = cfg["d_model"] // cfg["heads"]
+            for l in range(cfg["layers"]):
+                fixed[f"layers.{l}.mixer.theta"] = ref.lrpe_theta_xmixers(cfg["heads"], D)
+            with torch.no_grad():
+                same = ref.forward_loss(arch, plain_cfg, fixed, tokens).item()
+            failures.check(abs(loss - same) <= 1e-12 * same and abs(loss - plain_loss) > 1e-6,
+                           f"{tag} equals transnormer with θ set to the fixed angles")
+        if flags.get("v_act") == "silu":
+            failures.check(set(shapes) == set(plain) and abs(loss - plain_loss) > 1e-6,
+                           f"{tag} same tensors, another loss ({loss} vs {plain_loss})")
 
 
 def self_test_safetensors(failures):
@@ -277,6 +363,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--flopwise-train", help="path of the flopwise-train program")
     parser.add_argument("--arch", choices=ref.ARCHS, help="architecture to compare")
+    parser.add_argument("--flags", default="",
+                        help="model flags for the comparison, e.g. norm_affine=true,v_act=silu")
     parser.add_argument("--self-test", action="store_true", help="check the reference itself")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args()
@@ -286,13 +374,19 @@ def main():
         self_test_hand_vectors(failures)
         self_test_quadratic_vs_recurrence(failures)
         self_test_safetensors(failures)
+        self_test_flags(failures)
         self_test_models(failures)
     elif args.flopwise_train and args.arch:
+        try:
+            flags = parse_flags(args.flags)
+        except ValueError as error:
+            parser.error(str(error))
         for context in CONTEXTS:
             try:
-                parity_case(args.flopwise_train, args.arch, context, args.seed + context, failures)
+                parity_case(args.flopwise_train, args.arch, flags, context, args.seed + context,
+                            failures)
             except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as error:
-                failures.check(False, f"{args.arch} n={context}: {error}")
+                failures.check(False, f"{args.arch}{flags_tag(flags)} n={context}: {error}")
     else:
         parser.error("give --self-test, or both --flopwise-train and --arch")
     if failures.messages:

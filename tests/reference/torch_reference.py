@@ -20,6 +20,10 @@ import torch.nn.functional as F
 
 ARCHS = ("llama", "tnl", "hgrn2", "cos2")
 CONFIG_KEYS = ("layers", "d_model", "heads", "ffn_dim", "vocab", "gate_rank", "tpe_dim")
+# Model flags (§1.2 D3, §3.1 D5, §5.1 D11): a cfg may leave any of them out.
+FLAG_DEFAULTS = {"norm_affine": False, "v_act": "none", "lrpe_variant": "transnormer"}
+FLAG_ARCHS = {"norm_affine": ("tnl", "hgrn2", "cos2"), "v_act": ("tnl",),
+              "lrpe_variant": ("cos2",)}
 NORM_EPS = 1e-6
 ROPE_BASE = 10000.0
 LRPE_BASE = 10000.0
@@ -85,8 +89,29 @@ def read_safetensors(path):
     return tensors, metadata
 
 
+def flag(cfg, name):
+    return cfg.get(name, FLAG_DEFAULTS[name])
+
+
+def model_flags(arch, cfg):
+    """{flag: value} for every flag that applies to `arch` and is not at its default."""
+    return {k: flag(cfg, k) for k in FLAG_DEFAULTS
+            if arch in FLAG_ARCHS[k] and flag(cfg, k) != FLAG_DEFAULTS[k]}
+
+
+def has_norm_gains(arch, cfg):
+    """Block and final norms are RMSNorm with a gain (else SRMSNorm)."""
+    return arch == "llama" or bool(model_flags(arch, cfg).get("norm_affine"))
+
+
+def has_lrpe_theta_param(arch, cfg):
+    return arch == "cos2" and flag(cfg, "lrpe_variant") == "transnormer"
+
+
 def checkpoint_metadata(arch, cfg):
-    return {"arch": arch, "config": json.dumps({k: int(cfg[k]) for k in CONFIG_KEYS})}
+    config = {k: int(cfg[k]) for k in CONFIG_KEYS}
+    config.update(model_flags(arch, cfg))
+    return {"arch": arch, "config": json.dumps(config)}
 
 
 # ---------------------------------------------------------------------------
@@ -105,7 +130,7 @@ def param_shapes(arch, cfg):
     mixer_names = ("q", "f", "i", "o") if arch == "hgrn2" else ("q", "k", "v", "o")
     for l in range(L):
         p = f"layers.{l}."
-        if arch == "llama":
+        if has_norm_gains(arch, cfg):
             shapes[p + "norm1.weight"] = (d,)
             shapes[p + "norm2.weight"] = (d,)
         for m in mixer_names:
@@ -113,12 +138,12 @@ def param_shapes(arch, cfg):
         if arch in ("tnl", "cos2"):
             shapes[p + "mixer.gate_down.weight"] = (t, d)
             shapes[p + "mixer.gate_up.weight"] = (d, t)
-        if arch == "cos2":
+        if has_lrpe_theta_param(arch, cfg):
             shapes[p + "mixer.theta"] = (h, d // h)
         shapes[p + "ffn.u.weight"] = (g, d)
         shapes[p + "ffn.v.weight"] = (g, d)
         shapes[p + "ffn.down.weight"] = (d, g)
-    if arch == "llama":
+    if has_norm_gains(arch, cfg):
         shapes["norm_f.weight"] = (d,)
     return shapes
 
@@ -127,6 +152,14 @@ def lrpe_theta_init(heads, head_dim):
     d = heads * head_dim
     index = torch.arange(d, dtype=torch.float64).reshape(heads, head_dim)
     return LRPE_BASE ** (-2.0 * index / d)
+
+
+def lrpe_theta_xmixers(heads, head_dim, dtype=torch.float64):
+    """lrpe_variant xmixers: θ[c] = 10000^(-2c/D) for c < D/2, 0 otherwise, every head."""
+    c = torch.arange(head_dim, dtype=dtype)
+    theta = torch.where(2 * c < head_dim, LRPE_BASE ** (-2.0 * c / head_dim),
+                        torch.zeros_like(c))
+    return theta.expand(heads, head_dim)
 
 
 def init_params(arch, cfg, seed, std=0.02, noise=0.0):
@@ -301,7 +334,12 @@ def token_mixer(arch, cfg, params, layer, x, lower_bounds):
     if arch == "tnl":
         q = split_heads(F.silu(linear(x, params[p + "mixer.q.weight"])), h)
         k = split_heads(F.silu(linear(x, params[p + "mixer.k.weight"])), h)
-        v = split_heads(linear(x, params[p + "mixer.v.weight"]), h)
+        v = linear(x, params[p + "mixer.v.weight"])
+        if flag(cfg, "v_act") == "silu":
+            v = F.silu(v)
+        elif flag(cfg, "v_act") != "none":
+            raise ValueError(f"v_act: unknown activation {flag(cfg, 'v_act')!r}")
+        v = split_heads(v, h)
         s = torch.tensor(alibi_slopes(h), dtype=x.dtype)
         o = scalar_decay_attention(q, k, v, -s * tnl_kappa(layer, cfg["layers"]))
         u = srmsnorm(merge_heads(o))
@@ -320,7 +358,13 @@ def token_mixer(arch, cfg, params, layer, x, lower_bounds):
         q = split_heads(F.silu(linear(x, params[p + "mixer.q.weight"])), h)
         k = split_heads(F.silu(linear(x, params[p + "mixer.k.weight"])), h)
         v = split_heads(linear(x, params[p + "mixer.v.weight"]), h)
-        o = lrpe_attention(q, k, v, params[p + "mixer.theta"])
+        if has_lrpe_theta_param(arch, cfg):
+            theta = params[p + "mixer.theta"]
+        elif flag(cfg, "lrpe_variant") == "xmixers":
+            theta = lrpe_theta_xmixers(h, cfg["d_model"] // h, x.dtype)
+        else:
+            raise ValueError(f"lrpe_variant: unknown variant {flag(cfg, 'lrpe_variant')!r}")
+        o = lrpe_attention(q, k, v, theta)
         u = srmsnorm(merge_heads(o))
         return linear(u * _gate(x, params, p), params[p + "mixer.o.weight"])
     raise ValueError(f"arch: unknown architecture {arch!r}")
@@ -334,8 +378,9 @@ def channel_mixer(arch, params, layer, x):
     return linear(hidden, params[p + "ffn.down.weight"])
 
 
-def _norm(arch, params, name, x):
-    return rmsnorm(x, params[name]) if arch == "llama" else srmsnorm(x)
+def _norm(arch, cfg, params, name, x):
+    """A block or final norm; the attention-output norm is always SRMSNorm (§1.2, §12)."""
+    return rmsnorm(x, params[name]) if has_norm_gains(arch, cfg) else srmsnorm(x)
 
 
 def forward_loss(arch, cfg, params, tokens):
@@ -347,10 +392,10 @@ def forward_loss(arch, cfg, params, tokens):
     lower_bounds = hgrn2_lower_bounds(params["lower_bound"]) if arch == "hgrn2" else None
     for l in range(cfg["layers"]):
         p = f"layers.{l}."
-        x = x + token_mixer(arch, cfg, params, l, _norm(arch, params, p + "norm1.weight", x),
-                            lower_bounds)
-        x = x + channel_mixer(arch, params, l, _norm(arch, params, p + "norm2.weight", x))
-    logits = linear(_norm(arch, params, "norm_f.weight", x), params["embed.weight"])
+        x = x + token_mixer(arch, cfg, params, l,
+                            _norm(arch, cfg, params, p + "norm1.weight", x), lower_bounds)
+        x = x + channel_mixer(arch, params, l, _norm(arch, cfg, params, p + "norm2.weight", x))
+    logits = linear(_norm(arch, cfg, params, "norm_f.weight", x), params["embed.weight"])
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/train/train_test_util.h"
+#include "worker/train/safetensors.h"
 
 namespace flopwise::train {
 namespace {
@@ -39,6 +40,8 @@ TEST(FlopwiseTrainCli, UsageErrorsExit2) {
   const std::string dir = MakeTempDir("cli-usage");
   std::ofstream(dir + "/c.yaml") << "no_such_key: 3\n";
   EXPECT_EQ(RunTrainBinary("--config " + dir + "/c.yaml").exit_code, 2);
+  std::ofstream(dir + "/flag.yaml") << "norm_affine: maybe\n";  // a flag takes a boolean
+  EXPECT_EQ(RunTrainBinary("--config " + dir + "/flag.yaml").exit_code, 2);
 }
 
 TEST(FlopwiseTrainCli, YamlConfigTrainsAndEveryStdoutLineIsJson) {
@@ -72,6 +75,48 @@ TEST(FlopwiseTrainCli, YamlConfigTrainsAndEveryStdoutLineIsJson) {
                      data + " --batch 1 --context 4999 --threads 1");
   EXPECT_EQ(check.exit_code, 0);
   EXPECT_EQ(check.out.rfind("loss ", 0), 0u) << check.out;
+}
+
+// The model flags as YAML keys and as command-line flags end up in the
+// checkpoint's metadata and tensors; a bad value is an error naming the flag.
+TEST(FlopwiseTrainCli, ModelFlagsReachTheCheckpoint) {
+  const std::string dir = MakeTempDir("cli-flags");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 3);
+  const std::string common = " --vocab 64 --context 32 --data " + data +
+                             " --batch-tokens 64 --total-tokens 64 --threads 1";
+  std::ofstream(dir + "/tnl.yaml") << "arch: tnl\npreset: cpu-1\nnorm_affine: true\n"
+                                   << "v_act: silu\nout: " << dir << "/tnl\n";
+  ASSERT_EQ(RunTrainBinary("--config " + dir + "/tnl.yaml" + common).exit_code, 0);
+  ASSERT_EQ(RunTrainBinary("--arch cos2 --preset cpu-1 --lrpe-variant xmixers --out " + dir +
+                           "/cos2" + common)
+                .exit_code,
+            0);
+  auto tnl = SafetensorsFile::Read(dir + "/tnl/step-00000001/model.safetensors");
+  auto cos2 = SafetensorsFile::Read(dir + "/cos2/step-00000001/model.safetensors");
+  ASSERT_TRUE(tnl.ok()) << tnl.status();
+  ASSERT_TRUE(cos2.ok()) << cos2.status();
+  const nlohmann::json tnl_config = nlohmann::json::parse(tnl->metadata().at("config"));
+  EXPECT_EQ(tnl_config.value("norm_affine", false), true) << tnl_config;
+  EXPECT_EQ(tnl_config.value("v_act", ""), "silu") << tnl_config;
+  EXPECT_EQ(tnl->entries().count("layers.1.norm2.weight"), 1u);
+  EXPECT_EQ(tnl->entries().count("norm_f.weight"), 1u);
+  const nlohmann::json cos2_config = nlohmann::json::parse(cos2->metadata().at("config"));
+  EXPECT_EQ(cos2_config.value("lrpe_variant", ""), "xmixers") << cos2_config;
+  EXPECT_FALSE(cos2_config.contains("norm_affine")) << cos2_config;
+  EXPECT_EQ(cos2->entries().count("layers.0.mixer.theta"), 0u);
+  EXPECT_EQ(cos2->entries().count("norm_f.weight"), 0u);
+
+  const Result bad_flag =
+      RunTrainBinary("--arch tnl --preset cpu-1 --v-act relu --out " + dir + "/bad1" + common);
+  EXPECT_EQ(bad_flag.exit_code, 1);
+  EXPECT_NE(bad_flag.out.find("--v-act: unknown activation 'relu'"), std::string::npos)
+      << bad_flag.out;
+  std::ofstream(dir + "/bad.yaml") << "arch: cos2\npreset: cpu-1\nlrpe_variant: rope\n";
+  const Result bad_key =
+      RunTrainBinary("--config " + dir + "/bad.yaml --out " + dir + "/bad2" + common);
+  EXPECT_EQ(bad_key.exit_code, 1);
+  EXPECT_NE(bad_key.out.find("--lrpe-variant: unknown variant 'rope'"), std::string::npos)
+      << bad_key.out;
 }
 
 TEST(FlopwiseTrainCli, BadInputExits1WithErrorEvent) {

@@ -152,6 +152,11 @@ TEST(Trainer, BadInputsGiveErrorEvents) {
       {[](TrainOptions* o) { o->vocab = 8; }, "outside the vocabulary [0, 8)"},
       {[](TrainOptions* o) { o->batch_tokens = 100; }, "--batch-tokens"},
       {[](TrainOptions* o) { o->preset = "cpu-99"; }, "cpu-99"},
+      {[](TrainOptions* o) { o->v_act = "relu"; },
+       "--v-act: unknown activation 'relu' (expected none or silu)"},
+      {[](TrainOptions* o) { o->lrpe_variant = "rope"; },
+       "--lrpe-variant: unknown variant 'rope' (expected transnormer or xmixers)"},
+      {[](TrainOptions* o) { o->tpe_variant = "fft"; }, "--tpe-variant: unknown variant 'fft'"},
   };
   for (const Case& c : cases) {
     TrainOptions o = TinyRun(data, dir + "/run");

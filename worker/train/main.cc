@@ -84,7 +84,12 @@ void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::st
     }
     const std::string value = item.second.as<std::string>();
     if (option->get_expected_max() == 0) {  // a flag: present when true
-      if (value == "true") extra.push_back(flag);
+      bool on = false;
+      if (!YAML::convert<bool>::decode(item.second, on)) {
+        throw CLI::ValidationError(
+            "--config", path + ": key '" + key + "' must be true or false, got '" + value + "'");
+      }
+      if (on) extra.push_back(flag);
       continue;
     }
     extra.push_back(flag);
@@ -109,6 +114,11 @@ int Main(int argc, char** argv) {
   app.add_option("--tpe-variant", o.tpe_variant, "cos2 TPE: ssm or none");
   app.add_flag("--scaled-residual-init", o.scaled_residual_init,
                std::string("Divide W_o and W_down init std by sqrt(2L)"));
+  app.add_flag("--norm-affine", o.norm_affine,
+               std::string("tnl, hgrn2, cos2: RMSNorm gains on the block and final norms"));
+  app.add_option("--v-act", o.v_act, "tnl value activation: none or silu");
+  app.add_option("--lrpe-variant", o.lrpe_variant,
+                 "cos2 LRPE angles: transnormer (learned) or xmixers (fixed)");
   app.add_option("--vocab", o.vocab, "Vocabulary size");
   app.add_option("--context", o.context, "Tokens per training sequence");
   app.add_option("--data", o.data, "Token data: shard directory, shard, or raw .u16/.u32/.bin");

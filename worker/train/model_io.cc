@@ -23,6 +23,19 @@ float* ArenaBase(models::Model& model, Arena arena) {
   return nullptr;
 }
 
+// j[key] parsed by `parse`; an error message starts "config.<key>: ".
+template <typename Parse>
+auto ParseStringFlag(const nlohmann::json& j, const char* key, Parse parse)
+    -> decltype(parse(std::string_view())) {
+  if (!j[key].is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("config.", key, ": not a string"));
+  }
+  auto value = parse(j[key].get<std::string>());
+  if (!value.ok())
+    return absl::InvalidArgumentError(absl::StrCat("config.", value.status().message()));
+  return value;
+}
+
 std::string ShapeText(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
@@ -38,6 +51,11 @@ Metadata ModelMetadata(const models::ModelConfig& c) {
     config["tpe_variant"] = std::string(models::TpeVariantName(c.tpe_variant));
   }
   if (c.scaled_residual_init) config["scaled_residual_init"] = true;
+  if (c.arch != models::Arch::kLlama && c.norm_affine) config["norm_affine"] = true;
+  if (c.has_v_silu()) config["v_act"] = std::string(models::VActName(c.v_act));
+  if (c.has_lrpe_theta_buffer()) {
+    config["lrpe_variant"] = std::string(models::LrpeVariantName(c.lrpe_variant));
+  }
   return {{"arch", std::string(models::ArchName(c.arch))}, {"config", config.dump()}};
 }
 
@@ -69,14 +87,29 @@ absl::StatusOr<models::ModelConfig> ConfigFromMetadata(const SafetensorsFile& fi
   }
   if (c.heads > 0) c.head_dim = c.d_model / c.heads;
   if (j.contains("tpe_variant")) {
-    if (!j["tpe_variant"].is_string()) return bad("config.tpe_variant: not a string");
-    auto variant = models::ParseTpeVariant(j["tpe_variant"].get<std::string>());
+    auto variant = ParseStringFlag(j, "tpe_variant", models::ParseTpeVariant);
     if (!variant.ok()) return bad(std::string(variant.status().message()));
     c.tpe_variant = *variant;
   } else if (c.arch == models::Arch::kCos2 && c.tpe_dim == 0) {
     c.tpe_variant = models::TpeVariant::kNone;
   }
-  c.scaled_residual_init = j.value("scaled_residual_init", false);
+  if (j.contains("v_act")) {
+    auto act = ParseStringFlag(j, "v_act", models::ParseVAct);
+    if (!act.ok()) return bad(std::string(act.status().message()));
+    c.v_act = *act;
+  }
+  if (j.contains("lrpe_variant")) {
+    auto variant = ParseStringFlag(j, "lrpe_variant", models::ParseLrpeVariant);
+    if (!variant.ok()) return bad(std::string(variant.status().message()));
+    c.lrpe_variant = *variant;
+  }
+  const std::pair<const char*, bool*> flags[] = {{"scaled_residual_init", &c.scaled_residual_init},
+                                                 {"norm_affine", &c.norm_affine}};
+  for (const auto& [key, field] : flags) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_boolean()) return bad(absl::StrCat("config.", key, ": not a boolean"));
+    *field = j[key].get<bool>();
+  }
   if (absl::Status s = c.Validate(); !s.ok()) return bad(absl::StrCat("config.", s.message()));
   return c;
 }

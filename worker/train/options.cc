@@ -1,5 +1,6 @@
 #include "worker/train/options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -7,12 +8,25 @@
 #include "models/presets.h"
 
 namespace flopwise::train {
+namespace {
+
+// A models:: error "field_name: reason" restated for the command line as
+// "--field-name: reason".
+absl::Status FlagError(const absl::Status& status) {
+  std::string message(status.message());
+  const size_t colon = message.find(':');
+  std::replace(message.begin(), message.begin() + (colon == std::string::npos ? 0 : colon), '_',
+               '-');
+  return absl::Status(status.code(), absl::StrCat("--", message));
+}
+
+}  // namespace
 
 absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& o) {
   if (o.arch.empty())
     return absl::InvalidArgumentError("--arch: required (llama, tnl, hgrn2, cos2)");
   auto arch = models::ParseArch(o.arch);
-  if (!arch.ok()) return absl::InvalidArgumentError(absl::StrCat("--", arch.status().message()));
+  if (!arch.ok()) return FlagError(arch.status());
   if (o.vocab <= 0) return absl::InvalidArgumentError("--vocab: required and positive");
   if (o.context <= 0) return absl::InvalidArgumentError("--context: required and positive");
   models::ModelConfig c;
@@ -21,18 +35,23 @@ absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& o) {
   c.context = o.context;
   if (!o.preset.empty()) {
     auto preset = models::FindPreset(*arch, o.preset, o.vocab, o.context);
-    if (!preset.ok()) {
-      return absl::Status(preset.status().code(), absl::StrCat("--", preset.status().message()));
-    }
+    if (!preset.ok()) return FlagError(preset.status());
     c = *preset;
   } else if (o.layers == 0 || o.d_model == 0 || o.heads == 0 || o.ffn_dim == 0) {
     return absl::InvalidArgumentError(
         "--preset: required unless --layers, --d-model, --heads and --ffn-dim are all given");
   }
   auto tpe = models::ParseTpeVariant(o.tpe_variant);
-  if (!tpe.ok()) return absl::InvalidArgumentError(absl::StrCat("--", tpe.status().message()));
+  if (!tpe.ok()) return FlagError(tpe.status());
   c.tpe_variant = *tpe;
+  auto v_act = models::ParseVAct(o.v_act);
+  if (!v_act.ok()) return FlagError(v_act.status());
+  c.v_act = *v_act;
+  auto lrpe = models::ParseLrpeVariant(o.lrpe_variant);
+  if (!lrpe.ok()) return FlagError(lrpe.status());
+  c.lrpe_variant = *lrpe;
   c.scaled_residual_init = o.scaled_residual_init;
+  c.norm_affine = o.norm_affine;
   if (o.layers) c.layers = o.layers;
   if (o.d_model || o.heads) {
     if (o.d_model) c.d_model = o.d_model;

@@ -19,6 +19,9 @@ struct TrainOptions {
   int layers = 0, d_model = 0, heads = 0, ffn_dim = 0, gate_rank = 0, tpe_dim = 0;
   std::string tpe_variant = "ssm";
   bool scaled_residual_init = false;
+  bool norm_affine = false;                  // tnl, hgrn2, cos2
+  std::string v_act = "none";                // tnl
+  std::string lrpe_variant = "transnormer";  // cos2
   int vocab = 0;
   int context = 0;
   // Data and batch.
