@@ -168,10 +168,11 @@ absl::StatusOr<Fitted> FitOrLoad(db::Store& store, const FitQuery& query) {
   if (absl::Status put = store.PutFit(record); !put.ok()) {
     spdlog::warn("fits: cannot store the {} fit of sweep {}: {}", query.method, query.sweep_id,
                  std::string(put.message()));
+  } else {
+    spdlog::info("fits: sweep {}: {} fit of {} checkpoints ({} bootstrap resamples) stored as {}",
+                 query.sweep_id, query.method, fitted.checkpoints,
+                 query.options.bootstrap_resamples, fitted.inputs_hash);
   }
-  spdlog::info("fits: sweep {}: {} fit of {} checkpoints ({} bootstrap resamples) stored as {}",
-               query.sweep_id, query.method, fitted.checkpoints, query.options.bootstrap_resamples,
-               fitted.inputs_hash);
   return fitted;
 }
 
