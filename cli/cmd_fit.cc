@@ -1,37 +1,24 @@
-// `flopwise fit`, `flopwise optimal`, `flopwise plot`: offline scaling-law fits
-// over a CSV/JSONL file of checkpoint records (docs/fitting.md). Thin wrappers
-// over fitting/ and plot/; no coordinator needed.
+// `flopwise fit`, `flopwise optimal`, `flopwise plot`: scaling-law fits over a
+// CSV/JSONL file of checkpoint records (--input, offline) or over a sweep of
+// the coordinator (--sweep, fit_remote.h), docs/fitting.md. Thin wrappers over
+// fitting/ and plot/.
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/fit_flags.h"
+#include "cli/fit_remote.h"
+#include "cli/service_connection.h"
 #include "fitting/fit.h"
+#include "fitting/preset_shapes.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
-#include "models/accounting.h"
-#include "models/presets.h"
 #include "plot/scaling_figures.h"
 
 namespace flopwise::cli {
 namespace {
-
-struct FitFlags {
-  std::string input;
-  std::string unit = "flops";
-  std::string method = "all";
-  std::string convention = "formula";
-  std::string shapes;  // CSV; empty: the models' presets
-  std::string out_dir;
-  int bootstrap = 0;
-  double level = 0.95;
-  uint64_t seed = 1;
-  double min_tokens = 0;
-  double skip_fraction = 0;
-  double budget = 0;  // 0: none
-  bool json = false;
-};
 
 int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "flopwise %s: %s\n", command, std::string(status.message()).c_str());
@@ -57,36 +44,15 @@ absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
   return options;
 }
 
-// Shapes to round recommendations to: a user table, or the models' paper and
-// CPU-ladder presets with their exact non-embedding counts and, under the
-// formula convention, the paper's training FLOPs per token at the preset's context.
+// Shapes to round recommendations to: a user table, or the models' presets.
 absl::StatusOr<std::vector<fitting::ShapeOption>> Shapes(const FitFlags& flags,
                                                          const fitting::FitReport& fit) {
   if (!flags.shapes.empty()) return fitting::ReadShapesFile(flags.shapes);
-  std::vector<fitting::ShapeOption> shapes;
-  for (const fitting::ArchFit& f : fit.archs) {
-    auto arch = models::ParseArch(f.arch);
-    if (!arch.ok()) continue;
-    for (const auto& family : {models::PaperPresets(*arch), models::CpuLadderPresets(*arch)}) {
-      for (const models::Preset& p : family) {
-        fitting::ShapeOption s;
-        s.arch = f.arch;
-        s.name = p.name;
-        s.layers = p.config.layers;
-        s.d_model = p.config.d_model;
-        s.heads = p.config.heads;
-        s.n_params = static_cast<double>(models::NonEmbeddingParamsExact(p.config));
-        if (fit.convention == fitting::FlopsConvention::kFormula) {
-          s.flops_per_token = models::TrainFlopsPerTokenFormula(p.config);
-        }
-        shapes.push_back(std::move(s));
-      }
-    }
-  }
-  return shapes;
+  return fitting::PresetShapes(fit);
 }
 
 int RunFit(const char* command, const FitFlags& flags) {
+  if (flags.sweep_id != 0) return RunRemoteFit(command, flags);
   auto options = ToOptions(flags);
   if (!options.ok()) return Fail(command, options.status());
   auto records = fitting::ReadRecordsFile(flags.input);
@@ -112,7 +78,23 @@ int RunPlot(const FitFlags& flags) {
   auto options = ToOptions(flags);
   if (!options.ok()) return Fail("plot", options.status());
   options->methods = fitting::kPaper;
-  auto records = fitting::ReadRecordsFile(flags.input);
+  absl::StatusOr<std::vector<fitting::CheckpointRecord>> records;
+  if (flags.sweep_id != 0) {
+    auto connection = Connect(flags.connect);
+    if (!connection.ok()) return ReportError("plot", connection.status());
+    auto fetched = FetchSweepRecords(*connection, flags.sweep_id);
+    if (!fetched.ok()) return ReportError("plot", fetched.status());
+    if (fetched->left_out > 0) {
+      std::fprintf(
+          stderr,
+          "flopwise plot: warning: %d checkpoints left out: tokens, flops or loss not positive "
+          "and finite\n",
+          fetched->left_out);
+    }
+    records = std::move(fetched->records);
+  } else {
+    records = fitting::ReadRecordsFile(flags.input);
+  }
   if (!records.ok()) return Fail("plot", records.status());
   auto fit = fitting::FitScalingLaws(*records, *options);
   if (!fit.ok()) return Fail("plot", fit.status());
@@ -127,9 +109,16 @@ int RunPlot(const FitFlags& flags) {
 }
 
 void AddCommonOptions(CLI::App* cmd, FitFlags& flags) {
-  cmd->add_option("--input", flags.input, "CSV or JSONL checkpoint records (docs/fitting.md)")
-      ->required()
+  CLI::Option_group* source =
+      cmd->add_option_group("source", "where the checkpoints come from (one of them)");
+  source->add_option("--input", flags.input, "CSV or JSONL checkpoint records (docs/fitting.md)")
       ->check(CLI::ExistingFile);
+  source
+      ->add_option("--sweep", flags.sweep_id,
+                   "a sweep of the coordinator (its effective checkpoints; the coordinator "
+                   "fits and caches)")
+      ->check(CLI::PositiveNumber);
+  source->require_option(1);
   cmd->add_option("--unit", flags.unit, "unit of compute C: flops or pfdays (8.64e19 FLOPs)")
       ->check(CLI::IsMember({"flops", "pfdays"}))
       ->capture_default_str();
@@ -143,6 +132,7 @@ void AddCommonOptions(CLI::App* cmd, FitFlags& flags) {
                   "drop checkpoints before this fraction of each run's final tokens")
       ->check(CLI::Range(0.0, 0.999))
       ->excludes(min_tokens);
+  AddConnectionOptions(cmd, &flags.connect);  // with --sweep
 }
 
 void AddFitOptions(CLI::App* cmd, FitFlags& flags) {
@@ -164,7 +154,8 @@ void AddFitOptions(CLI::App* cmd, FitFlags& flags) {
 
 const CommandRegistrar kFit([](CLI::App& app, CliContext& ctx) {
   static FitFlags fit_flags, optimal_flags, plot_flags;
-  auto* fit = app.add_subcommand("fit", "Fit scaling laws to checkpoint records (offline)");
+  auto* fit =
+      app.add_subcommand("fit", "Fit scaling laws to checkpoint records (a file or a sweep)");
   AddFitOptions(fit, fit_flags);
   fit->add_option("--budget", fit_flags.budget,
                   "also recommend N and D for this compute (in --unit)");

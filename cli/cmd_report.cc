@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/command_registry.h"
-#include "cli/preset_shapes.h"
 #include "fitting/fit.h"
+#include "fitting/preset_shapes.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
 #include "fitting/study_report.h"
@@ -100,7 +100,7 @@ int RunReport(const ReportFlags& flags) {
 
   std::vector<double> budget_values =
       flags.budgets.empty() ? fitting::DefaultReportBudgets(*fit) : flags.budgets;
-  const std::vector<fitting::ShapeOption> shapes = PresetShapes(*fit);
+  const std::vector<fitting::ShapeOption> shapes = fitting::PresetShapes(*fit);
   std::vector<fitting::BudgetReport> budgets;
   for (double c : budget_values) {
     auto rec = fitting::RecommendForBudget(*fit, c, shapes);

@@ -98,8 +98,7 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
   }
   if (f.has_approach3) {
     const Approach3Fit& m = f.approach3;
-    laws.push_back(absl::StrFormat("L(N,D) = %.4g + %.4g/N^%.4f + %.4g/D^%.4f", m.e, m.a, m.alpha,
-                                   m.b, m.beta));
+    laws.push_back(Approach3LawText(m));
     quality["approach3"] = {{"rms_log", Number(m.rms_log)},
                             {"r2_log", Number(m.r2_log)},
                             {"huber_objective", Number(m.huber_objective)},
@@ -129,6 +128,11 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
 std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit) {
   return absl::StrFormat("%s(C) = %.4g * C^%.4f  (C in %s)", name, coef, exponent,
                          ComputeUnitName(unit));
+}
+
+std::string Approach3LawText(const Approach3Fit& fit) {
+  return absl::StrFormat("L(N,D) = %.4g + %.4g/N^%.4f + %.4g/D^%.4f", fit.e, fit.a, fit.alpha,
+                         fit.b, fit.beta);
 }
 
 std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {

@@ -12,6 +12,9 @@ namespace flopwise::fitting {
 // "L(C) = 3.7087 * C^-0.0798  (C in PF-days)"; `name` is "L", "N_opt" or "D_opt".
 std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit);
 
+// Approach 3's law with its numbers: "L(N,D) = 1.69 + 406.4/N^0.3400 + 410.7/D^0.2800".
+std::string Approach3LawText(const Approach3Fit& fit);
+
 // The JSON document of `flopwise fit --json` / `flopwise optimal --json`:
 // {"unit", "unit_name", "flops_convention", "methods", "bootstrap_resamples",
 //  "interval_level", "archs": [{"arch", "unit", <every CoefName> (+ "_lo"/"_hi"

@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "server/fit_handler.h"
 #include "server/proto_convert.h"
 #include "server/str_cat.h"
 #include "server/sweep_expand.h"
@@ -398,16 +399,14 @@ grpc::Status UserServiceImpl::FitScalingLaw(grpc::ServerContext* context,
                                             const v1::FitScalingLawRequest* request,
                                             v1::FitScalingLawResponse* response) {
   if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "FitScalingLaw: the fitting module is not wired into this coordinator yet");
+  return ToGrpcStatus(FitHandler(scheduler_->store()).FitScalingLaw(*request, response));
 }
 
 grpc::Status UserServiceImpl::QueryOptimal(grpc::ServerContext* context,
                                            const v1::QueryOptimalRequest* request,
                                            v1::QueryOptimalResponse* response) {
   if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "QueryOptimal: the fitting module is not wired into this coordinator yet");
+  return ToGrpcStatus(FitHandler(scheduler_->store()).QueryOptimal(*request, response));
 }
 
 }  // namespace flopwise::server

@@ -38,7 +38,7 @@ class UserServiceImpl final : public v1::UserService::Service {
                            v1::ListWorkersResponse* response) override;
   grpc::Status SetDraining(grpc::ServerContext* context, const v1::SetDrainingRequest* request,
                            v1::SetDrainingResponse* response) override;
-  // UNIMPLEMENTED until the fitting module is wired in (docs/api.md).
+  // Fits over the sweep's effective checkpoints, cached in the store (FitHandler).
   grpc::Status FitScalingLaw(grpc::ServerContext* context, const v1::FitScalingLawRequest* request,
                              v1::FitScalingLawResponse* response) override;
   grpc::Status QueryOptimal(grpc::ServerContext* context, const v1::QueryOptimalRequest* request,

@@ -1,25 +1,27 @@
-#include "cli/preset_shapes.h"
+#include "fitting/preset_shapes.h"
+
+#include <string>
 
 #include "models/accounting.h"
 #include "models/presets.h"
 
-namespace flopwise::cli {
+namespace flopwise::fitting {
 
-std::vector<fitting::ShapeOption> PresetShapes(const fitting::FitReport& fit) {
-  std::vector<fitting::ShapeOption> shapes;
-  for (const fitting::ArchFit& f : fit.archs) {
+std::vector<ShapeOption> PresetShapes(const FitReport& fit) {
+  std::vector<ShapeOption> shapes;
+  for (const ArchFit& f : fit.archs) {
     auto arch = models::ParseArch(f.arch);
-    if (!arch.ok()) continue;  // a name from someone else's study: no presets to offer
+    if (!arch.ok()) continue;
     for (const auto& family : {models::PaperPresets(*arch), models::CpuLadderPresets(*arch)}) {
       for (const models::Preset& p : family) {
-        fitting::ShapeOption s;
+        ShapeOption s;
         s.arch = f.arch;
         s.name = p.name;
         s.layers = p.config.layers;
         s.d_model = p.config.d_model;
         s.heads = p.config.heads;
         s.n_params = static_cast<double>(models::NonEmbeddingParamsExact(p.config));
-        if (fit.convention == fitting::FlopsConvention::kFormula) {
+        if (fit.convention == FlopsConvention::kFormula) {
           s.flops_per_token = models::TrainFlopsPerTokenFormula(p.config);
         }
         shapes.push_back(std::move(s));
@@ -29,4 +31,4 @@ std::vector<fitting::ShapeOption> PresetShapes(const fitting::FitReport& fit) {
   return shapes;
 }
 
-}  // namespace flopwise::cli
+}  // namespace flopwise::fitting

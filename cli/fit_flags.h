@@ -1,0 +1,36 @@
+// The options of `flopwise fit`, `optimal` and `plot` (cmd_fit.cc), shared by
+// the offline mode (--input FILE) and the coordinator mode (--sweep ID,
+// fit_remote.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "client/channel.h"
+
+namespace flopwise::cli {
+
+struct FitFlags {
+  std::string input;     // records file (offline)
+  int64_t sweep_id = 0;  // the coordinator's sweep (0: offline)
+  std::string unit = "flops";
+  std::string method = "all";
+  std::string convention = "formula";
+  std::string shapes;  // CSV; empty: the models' presets
+  std::string out_dir;
+  int bootstrap = 0;
+  double level = 0.95;
+  uint64_t seed = 1;
+  double min_tokens = 0;
+  double skip_fraction = 0;
+  double budget = 0;  // 0: none
+  bool json = false;
+  // A fit with bootstrap may take minutes: the calls' default deadline is long.
+  client::ConnectFlags connect = [] {
+    client::ConnectFlags flags;
+    flags.timeout_ms = 600'000;
+    return flags;
+  }();
+};
+
+}  // namespace flopwise::cli
