@@ -31,7 +31,8 @@ struct CoordinatorOptions {
   std::string tls_cert_path;    // PEM; with tls_key_path, serve TLS
   std::string tls_key_path;
   int max_receive_bytes = 16 << 20;  // larger requests fail with RESOURCE_EXHAUSTED
-  int64_t reap_interval_ms = 1'000;  // how often expired leases are looked for
+  // How often expired leases are looked for and heartbeats written behind.
+  int64_t reap_interval_ms = 1'000;
   SchedulerOptions scheduler;
 };
 

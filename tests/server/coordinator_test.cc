@@ -447,6 +447,84 @@ TEST_F(CoordinatorTest, ReleasedRunIsRequeuedAtOnce) {
   EXPECT_EQ(Acquire(worker_id).lease().attempt(), 2);
 }
 
+TEST_F(CoordinatorTest, ReleasesDoNotCountTowardMaxAttempts) {
+  const auto sweep = Submit(OneRunSpec("release-limit", 0, 1));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto release = [&](const v1::Lease& lease) {
+    v1::ReleaseRunRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.set_reason("worker stopping (SIGTERM)");
+    v1::ReleaseRunResponse response;
+    return worker_->ReleaseRun(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  ASSERT_TRUE(release(first).ok());
+  // The count survives a restart of the coordinator.
+  RestartServer();
+  const auto second = Acquire(worker_id).lease();
+  ASSERT_EQ(second.run_id(), run_id);
+  EXPECT_EQ(second.attempt(), 2);
+  ASSERT_TRUE(release(second).ok());
+  const auto third = Acquire(worker_id).lease();
+  ASSERT_EQ(third.run_id(), run_id);
+  EXPECT_EQ(third.attempt(), 3);
+  // The one counted attempt is all that max_attempts: 1 allows.
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(third, "exit code 1: boom", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  const v1::Run run = GetRun(run_id);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_FAILED);
+  ASSERT_EQ(run.attempt_history_size(), 3);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
+  EXPECT_EQ(run.attempt_history(0).reason(), "worker stopping (SIGTERM)");
+  EXPECT_EQ(run.attempt_history(1).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
+  EXPECT_EQ(run.attempt_history(2).outcome(), v1::ATTEMPT_OUTCOME_FAILED);
+  EXPECT_FALSE(Acquire(worker_id).has_lease());
+}
+
+TEST_F(CoordinatorTest, HeartbeatsAreWrittenBehind) {
+  Submit(OneRunSpec("behind", 0, 1));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  now_ms_ += 3'000;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  request.add_leases()->set_lease_id(lease.lease_id());
+  request.mutable_leases(0)->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  const int64_t deadline_ms = response.instructions(0).lease_deadline_ms();
+  EXPECT_EQ(deadline_ms, now_ms_.load() + kLeaseMs);
+  ASSERT_TRUE(server_->scheduler()->StoreLiveness().ok());
+  const v1::Run run = GetRun(lease.run_id());
+  ASSERT_EQ(run.attempt_history_size(), 1);
+  EXPECT_EQ(run.attempt_history(0).lease_deadline_ms(), deadline_ms);
+  v1::ListWorkersResponse workers;
+  ASSERT_TRUE(user_->ListWorkers(Ctx(kClientToken).get(), {}, &workers).ok());
+  ASSERT_EQ(workers.workers_size(), 1);
+  EXPECT_EQ(workers.workers(0).last_heartbeat_ms(), now_ms_.load());
+}
+
+TEST_F(CoordinatorTest, StoppingWritesTheLastHeartbeatsDeadline) {
+  Submit(OneRunSpec("stop", 0, 2));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  now_ms_ += kLeaseMs - 1'000;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  request.add_leases()->set_lease_id(lease.lease_id());
+  request.mutable_leases(0)->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  RestartServer();
+  // Past the first deadline and the restart grace, before the heartbeat's deadline.
+  now_ms_ += kLeaseMs - 1'000;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 0);
+  EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
+}
+
 TEST_F(CoordinatorTest, MetricsArePaged) {
   const auto sweep = Submit(OneRunSpec("pages", 0, 1));
   const auto lease = Acquire(Register("w")).lease();
