@@ -302,6 +302,35 @@ TEST_F(CoordinatorTest, SchedulerPicksHighestPriorityThatFits) {
   EXPECT_EQ(GetRun(mid.runs(0).run_id()).state(), v1::RUN_STATE_RUNNING);
 }
 
+TEST_F(CoordinatorTest, LeaseCarriesTheGrantedResources) {
+  std::string cpu_spec = OneRunSpec("cpu", 1, 1);
+  cpu_spec.replace(cpu_spec.find("name: cpu"), 9,
+                   "name: cpu\nresources: {cpu_cores: 2, memory: 3GiB}");
+  Submit(cpu_spec);
+  std::string gpu_spec = OneRunSpec("gpu", 0, 1);
+  gpu_spec.replace(gpu_spec.find("name: gpu"), 9, "name: gpu\nresources: {gpus: 2, memory: 20GiB}");
+  Submit(gpu_spec);
+  const std::string worker_id = Register("w");
+  const v1::Lease cpu = Acquire(worker_id).lease();
+  EXPECT_EQ(cpu.resources().cpu_cores(), 2);
+  EXPECT_EQ(cpu.resources().memory_bytes(), int64_t{3} << 30);
+  EXPECT_EQ(cpu.resources().gpus(), 0);
+  EXPECT_EQ(cpu.resources().gpu_memory_bytes(), 0);
+  v1::AcquireRunRequest request;
+  request.set_worker_id(worker_id);
+  request.set_free_cpu_cores(4);
+  request.set_free_memory_bytes(int64_t{16} << 30);
+  request.set_free_gpus(2);
+  request.set_free_gpu_memory_bytes(int64_t{16} << 30);
+  v1::AcquireRunResponse response;
+  ASSERT_TRUE(worker_->AcquireRun(Ctx(kWorkerToken).get(), request, &response).ok());
+  ASSERT_TRUE(response.has_lease());
+  EXPECT_EQ(response.lease().resources().cpu_cores(), 1);
+  EXPECT_EQ(response.lease().resources().gpus(), 2);
+  EXPECT_EQ(response.lease().resources().gpu_memory_bytes(), int64_t{10} << 30);
+  EXPECT_EQ(response.lease().resources().memory_bytes(), 0);
+}
+
 TEST_F(CoordinatorTest, ReportsAreIdempotent) {
   const auto sweep = Submit(OneRunSpec("idem", 0, 1));
   const auto lease = Acquire(Register("w")).lease();
