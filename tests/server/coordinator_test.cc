@@ -1,6 +1,5 @@
 // The coordinator end to end over real gRPC on an ephemeral loopback port,
 // with a temporary SQLite file and an injected clock for lease deadlines.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -8,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 
@@ -201,33 +199,6 @@ TEST_F(CoordinatorTest, AuthStatuses) {
   EXPECT_EQ(worker_->Register(Ctx(kClientToken).get(), reg, &reg_response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(worker_->Register(Ctx(kWorkerToken).get(), reg, &reg_response).ok());
-}
-
-TEST_F(CoordinatorTest, HealthCheckReportsServing) {
-  // grpc.health.v1.Health/Check by hand: HealthCheckRequest{service = 1} in,
-  // HealthCheckResponse{status = 1 (SERVING)} out.
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  const std::string service = "flopwise.v1.UserService";
-  const std::string request_bytes =
-      std::string("\x0a") + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request_bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  const grpc::Status status = done.get_future().get();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& part : slices)
-    bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01"));
 }
 
 TEST_F(CoordinatorTest, OversizedRequestIsRefused) {
