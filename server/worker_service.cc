@@ -158,7 +158,11 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
     return status;
   }
   if (!request->has_checkpoint()) return Invalid("checkpoint: required");
-  if (request->checkpoint().path().empty()) return Invalid("checkpoint.path: required");
+  const std::string& path = request->checkpoint().path();
+  if (path.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Invalid("checkpoint.path: required (the checkpoint's directory)");
+  }
+  if (path.find('\0') != std::string::npos) return Invalid("checkpoint.path: contains a NUL byte");
   auto inserted = scheduler_->ReportCheckpoint(request->lease_id(), request->attempt(),
                                                CheckpointRowFromProto(request->checkpoint()));
   if (!inserted.ok()) return ToGrpcStatus(inserted.status());

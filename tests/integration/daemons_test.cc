@@ -24,8 +24,9 @@ namespace {
 
 constexpr double kSweepTimeoutS = 90;
 
-// Every run's effective rows are exactly steps 1..total_steps, once each, and
-// no (run, attempt, seq) appears twice among all rows.
+// Every run's effective rows are exactly steps 1..total_steps, once each, no
+// (run, attempt, seq) appears twice among all rows, and every effective
+// checkpoint has a path that exists.
 void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) {
   std::map<int64_t, std::multiset<int64_t>> steps_by_run;
   for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/false)) {
@@ -44,6 +45,12 @@ void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) 
     EXPECT_TRUE(keys.insert({row.run_id(), row.attempt(), row.point().seq()}).second)
         << "duplicate row: run " << row.run_id() << " attempt " << row.attempt() << " seq "
         << row.point().seq();
+  }
+  // Every effective checkpoint names a directory that is there to resume from.
+  for (const v1::CheckpointRow& row : cluster.Checkpoints(sweep_id, /*include_superseded=*/false)) {
+    const std::string& path = row.checkpoint().path();
+    EXPECT_FALSE(path.empty()) << "run " << row.run_id() << " step " << row.checkpoint().step();
+    EXPECT_TRUE(std::filesystem::is_directory(path)) << path;
   }
 }
 

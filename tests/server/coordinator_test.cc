@@ -347,6 +347,73 @@ TEST_F(CoordinatorTest, HeartbeatExtendsTheLease) {
   EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
 }
 
+TEST_F(CoordinatorTest, CheckpointWithoutAPathIsRefused) {
+  const auto sweep = Submit(OneRunSpec("no-path", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  for (const std::string& path : {std::string(), std::string("  "), std::string("/a\0b", 4)}) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.mutable_checkpoint()->set_step(5);
+    request.mutable_checkpoint()->set_path(path);
+    v1::ReportCheckpointResponse response;
+    const grpc::Status status =
+        worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("checkpoint.path"), std::string::npos)
+        << status.error_message();
+  }
+  v1::GetCheckpointsRequest request;
+  request.set_run_id(sweep.runs(0).run_id());
+  request.set_include_superseded(true);
+  v1::GetCheckpointsResponse response;
+  ASSERT_TRUE(user_->GetCheckpoints(Ctx(kClientToken).get(), request, &response).ok());
+  EXPECT_EQ(response.checkpoints_size(), 0);
+}
+
+// The report of an empty checkpoint path in the effective view, tried the
+// ways it could come about: a checkpoint of an attempt retried after the lease
+// ended and a later attempt superseded it, and the later attempt's own.
+TEST_F(CoordinatorTest, RetriedCheckpointAfterSupersedeKeepsEveryPath) {
+  const auto sweep = Submit(OneRunSpec("retry", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto checkpoint = [&](const v1::Lease& lease, int64_t seq, int64_t step) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.mutable_checkpoint()->set_seq(seq);
+    request.mutable_checkpoint()->set_step(step);
+    request.mutable_checkpoint()->set_path("/ckpt/a" + std::to_string(lease.attempt()) + "/step-" +
+                                           std::to_string(step));
+    v1::ReportCheckpointResponse response;
+    return worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {10, 20}, 0, -1, &metrics).ok());
+  ASSERT_TRUE(checkpoint(first, 0, 10).ok());
+  ASSERT_TRUE(checkpoint(first, 1, 20).ok());
+  now_ms_ += kLeaseMs + 1;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 1);
+  const auto second = Acquire(worker_id).lease();
+  ASSERT_EQ(second.resume_step(), 20);
+  // The second attempt resumed from step 10 after all (its files at 20 were
+  // not there yet): attempt 1's checkpoint at 20 is superseded.
+  ASSERT_TRUE(ReportMetrics(second, 2, {20}, 0, 10, &metrics).ok());
+  EXPECT_EQ(checkpoint(first, 1, 20).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(checkpoint(second, 0, 20).ok());
+  ASSERT_TRUE(checkpoint(second, 0, 20).ok());  // a retry
+  v1::GetCheckpointsRequest request;
+  request.set_run_id(run_id);
+  v1::GetCheckpointsResponse response;
+  ASSERT_TRUE(user_->GetCheckpoints(Ctx(kClientToken).get(), request, &response).ok());
+  ASSERT_EQ(response.checkpoints_size(), 2);
+  EXPECT_EQ(response.checkpoints(0).checkpoint().path(), "/ckpt/a1/step-10");
+  EXPECT_EQ(response.checkpoints(1).checkpoint().path(), "/ckpt/a2/step-20");
+  EXPECT_EQ(response.checkpoints(1).attempt(), 2);
+}
+
 TEST_F(CoordinatorTest, ExpiredLeaseRequeuesWithNextAttemptAndResumePath) {
   const auto sweep = Submit(OneRunSpec("expire", 0, 3));
   const int64_t run_id = sweep.runs(0).run_id();
