@@ -1,7 +1,8 @@
 // CoordinatorServer: the coordinator daemon as an object (flopwise-coordinator
 // is a thin main() over it; tests start it on an ephemeral loopback port).
 // Owns the store, the scheduler, both gRPC services (plus health checking and
-// reflection) and the lease reaper thread.
+// reflection) and the lease reaper thread, which also writes heartbeats behind
+// (Scheduler::StoreLiveness).
 #pragma once
 
 #include <condition_variable>
