@@ -1,5 +1,6 @@
 // `flopwise status [SWEEP] [--watch]` and `flopwise runs`: sweeps and runs with
-// progress bars, tokens, loss and ETA; --watch follows WatchRuns and redraws.
+// progress bars, tokens, loss and ETA; --watch follows WatchRuns and redraws
+// (one sweep, or every active sweep when no id is given).
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
 #include "client/errors.h"
@@ -69,15 +72,67 @@ v1::Sweep SummarizeRuns(v1::Sweep sweep, const std::map<int64_t, v1::RunUpdate>&
   return sweep;
 }
 
-int StatusOfAll(const ServiceConnection& connection, bool include_finished) {
+// How long one WatchRuns stream of `status --watch` (no sweep id) lasts before
+// the sweeps are listed again, so that sweeps submitted meanwhile join.
+constexpr int64_t kRelistMs = 5'000;
+
+absl::StatusOr<std::vector<v1::Sweep>> ListSweeps(const ServiceConnection& connection,
+                                                  bool include_finished) {
   grpc::ClientContext context;
   connection.Prepare(&context);
   v1::ListSweepsRequest request;
   request.set_include_finished(include_finished);
   v1::ListSweepsResponse response;
-  absl::Status status = client::FromGrpc(connection.stub->ListSweeps(&context, request, &response));
-  if (!status.ok()) return ReportError("status", status);
-  PrintSweeps({response.sweeps().begin(), response.sweeps().end()});
+  RETURN_IF_ERROR(client::FromGrpc(connection.stub->ListSweeps(&context, request, &response)));
+  return std::vector<v1::Sweep>(response.sweeps().begin(), response.sweeps().end());
+}
+
+absl::StatusOr<std::vector<int64_t>> RunIdsOf(const ServiceConnection& connection,
+                                              int64_t sweep_id) {
+  grpc::ClientContext context;
+  connection.Prepare(&context);
+  v1::ListRunsRequest request;
+  request.set_sweep_id(sweep_id);
+  v1::ListRunsResponse response;
+  RETURN_IF_ERROR(client::FromGrpc(connection.stub->ListRuns(&context, request, &response)));
+  std::vector<int64_t> ids;
+  for (const v1::Run& run : response.runs()) ids.push_back(run.run_id());
+  return ids;
+}
+
+// Redraws at most every 200 ms (unless forced): each sweep's line, as of its
+// runs' newest updates, then its runs. On a terminal the screen is cleared.
+class Screen {
+ public:
+  void Draw(const std::vector<v1::Sweep>& sweeps, const std::map<int64_t, v1::RunUpdate>& runs,
+            bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_draw_ < std::chrono::milliseconds(200)) return;
+    last_draw_ = now;
+    if (tty_) std::printf("\033[H\033[2J");
+    for (size_t i = 0; i < sweeps.size(); ++i) {
+      std::map<int64_t, v1::RunUpdate> own;
+      for (const auto& [id, run] : runs) {
+        if (run.sweep_id() == sweeps[i].sweep_id()) own.emplace(id, run);
+      }
+      if (i > 0) std::printf("\n");
+      PrintSweeps({SummarizeRuns(sweeps[i], own)});
+      std::printf("\n");
+      PrintRunTable(own);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  const bool tty_ = isatty(STDOUT_FILENO) != 0;
+  std::chrono::steady_clock::time_point last_draw_ =
+      std::chrono::steady_clock::now() - std::chrono::seconds(1);
+};
+
+int StatusOfAll(const ServiceConnection& connection, bool include_finished) {
+  auto sweeps = ListSweeps(connection, include_finished);
+  if (!sweeps.ok()) return ReportError("status", sweeps.status());
+  PrintSweeps(*sweeps);
   return 0;
 }
 
@@ -102,18 +157,7 @@ int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool wa
   request.set_sweep_id(sweep_id);
   auto reader = connection.stub->WatchRuns(&context, request);
   std::map<int64_t, v1::RunUpdate> runs;
-  const bool tty = isatty(STDOUT_FILENO) != 0;
-  auto last_draw = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-  auto draw = [&](bool force) {
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_draw < std::chrono::milliseconds(200)) return;
-    last_draw = now;
-    if (tty) std::printf("\033[H\033[2J");
-    PrintSweeps({SummarizeRuns(sweep, runs)});
-    std::printf("\n");
-    PrintRunTable(runs);
-    std::fflush(stdout);
-  };
+  Screen screen;
   v1::RunUpdate update;
   while (reader->Read(&update)) {
     runs[update.run_id()] = update;
@@ -121,11 +165,65 @@ int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool wa
       context.TryCancel();
       break;
     }
-    if (watch && static_cast<int>(runs.size()) >= sweep.runs_total()) draw(false);
+    if (watch && static_cast<int>(runs.size()) >= sweep.runs_total()) {
+      screen.Draw({sweep}, runs, false);
+    }
   }
   grpc::Status status = reader->Finish();
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
     return ReportError("status", client::FromGrpc(status));
+  }
+  screen.Draw({sweep}, runs, true);
+  return 0;
+}
+
+// Follows every active sweep until none is left: one WatchRuns stream over
+// their runs, at most kRelistMs long (or until they are all terminal), then
+// the active sweeps are listed again. Sweeps that end stay on the screen.
+int WatchActiveSweeps(const ServiceConnection& connection) {
+  std::map<int64_t, v1::Sweep> followed;  // every sweep seen active, by id
+  std::map<int64_t, v1::RunUpdate> runs;
+  Screen screen;
+  auto draw = [&](bool force) {
+    std::vector<v1::Sweep> sweeps;
+    for (const auto& [id, sweep] : followed) sweeps.push_back(sweep);
+    screen.Draw(sweeps, runs, force);
+  };
+  bool all_ended = false;  // the last stream ended with every run terminal
+  while (true) {
+    auto sweeps = ListSweeps(connection, /*include_finished=*/false);
+    if (!sweeps.ok()) return ReportError("status", sweeps.status());
+    if (sweeps->empty()) break;
+    // Sweeps still listed active just after their last run ended: nothing new.
+    const bool nothing_new = std::all_of(sweeps->begin(), sweeps->end(), [&](const v1::Sweep& s) {
+      return followed.contains(s.sweep_id());
+    });
+    if (all_ended && nothing_new) break;
+    v1::WatchRunsRequest request;
+    for (const v1::Sweep& sweep : *sweeps) {
+      auto ids = RunIdsOf(connection, sweep.sweep_id());
+      if (!ids.ok()) return ReportError("status", ids.status());
+      for (int64_t id : *ids) request.add_run_ids(id);
+      followed[sweep.sweep_id()] = sweep;
+    }
+    grpc::ClientContext context;
+    client::PrepareContext(&context, connection.token, kRelistMs);
+    auto reader = connection.stub->WatchRuns(&context, request);
+    v1::RunUpdate update;
+    int updates = 0;
+    while (reader->Read(&update)) {
+      runs[update.run_id()] = update;
+      if (++updates >= request.run_ids_size()) draw(false);
+    }
+    grpc::Status status = reader->Finish();
+    if (!status.ok() && status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return ReportError("status", client::FromGrpc(status));
+    }
+    all_ended = status.ok();
+  }
+  if (followed.empty()) {
+    std::printf("no active sweep\n");
+    return 0;
   }
   draw(true);
   return 0;
@@ -174,7 +272,9 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
   static bool all = false;
   auto* status = app.add_subcommand("status", "Sweeps, or one sweep's runs with progress bars");
   status->add_option("sweep", sweep_id, "Sweep id (omit for every active sweep)");
-  status->add_flag("--watch", watch, std::string("Follow the runs live until they all end"));
+  status->add_flag("--watch", watch,
+                   std::string("Follow the runs live until they all end (without a sweep id: "
+                               "every active sweep, until none is left)"));
   status->add_flag("--all", all, std::string("Also list finished sweeps"));
   AddConnectionOptions(status, &flags);
   status->callback([&ctx] {
@@ -183,8 +283,11 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
       ctx.exit_code = ReportError("status", connection.status());
       return;
     }
-    ctx.exit_code =
-        sweep_id == 0 ? StatusOfAll(*connection, all) : StatusOfSweep(*connection, sweep_id, watch);
+    if (sweep_id != 0) {
+      ctx.exit_code = StatusOfSweep(*connection, sweep_id, watch);
+    } else {
+      ctx.exit_code = watch ? WatchActiveSweeps(*connection) : StatusOfAll(*connection, all);
+    }
   });
 
   static int64_t runs_sweep_id = 0;

@@ -130,6 +130,9 @@ struct RunRecord {
   int priority = 0;
   RunState state = RunState::kPending;
   int attempts = 0;  // attempts begun so far
+  // Attempts that ended `stopped` (a graceful release by the worker); they do
+  // not count toward max_attempts.
+  int released_attempts = 0;
   int max_attempts = 0;
   std::vector<AttemptReason> failure_reasons;  // by attempt number
   // Newest effective checkpoint and metric (highest step), if any.
@@ -161,6 +164,17 @@ struct AttemptRecord {
   std::string reason;  // why it ended; empty while active
   int64_t started_ms = 0;
   int64_t ended_ms = 0;  // 0 while active
+};
+
+// Liveness the coordinator keeps in memory and writes behind in batches
+// (Store::StoreLiveness): a lease's deadline, a worker's last heartbeat.
+struct LeaseDeadline {
+  std::string lease_id;
+  int64_t lease_deadline_ms = 0;
+};
+struct WorkerHeartbeat {
+  std::string worker_id;
+  int64_t heartbeat_ms = 0;
 };
 
 struct WorkerRecord {

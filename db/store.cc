@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "db/migrations.h"
 #include "db/store_impl.h"
+#include "db/wal_checkpointer.h"
 
 namespace flopwise::db {
 
@@ -16,6 +17,13 @@ using internal::Connection;
 using internal::Statement;
 
 // ---- Opening and the read pool ---------------------------------------------------
+
+namespace {
+
+// WAL frames (pages) after which a checkpoint is run: SQLite's default.
+constexpr int kCheckpointFrames = 1000;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                    const StoreOptions& options) {
@@ -60,7 +68,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                               options.max_size_bytes, ")"));
     }
   }
-  auto impl = std::make_unique<Impl>(path, options, std::move(writer));
+  ASSIGN_OR_RETURN(std::unique_ptr<internal::WalCheckpointer> checkpointer,
+                   internal::WalCheckpointer::Start(path, writer.get(), kCheckpointFrames));
+  auto impl = std::make_unique<Impl>(path, options, std::move(writer), std::move(checkpointer));
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -301,7 +311,8 @@ namespace {
 
 constexpr char kRunColumns[] =
     "run_id, sweep_id, index_in_sweep, arch, name, config_json, token_budget, priority, state, "
-    "attempts, max_attempts";
+    "attempts, max_attempts, "
+    "(SELECT count(*) FROM attempts a WHERE a.run_id = runs.run_id AND a.state = 'stopped')";
 
 // Reads the run's own columns, then its reasons, newest checkpoint and latest
 // metric through further queries on the same connection.
@@ -318,6 +329,7 @@ absl::StatusOr<RunRecord> ReadRun(Connection& conn, const Statement& stmt, std::
   ASSIGN_OR_RETURN(run.state, ParseRunState(stmt.ColumnText(8)));
   run.attempts = static_cast<int>(stmt.ColumnInt64(9));
   run.max_attempts = static_cast<int>(stmt.ColumnInt64(10));
+  run.released_attempts = static_cast<int>(stmt.ColumnInt64(11));
   ASSIGN_OR_RETURN(run.failure_reasons, internal::AttemptReasonsOn(conn, run.run_id, what));
   ASSIGN_OR_RETURN(run.newest_checkpoint, internal::NewestCheckpointOn(conn, run.run_id, what));
   ASSIGN_OR_RETURN(run.latest_metric, internal::LatestMetricOn(conn, run.run_id, what));

@@ -70,11 +70,17 @@ class Store {
   // ---- Attempts (leases) ----
   // Starts attempt `attempts + 1` of a pending run: inserts the lease, counts
   // the attempt and marks the run running, in one transaction.
-  // FailedPrecondition if the run is not pending or has used max_attempts;
+  // FailedPrecondition if the run is not pending or has used max_attempts
+  // (released attempts, those that ended `stopped`, do not count);
   // NotFound for an unknown run or worker; AlreadyExists for a reused lease id.
   absl::StatusOr<AttemptRecord> BeginAttempt(const NewAttempt& attempt);
   // Moves the deadline of an active lease. NotFound if no active attempt holds it.
   absl::Status ExtendLease(std::string_view lease_id, int64_t lease_deadline_ms);
+  // Writes a batch of liveness kept in memory, in one transaction: each
+  // lease's deadline (skipped when no active attempt holds the lease any more)
+  // and each worker's last heartbeat (skipped for an unknown worker).
+  absl::Status StoreLiveness(std::span<const LeaseDeadline> leases,
+                             std::span<const WorkerHeartbeat> workers);
   // Ends an active attempt with `outcome` (not kActive) and sets its run's
   // state to `run_state` (kPending requeues it; kRunning is refused), in one
   // transaction. FailedPrecondition if the attempt has already ended.

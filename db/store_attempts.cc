@@ -98,10 +98,11 @@ absl::StatusOr<AttemptRecord> Store::BeginAttempt(const NewAttempt& attempt) {
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<AttemptRecord> {
     int attempts = 0;
     {
-      ASSIGN_OR_RETURN(Statement stmt,
-                       conn.Prepare("SELECT state, attempts, max_attempts FROM runs "
-                                    "WHERE run_id = ?1",
-                                    kWhat));
+      ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT state, attempts, max_attempts, (SELECT count(*) FROM attempts "
+                       "WHERE run_id = ?1 AND state = 'stopped') FROM runs WHERE run_id = ?1",
+                       kWhat));
       stmt.BindInt64(1, attempt.run_id);
       ASSIGN_OR_RETURN(const bool found, stmt.Step());
       if (!found) {
@@ -110,11 +111,12 @@ absl::StatusOr<AttemptRecord> Store::BeginAttempt(const NewAttempt& attempt) {
       const std::string state = stmt.ColumnText(0);
       attempts = static_cast<int>(stmt.ColumnInt64(1));
       const int max_attempts = static_cast<int>(stmt.ColumnInt64(2));
+      const int released = static_cast<int>(stmt.ColumnInt64(3));
       if (state != RunStateName(RunState::kPending)) {
         return absl::FailedPreconditionError(
             Cat("db: BeginAttempt: run ", attempt.run_id, " is ", state, ", not pending"));
       }
-      if (attempts >= max_attempts) {
+      if (attempts - released >= max_attempts) {
         return absl::FailedPreconditionError(Cat("db: BeginAttempt: run ", attempt.run_id,
                                                  " has used all ", max_attempts, " attempts"));
       }
@@ -179,6 +181,35 @@ absl::Status Store::ExtendLease(std::string_view lease_id, int64_t lease_deadlin
     if (conn.changes() == 0) {
       return absl::NotFoundError(
           Cat("db: ExtendLease: no active attempt holds lease \"", lease_id, "\""));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Store::StoreLiveness(std::span<const LeaseDeadline> leases,
+                                  std::span<const WorkerHeartbeat> workers) {
+  if (leases.empty() && workers.empty()) return absl::OkStatus();
+  constexpr std::string_view kWhat = "StoreLiveness";
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::Status {
+    if (!leases.empty()) {
+      ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("UPDATE attempts SET lease_deadline_ms = ?2 "
+                                                    "WHERE lease_id = ?1 AND state = 'active'",
+                                                    kWhat));
+      for (const LeaseDeadline& lease : leases) {
+        stmt.BindText(1, lease.lease_id);
+        stmt.BindInt64(2, lease.lease_deadline_ms);
+        RETURN_IF_ERROR(stmt.Run());
+      }
+    }
+    if (!workers.empty()) {
+      ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("UPDATE workers SET last_heartbeat_ms = ?2 WHERE worker_id = ?1", kWhat));
+      for (const WorkerHeartbeat& worker : workers) {
+        stmt.BindText(1, worker.worker_id);
+        stmt.BindInt64(2, worker.heartbeat_ms);
+        RETURN_IF_ERROR(stmt.Run());
+      }
     }
     return absl::OkStatus();
   });

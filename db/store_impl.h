@@ -16,13 +16,18 @@
 #include "db/records.h"
 #include "db/sqlite.h"
 #include "db/store.h"
+#include "db/wal_checkpointer.h"
 
 namespace flopwise::db {
 
 class Store::Impl {
  public:
-  Impl(std::string path, StoreOptions options, std::unique_ptr<internal::Connection> writer)
-      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+  Impl(std::string path, StoreOptions options, std::unique_ptr<internal::Connection> writer,
+       std::unique_ptr<internal::WalCheckpointer> checkpointer)
+      : path_(std::move(path)),
+        options_(options),
+        writer_(std::move(writer)),
+        checkpointer_(std::move(checkpointer)) {}
 
   const std::string& path() const { return path_; }
 
@@ -82,6 +87,9 @@ class Store::Impl {
 
   std::mutex write_mu_;
   std::unique_ptr<internal::Connection> writer_;  // GUARDED_BY(write_mu_)
+  // Checkpoints the WAL off the writer's path; declared after writer_ so that
+  // it is destroyed (its hook removed) first.
+  std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

@@ -61,6 +61,18 @@ absl::Status ValidateReportRow(std::string_view what, size_t i, int64_t seq, int
   return absl::InvalidArgumentError(Cat("db: ", what, ": rows[", i, "].", field, ": must be >= 0"));
 }
 
+// A checkpoint's path names a directory: not empty or blank, no NUL byte.
+absl::Status ValidateCheckpointPath(std::string_view what, size_t i, std::string_view path) {
+  const char* problem = nullptr;
+  if (path.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    problem = "is empty";
+  } else if (path.find('\0') != std::string_view::npos) {
+    problem = "contains a NUL byte";
+  }
+  if (problem == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(Cat("db: ", what, ": rows[", i, "].path: ", problem));
+}
+
 // NotFound unless the attempt exists. Returns the lowest resumed_from_step of
 // any later attempt of the run: rows of `attempt` above it are already
 // superseded when they arrive.
@@ -175,9 +187,7 @@ absl::StatusOr<int> Store::RecordCheckpoints(int64_t run_id, int attempt,
   constexpr std::string_view kWhat = "RecordCheckpoints";
   for (size_t i = 0; i < rows.size(); ++i) {
     RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
-    if (rows[i].path.empty()) {
-      return absl::InvalidArgumentError(Cat("db: ", kWhat, ": rows[", i, "].path: is empty"));
-    }
+    RETURN_IF_ERROR(ValidateCheckpointPath(kWhat, i, rows[i].path));
   }
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
     ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,

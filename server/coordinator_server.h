@@ -1,7 +1,8 @@
 // CoordinatorServer: the coordinator daemon as an object (flopwise-coordinator
 // is a thin main() over it; tests start it on an ephemeral loopback port).
 // Owns the store, the scheduler, both gRPC services (plus health checking and
-// reflection) and the lease reaper thread.
+// reflection) and the lease reaper thread, which also writes heartbeats behind
+// (Scheduler::StoreLiveness).
 #pragma once
 
 #include <condition_variable>
@@ -31,7 +32,8 @@ struct CoordinatorOptions {
   std::string tls_cert_path;    // PEM; with tls_key_path, serve TLS
   std::string tls_key_path;
   int max_receive_bytes = 16 << 20;  // larger requests fail with RESOURCE_EXHAUSTED
-  int64_t reap_interval_ms = 1'000;  // how often expired leases are looked for
+  // How often expired leases are looked for and heartbeats written behind.
+  int64_t reap_interval_ms = 1'000;
   SchedulerOptions scheduler;
 };
 

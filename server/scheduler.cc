@@ -58,44 +58,51 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(db::Store* store,
 absl::Status Scheduler::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(const std::vector<db::WorkerRecord> workers, store_->ListWorkers());
-  for (const db::WorkerRecord& worker : workers)
-    worker_draining_[worker.worker_id] = worker.draining;
+  for (const db::WorkerRecord& worker : workers) {
+    workers_[worker.worker_id] =
+        WorkerState{worker.draining, worker.last_heartbeat_ms, worker.last_heartbeat_ms};
+  }
 
   db::RunFilter pending;
   pending.state = db::RunState::kPending;
   ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(pending));
   for (const db::RunRecord& run : runs) {
     ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
-    EnqueueLocked(run.run_id, run.sweep_id, std::move(plan));
+    EnqueueLocked(
+        PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts, std::move(plan)});
   }
 
   db::AttemptFilter active;
   active.active_only = true;
   ASSIGN_OR_RETURN(const std::vector<db::AttemptRecord> attempts, store_->ListAttempts(active));
   const int64_t grace_deadline_ms = clock_() + options_.restart_grace_ms;
+  std::vector<db::LeaseDeadline> extended;
   for (const db::AttemptRecord& attempt : attempts) {
     ASSIGN_OR_RETURN(const db::RunRecord run, store_->GetRun(attempt.run_id));
     ActiveLease lease;
     lease.run_id = attempt.run_id;
     lease.sweep_id = run.sweep_id;
     lease.attempt = attempt.attempt;
+    lease.released = run.released_attempts;
     lease.worker_id = attempt.worker_id;
     lease.deadline_ms = std::max(attempt.lease_deadline_ms, grace_deadline_ms);
+    lease.stored_deadline_ms = lease.deadline_ms;
     lease.resume_step = attempt.resumed_from_step;
     ASSIGN_OR_RETURN(lease.plan, RunPlanFromJson(run.config_json));
     if (lease.deadline_ms != attempt.lease_deadline_ms) {
-      RETURN_IF_ERROR(store_->ExtendLease(attempt.lease_id, lease.deadline_ms));
+      extended.push_back(db::LeaseDeadline{attempt.lease_id, lease.deadline_ms});
     }
     leases_.emplace(attempt.lease_id, std::move(lease));
   }
+  RETURN_IF_ERROR(store_->StoreLiveness(extended, {}));
   spdlog::info("scheduler: recovered {} pending runs, {} active leases, {} workers", queue_.size(),
-               leases_.size(), worker_draining_.size());
+               leases_.size(), workers_.size());
   return absl::OkStatus();
 }
 
-void Scheduler::EnqueueLocked(int64_t run_id, int64_t sweep_id, RunPlan plan) {
-  const QueueKey key{-plan.priority, run_id};
-  queue_[key] = PendingRun{run_id, sweep_id, std::move(plan)};
+void Scheduler::EnqueueLocked(PendingRun run) {
+  const QueueKey key{-run.plan.priority, run.run_id};
+  queue_[key] = std::move(run);
 }
 
 void Scheduler::BumpLocked() {
@@ -121,7 +128,7 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(db::CreatedSweep created, store_->CreateSweep(sweep, rows));
   for (size_t i = 0; i < runs.size(); ++i)
-    EnqueueLocked(created.run_ids[i], created.sweep_id, runs[i]);
+    EnqueueLocked(PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i]});
   BumpLocked();
   spdlog::info("sweep {} '{}' submitted: {} runs", created.sweep_id, sweep.name, runs.size());
   return created;
@@ -168,7 +175,7 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
   if (worker_id.empty()) {
     for (int n = 1; worker_id.empty(); ++n) {
       std::string candidate = Cat(hostname, "-", n);
-      if (!worker_draining_.contains(candidate)) worker_id = std::move(candidate);
+      if (!workers_.contains(candidate)) worker_id = std::move(candidate);
     }
   }
   db::WorkerRecord record;
@@ -177,43 +184,44 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
   record.inventory_json = inventory_json;
   record.registered_ms = clock_();
   record.last_heartbeat_ms = record.registered_ms;
-  auto it = worker_draining_.find(worker_id);
-  record.draining = it != worker_draining_.end() && it->second;
+  auto it = workers_.find(worker_id);
+  record.draining = it != workers_.end() && it->second.draining;
   RETURN_IF_ERROR(store_->UpsertWorker(record));
-  worker_draining_[worker_id] = record.draining;
+  workers_[worker_id] =
+      WorkerState{record.draining, record.last_heartbeat_ms, record.last_heartbeat_ms};
   spdlog::info("worker {} registered ({})", worker_id, hostname);
   return worker_id;
 }
 
 absl::Status Scheduler::SetDraining(std::string_view worker_id, bool draining) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = worker_draining_.find(worker_id);
-  if (it == worker_draining_.end()) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "'"));
   }
   RETURN_IF_ERROR(store_->SetWorkerDraining(worker_id, draining));
-  it->second = draining;
+  it->second.draining = draining;
   BumpLocked();
   return absl::OkStatus();
 }
 
 bool Scheduler::IsDraining(std::string_view worker_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = worker_draining_.find(worker_id);
-  return it != worker_draining_.end() && it->second;
+  auto it = workers_.find(worker_id);
+  return it != workers_.end() && it->second.draining;
 }
 
 absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
                                                      std::span<const LeaseHeartbeat> leases) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto worker = worker_draining_.find(worker_id);
-  if (worker == worker_draining_.end()) {
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register again)"));
   }
   const int64_t now_ms = clock_();
-  RETURN_IF_ERROR(store_->TouchWorker(worker_id, now_ms));
+  worker->second.last_heartbeat_ms = now_ms;
   HeartbeatResult result;
-  result.draining = worker->second;
+  result.draining = worker->second.draining;
   for (const LeaseHeartbeat& beat : leases) {
     LeaseVerdict verdict;
     verdict.lease_id = beat.lease_id;
@@ -231,7 +239,6 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
     } else {
       ActiveLease& lease = it->second;
       lease.deadline_ms = now_ms + options_.lease_duration_ms;
-      RETURN_IF_ERROR(store_->ExtendLease(beat.lease_id, lease.deadline_ms));
       verdict.lease_deadline_ms = lease.deadline_ms;
       RunProgress& progress = progress_[lease.run_id];
       progress =
@@ -247,11 +254,11 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view worker_id,
                                                                 const FreeResources& free) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto worker = worker_draining_.find(worker_id);
-  if (worker == worker_draining_.end()) {
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register first)"));
   }
-  if (worker->second) return std::nullopt;
+  if (worker->second.draining) return std::nullopt;
   const int64_t now_ms = clock_();
   for (auto it = queue_.begin(); it != queue_.end();) {
     const PendingRun& pending = it->second;
@@ -260,12 +267,14 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view
       continue;
     }
     LeaseGrant grant;
-    auto newest = store_->NewestCheckpoint(pending.run_id);
-    if (newest.ok()) {
-      grant.resume_checkpoint_path = newest->row.path;
-      grant.resume_step = newest->row.step;
-    } else if (!absl::IsNotFound(newest.status())) {
-      return newest.status();
+    if (pending.attempts > 0) {  // only attempts write checkpoints
+      auto newest = store_->NewestCheckpoint(pending.run_id);
+      if (newest.ok()) {
+        grant.resume_checkpoint_path = newest->row.path;
+        grant.resume_step = newest->row.step;
+      } else if (!absl::IsNotFound(newest.status())) {
+        return newest.status();
+      }
     }
     db::NewAttempt attempt;
     attempt.run_id = pending.run_id;
@@ -292,8 +301,10 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view
     lease.run_id = pending.run_id;
     lease.sweep_id = pending.sweep_id;
     lease.attempt = begun->attempt;
+    lease.released = pending.released;
     lease.worker_id = std::string(worker_id);
     lease.deadline_ms = attempt.lease_deadline_ms;
+    lease.stored_deadline_ms = attempt.lease_deadline_ms;
     lease.resume_step = grant.resume_step;
     lease.plan = pending.plan;
     leases_.emplace(grant.lease_id, std::move(lease));
@@ -381,7 +392,8 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
 }
 
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
-  return lease.attempt >= lease.plan.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
+  const int counted = lease.attempt - lease.released;
+  return counted >= lease.plan.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
 }
 
 absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,
@@ -395,21 +407,23 @@ absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState 
                db::AttemptStateName(outcome), reason.empty() ? "" : ": ", reason,
                db::RunStateName(run_state));
   if (run_state == db::RunState::kPending) {
-    EnqueueLocked(lease.run_id, lease.sweep_id, std::move(lease.plan));
+    const int released = lease.released + (outcome == db::AttemptState::kStopped ? 1 : 0);
+    EnqueueLocked(
+        PendingRun{lease.run_id, lease.sweep_id, lease.attempt, released, std::move(lease.plan)});
   } else {
-    RETURN_IF_ERROR(MaybeCompleteSweep(lease.sweep_id));
+    RETURN_IF_ERROR(MaybeCompleteSweepLocked(lease.sweep_id));
   }
   BumpLocked();
   return absl::OkStatus();
 }
 
-absl::Status Scheduler::MaybeCompleteSweep(int64_t sweep_id) {
-  db::RunFilter filter;
-  filter.sweep_id = sweep_id;
-  for (db::RunState state : {db::RunState::kPending, db::RunState::kRunning}) {
-    filter.state = state;
-    ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(filter));
-    if (!runs.empty()) return absl::OkStatus();
+absl::Status Scheduler::MaybeCompleteSweepLocked(int64_t sweep_id) {
+  // The queue holds every pending run and the lease table every running one.
+  for (const auto& [key, pending] : queue_) {
+    if (pending.sweep_id == sweep_id) return absl::OkStatus();
+  }
+  for (const auto& [lease_id, lease] : leases_) {
+    if (lease.sweep_id == sweep_id) return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(const db::SweepRecord sweep, store_->GetSweep(sweep_id));
   if (sweep.state != db::SweepState::kActive) return absl::OkStatus();
@@ -438,10 +452,10 @@ absl::StatusOr<db::RunState> Scheduler::FailRun(std::string_view lease_id, int a
 absl::StatusOr<db::RunState> Scheduler::ReleaseRun(std::string_view lease_id, int attempt,
                                                    std::string_view reason) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
-  const db::RunState run_state = RetryOrFail(*lease);
-  RETURN_IF_ERROR(EndLocked(std::string(lease_id), db::AttemptState::kStopped, reason, run_state));
-  return run_state;
+  RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
+  RETURN_IF_ERROR(
+      EndLocked(std::string(lease_id), db::AttemptState::kStopped, reason, db::RunState::kPending));
+  return db::RunState::kPending;
 }
 
 absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
@@ -459,6 +473,44 @@ absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
     RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired, reason, RetryOrFail(lease)));
   }
   return static_cast<int>(expired.size());
+}
+
+absl::Status Scheduler::StoreLiveness() {
+  // One writer at a time, so an older deadline never lands after a newer one.
+  std::lock_guard<std::mutex> writing(liveness_mu_);
+  std::vector<db::LeaseDeadline> leases;
+  std::vector<db::WorkerHeartbeat> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [lease_id, lease] : leases_) {
+      if (lease.deadline_ms == lease.stored_deadline_ms) continue;
+      leases.push_back(db::LeaseDeadline{lease_id, lease.deadline_ms});
+      lease.stored_deadline_ms = lease.deadline_ms;
+    }
+    for (auto& [worker_id, worker] : workers_) {
+      if (worker.last_heartbeat_ms == worker.stored_heartbeat_ms) continue;
+      workers.push_back(db::WorkerHeartbeat{worker_id, worker.last_heartbeat_ms});
+      worker.stored_heartbeat_ms = worker.last_heartbeat_ms;
+    }
+  }
+  // The write runs outside mu_: heartbeats go on meanwhile. A deadline moved
+  // again by now is simply written next time.
+  absl::Status status = store_->StoreLiveness(leases, workers);
+  if (status.ok()) return status;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const db::LeaseDeadline& written : leases) {
+    auto it = leases_.find(written.lease_id);
+    if (it != leases_.end() && it->second.stored_deadline_ms == written.lease_deadline_ms) {
+      it->second.stored_deadline_ms = 0;
+    }
+  }
+  for (const db::WorkerHeartbeat& written : workers) {
+    auto it = workers_.find(written.worker_id);
+    if (it != workers_.end() && it->second.stored_heartbeat_ms == written.heartbeat_ms) {
+      it->second.stored_heartbeat_ms = 0;
+    }
+  }
+  return status;
 }
 
 std::optional<RunProgress> Scheduler::Progress(int64_t run_id) {

@@ -5,6 +5,15 @@
 // with their deadlines, which workers are draining) and rebuilds all of it
 // from the database in Create(), so a restarted coordinator carries on where
 // the last one stopped. Thread-safe.
+//
+// Durability: every change of state (a sweep, a lease granted or ended, a
+// report) is committed before the call returns. Liveness is the exception: a
+// heartbeat moves lease deadlines and the worker's last-heartbeat time in
+// memory only, and StoreLiveness() writes them behind in one transaction (the
+// coordinator calls it every reap interval and when it stops). A crash loses
+// at most the renewals since the last write, which only makes the stored
+// deadlines earlier; Create() extends every recovered lease by the restart
+// grace anyway.
 #pragma once
 
 #include <condition_variable>
@@ -121,9 +130,9 @@ class Scheduler {
   absl::StatusOr<std::string> RegisterWorker(std::string worker_id, const std::string& hostname,
                                              const std::string& inventory_json);
   absl::Status SetDraining(std::string_view worker_id, bool draining);
-  // Moves the deadline of every listed lease the worker holds; a lease that
-  // ended (cancelled, expired) or is unknown gets cancel. NotFound for an
-  // unknown worker (it must register again).
+  // Moves the deadline of every listed lease the worker holds (in memory; see
+  // StoreLiveness); a lease that ended (cancelled, expired) or is unknown gets
+  // cancel. NotFound for an unknown worker (it must register again).
   absl::StatusOr<HeartbeatResult> Heartbeat(std::string_view worker_id,
                                             std::span<const LeaseHeartbeat> leases);
   // The highest-priority pending run that fits, leased to the worker; nullopt
@@ -145,6 +154,9 @@ class Scheduler {
   // `diverged`. Returns the run's new state.
   absl::StatusOr<db::RunState> FailRun(std::string_view lease_id, int attempt,
                                        std::string_view reason, bool diverged);
+  // A graceful stop by the worker: the attempt ends `stopped` with `reason`
+  // and the run is requeued at once. A released attempt does not count toward
+  // max_attempts. Returns the run's new state (pending).
   absl::StatusOr<db::RunState> ReleaseRun(std::string_view lease_id, int attempt,
                                           std::string_view reason);
 
@@ -152,6 +164,9 @@ class Scheduler {
   // next attempt resumes from the newest checkpoint) or FAILED after
   // max_attempts. Returns how many leases expired.
   absl::StatusOr<int> ReapExpiredLeases();
+  // Writes the lease deadlines and worker heartbeat times that changed since
+  // the last call, in one transaction. On error they are written next time.
+  absl::Status StoreLiveness();
 
   // ---- Watching ----
   std::optional<RunProgress> Progress(int64_t run_id);
@@ -170,17 +185,26 @@ class Scheduler {
   struct PendingRun {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
+    int attempts = 0;  // begun so far (0: no checkpoint can exist yet)
+    int released = 0;  // of which released (not counted toward max_attempts)
     RunPlan plan;
   };
   struct ActiveLease {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
     int attempt = 0;
+    int released = 0;  // earlier attempts of the run that were released
     std::string worker_id;
     int64_t deadline_ms = 0;
+    int64_t stored_deadline_ms = 0;  // as last written to the store
     int64_t resume_step = -1;
     bool superseded_earlier = false;  // SupersedeAfter done for this attempt
     RunPlan plan;
+  };
+  struct WorkerState {
+    bool draining = false;
+    int64_t last_heartbeat_ms = 0;
+    int64_t stored_heartbeat_ms = 0;  // as last written to the store
   };
   // Queue order: highest priority first, then lowest run id.
   using QueueKey = std::pair<int, int64_t>;  // (-priority, run_id)
@@ -193,25 +217,28 @@ class Scheduler {
   // run to `run_state` (re-queueing it when pending).
   absl::Status EndLocked(const std::string& lease_id, db::AttemptState outcome,
                          std::string_view reason, db::RunState run_state);
-  // REQUIRES: mu_ held. The run state after a failed attempt: pending while
-  // attempts remain, failed otherwise.
+  // The run state after a failed or expired attempt: pending while attempts
+  // remain, failed otherwise.
   static db::RunState RetryOrFail(const ActiveLease& lease);
-  void EnqueueLocked(int64_t run_id, int64_t sweep_id, RunPlan plan);
+  // REQUIRES: mu_ held.
+  void EnqueueLocked(PendingRun run);
   void BumpLocked();
-  // Marks the sweep completed when none of its runs is pending or running.
-  absl::Status MaybeCompleteSweep(int64_t sweep_id);
+  // REQUIRES: mu_ held. Marks the sweep completed when none of its runs is
+  // pending or running.
+  absl::Status MaybeCompleteSweepLocked(int64_t sweep_id);
 
   db::Store* const store_;
   const SchedulerOptions options_;
   const Clock clock_;
 
+  std::mutex liveness_mu_;  // serializes StoreLiveness(); taken before mu_
   std::mutex mu_;
   std::condition_variable changed_;
   uint64_t version_ = 0;
   bool shutdown_ = false;
   std::map<QueueKey, PendingRun> queue_;
   std::map<std::string, ActiveLease, std::less<>> leases_;
-  std::map<std::string, bool, std::less<>> worker_draining_;  // registered workers
+  std::map<std::string, WorkerState, std::less<>> workers_;  // registered workers
   std::map<int64_t, RunProgress> progress_;
 };
 

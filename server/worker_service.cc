@@ -24,6 +24,17 @@ grpc::Status CheckLease(const std::string& lease_id, int attempt) {
   return grpc::Status::OK;
 }
 
+// Lease.resources: what the run was scheduled against (see Fits()).
+void GrantedResources(const RunPlan& plan, v1::Resources* resources) {
+  resources->set_cpu_cores(plan.cpu_cores);
+  resources->set_gpus(plan.gpus);
+  if (plan.gpus > 0) {
+    resources->set_gpu_memory_bytes((plan.memory_bytes + plan.gpus - 1) / plan.gpus);
+  } else {
+    resources->set_memory_bytes(plan.memory_bytes);
+  }
+}
+
 }  // namespace
 
 WorkerServiceImpl::WorkerServiceImpl(const TokenAuth* auth, Scheduler* scheduler,
@@ -112,6 +123,7 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
   lease->set_run_dir_name(granted.run_dir_name);
   lease->set_resume_checkpoint_path(granted.resume_checkpoint_path);
   lease->set_resume_step(granted.resume_step);
+  GrantedResources(granted.plan, lease->mutable_resources());
   return grpc::Status::OK;
 }
 
@@ -146,7 +158,11 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
     return status;
   }
   if (!request->has_checkpoint()) return Invalid("checkpoint: required");
-  if (request->checkpoint().path().empty()) return Invalid("checkpoint.path: required");
+  const std::string& path = request->checkpoint().path();
+  if (path.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Invalid("checkpoint.path: required (the checkpoint's directory)");
+  }
+  if (path.find('\0') != std::string::npos) return Invalid("checkpoint.path: contains a NUL byte");
   auto inserted = scheduler_->ReportCheckpoint(request->lease_id(), request->attempt(),
                                                CheckpointRowFromProto(request->checkpoint()));
   if (!inserted.ok()) return ToGrpcStatus(inserted.status());

@@ -88,6 +88,60 @@ TEST_F(AttemptsTest, RequeueThenExhaustAttempts) {
   EXPECT_EQ(run->failure_reasons[1].reason, "trainer exited with code 1");
 }
 
+TEST_F(AttemptsTest, ReleasedAttemptsDoNotCountTowardMaxAttempts) {
+  // run_ allows 2 attempts; two graceful releases leave both.
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
+  ASSERT_TRUE(store_
+                  ->EndAttempt(run_, 1, AttemptState::kStopped, "worker stopping (SIGTERM)", 1500,
+                               RunState::kPending)
+                  .ok());
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w2", "lease-b", 2000)).ok());
+  ASSERT_TRUE(store_
+                  ->EndAttempt(run_, 2, AttemptState::kStopped, "worker stopping (SIGTERM)", 2500,
+                               RunState::kPending)
+                  .ok());
+  auto run = store_->GetRun(run_);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->attempts, 2);
+  EXPECT_EQ(run->released_attempts, 2);
+  // Both stops are recorded with their reasons.
+  ASSERT_EQ(run->failure_reasons.size(), 2u);
+  EXPECT_EQ(run->failure_reasons[1].outcome, AttemptState::kStopped);
+  EXPECT_EQ(run->failure_reasons[1].reason, "worker stopping (SIGTERM)");
+
+  auto third = store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-c", 3000));
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->attempt, 3);
+  ASSERT_TRUE(
+      store_->EndAttempt(run_, 3, AttemptState::kFailed, "exit code 1", 3500, RunState::kPending)
+          .ok());
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-d", 4000)).ok());
+  ASSERT_TRUE(
+      store_->EndAttempt(run_, 4, AttemptState::kFailed, "exit code 1", 4500, RunState::kPending)
+          .ok());
+  // Two counted attempts (3 and 4) are all of max_attempts.
+  EXPECT_EQ(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-e", 5000)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AttemptsTest, StoreLivenessWritesActiveLeasesAndKnownWorkers) {
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(other_run_, "w2", "lease-b", 1000)).ok());
+  ASSERT_TRUE(
+      store_->EndAttempt(other_run_, 1, AttemptState::kExpired, "x", 1100, RunState::kPending)
+          .ok());
+  const std::vector<LeaseDeadline> leases = {
+      {"lease-a", 7000}, {"lease-b", 7000}, {"no-such-lease", 7000}};
+  const std::vector<WorkerHeartbeat> workers = {{"w1", 6000}, {"nobody", 6000}};
+  ASSERT_TRUE(store_->StoreLiveness(leases, workers).ok());
+  EXPECT_EQ(store_->GetAttempt(run_, 1)->lease_deadline_ms, 7000);
+  // An ended lease keeps the deadline it ended with.
+  EXPECT_EQ(store_->GetAttempt(other_run_, 1)->lease_deadline_ms, 1000);
+  EXPECT_EQ(store_->GetWorker("w1")->last_heartbeat_ms, 6000);
+  EXPECT_EQ(store_->GetWorker("w2")->last_heartbeat_ms, MakeWorker("w2").last_heartbeat_ms);
+  EXPECT_TRUE(store_->StoreLiveness({}, {}).ok());
+}
+
 TEST_F(AttemptsTest, UnknownRunWorkerOrReusedLeaseAreRefused) {
   EXPECT_EQ(store_->BeginAttempt(MakeAttempt(9999, "w1", "x", 1)).status().code(),
             absl::StatusCode::kNotFound);

@@ -1,5 +1,7 @@
 // Several writer threads and reader threads share one Store.
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "db/store.h"
@@ -80,6 +82,44 @@ TEST(Concurrency, ReadersAndWritersFromSeveralThreads) {
     ASSERT_TRUE(run.ok());
     EXPECT_EQ(run->latest_metric->row.step, kBatches * kRowsPerBatch - 1);
   }
+}
+
+// The writer never checkpoints itself below its bound: a thread copies the WAL
+// into the database file while the store stays open and in use.
+TEST(Concurrency, WalIsCheckpointedInTheBackground) {
+  TempDir dir;
+  const std::string path = dir.File("flopwise.db");
+  auto opened = Store::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Store& store = **opened;
+  auto created = store.CreateSweep(MakeSweep(), std::vector<NewRun>{MakeRun(0)});
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(store.UpsertWorker(MakeWorker("w1")).ok());
+  const int64_t run = created->run_ids[0];
+  ASSERT_TRUE(store.BeginAttempt(MakeAttempt(run, "w1", "lease", 1000)).ok());
+  const auto file_size = [](const std::string& file) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(file, error);
+    return error ? uintmax_t{0} : size;
+  };
+  const uintmax_t empty_size = file_size(path);
+  // About 2,000 pages of metric rows, in batches as workers send them.
+  constexpr int kBatches = 100;
+  constexpr int kRowsPerBatch = 1000;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    std::vector<int64_t> steps;
+    for (int i = 0; i < kRowsPerBatch; ++i) steps.push_back(batch * kRowsPerBatch + i);
+    ASSERT_TRUE(store.RecordMetrics(run, 1, MetricRows(steps, batch * kRowsPerBatch)).ok());
+  }
+  bool copied = false;
+  for (int poll = 0; poll < 600 && !copied; ++poll) {
+    copied = file_size(path) >= empty_size + uintmax_t{4} * 1024 * 1024;
+    if (!copied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(copied) << "database file still " << file_size(path) << " bytes";
+  auto metrics = store.ListMetrics({.run_id = run});
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->size(), static_cast<size_t>(kBatches * kRowsPerBatch));
 }
 
 }  // namespace

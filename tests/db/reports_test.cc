@@ -212,6 +212,18 @@ TEST_F(ReportsTest, BadRowsAndUnknownAttemptsAreRefused) {
   EXPECT_EQ(RawQueryInt(path_, "SELECT count(*) FROM metrics"), 0);
 }
 
+TEST_F(ReportsTest, CheckpointWithoutAPathIsRefused) {
+  for (const std::string& path : {std::string(), std::string(" \t"), std::string("/a\0b", 4)}) {
+    std::vector<CheckpointRow> rows = {CheckpointAt(0, 10), CheckpointAt(1, 20)};
+    rows[1].path = path;
+    auto refused = store_->RecordCheckpoints(run_, 1, rows);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+    EXPECT_NE(refused.status().message().find("rows[1].path"), std::string_view::npos)
+        << refused.status();
+  }
+  EXPECT_EQ(RawQueryInt(path_, "SELECT count(*) FROM checkpoints"), 0);
+}
+
 TEST_F(ReportsTest, FailedBatchLandsNothing) {
   ASSERT_EQ(RawExec(path_,
                     "CREATE TRIGGER refuse BEFORE INSERT ON metrics WHEN NEW.step = 30 "

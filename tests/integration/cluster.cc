@@ -229,6 +229,18 @@ std::vector<v1::MetricRow> Cluster::Metrics(int64_t sweep_id, bool include_super
   return rows;
 }
 
+std::vector<v1::CheckpointRow> Cluster::Checkpoints(int64_t sweep_id, bool include_superseded) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::GetCheckpointsRequest request;
+  request.set_sweep_id(sweep_id);
+  request.set_include_superseded(include_superseded);
+  v1::GetCheckpointsResponse response;
+  grpc::Status status = users_->GetCheckpoints(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return {response.checkpoints().begin(), response.checkpoints().end()};
+}
+
 std::string Cluster::CoordinatorLog() const {
   std::ifstream in(dir_.Sub("coordinator.log"));
   std::ostringstream text;

@@ -51,6 +51,7 @@ class Cluster {
   std::vector<v1::Run> Runs(int64_t sweep_id);
   v1::Run GetRun(int64_t run_id);
   std::vector<v1::MetricRow> Metrics(int64_t sweep_id, bool include_superseded);
+  std::vector<v1::CheckpointRow> Checkpoints(int64_t sweep_id, bool include_superseded);
 
   std::string CoordinatorLog() const;
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -23,8 +24,9 @@ namespace {
 
 constexpr double kSweepTimeoutS = 90;
 
-// Every run's effective rows are exactly steps 1..total_steps, once each, and
-// no (run, attempt, seq) appears twice among all rows.
+// Every run's effective rows are exactly steps 1..total_steps, once each, no
+// (run, attempt, seq) appears twice among all rows, and every effective
+// checkpoint has a path that exists.
 void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) {
   std::map<int64_t, std::multiset<int64_t>> steps_by_run;
   for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/false)) {
@@ -43,6 +45,12 @@ void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) 
     EXPECT_TRUE(keys.insert({row.run_id(), row.attempt(), row.point().seq()}).second)
         << "duplicate row: run " << row.run_id() << " attempt " << row.attempt() << " seq "
         << row.point().seq();
+  }
+  // Every effective checkpoint names a directory that is there to resume from.
+  for (const v1::CheckpointRow& row : cluster.Checkpoints(sweep_id, /*include_superseded=*/false)) {
+    const std::string& path = row.checkpoint().path();
+    EXPECT_FALSE(path.empty()) << "run " << row.run_id() << " step " << row.checkpoint().step();
+    EXPECT_TRUE(std::filesystem::is_directory(path)) << path;
   }
 }
 
@@ -172,6 +180,59 @@ TEST_F(DaemonsTest, CancelledSweepStopsItsRuns) {
   EXPECT_EQ(response.runs_cancelled(), 2);
   EXPECT_TRUE(WaitFor([&] { return std::filesystem::is_empty(pid_dir); }, 30));
   for (const v1::Run& run : cluster.Runs(sweep)) EXPECT_EQ(run.state(), v1::RUN_STATE_CANCELLED);
+}
+
+TEST_F(DaemonsTest, StatusWatchWithoutASweepFollowsEveryActiveSweep) {
+  if (!HaveProgram("flopwise")) GTEST_SKIP() << "flopwise is not built";
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  ASSERT_NE(cluster.Submit(SweepSpec("watched-first", "llama", "cpu-1", 200, 50)), 0);
+  workerd::SpawnOptions options;
+  options.argv = {BinPath("flopwise"),
+                  "status",
+                  "--watch",
+                  "--coordinator",
+                  cluster.address(),
+                  "--token-file",
+                  cluster.dir().Sub("client.token")};
+  options.stderr_path = cluster.dir().Sub("status.log");
+  auto cli = workerd::ChildProcess::Spawn(options);
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::thread reader([&] {
+    while (std::optional<std::string> line = (*cli)->ReadLine()) {
+      std::lock_guard<std::mutex> lock(mu);
+      lines.push_back(*line);
+    }
+  });
+  auto seen = [&](const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
+      return line.find(text) != std::string::npos;
+    });
+  };
+  // A sweep submitted while the command runs is followed too.
+  ASSERT_TRUE(WaitFor([&] { return seen("watched-first"); }, 60));
+  ASSERT_NE(cluster.Submit(SweepSpec("watched-second", "tnl", "cpu-1", 20, 10)), 0);
+  const bool exited = WaitFor([&] { return (*cli)->TryWait().has_value(); }, kSweepTimeoutS);
+  if (!exited) (*cli)->Signal(SIGKILL);
+  reader.join();
+  ASSERT_TRUE(exited) << "flopwise status --watch did not end";
+  EXPECT_EQ((*cli)->TryWait()->exit_code, 0);
+  // It ended because both sweeps did: its last lines show the second one done.
+  std::vector<std::string> completed;
+  for (const std::string& line : lines) {
+    if (line.find("completed") != std::string::npos) completed.push_back(line);
+  }
+  EXPECT_TRUE(std::any_of(completed.begin(), completed.end(), [](const std::string& line) {
+    return line.find("watched-first") != std::string::npos;
+  }));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("succeeded"), std::string::npos) << lines.back();
+  EXPECT_TRUE(seen("watched-second"));
+  for (const v1::Run& run : cluster.Runs(2)) EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED);
 }
 
 TEST_F(DaemonsTest, WrongOrMissingTokensAreRejected) {

@@ -97,6 +97,7 @@ absl::StatusOr<v1::AcquireRunResponse> FakeLink::AcquireRun(const v1::AcquireRun
     return absl::UnavailableError("fake coordinator unreachable");
   }
   if (forgotten_) return absl::NotFoundError("worker " + request.worker_id() + ": unknown");
+  recorded_.acquires.push_back(request);
   v1::AcquireRunResponse response;
   if (pending_.empty()) {
     response.set_retry_after_ms(100);

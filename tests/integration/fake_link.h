@@ -28,6 +28,7 @@ class FakeLink : public CoordinatorLink {
     std::vector<v1::CompleteRunRequest> completes;
     std::vector<v1::FailRunRequest> fails;
     std::vector<v1::ReleaseRunRequest> releases;
+    std::vector<v1::AcquireRunRequest> acquires;
     int registrations = 0;
     int heartbeats = 0;
     int failed_calls = 0;

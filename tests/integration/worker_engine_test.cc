@@ -98,6 +98,22 @@ TEST(WorkerEngine, CompletesARunAndReportsEveryRowOnce) {
   EXPECT_EQ(harness.worker().worker_id(), "fake-1");
 }
 
+TEST(WorkerEngine, OffersWhatIsLeftOfTheGrantedResources) {
+  TempDir dir;
+  testing::FakeLink link;
+  v1::Lease lease = MakeLease("L1", 1, 100000);
+  lease.mutable_resources()->set_cpu_cores(2);
+  lease.mutable_resources()->set_memory_bytes(int64_t{6} << 30);
+  link.AddLease(lease);
+  WorkerHarness harness(&link, dir.path(), 10);  // 2 cores, 8 GiB, 1 thread per run
+  ASSERT_TRUE(WaitFor([&] { return !link.StoredRows("L1").empty(); }, kTimeoutS));
+  const size_t seen = link.recorded().acquires.size();
+  ASSERT_TRUE(WaitFor([&] { return link.recorded().acquires.size() > seen; }, kTimeoutS));
+  const v1::AcquireRunRequest request = link.recorded().acquires.back();
+  EXPECT_EQ(request.free_cpu_cores(), 0);
+  EXPECT_EQ(request.free_memory_bytes(), int64_t{2} << 30);
+}
+
 TEST(WorkerEngine, LosesNothingWhileTheCoordinatorIsUnreachable) {
   TempDir dir;
   testing::FakeLink link;

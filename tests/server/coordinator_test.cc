@@ -1,6 +1,5 @@
 // The coordinator end to end over real gRPC on an ephemeral loopback port,
 // with a temporary SQLite file and an injected clock for lease deadlines.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -8,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 
@@ -203,33 +201,6 @@ TEST_F(CoordinatorTest, AuthStatuses) {
   EXPECT_TRUE(worker_->Register(Ctx(kWorkerToken).get(), reg, &reg_response).ok());
 }
 
-TEST_F(CoordinatorTest, HealthCheckReportsServing) {
-  // grpc.health.v1.Health/Check by hand: HealthCheckRequest{service = 1} in,
-  // HealthCheckResponse{status = 1 (SERVING)} out.
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  const std::string service = "flopwise.v1.UserService";
-  const std::string request_bytes =
-      std::string("\x0a") + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request_bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  const grpc::Status status = done.get_future().get();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& part : slices)
-    bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01"));
-}
-
 TEST_F(CoordinatorTest, OversizedRequestIsRefused) {
   user_.reset();
   worker_.reset();
@@ -302,6 +273,35 @@ TEST_F(CoordinatorTest, SchedulerPicksHighestPriorityThatFits) {
   EXPECT_EQ(GetRun(mid.runs(0).run_id()).state(), v1::RUN_STATE_RUNNING);
 }
 
+TEST_F(CoordinatorTest, LeaseCarriesTheGrantedResources) {
+  std::string cpu_spec = OneRunSpec("cpu", 1, 1);
+  cpu_spec.replace(cpu_spec.find("name: cpu"), 9,
+                   "name: cpu\nresources: {cpu_cores: 2, memory: 3GiB}");
+  Submit(cpu_spec);
+  std::string gpu_spec = OneRunSpec("gpu", 0, 1);
+  gpu_spec.replace(gpu_spec.find("name: gpu"), 9, "name: gpu\nresources: {gpus: 2, memory: 20GiB}");
+  Submit(gpu_spec);
+  const std::string worker_id = Register("w");
+  const v1::Lease cpu = Acquire(worker_id).lease();
+  EXPECT_EQ(cpu.resources().cpu_cores(), 2);
+  EXPECT_EQ(cpu.resources().memory_bytes(), int64_t{3} << 30);
+  EXPECT_EQ(cpu.resources().gpus(), 0);
+  EXPECT_EQ(cpu.resources().gpu_memory_bytes(), 0);
+  v1::AcquireRunRequest request;
+  request.set_worker_id(worker_id);
+  request.set_free_cpu_cores(4);
+  request.set_free_memory_bytes(int64_t{16} << 30);
+  request.set_free_gpus(2);
+  request.set_free_gpu_memory_bytes(int64_t{16} << 30);
+  v1::AcquireRunResponse response;
+  ASSERT_TRUE(worker_->AcquireRun(Ctx(kWorkerToken).get(), request, &response).ok());
+  ASSERT_TRUE(response.has_lease());
+  EXPECT_EQ(response.lease().resources().cpu_cores(), 1);
+  EXPECT_EQ(response.lease().resources().gpus(), 2);
+  EXPECT_EQ(response.lease().resources().gpu_memory_bytes(), int64_t{10} << 30);
+  EXPECT_EQ(response.lease().resources().memory_bytes(), 0);
+}
+
 TEST_F(CoordinatorTest, ReportsAreIdempotent) {
   const auto sweep = Submit(OneRunSpec("idem", 0, 1));
   const auto lease = Acquire(Register("w")).lease();
@@ -345,6 +345,73 @@ TEST_F(CoordinatorTest, HeartbeatExtendsTheLease) {
   ASSERT_TRUE(expired.ok());
   EXPECT_EQ(*expired, 0);
   EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
+}
+
+TEST_F(CoordinatorTest, CheckpointWithoutAPathIsRefused) {
+  const auto sweep = Submit(OneRunSpec("no-path", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  for (const std::string& path : {std::string(), std::string("  "), std::string("/a\0b", 4)}) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.mutable_checkpoint()->set_step(5);
+    request.mutable_checkpoint()->set_path(path);
+    v1::ReportCheckpointResponse response;
+    const grpc::Status status =
+        worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("checkpoint.path"), std::string::npos)
+        << status.error_message();
+  }
+  v1::GetCheckpointsRequest request;
+  request.set_run_id(sweep.runs(0).run_id());
+  request.set_include_superseded(true);
+  v1::GetCheckpointsResponse response;
+  ASSERT_TRUE(user_->GetCheckpoints(Ctx(kClientToken).get(), request, &response).ok());
+  EXPECT_EQ(response.checkpoints_size(), 0);
+}
+
+// The report of an empty checkpoint path in the effective view, tried the
+// ways it could come about: a checkpoint of an attempt retried after the lease
+// ended and a later attempt superseded it, and the later attempt's own.
+TEST_F(CoordinatorTest, RetriedCheckpointAfterSupersedeKeepsEveryPath) {
+  const auto sweep = Submit(OneRunSpec("retry", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto checkpoint = [&](const v1::Lease& lease, int64_t seq, int64_t step) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.mutable_checkpoint()->set_seq(seq);
+    request.mutable_checkpoint()->set_step(step);
+    request.mutable_checkpoint()->set_path("/ckpt/a" + std::to_string(lease.attempt()) + "/step-" +
+                                           std::to_string(step));
+    v1::ReportCheckpointResponse response;
+    return worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {10, 20}, 0, -1, &metrics).ok());
+  ASSERT_TRUE(checkpoint(first, 0, 10).ok());
+  ASSERT_TRUE(checkpoint(first, 1, 20).ok());
+  now_ms_ += kLeaseMs + 1;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 1);
+  const auto second = Acquire(worker_id).lease();
+  ASSERT_EQ(second.resume_step(), 20);
+  // The second attempt resumed from step 10 after all (its files at 20 were
+  // not there yet): attempt 1's checkpoint at 20 is superseded.
+  ASSERT_TRUE(ReportMetrics(second, 2, {20}, 0, 10, &metrics).ok());
+  EXPECT_EQ(checkpoint(first, 1, 20).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(checkpoint(second, 0, 20).ok());
+  ASSERT_TRUE(checkpoint(second, 0, 20).ok());  // a retry
+  v1::GetCheckpointsRequest request;
+  request.set_run_id(run_id);
+  v1::GetCheckpointsResponse response;
+  ASSERT_TRUE(user_->GetCheckpoints(Ctx(kClientToken).get(), request, &response).ok());
+  ASSERT_EQ(response.checkpoints_size(), 2);
+  EXPECT_EQ(response.checkpoints(0).checkpoint().path(), "/ckpt/a1/step-10");
+  EXPECT_EQ(response.checkpoints(1).checkpoint().path(), "/ckpt/a2/step-20");
+  EXPECT_EQ(response.checkpoints(1).attempt(), 2);
 }
 
 TEST_F(CoordinatorTest, ExpiredLeaseRequeuesWithNextAttemptAndResumePath) {
@@ -445,6 +512,84 @@ TEST_F(CoordinatorTest, ReleasedRunIsRequeuedAtOnce) {
   EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
   EXPECT_EQ(run.attempt_history(0).reason(), "worker stopping (SIGTERM)");
   EXPECT_EQ(Acquire(worker_id).lease().attempt(), 2);
+}
+
+TEST_F(CoordinatorTest, ReleasesDoNotCountTowardMaxAttempts) {
+  const auto sweep = Submit(OneRunSpec("release-limit", 0, 1));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto release = [&](const v1::Lease& lease) {
+    v1::ReleaseRunRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.set_reason("worker stopping (SIGTERM)");
+    v1::ReleaseRunResponse response;
+    return worker_->ReleaseRun(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  ASSERT_TRUE(release(first).ok());
+  // The count survives a restart of the coordinator.
+  RestartServer();
+  const auto second = Acquire(worker_id).lease();
+  ASSERT_EQ(second.run_id(), run_id);
+  EXPECT_EQ(second.attempt(), 2);
+  ASSERT_TRUE(release(second).ok());
+  const auto third = Acquire(worker_id).lease();
+  ASSERT_EQ(third.run_id(), run_id);
+  EXPECT_EQ(third.attempt(), 3);
+  // The one counted attempt is all that max_attempts: 1 allows.
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(third, "exit code 1: boom", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  const v1::Run run = GetRun(run_id);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_FAILED);
+  ASSERT_EQ(run.attempt_history_size(), 3);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
+  EXPECT_EQ(run.attempt_history(0).reason(), "worker stopping (SIGTERM)");
+  EXPECT_EQ(run.attempt_history(1).outcome(), v1::ATTEMPT_OUTCOME_STOPPED);
+  EXPECT_EQ(run.attempt_history(2).outcome(), v1::ATTEMPT_OUTCOME_FAILED);
+  EXPECT_FALSE(Acquire(worker_id).has_lease());
+}
+
+TEST_F(CoordinatorTest, HeartbeatsAreWrittenBehind) {
+  Submit(OneRunSpec("behind", 0, 1));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  now_ms_ += 3'000;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  request.add_leases()->set_lease_id(lease.lease_id());
+  request.mutable_leases(0)->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  const int64_t deadline_ms = response.instructions(0).lease_deadline_ms();
+  EXPECT_EQ(deadline_ms, now_ms_.load() + kLeaseMs);
+  ASSERT_TRUE(server_->scheduler()->StoreLiveness().ok());
+  const v1::Run run = GetRun(lease.run_id());
+  ASSERT_EQ(run.attempt_history_size(), 1);
+  EXPECT_EQ(run.attempt_history(0).lease_deadline_ms(), deadline_ms);
+  v1::ListWorkersResponse workers;
+  ASSERT_TRUE(user_->ListWorkers(Ctx(kClientToken).get(), {}, &workers).ok());
+  ASSERT_EQ(workers.workers_size(), 1);
+  EXPECT_EQ(workers.workers(0).last_heartbeat_ms(), now_ms_.load());
+}
+
+TEST_F(CoordinatorTest, StoppingWritesTheLastHeartbeatsDeadline) {
+  Submit(OneRunSpec("stop", 0, 2));
+  const std::string worker_id = Register("w");
+  const auto lease = Acquire(worker_id).lease();
+  now_ms_ += kLeaseMs - 1'000;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  request.add_leases()->set_lease_id(lease.lease_id());
+  request.mutable_leases(0)->set_attempt(lease.attempt());
+  v1::HeartbeatResponse response;
+  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  RestartServer();
+  // Past the first deadline and the restart grace, before the heartbeat's deadline.
+  now_ms_ += kLeaseMs - 1'000;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 0);
+  EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
 }
 
 TEST_F(CoordinatorTest, MetricsArePaged) {

@@ -99,8 +99,9 @@ struct Worker::Slot {
   v1::Lease lease;
   ReportQueue queue;
   std::unique_ptr<TrainerProcess> trainer;  // null when it could not start
-  int threads = 0;
-  int64_t memory_bytes = 0;
+  int threads = 0;                          // the trainer's --threads
+  int cores = 0;                            // counted as taken: the threads or the cores granted
+  int64_t memory_bytes = 0;                 // host memory counted as taken
   std::vector<int> gpu_indices;
 
   v1::LeaseProgress progress;
@@ -263,7 +264,7 @@ void Worker::Acquire(int64_t now_ms) {
   int64_t free_memory = options_.host.memory_bytes;
   std::vector<bool> gpu_used(options_.host.gpus.size(), false);
   for (const auto& [lease_id, slot] : slots_) {
-    free_cores -= slot->threads;
+    free_cores -= slot->cores;
     free_memory -= slot->memory_bytes;
     for (int index : slot->gpu_indices) {
       for (size_t g = 0; g < options_.host.gpus.size(); ++g) {
@@ -309,8 +310,14 @@ void Worker::Acquire(int64_t now_ms) {
 
 void Worker::StartRun(const v1::Lease& lease) {
   auto slot = std::make_unique<Slot>(lease, options_.backoff);
+  // What the coordinator granted (Lease.resources; all zero from an older
+  // coordinator, and the memory of a GPU run is the GPUs').
+  const v1::Resources& granted = lease.resources();
   slot->threads = threads_per_run_;
-  slot->memory_bytes = EstimateMemoryBytes(lease.config());
+  slot->cores = std::max(threads_per_run_, granted.cpu_cores());
+  slot->memory_bytes = granted.gpus() == 0 && granted.memory_bytes() > 0
+                           ? granted.memory_bytes()
+                           : EstimateMemoryBytes(lease.config());
   slot->progress.set_lease_id(lease.lease_id());
   slot->progress.set_attempt(lease.attempt());
   slot->progress.set_step(std::max<int64_t>(0, lease.resume_step()));
@@ -325,8 +332,9 @@ void Worker::StartRun(const v1::Lease& lease) {
         }
       }
     }
-    // One GPU per run: the first free one.
-    for (size_t g = 0; g < used.size() && slot->gpu_indices.empty(); ++g) {
+    // The first free GPUs: as many as granted, at least one.
+    const size_t wanted = static_cast<size_t>(std::max(1, granted.gpus()));
+    for (size_t g = 0; g < used.size() && slot->gpu_indices.size() < wanted; ++g) {
       if (!used[g]) slot->gpu_indices.push_back(options_.host.gpus[g].index);
     }
     spawn.env.emplace_back("CUDA_VISIBLE_DEVICES", absl::StrJoin(slot->gpu_indices, ","));
