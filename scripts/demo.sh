@@ -7,7 +7,7 @@
 # figures. State lives in ./flopwise-demo/: a rerun reuses a finished study
 # (and reports again), an interrupted one resumes its unfinished runs.
 #
-#   scripts/demo.sh            the study (about 15 minutes on 2 cores)
+#   scripts/demo.sh            the study (about 11 minutes on 2 cores)
 #   scripts/demo.sh --smoke    2 architectures x 3 sizes, a fraction of the tokens (CI)
 #   scripts/demo.sh --fresh    forget the previous study and start again
 #   scripts/demo.sh --no-build skip install and build (binaries from $FLOPWISE_BUILD_DIR)

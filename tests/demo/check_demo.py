@@ -52,10 +52,10 @@ def main(demo, archs):
                 problems.append(f"fit.json {arch}.{key} = {v!r}: not a finite number")
 
     db = sqlite3.connect(f"file:{os.path.join(demo, 'flopwise.db')}?mode=ro", uri=True)
-    runs = db.execute("SELECT run_id, name, state, config_json FROM runs").fetchall()
-    if len(runs) != 3 * len(archs):
-        problems.append(f"{len(runs)} runs in the database, want {3 * len(archs)}")
-    for run_id, name, state, config_json in runs:
+    runs = db.execute("SELECT run_id, arch, name, state, config_json FROM runs").fetchall()
+    if sorted({r[1] for r in runs}) != sorted(archs):
+        problems.append(f"runs of {sorted({r[1] for r in runs})} in the database, want {sorted(archs)}")
+    for run_id, _, name, state, config_json in runs:
         if state != "succeeded":
             problems.append(f"run {name}: state {state}")
         have = {s for (s,) in db.execute(
