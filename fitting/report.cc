@@ -14,8 +14,6 @@ using nlohmann::json;
 
 json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-std::string Num(double v) { return std::isfinite(v) ? absl::StrFormat("%.4g", v) : "n/a"; }
-
 json MethodsJson(unsigned methods) {
   json list = json::array();
   if (methods & kPaper) list.push_back("paper");
@@ -125,6 +123,10 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
 
 }  // namespace
 
+std::string FormatFinite(double v, int digits) {
+  return std::isfinite(v) ? absl::StrFormat("%.*g", digits, v) : "n/a";
+}
+
 std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit) {
   return absl::StrFormat("%s(C) = %.4g * C^%.4f  (C in %s)", name, coef, exponent,
                          ComputeUnitName(unit));
@@ -172,20 +174,21 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
       ComputeUnitName(fit.unit), FlopsConventionKey(fit.convention), fit.bootstrap_resamples,
       100 * fit.interval_level);
   auto coef = [&](const ArchFit& f, Coef c) {
-    std::string s = Num(f.coefs[c]);
+    std::string s = FormatFinite(f.coefs[c]);
     if (f.intervals[c].valid) {
-      absl::StrAppend(&s, " [", Num(f.intervals[c].lo), ", ", Num(f.intervals[c].hi), "]");
+      absl::StrAppend(&s, " [", FormatFinite(f.intervals[c].lo), ", ",
+                      FormatFinite(f.intervals[c].hi), "]");
     }
     return s;
   };
   for (const ArchFit& f : fit.archs) {
     absl::StrAppendFormat(&out, "\n== %s: %d runs, %d checkpoints, C from %s to %s %s\n", f.arch,
-                          f.runs, f.points, Num(f.compute_min), Num(f.compute_max),
-                          ComputeUnitName(fit.unit));
+                          f.runs, f.points, FormatFinite(f.compute_min),
+                          FormatFinite(f.compute_max), ComputeUnitName(fit.unit));
     if (f.has_paper) {
       absl::StrAppend(&out, "  paper (envelope of ", f.paper.envelope.size(), " points)\n");
       absl::StrAppend(&out, "    ", LawText("L", f.coefs[kLCoef], f.coefs[kLExp], fit.unit),
-                      "   R2 ", Num(f.paper.loss.r2_log), "\n");
+                      "   R2 ", FormatFinite(f.paper.loss.r2_log), "\n");
       absl::StrAppend(&out, "      coef ", coef(f, kLCoef), "  exp ", coef(f, kLExp), "\n");
       absl::StrAppend(&out, "    ",
                       LawText("N_opt", f.coefs[kNoptCoef], f.coefs[kNoptExp], fit.unit), "   exp ",
@@ -206,12 +209,12 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     }
     if (f.has_approach3) {
       absl::StrAppend(&out, "  approach3  L(N,D) = E + A/N^alpha + B/D^beta   R2 ",
-                      Num(f.approach3.r2_log), "\n");
+                      FormatFinite(f.approach3.r2_log), "\n");
       absl::StrAppend(&out, "    E ", coef(f, kE), "  A ", coef(f, kA), "  B ", coef(f, kB), "\n");
       absl::StrAppend(&out, "    alpha ", coef(f, kAlpha), "  beta ", coef(f, kBeta), "\n");
       absl::StrAppend(&out, "    ",
                       LawText("N_opt", f.coefs[kA3NoptCoef], f.coefs[kA3NoptExp], fit.unit),
-                      "  (C = ", Num(f.flops_per_param_token), " N D)\n");
+                      "  (C = ", FormatFinite(f.flops_per_param_token), " N D)\n");
     }
     for (const HoldoutCheck& h : f.holdout) {
       absl::StrAppendFormat(
@@ -222,11 +225,12 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     for (const std::string& w : f.warnings) absl::StrAppend(&out, "  warning: ", w, "\n");
   }
   if (budget == nullptr) return out;
-  absl::StrAppendFormat(&out, "\nbudget C = %s %s\n", Num(budget->budget),
+  absl::StrAppendFormat(&out, "\nbudget C = %s %s\n", FormatFinite(budget->budget),
                         ComputeUnitName(fit.unit));
   auto estimate = [](const Estimate& e) {
-    std::string s = Num(e.value);
-    if (e.has_interval) absl::StrAppend(&s, " [", Num(e.lo), ", ", Num(e.hi), "]");
+    std::string s = FormatFinite(e.value);
+    if (e.has_interval)
+      absl::StrAppend(&s, " [", FormatFinite(e.lo), ", ", FormatFinite(e.hi), "]");
     return s;
   };
   for (const ArchRecommendation& rec : budget->archs) {
@@ -237,8 +241,8 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
       if (m.has_shape) {
         absl::StrAppendFormat(
             &out, "      nearest shape %s (%d layers, d_model %d, %d heads, N %s): %s tokens\n",
-            m.shape.name, m.shape.layers, m.shape.d_model, m.shape.heads, Num(m.shape.n_params),
-            Num(m.shape_tokens));
+            m.shape.name, m.shape.layers, m.shape.d_model, m.shape.heads,
+            FormatFinite(m.shape.n_params), FormatFinite(m.shape_tokens));
       }
     }
     for (const std::string& w : rec.warnings) absl::StrAppend(&out, "    warning: ", w, "\n");

@@ -9,6 +9,10 @@
 
 namespace flopwise::fitting {
 
+// "%.<digits>g" of a finite number, "n/a" otherwise: every printed result goes
+// through it, so a NaN never reaches a reader.
+std::string FormatFinite(double v, int digits = 4);
+
 // "L(C) = 3.7087 * C^-0.0798  (C in PF-days)"; `name` is "L", "N_opt" or "D_opt".
 std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit);
 

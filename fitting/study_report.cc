@@ -8,18 +8,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "fitting/report.h"
 
 namespace flopwise::fitting {
 namespace {
 
-std::string Num(double v) { return std::isfinite(v) ? absl::StrFormat("%.4g", v) : "n/a"; }
-std::string Short(double v) { return std::isfinite(v) ? absl::StrFormat("%.3g", v) : "n/a"; }
+std::string Short(double v) { return FormatFinite(v, 3); }
 
 // "0.0798 [0.071, 0.088]" when the bootstrap gave an interval.
 std::string WithInterval(const ArchFit& f, Coef c) {
-  std::string s = Num(f.coefs[c]);
+  std::string s = FormatFinite(f.coefs[c]);
   if (f.intervals[c].valid) {
-    absl::StrAppend(&s, " [", Num(f.intervals[c].lo), ", ", Num(f.intervals[c].hi), "]");
+    absl::StrAppend(&s, " [", FormatFinite(f.intervals[c].lo), ", ",
+                    FormatFinite(f.intervals[c].hi), "]");
   }
   return s;
 }
@@ -97,7 +98,7 @@ void AppendLaws(std::string& out, const FitReport& fit) {
                       WithInterval(f, kLExp), " | ", Power(f.coefs[kNoptCoef], f.coefs[kNoptExp]),
                       " | ", WithInterval(f, kNoptExp), " | ",
                       Power(f.coefs[kDoptCoef], f.coefs[kDoptExp]), " | ",
-                      WithInterval(f, kDoptExp), " | ", Num(f.paper.loss.r2_log), " |\n");
+                      WithInterval(f, kDoptExp), " | ", FormatFinite(f.paper.loss.r2_log), " |\n");
     }
     out += "\n";
   }
@@ -110,7 +111,7 @@ void AppendLaws(std::string& out, const FitReport& fit) {
       if (!f.has_approach3) continue;
       absl::StrAppend(&out, "| ", f.arch, " | ", WithInterval(f, kE), " | ", WithInterval(f, kA),
                       " | ", WithInterval(f, kAlpha), " | ", WithInterval(f, kB), " | ",
-                      WithInterval(f, kBeta), " | ", Num(f.approach3.r2_log), " | ",
+                      WithInterval(f, kBeta), " | ", FormatFinite(f.approach3.r2_log), " | ",
                       Power(f.coefs[kA3NoptCoef], f.coefs[kA3NoptExp]), " |\n");
     }
     out += "\n";
@@ -141,7 +142,7 @@ void AppendLaws(std::string& out, const FitReport& fit) {
       for (const HoldoutCheck& h : f.holdout) {
         absl::StrAppendFormat(
             &out, "| %s | %s | %s | %s | %s | %s%% |\n", f.arch, MethodTitle(h.method), h.run,
-            Num(h.observed_loss), Num(h.predicted_loss),
+            FormatFinite(h.observed_loss), FormatFinite(h.predicted_loss),
             std::isfinite(h.relative_error) ? absl::StrFormat("%+.2f", 100 * h.relative_error)
                                             : "n/a");
       }
