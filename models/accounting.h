@@ -33,9 +33,11 @@ double TrainFlopsPerTokenFormula(const ModelConfig& config);
 // one-hot GEMM plus the LM head, ×3 for training). Table 7 leaves it out.
 double TrainFlopsPerTokenEmbedding(const ModelConfig& config);
 
-// Bytes the CPU trainer allocates for one model trained on `batch_tokens`
-// tokens per micro-step (batch × context): parameters, gradients and both
-// AdamW moments (padded vocabulary), plus the activation arena.
-int64_t EstimateTrainMemoryBytes(const ModelConfig& config, int64_t batch_tokens);
+// Bytes the CPU trainer process needs for one model trained on `batch_tokens`
+// tokens per micro-step (batch × context) with `threads` threads: parameters,
+// gradients and both AdamW moments (padded vocabulary), the activation arena,
+// and the process's own cost (code, libraries, per-thread BLAS buffers,
+// measured in docs/perf.md). flopwise-train reports its peak beside it.
+int64_t EstimateTrainMemoryBytes(const ModelConfig& config, int64_t batch_tokens, int threads);
 
 }  // namespace flopwise::models

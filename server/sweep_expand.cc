@@ -125,8 +125,8 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
           plan.eval_tasks = spec.evaluation.tasks;
           plan.eval_every_checkpoint = spec.evaluation.every_checkpoint;
           plan.estimated_flops = plan.flops_per_token * static_cast<double>(plan.total_tokens);
-          plan.estimated_memory_bytes =
-              models::EstimateTrainMemoryBytes(*config, grid.batch_tokens / spec.grad_accum);
+          plan.estimated_memory_bytes = models::EstimateTrainMemoryBytes(
+              *config, grid.batch_tokens / spec.grad_accum, spec.resources.cpu_cores);
           plan.cpu_cores = spec.resources.cpu_cores;
           plan.gpus = spec.resources.gpus;
           plan.memory_bytes = std::max(plan.estimated_memory_bytes, spec.resources.memory_bytes);

@@ -157,13 +157,16 @@ TEST(Accounting, CpuLadderSpansSmallModels) {
   }
 }
 
-TEST(Accounting, MemoryEstimateGrowsWithBatch) {
+TEST(Accounting, MemoryEstimateGrowsWithBatchAndThreads) {
   auto c = FindPreset(Arch::kCos2, "cpu-2", 1000, 64);
   ASSERT_TRUE(c.ok());
-  const int64_t small = EstimateTrainMemoryBytes(*c, 64);
-  const int64_t large = EstimateTrainMemoryBytes(*c, 640);
-  EXPECT_GT(small, 16 * (NonEmbeddingParamsExact(*c) + EmbeddingParams(*c)));
+  const int64_t small = EstimateTrainMemoryBytes(*c, 64, 1);
+  const int64_t large = EstimateTrainMemoryBytes(*c, 640, 1);
+  // Weights, gradients and two AdamW moments, plus the process's own 20 MiB.
+  EXPECT_GT(small, 16 * (NonEmbeddingParamsExact(*c) + EmbeddingParams(*c)) + (int64_t{20} << 20));
   EXPECT_GT(large, small);
+  EXPECT_EQ(EstimateTrainMemoryBytes(*c, 64, 3) - small, int64_t{8} << 20);
+  EXPECT_EQ(EstimateTrainMemoryBytes(*c, 64, 0), small);  // at least one thread
 }
 
 TEST(Config, ValidateNamesTheField) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,8 +21,7 @@ struct Result {
   std::string out;
 };
 
-Result RunTrainBinary(const std::string& args) {
-  const std::string command = std::string(FLOPWISE_TRAIN_BIN) + " " + args + " 2>/dev/null";
+Result RunCommand(const std::string& command) {
   Result result;
   FILE* pipe = popen(command.c_str(), "r");
   std::array<char, 4096> buffer;
@@ -31,6 +31,10 @@ Result RunTrainBinary(const std::string& args) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+Result RunTrainBinary(const std::string& args) {
+  return RunCommand(std::string(FLOPWISE_TRAIN_BIN) + " " + args + " 2>/dev/null");
 }
 
 TEST(FlopwiseTrainCli, UsageErrorsExit2) {
@@ -117,6 +121,69 @@ TEST(FlopwiseTrainCli, ModelFlagsReachTheCheckpoint) {
   EXPECT_EQ(bad_key.exit_code, 1);
   EXPECT_NE(bad_key.out.find("--lrpe-variant: unknown variant 'rope'"), std::string::npos)
       << bad_key.out;
+}
+
+// On a terminal (util-linux `script` gives the run a pseudo-terminal for both
+// stdout and stderr) a progress line with an ETA is drawn, cleared before each
+// JSON line so that every line still reads as JSON, and a summary follows.
+TEST(FlopwiseTrainCli, TerminalProgressLineNeverMixesWithJson) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "util-linux `script` is not installed: no pseudo-terminal to test with";
+  }
+  const std::string dir = MakeTempDir("cli-tty");
+  const std::string data = WriteTokenFile(dir, 5000, 64, 4);
+  const std::string train =
+      std::string(FLOPWISE_TRAIN_BIN) +
+      " --arch tnl --preset cpu-1 --vocab 64 --context 32 --data " + data +
+      " --batch-tokens 64 --total-tokens 512 --log-every-steps 1 --threads 1 --out " + dir + "/run";
+  const Result r = RunCommand("script -qefc '" + train + "' /dev/null < /dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ETA "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\r\033[K{"), std::string::npos) << "no line cleared before JSON";
+  std::istringstream lines(r.out);
+  std::string line;
+  int json_lines = 0;
+  bool summary = false;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    // What stays on the screen is what follows the last erase-line.
+    const size_t erase = line.rfind("\033[K");
+    const std::string shown = erase == std::string::npos ? line : line.substr(erase + 3);
+    if (shown.rfind("done: step 8, ", 0) == 0) {
+      summary = true;
+      EXPECT_NE(shown.find("peak memory"), std::string::npos) << shown;
+      continue;
+    }
+    const nlohmann::json event = nlohmann::json::parse(shown, nullptr, false);
+    EXPECT_FALSE(event.is_discarded()) << "not JSON on screen: " << shown;
+    ++json_lines;
+  }
+  EXPECT_EQ(json_lines, 11);  // start, 8 progress, checkpoint, done
+  EXPECT_TRUE(summary) << r.out;
+}
+
+// The done event carries the process's peak resident memory and the estimate
+// from the config (parameters, gradients, AdamW moments, activations and the
+// process's own cost); the peak stays within 1.5× of the estimate.
+TEST(FlopwiseTrainCli, PeakMemoryStaysWithinTheConfigEstimate) {
+  const std::string dir = MakeTempDir("cli-memory");
+  const std::string data = WriteTokenFile(dir, 20000, 264, 5);
+  for (const char* arch : {"llama", "tnl", "hgrn2", "cos2"}) {
+    const Result r = RunTrainBinary(
+        std::string("--arch ") + arch + " --preset cpu-2 --vocab 264 --context 256 --data " + data +
+        " --batch-tokens 2048 --total-tokens 2048 --threads 2 --out " + dir + "/" + arch);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const std::string last = r.out.substr(r.out.rfind('{'));
+    const nlohmann::json done = nlohmann::json::parse(last, nullptr, false);
+    ASSERT_FALSE(done.is_discarded()) << last;
+    ASSERT_EQ(done.value("event", ""), "done") << last;
+    const double peak = done.value("peak_rss_bytes", 0.0);
+    const double estimate = done.value("memory_estimate_bytes", 0.0);
+    EXPECT_GT(peak, 0) << arch;
+    EXPECT_LE(peak, 1.5 * estimate) << arch << ": peak " << peak << " estimate " << estimate;
+    // And the estimate is not padded far beyond what the run takes.
+    EXPECT_GE(peak, 0.5 * estimate) << arch << ": peak " << peak << " estimate " << estimate;
+  }
 }
 
 TEST(FlopwiseTrainCli, BadInputExits1WithErrorEvent) {

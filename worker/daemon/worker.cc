@@ -45,7 +45,7 @@ std::string LocalHostname() {
 
 // Host memory the run will take: the models module's estimate for the
 // lease's shape (0 when the shape is incomplete).
-int64_t EstimateMemoryBytes(const v1::RunConfig& config) {
+int64_t EstimateMemoryBytes(const v1::RunConfig& config, int threads) {
   const v1::ModelShape& shape = config.model();
   absl::StatusOr<models::Arch> arch = models::ParseArch(client::ArchName(shape.arch()));
   if (!arch.ok()) return 0;
@@ -64,7 +64,7 @@ int64_t EstimateMemoryBytes(const v1::RunConfig& config) {
   if (!model.Validate().ok()) return 0;
   const int64_t micro_batch_tokens =
       config.batch_tokens() / std::max<int64_t>(1, config.grad_accum());
-  return models::EstimateTrainMemoryBytes(model, micro_batch_tokens);
+  return models::EstimateTrainMemoryBytes(model, micro_batch_tokens, threads);
 }
 
 // Moves checkpoints newer than the coordinator's newest known one out of the
@@ -317,7 +317,7 @@ void Worker::StartRun(const v1::Lease& lease) {
   slot->cores = std::max(threads_per_run_, granted.cpu_cores());
   slot->memory_bytes = granted.gpus() == 0 && granted.memory_bytes() > 0
                            ? granted.memory_bytes()
-                           : EstimateMemoryBytes(lease.config());
+                           : EstimateMemoryBytes(lease.config(), slot->threads);
   slot->progress.set_lease_id(lease.lease_id());
   slot->progress.set_attempt(lease.attempt());
   slot->progress.set_step(std::max<int64_t>(0, lease.resume_step()));

@@ -1,5 +1,6 @@
 // flopwise-train: trains one model (docs/training.md) or, with `check`,
 // evaluates given weights on given tokens (architectures.md §12).
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "worker/train/check.h"
+#include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
 
 namespace flopwise::train {
@@ -21,36 +23,83 @@ std::atomic<bool> g_stop_requested{false};
 
 void OnStopSignal(int) { g_stop_requested.store(true); }
 
+// Prints each event as one JSON line on stdout. With `bar` (stderr is a
+// terminal) it also keeps a progress line at the bottom of stderr; when stdout
+// is that same terminal (`shared`), the line is cleared before each JSON line
+// and drawn again after it, so the two never mix.
 class StdoutSink final : public EventSink {
  public:
-  explicit StdoutSink(bool progress_bar) : progress_bar_(progress_bar) {}
+  StdoutSink(bool bar, bool shared, int columns) : bar_(bar), shared_(shared), columns_(columns) {}
 
   void Emit(const nlohmann::json& event) override {
+    const std::string kind = event.value("event", "");
+    const bool final = kind == "done" || kind == "stopped" || kind == "diverged" || kind == "error";
+    if (drawn_ && shared_) {
+      std::fputs("\r\033[K", stderr);
+      drawn_ = false;
+    }
     std::printf("%s\n", event.dump().c_str());
     std::fflush(stdout);
-    const std::string kind = event.value("event", "");
-    if (kind == "error")
-      std::fprintf(stderr, "flopwise-train: %s\n", event.value("message", "").c_str());
-    if (!progress_bar_) return;
-    if (kind == "start") total_tokens_ = event.value("total_tokens", int64_t{0});
-    if (kind == "progress" && total_tokens_ > 0) {
-      const int64_t tokens = event.value("tokens", int64_t{0});
-      const int width = 30;
-      const int filled =
-          static_cast<int>(width * std::min<double>(1.0, double(tokens) / total_tokens_));
-      std::fprintf(stderr, "\r[%s%s] step %lld  %lld/%lld tokens  loss %.4f  %.0f tok/s",
-                   std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(),
-                   static_cast<long long>(event.value("step", int64_t{0})),
-                   static_cast<long long>(tokens), static_cast<long long>(total_tokens_),
-                   event.value("loss", 0.0), event.value("tokens_per_s", 0.0));
+    if (drawn_ && final) {
+      std::fputs("\n", stderr);
+      drawn_ = false;
     }
-    if (kind == "done" || kind == "stopped" || kind == "diverged") std::fprintf(stderr, "\n");
+    if (kind == "error") {
+      std::fprintf(stderr, "flopwise-train: %s\n", event.value("message", "").c_str());
+    }
+    if (!bar_) return;
+    if (kind == "start") total_tokens_ = event.value("total_tokens", int64_t{0});
+    if (kind == "progress") {
+      ProgressLine p;
+      p.step = event.value("step", int64_t{0});
+      p.tokens = event.value("tokens", int64_t{0});
+      p.total_tokens = total_tokens_;
+      p.loss = event.value("loss", 0.0);
+      p.tokens_per_s = event.value("tokens_per_s", 0.0);
+      line_ = FormatProgressLine(p, 24);
+      if (columns_ > 1 && static_cast<int>(line_.size()) >= columns_) line_.resize(columns_ - 1);
+    }
+    if (kind == "done") {
+      std::fprintf(stderr,
+                   "done: step %lld, %s tokens, loss %.4f, peak memory %.0f MiB (%.0f MiB "
+                   "estimated from the config)\n",
+                   static_cast<long long>(event.value("step", int64_t{0})),
+                   FormatCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
+                   event.value("peak_rss_bytes", 0.0) / (1 << 20),
+                   event.value("memory_estimate_bytes", 0.0) / (1 << 20));
+    }
+    if (kind == "stopped") {
+      std::fprintf(stderr,
+                   "stopped after step %lld with a checkpoint; run the same command to resume\n",
+                   static_cast<long long>(event.value("step", int64_t{0})));
+    }
+    if (kind == "diverged") {
+      std::fprintf(stderr, "diverged at step %lld: loss is %s\n",
+                   static_cast<long long>(event.value("step", int64_t{0})),
+                   event.value("loss", "").c_str());
+    }
+    if (!final && !line_.empty()) {
+      std::fprintf(stderr, "\r%s\033[K", line_.c_str());
+      drawn_ = true;
+    }
+    std::fflush(stderr);
   }
 
  private:
-  bool progress_bar_;
+  const bool bar_;
+  const bool shared_;
+  const int columns_;
+  bool drawn_ = false;
   int64_t total_tokens_ = 0;
+  std::string line_;
 };
+
+// The terminal's width in columns, or 0 when it cannot be read.
+int TerminalColumns(int fd) {
+  struct winsize size = {};
+  if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
 
 bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
@@ -181,7 +230,8 @@ int Main(int argc, char** argv) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
-  StdoutSink sink(isatty(STDERR_FILENO) != 0);
+  const bool bar = isatty(STDERR_FILENO) != 0;
+  StdoutSink sink(bar, bar && isatty(STDOUT_FILENO) != 0, TerminalColumns(STDERR_FILENO));
   return RunTraining(o, &sink, &g_stop_requested);
 }
 

@@ -1,5 +1,7 @@
 #include "worker/train/trainer.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +17,13 @@
 
 namespace flopwise::train {
 namespace {
+
+// The process's peak resident set so far, in bytes (0 if unknown).
+int64_t PeakRssBytes() {
+  struct rusage usage = {};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return int64_t{usage.ru_maxrss} * 1024;  // Linux reports KiB
+}
 
 class Run {
  public:
@@ -32,6 +41,9 @@ class Run {
     return kExitError;
   }
   double flops() const { return double(state_.tokens) * flops_per_token_; }
+  int64_t memory_estimate_bytes() const {
+    return models::EstimateTrainMemoryBytes(config_, model_->batch_tokens(), backend_->threads());
+  }
 
   const TrainOptions& o_;
   EventSink* sink_;
@@ -131,6 +143,7 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
                {"params_embedding", models::EmbeddingParams(config_)},
                {"flops_per_token", flops_per_token_},
                {"total_tokens", total_steps * o_.batch_tokens},
+               {"memory_estimate_bytes", memory_estimate_bytes()},
                {"resumed_from_step", resumed_from_step_}});
   models::AdamWOptions adam;
   adam.beta1 = static_cast<float>(o_.beta1);
@@ -195,7 +208,9 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
                {"step", state_.step},
                {"tokens", state_.tokens},
                {"flops", flops()},
-               {"loss", state_.loss}});
+               {"loss", state_.loss},
+               {"peak_rss_bytes", PeakRssBytes()},
+               {"memory_estimate_bytes", memory_estimate_bytes()}});
   return kExitDone;
 }
 
