@@ -9,6 +9,7 @@
 
 #include "models/accounting.h"
 #include "models/presets.h"
+#include "server/proto_convert.h"
 #include "server/run_plan.h"
 #include "server/sweep_expand.h"
 #include "server/sweep_spec.h"
@@ -341,7 +342,7 @@ TEST(SweepSpec, ModelFlagsDefaultToTheTrainersDefaults) {
   EXPECT_EQ(old->lrpe_variant, "transnormer");
 }
 
-TEST(SweepSpec, ModelFlagsSurviveJson) {
+TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
   auto compiled = CompileSweep(kFlagsSpec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   const RunPlan& cos2 = compiled->runs[3];
@@ -351,6 +352,17 @@ TEST(SweepSpec, ModelFlagsSurviveJson) {
   EXPECT_TRUE(back->scaled_residual_init);
   EXPECT_TRUE(back->norm_affine);
   EXPECT_EQ(back->lrpe_variant, "xmixers");
+  v1::RunConfig config;
+  RunPlanToConfig(*back, &config);
+  EXPECT_EQ(config.model().tpe_variant(), "none");
+  EXPECT_TRUE(config.model().scaled_residual_init());
+  EXPECT_TRUE(config.model().norm_affine());
+  EXPECT_EQ(config.model().v_act(), "none");
+  EXPECT_EQ(config.model().lrpe_variant(), "xmixers");
+  EXPECT_EQ(config.model().tpe_dim(), 0);
+  RunPlanToConfig(compiled->runs[1], &config);  // tnl
+  EXPECT_EQ(config.model().v_act(), "silu");
+  EXPECT_EQ(config.model().tpe_variant(), "ssm");
 }
 
 TEST(SweepSpec, GridModelKeysOverrideTheTopLevelOnesKeyByKey) {
