@@ -178,10 +178,12 @@ int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool wa
 }
 
 // Follows every active sweep until none is left: one WatchRuns stream over
-// their runs, at most kRelistMs long (or until they are all terminal), then
-// the active sweeps are listed again. Sweeps that end stay on the screen.
+// the runs of every sweep seen so far, at most kRelistMs long (or until they
+// are all terminal), then the active sweeps are listed again. Sweeps that end
+// stay on the screen with their final states.
 int WatchActiveSweeps(const ServiceConnection& connection) {
-  std::map<int64_t, v1::Sweep> followed;  // every sweep seen active, by id
+  std::map<int64_t, v1::Sweep> followed;            // every sweep seen active, by id
+  std::map<int64_t, std::vector<int64_t>> run_ids;  // their runs
   std::map<int64_t, v1::RunUpdate> runs;
   Screen screen;
   auto draw = [&](bool force) {
@@ -199,12 +201,17 @@ int WatchActiveSweeps(const ServiceConnection& connection) {
       return followed.contains(s.sweep_id());
     });
     if (all_ended && nothing_new) break;
-    v1::WatchRunsRequest request;
     for (const v1::Sweep& sweep : *sweeps) {
       auto ids = RunIdsOf(connection, sweep.sweep_id());
       if (!ids.ok()) return ReportError("status", ids.status());
-      for (int64_t id : *ids) request.add_run_ids(id);
+      run_ids[sweep.sweep_id()] = *std::move(ids);
       followed[sweep.sweep_id()] = sweep;
+    }
+    // Sweeps that ended since the last listing are watched once more too, so
+    // that their runs' final states reach the screen.
+    v1::WatchRunsRequest request;
+    for (const auto& [sweep_id, ids] : run_ids) {
+      for (int64_t id : ids) request.add_run_ids(id);
     }
     grpc::ClientContext context;
     client::PrepareContext(&context, connection.token, kRelistMs);

@@ -117,6 +117,11 @@ void RunPlanToConfig(const RunPlan& plan, v1::RunConfig* config) {
   model->set_context(plan.context);
   model->set_gate_rank(plan.gate_rank);
   model->set_tpe_dim(plan.tpe_dim);
+  model->set_tpe_variant(plan.tpe_variant);
+  model->set_scaled_residual_init(plan.scaled_residual_init);
+  model->set_norm_affine(plan.norm_affine);
+  model->set_v_act(plan.v_act);
+  model->set_lrpe_variant(plan.lrpe_variant);
   config->set_batch_tokens(plan.batch_tokens);
   config->set_grad_accum(plan.grad_accum);
   config->set_total_tokens(plan.total_tokens);

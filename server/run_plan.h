@@ -20,6 +20,13 @@ struct RunPlan {
   std::string preset;  // empty for an explicit shape
   int layers = 0, d_model = 0, heads = 0, head_dim = 0, ffn_dim = 0, vocab = 0, context = 0;
   int gate_rank = 0, tpe_dim = 0;
+  // Model flags (flopwise-train's names and defaults; docs/models.md, "Model
+  // flags"): a flag keeps its default for an architecture it does not name.
+  std::string tpe_variant = "ssm";  // cos2: ssm or none
+  bool scaled_residual_init = false;
+  bool norm_affine = false;                  // tnl, hgrn2, cos2
+  std::string v_act = "none";                // tnl: none or silu
+  std::string lrpe_variant = "transnormer";  // cos2: transnormer or xmixers
   // Training (flopwise-train flags).
   int64_t batch_tokens = 0;
   int grad_accum = 1;

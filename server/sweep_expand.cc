@@ -14,9 +14,10 @@
 namespace flopwise::server {
 namespace {
 
-// Builds the model of one (arch, size, context) cell. InvalidArgument is
-// "<size path>.<field>: problem".
-absl::StatusOr<models::ModelConfig> ResolveModel(models::Arch arch, const SizeSpec& size, int vocab,
+// Builds the model of one (arch, size, context) cell of a grid with `flags`.
+// InvalidArgument is "<size path>.<field>: problem".
+absl::StatusOr<models::ModelConfig> ResolveModel(models::Arch arch, const SizeSpec& size,
+                                                 const ModelFlagsSpec& flags, int vocab,
                                                  int context) {
   models::ModelConfig config;
   if (!size.preset.empty()) {
@@ -30,6 +31,15 @@ absl::StatusOr<models::ModelConfig> ResolveModel(models::Arch arch, const SizeSp
     config.arch = arch;
     config.vocab = vocab;
     config.context = context;
+  }
+  // A flag is not part of the model of an architecture it does not name
+  // (docs/models.md, "Model flags"): it keeps its default there.
+  if (flags.scaled_residual_init) config.scaled_residual_init = *flags.scaled_residual_init;
+  if (arch != models::Arch::kLlama && flags.norm_affine) config.norm_affine = *flags.norm_affine;
+  if (arch == models::Arch::kTnl && flags.v_act) config.v_act = *flags.v_act;
+  if (arch == models::Arch::kCos2) {
+    if (flags.tpe_variant) config.tpe_variant = *flags.tpe_variant;
+    if (flags.lrpe_variant) config.lrpe_variant = *flags.lrpe_variant;
   }
   const bool shape_changed = size.d_model || size.heads;
   if (size.layers) config.layers = *size.layers;
@@ -66,8 +76,11 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
     return runs;
   }
   std::set<std::string> names;
-  // (arch, shape, context, tokens) of every run kept, to drop duplicates.
-  std::set<std::tuple<std::string, int, int, int, int, int, int, int, int, int64_t, int64_t>> seen;
+  // (arch, shape, model flags, context, tokens, batch) of every run kept, to
+  // drop duplicates.
+  std::set<std::tuple<std::string, int, int, int, int, int, int, int, std::string, bool, bool,
+                      std::string, std::string, int, int64_t, int64_t>>
+      seen;
   std::set<std::string> reported;  // each problem once, though several cells share a size
   for (const GridSpec& grid : spec.grids) {
     if (grid.batch_tokens <= 0 || (!grid.tokens && !grid.tokens_per_param)) continue;
@@ -77,7 +90,7 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
       for (const SizeSpec& size : grid.sizes) {
         if (!size.complete) continue;
         for (int context : grid.contexts) {
-          auto config = ResolveModel(*arch, size, spec.vocab, context);
+          auto config = ResolveModel(*arch, size, grid.model, spec.vocab, context);
           if (!config.ok()) {
             const std::string problem(config.status().message());
             if (reported.insert(problem).second) problems->Add("", problem);
@@ -96,6 +109,11 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
           plan.context = config->context;
           plan.gate_rank = config->gate_rank;
           plan.tpe_dim = config->tpe_dim;
+          plan.tpe_variant = std::string(models::TpeVariantName(config->tpe_variant));
+          plan.scaled_residual_init = config->scaled_residual_init;
+          plan.norm_affine = config->norm_affine;
+          plan.v_act = std::string(models::VActName(config->v_act));
+          plan.lrpe_variant = std::string(models::LrpeVariantName(config->lrpe_variant));
           plan.params_non_embedding = models::NonEmbeddingParamsFormula(*config);
           plan.params_embedding = models::EmbeddingParams(*config);
           plan.flops_per_token = models::TrainFlopsPerTokenFormula(*config);
@@ -133,8 +151,9 @@ std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) 
           plan.priority = spec.priority;
           plan.max_attempts = spec.max_attempts;
           if (!seen.insert({plan.arch, plan.layers, plan.d_model, plan.heads, plan.head_dim,
-                            plan.ffn_dim, plan.gate_rank, plan.tpe_dim, plan.context,
-                            plan.total_tokens, plan.batch_tokens})
+                            plan.ffn_dim, plan.gate_rank, plan.tpe_dim, plan.tpe_variant,
+                            plan.scaled_residual_init, plan.norm_affine, plan.v_act,
+                            plan.lrpe_variant, plan.context, plan.total_tokens, plan.batch_tokens})
                    .second) {
             continue;
           }

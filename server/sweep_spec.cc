@@ -307,6 +307,35 @@ std::vector<int> ParseContexts(Reader& reader, const YAML::Node& node, const std
   return contexts;
 }
 
+// Reads a `model` mapping into `flags`, leaving unset keys as they are (the
+// top-level values a grid inherits).
+void ParseModelFlags(Reader& reader, const YAML::Node& node, const std::string& path,
+                     ModelFlagsSpec* flags) {
+  if (!reader.IsMap(node, path)) return;
+  reader.CheckKeys(node, path,
+                   {"tpe_variant", "scaled_residual_init", "norm_affine", "v_act", "lrpe_variant"});
+  // The models:: parsers name the key: "v_act: unknown activation 'relu' (...)".
+  auto variant = [&](const char* key, auto parse, auto* field) {
+    if (!node[key]) return;
+    auto name = reader.String(node[key], Child(path, key));
+    if (!name) return;
+    auto value = parse(*name);
+    if (value.ok()) {
+      *field = *value;
+    } else {
+      reader.Problem("", Cat(path, ".", value.status().message()));
+    }
+  };
+  variant("tpe_variant", models::ParseTpeVariant, &flags->tpe_variant);
+  variant("v_act", models::ParseVAct, &flags->v_act);
+  variant("lrpe_variant", models::ParseLrpeVariant, &flags->lrpe_variant);
+  for (auto [key, field] : {std::pair{"scaled_residual_init", &flags->scaled_residual_init},
+                            {"norm_affine", &flags->norm_affine}}) {
+    if (!node[key]) continue;
+    if (auto value = reader.Bool(node[key], Child(path, key))) *field = *value;
+  }
+}
+
 // Reads the grid fields of `node` into `grid`, leaving unset ones as they are
 // (the top-level values a grid inherits).
 void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& path,
@@ -340,6 +369,7 @@ void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& 
     grid->batch_tokens =
         reader.Integer(node["batch_tokens"], Child(path, "batch_tokens"), 1, kMaxInt64).value_or(0);
   }
+  if (node["model"]) ParseModelFlags(reader, node["model"], Child(path, "model"), &grid->model);
 }
 
 // Checks that an (inherited) grid is complete and consistent.
@@ -471,7 +501,8 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
       root, "", {"name",      "description", "priority",         "max_attempts",  "seed",
                  "vocab",     "data",        "grad_accum",       "checkpoint",    "log_every_steps",
                  "optimizer", "evaluation",  "resources",        "architectures", "sizes",
-                 "contexts",  "tokens",      "tokens_per_param", "batch_tokens",  "grids"});
+                 "contexts",  "tokens",      "tokens_per_param", "batch_tokens",  "model",
+                 "grids"});
   if (!root["name"]) {
     reader.Problem("name", "required");
   } else if (auto name = reader.String(root["name"], "name")) {
@@ -566,7 +597,7 @@ SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems) {
         if (!reader.IsMap(node, grid.path)) continue;
         reader.CheckKeys(node, grid.path,
                          {"name", "architectures", "sizes", "contexts", "tokens",
-                          "tokens_per_param", "batch_tokens"});
+                          "tokens_per_param", "batch_tokens", "model"});
         if (node["name"]) {
           grid.name = reader.String(node["name"], Child(grid.path, "name")).value_or("");
           CheckName(reader, grid.name, Child(grid.path, "name"));

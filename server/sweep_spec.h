@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "models/config.h"
 
 namespace flopwise::server {
 
@@ -46,6 +47,17 @@ struct ResourceSpec {
   int64_t memory_bytes = 0;  // 0: the model's estimate
 };
 
+// The `model` mapping: flopwise-train's model flags (docs/models.md, "Model
+// flags"). Unset keys keep the model's defaults; an architecture ignores the
+// flags that do not name it.
+struct ModelFlagsSpec {
+  std::optional<models::TpeVariant> tpe_variant;  // cos2
+  std::optional<bool> scaled_residual_init;
+  std::optional<bool> norm_affine;                  // tnl, hgrn2, cos2
+  std::optional<models::VAct> v_act;                // tnl
+  std::optional<models::LrpeVariant> lrpe_variant;  // cos2
+};
+
 // One cross product architectures × sizes × contexts with one token budget.
 struct GridSpec {
   std::string path;  // "" for the top level, "grids[i]" otherwise
@@ -56,6 +68,7 @@ struct GridSpec {
   std::optional<int64_t> tokens;           // absolute budget per run
   std::optional<double> tokens_per_param;  // budget = ratio × non-embedding params
   int64_t batch_tokens = 0;
+  ModelFlagsSpec model;  // a grid's keys override the top-level ones, key by key
 };
 
 struct SweepSpec {

@@ -5,7 +5,7 @@ backward, AdamW) on synthetic tokens, first in `flopwise-train`, then in
 torch_peer.py with the same thread count, and prints
 
   <arch> <config> ours=<tokens/s> torch=<tokens/s> ratio=<ours/torch>
-  rss <arch> <config> ours=<MiB> torch=<MiB>
+  rss <arch> <config> ours=<MiB> torch=<MiB> estimate=<MiB> ours/estimate=<ratio>
 
 then the machine's sgemm FLOP/s (numpy on the system BLAS, the library
 flopwise links), the MFU of config B under the paper's FLOP formula, and the
@@ -112,7 +112,9 @@ def run_ours(args, arch, cfg, batch_tokens, workdir):
     shutil.rmtree(out_dir, ignore_errors=True)
     if code != 0:
         raise RuntimeError(f"flopwise-train {arch} exited {code}: {stderr.strip()[-2000:]}")
-    return steady_rate(events, args.warmup_steps), rss
+    done = [e for e in events if e.get("event") == "done"]
+    estimate = done[0]["memory_estimate_bytes"] / 2**20 if done else None
+    return steady_rate(events, args.warmup_steps), rss, estimate
 
 
 def run_torch(args, arch, cfg, batch_tokens):
@@ -193,20 +195,22 @@ def main():
         def measure(arch, name, cfg):
             start = time.perf_counter()
             batch_tokens = max(args.batch_tokens or cfg["batch_tokens"], cfg["context"])
-            ours = ours_rss = None
+            ours = ours_rss = estimate = None
             if args.flopwise_train:
-                ours, ours_rss = run_ours(args, arch, cfg, batch_tokens, workdir)
+                ours, ours_rss, estimate = run_ours(args, arch, cfg, batch_tokens, workdir)
             theirs, theirs_rss, form = run_torch(args, arch, cfg, batch_tokens)
             run = {"arch": arch, "config": name, "context": cfg["context"],
                    "batch_tokens": batch_tokens, "ours": ours,
                    "torch": theirs, "ratio": ratio(ours, theirs), "rss_ours_mib": ours_rss,
-                   "rss_torch_mib": theirs_rss, "torch_attention_form": form,
+                   "rss_torch_mib": theirs_rss, "memory_estimate_mib": estimate,
+                   "torch_attention_form": form,
                    "wall_s": time.perf_counter() - start}
             report["runs"].append(run)
             results[(arch, name)] = run
             print(f"{arch} {name} ours={fmt(ours)} torch={fmt(theirs)} "
                   f"ratio={fmt(run['ratio'], 3)}", flush=True)
-            print(f"rss {arch} {name} ours={fmt(ours_rss)} torch={fmt(theirs_rss)} (MiB)",
+            print(f"rss {arch} {name} ours={fmt(ours_rss)} torch={fmt(theirs_rss)} "
+                  f"estimate={fmt(estimate)} (MiB) ours/estimate={fmt(ratio(ours_rss, estimate), 2)}",
                   flush=True)
 
         for name in configs:

@@ -322,6 +322,19 @@ TEST_F(DaemonsTest, DaemonsWithABadSetupSayWhyAndExitNonZero) {
   EXPECT_NE(token_error.find("missing.token"), std::string::npos) << token_error;
 }
 
+// The `__metadata__.config` JSON of a checkpoint's model.safetensors.
+nlohmann::json CheckpointModelConfig(const std::string& checkpoint_dir) {
+  std::ifstream in(checkpoint_dir + "/model.safetensors", std::ios::binary);
+  uint64_t header_size = 0;
+  in.read(reinterpret_cast<char*>(&header_size), sizeof(header_size));
+  std::string header(header_size, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  const nlohmann::json parsed = nlohmann::json::parse(header, nullptr, false);
+  if (parsed.is_discarded() || !parsed.contains("__metadata__")) return nullptr;
+  return nlohmann::json::parse(parsed["__metadata__"].value("config", ""), nullptr, false);
+}
+
+// The spec's model flags reach flopwise-train: its checkpoints record them.
 TEST_F(DaemonsTest, RealTrainerCompletesARun) {
   if (!HaveProgram("flopwise-train")) GTEST_SKIP() << "flopwise-train is not built";
   Cluster cluster;
@@ -337,6 +350,7 @@ TEST_F(DaemonsTest, RealTrainerCompletesARun) {
   std::string spec = SweepSpec("real-trainer", "tnl", "cpu-1", 6, 3);
   const std::string placeholder = "/nonexistent/not-read-by-the-stand-in";
   spec.replace(spec.find(placeholder), placeholder.size(), tokens_path);
+  spec += "model: {norm_affine: true, v_act: silu}\n";
   cluster.StartWorker("w1", {}, BinPath("flopwise-train"));
   const int64_t sweep = cluster.Submit(spec);
   ASSERT_NE(sweep, 0);
@@ -346,6 +360,12 @@ TEST_F(DaemonsTest, RealTrainerCompletesARun) {
   EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED)
       << (runs[0].failure_reasons().empty() ? "" : runs[0].failure_reasons(0));
   ExpectCompleteMetrics(cluster, sweep, 6);
+  const auto checkpoints = cluster.Checkpoints(sweep, /*include_superseded=*/false);
+  ASSERT_FALSE(checkpoints.empty());
+  const nlohmann::json config = CheckpointModelConfig(checkpoints.back().checkpoint().path());
+  ASSERT_TRUE(config.is_object()) << checkpoints.back().checkpoint().path();
+  EXPECT_EQ(config.value("norm_affine", false), true) << config;
+  EXPECT_EQ(config.value("v_act", ""), "silu") << config;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // processes, backoff, the report queue and the trainer command line.
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -253,6 +254,40 @@ TEST(TrainerArgs, MapsTheRunConfigOntoFlags) {
   EXPECT_EQ(value_of("--threads"), "4");
   EXPECT_EQ(value_of("--layers"), "<absent>");  // zero: the preset's value applies
   EXPECT_EQ(argv.size() % 2, 1u);               // program + flag/value pairs
+}
+
+// The argv of `config` (preset cpu-1, no vocab or context) between the
+// preset and the training flags: the model flags.
+std::vector<std::string> ModelFlagArgs(const v1::RunConfig& config) {
+  const std::vector<std::string> argv = TrainerArgv("flopwise-train", config, "/ckpt/run-1", 1);
+  const auto begin = std::find(argv.begin(), argv.end(), "cpu-1") + 1;
+  return {begin, std::find(begin, argv.end(), "--weight-decay")};
+}
+
+TEST(TrainerArgs, PassesTheModelFlagsThatDifferFromTheDefaults) {
+  v1::RunConfig config;
+  v1::ModelShape* model = config.mutable_model();
+  model->set_arch(v1::ARCHITECTURE_COS2);
+  model->set_preset("cpu-1");
+  EXPECT_EQ(ModelFlagArgs(config), std::vector<std::string>{});
+  model->set_tpe_variant("none");
+  model->set_scaled_residual_init(true);
+  model->set_norm_affine(true);
+  model->set_lrpe_variant("xmixers");
+  EXPECT_EQ(ModelFlagArgs(config),
+            (std::vector<std::string>{"--tpe-variant", "none", "--scaled-residual-init",
+                                      "--norm-affine", "--lrpe-variant", "xmixers"}));
+
+  // The coordinator sends every flag; those at their defaults need no flag.
+  model->set_arch(v1::ARCHITECTURE_TNL);
+  model->set_tpe_variant("ssm");
+  model->set_scaled_residual_init(false);
+  model->set_norm_affine(false);
+  model->set_v_act("none");
+  model->set_lrpe_variant("transnormer");
+  EXPECT_EQ(ModelFlagArgs(config), std::vector<std::string>{});
+  model->set_v_act("silu");
+  EXPECT_EQ(ModelFlagArgs(config), (std::vector<std::string>{"--v-act", "silu"}));
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <string>
 
+#include "models/accounting.h"
+#include "models/presets.h"
+#include "server/proto_convert.h"
 #include "server/run_plan.h"
 #include "server/sweep_expand.h"
 #include "server/sweep_spec.h"
@@ -229,6 +232,206 @@ TEST(SweepSpec, GridsInheritTopLevelValuesAndDropDuplicateRuns) {
   for (const RunPlan& run : compiled->runs) names.insert(run.name);
   EXPECT_EQ(names.size(), 6u);
   EXPECT_TRUE(names.contains("tnl-cpu-1-ctx256"));
+}
+
+// One cpu-1 run per architecture at context 64 with every flag of `model`
+// away from its default.
+constexpr const char* kFlagsSpec = R"(
+name: flags
+vocab: 256
+data: {path: data/tiny}
+architectures: [llama, tnl, hgrn2, cos2]
+sizes: [cpu-1]
+contexts: [64]
+tokens: 8192
+batch_tokens: 1024
+checkpoint: {every_tokens: 2048}
+model:
+  tpe_variant: none
+  scaled_residual_init: true
+  norm_affine: yes
+  v_act: silu
+  lrpe_variant: xmixers
+)";
+
+// cpu-1 of `arch` at context 64 with the flags `set` applies.
+models::ModelConfig Cpu1(models::Arch arch, void (*set)(models::ModelConfig*)) {
+  auto config = models::FindPreset(arch, "cpu-1", 256, 64);
+  EXPECT_TRUE(config.ok()) << config.status();
+  set(&*config);
+  models::FillDerivedFields(&*config);
+  return *config;
+}
+
+TEST(SweepSpec, ModelFlagsReachTheRunsOfTheArchitecturesTheyName) {
+  auto compiled = CompileSweep(kFlagsSpec);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  ASSERT_EQ(compiled->runs.size(), 4u);
+  struct Expected {
+    const char* arch;
+    const char* tpe_variant;
+    bool norm_affine;
+    const char* v_act;
+    const char* lrpe_variant;
+    models::ModelConfig config;  // for the accounting
+  };
+  const Expected expected[] = {
+      {"llama", "ssm", false, "none", "transnormer",
+       Cpu1(models::Arch::kLlama, [](models::ModelConfig* c) { c->scaled_residual_init = true; })},
+      {"tnl", "ssm", true, "silu", "transnormer",
+       Cpu1(models::Arch::kTnl,
+            [](models::ModelConfig* c) {
+              c->scaled_residual_init = true;
+              c->norm_affine = true;
+              c->v_act = models::VAct::kSilu;
+            })},
+      {"hgrn2", "ssm", true, "none", "transnormer",
+       Cpu1(models::Arch::kHgrn2,
+            [](models::ModelConfig* c) {
+              c->scaled_residual_init = true;
+              c->norm_affine = true;
+            })},
+      {"cos2", "none", true, "none", "xmixers",
+       Cpu1(models::Arch::kCos2,
+            [](models::ModelConfig* c) {
+              c->scaled_residual_init = true;
+              c->norm_affine = true;
+              c->tpe_variant = models::TpeVariant::kNone;
+              c->lrpe_variant = models::LrpeVariant::kXmixers;
+            })},
+  };
+  for (size_t i = 0; i < 4; ++i) {
+    const RunPlan& run = compiled->runs[i];
+    const Expected& want = expected[i];
+    ASSERT_EQ(run.arch, want.arch);
+    EXPECT_EQ(run.tpe_variant, want.tpe_variant) << run.name;
+    EXPECT_TRUE(run.scaled_residual_init) << run.name;
+    EXPECT_EQ(run.norm_affine, want.norm_affine) << run.name;
+    EXPECT_EQ(run.v_act, want.v_act) << run.name;
+    EXPECT_EQ(run.lrpe_variant, want.lrpe_variant) << run.name;
+    EXPECT_EQ(run.tpe_dim, want.config.tpe_dim) << run.name;
+    EXPECT_EQ(run.params_non_embedding, models::NonEmbeddingParamsFormula(want.config)) << run.name;
+    EXPECT_EQ(run.flops_per_token, models::TrainFlopsPerTokenFormula(want.config)) << run.name;
+    EXPECT_EQ(run.estimated_memory_bytes,
+              models::EstimateTrainMemoryBytes(want.config, 1024, run.cpu_cores))
+        << run.name;
+  }
+  // cos2 without TPE: no TPE width, e·d fewer parameters than with it.
+  EXPECT_EQ(compiled->runs[3].tpe_dim, 0);
+  const models::ModelConfig cos2_ssm = Cpu1(models::Arch::kCos2, [](models::ModelConfig*) {});
+  EXPECT_EQ(models::NonEmbeddingParamsFormula(cos2_ssm) - compiled->runs[3].params_non_embedding,
+            int64_t{cos2_ssm.d_model} * cos2_ssm.tpe_dim);
+}
+
+TEST(SweepSpec, ModelFlagsDefaultToTheTrainersDefaults) {
+  auto compiled = CompileSweep(Edit("[llama, tnl]", "[tnl, cos2]"));
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  for (const RunPlan& run : compiled->runs) {
+    EXPECT_EQ(run.tpe_variant, "ssm") << run.name;
+    EXPECT_FALSE(run.scaled_residual_init) << run.name;
+    EXPECT_FALSE(run.norm_affine) << run.name;
+    EXPECT_EQ(run.v_act, "none") << run.name;
+    EXPECT_EQ(run.lrpe_variant, "transnormer") << run.name;
+  }
+  // A plan stored before the flags existed reads back with the defaults.
+  auto old = RunPlanFromJson(R"({"arch": "cos2", "layers": 2})");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->tpe_variant, "ssm");
+  EXPECT_FALSE(old->scaled_residual_init);
+  EXPECT_FALSE(old->norm_affine);
+  EXPECT_EQ(old->v_act, "none");
+  EXPECT_EQ(old->lrpe_variant, "transnormer");
+}
+
+TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
+  auto compiled = CompileSweep(kFlagsSpec);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const RunPlan& cos2 = compiled->runs[3];
+  auto back = RunPlanFromJson(RunPlanToJson(cos2));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->tpe_variant, "none");
+  EXPECT_TRUE(back->scaled_residual_init);
+  EXPECT_TRUE(back->norm_affine);
+  EXPECT_EQ(back->lrpe_variant, "xmixers");
+  v1::RunConfig config;
+  RunPlanToConfig(*back, &config);
+  EXPECT_EQ(config.model().tpe_variant(), "none");
+  EXPECT_TRUE(config.model().scaled_residual_init());
+  EXPECT_TRUE(config.model().norm_affine());
+  EXPECT_EQ(config.model().v_act(), "none");
+  EXPECT_EQ(config.model().lrpe_variant(), "xmixers");
+  EXPECT_EQ(config.model().tpe_dim(), 0);
+  RunPlanToConfig(compiled->runs[1], &config);  // tnl
+  EXPECT_EQ(config.model().v_act(), "silu");
+  EXPECT_EQ(config.model().tpe_variant(), "ssm");
+}
+
+TEST(SweepSpec, GridModelKeysOverrideTheTopLevelOnesKeyByKey) {
+  auto compiled = CompileSweep(R"(
+name: override
+vocab: 256
+data: {path: data/tiny}
+architectures: [tnl]
+sizes: [cpu-1]
+contexts: [64]
+tokens: 8192
+batch_tokens: 1024
+checkpoint: {every_tokens: 2048}
+model: {norm_affine: true, v_act: silu}
+grids:
+  - {name: both}
+  - {name: plain-v, model: {v_act: none}}
+  - {name: srms, model: {norm_affine: false}}
+)");
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  ASSERT_EQ(compiled->runs.size(), 3u);
+  EXPECT_EQ(compiled->runs[0].name, "tnl-cpu-1-ctx64");
+  EXPECT_TRUE(compiled->runs[0].norm_affine);
+  EXPECT_EQ(compiled->runs[0].v_act, "silu");
+  EXPECT_EQ(compiled->runs[1].name, "tnl-cpu-1-ctx64-plain-v");
+  EXPECT_TRUE(compiled->runs[1].norm_affine);  // inherited
+  EXPECT_EQ(compiled->runs[1].v_act, "none");
+  EXPECT_EQ(compiled->runs[2].name, "tnl-cpu-1-ctx64-srms");
+  EXPECT_FALSE(compiled->runs[2].norm_affine);
+  EXPECT_EQ(compiled->runs[2].v_act, "silu");  // inherited
+}
+
+// Grids that differ only in a flag give distinct runs for the architectures
+// the flag names; the others ignore it, so their runs are the same run.
+TEST(SweepSpec, FlagsMakeDistinctRunsOnlyWhereTheyApply) {
+  const std::string spec = Edit("sizes: [cpu-1, cpu-2]",
+                                "sizes: [cpu-1]\ngrids:\n  - {name: paper}\n"
+                                "  - {name: silu, model: {v_act: silu}}");
+  auto compiled = CompileSweep(spec);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  std::vector<std::string> names;
+  for (const RunPlan& run : compiled->runs) names.push_back(run.name + " " + run.v_act);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"llama-cpu-1-ctx64 none", "llama-cpu-1-ctx128 none",
+                                      "tnl-cpu-1-ctx64 none", "tnl-cpu-1-ctx128 none",
+                                      "tnl-cpu-1-ctx64-silu silu", "tnl-cpu-1-ctx128-silu silu"}));
+}
+
+TEST(SweepSpec, BadModelFlagsNameTheirFieldPaths) {
+  const std::string spec =
+      Edit("sizes: [cpu-1, cpu-2]",
+           "sizes: [cpu-1]\n"
+           "model:\n"
+           "  v_act: relu\n"
+           "  norm_affine: maybe\n"
+           "  lrpe_variant: [xmixers]\n"
+           "  colour: red\n"
+           "grids:\n"
+           "  - {name: a, model: 3}\n"
+           "  - {name: b, model: {tpe_variant: fft, scaled_residual_init: 1}}");
+  EXPECT_EQ(Problems(spec),
+            "model.colour: unknown field\n"
+            "model.v_act: unknown activation 'relu' (expected none or silu)\n"
+            "model.lrpe_variant: must be a string\n"
+            "model.norm_affine: must be true or false\n"
+            "grids[0].model: must be a mapping\n"
+            "grids[1].model.tpe_variant: unknown variant 'fft' (expected ssm or none)\n"
+            "grids[1].model.scaled_residual_init: must be true or false");
 }
 
 TEST(SweepSpec, ExampleSweepsCompile) {

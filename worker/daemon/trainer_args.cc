@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "client/format.h"
+#include "models/config.h"
 
 namespace flopwise::workerd {
 namespace {
@@ -36,6 +37,18 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path, const v1::
   add_if_positive("--ffn-dim", model.ffn_dim());
   add_if_positive("--gate-rank", model.gate_rank());
   add_if_positive("--tpe-dim", model.tpe_dim());
+  const models::ModelConfig defaults;  // flopwise-train's model flag defaults
+  auto add_unless_default = [&add](const char* flag, const std::string& value,
+                                   std::string_view default_value) {
+    if (!value.empty() && value != default_value) add(flag, value);
+  };
+  add_unless_default("--tpe-variant", model.tpe_variant(),
+                     models::TpeVariantName(defaults.tpe_variant));
+  if (model.scaled_residual_init()) argv.emplace_back("--scaled-residual-init");
+  if (model.norm_affine()) argv.emplace_back("--norm-affine");
+  add_unless_default("--v-act", model.v_act(), models::VActName(defaults.v_act));
+  add_unless_default("--lrpe-variant", model.lrpe_variant(),
+                     models::LrpeVariantName(defaults.lrpe_variant));
   add_if_positive("--vocab", model.vocab());
   add_if_positive("--context", model.context());
   if (!config.data_path().empty()) add("--data", config.data_path());

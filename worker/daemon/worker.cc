@@ -43,8 +43,20 @@ std::string LocalHostname() {
   return name;
 }
 
+// Sets `field` from a model flag of the shape (empty: keeps the default).
+// False for an unknown value.
+template <typename T>
+bool ReadModelFlag(const std::string& name, absl::StatusOr<T> (*parse)(std::string_view),
+                   T* field) {
+  if (name.empty()) return true;
+  absl::StatusOr<T> value = parse(name);
+  if (!value.ok()) return false;
+  *field = *value;
+  return true;
+}
+
 // Host memory the run will take: the models module's estimate for the
-// lease's shape (0 when the shape is incomplete).
+// lease's shape (0 when the shape is incomplete or a flag unknown).
 int64_t EstimateMemoryBytes(const v1::RunConfig& config, int threads) {
   const v1::ModelShape& shape = config.model();
   absl::StatusOr<models::Arch> arch = models::ParseArch(client::ArchName(shape.arch()));
@@ -60,6 +72,13 @@ int64_t EstimateMemoryBytes(const v1::RunConfig& config, int threads) {
   model.context = shape.context();
   model.gate_rank = shape.gate_rank();
   model.tpe_dim = shape.tpe_dim();
+  model.scaled_residual_init = shape.scaled_residual_init();
+  model.norm_affine = shape.norm_affine();
+  if (!ReadModelFlag(shape.tpe_variant(), models::ParseTpeVariant, &model.tpe_variant) ||
+      !ReadModelFlag(shape.v_act(), models::ParseVAct, &model.v_act) ||
+      !ReadModelFlag(shape.lrpe_variant(), models::ParseLrpeVariant, &model.lrpe_variant)) {
+    return 0;
+  }
   models::FillDerivedFields(&model);
   if (!model.Validate().ok()) return 0;
   const int64_t micro_batch_tokens =
