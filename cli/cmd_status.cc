@@ -76,15 +76,17 @@ v1::Sweep SummarizeRuns(v1::Sweep sweep, const std::map<int64_t, v1::RunUpdate>&
 // the sweeps are listed again, so that sweeps submitted meanwhile join.
 constexpr int64_t kRelistMs = 5'000;
 
-absl::StatusOr<std::vector<v1::Sweep>> ListSweeps(const ServiceConnection& connection,
-                                                  bool include_finished) {
+absl::StatusOr<v1::ListSweepsResponse> ListSweeps(const ServiceConnection& connection,
+                                                  bool include_finished,
+                                                  int64_t after_sweep_id = 0) {
   grpc::ClientContext context;
   connection.Prepare(&context);
   v1::ListSweepsRequest request;
   request.set_include_finished(include_finished);
+  request.set_after_sweep_id(after_sweep_id);
   v1::ListSweepsResponse response;
   RETURN_IF_ERROR(client::FromGrpc(connection.stub->ListSweeps(&context, request, &response)));
-  return std::vector<v1::Sweep>(response.sweeps().begin(), response.sweeps().end());
+  return response;
 }
 
 absl::StatusOr<std::vector<int64_t>> RunIdsOf(const ServiceConnection& connection,
@@ -130,9 +132,9 @@ class Screen {
 };
 
 int StatusOfAll(const ServiceConnection& connection, bool include_finished) {
-  auto sweeps = ListSweeps(connection, include_finished);
-  if (!sweeps.ok()) return ReportError("status", sweeps.status());
-  PrintSweeps(*sweeps);
+  auto listed = ListSweeps(connection, include_finished);
+  if (!listed.ok()) return ReportError("status", listed.status());
+  PrintSweeps({listed->sweeps().begin(), listed->sweeps().end()});
   return 0;
 }
 
@@ -182,7 +184,7 @@ int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool wa
 // are all terminal), then the active sweeps are listed again. Sweeps that end
 // stay on the screen with their final states.
 int WatchActiveSweeps(const ServiceConnection& connection) {
-  std::map<int64_t, v1::Sweep> followed;            // every sweep seen active, by id
+  std::map<int64_t, v1::Sweep> followed;            // every sweep shown, by id
   std::map<int64_t, std::vector<int64_t>> run_ids;  // their runs
   std::map<int64_t, v1::RunUpdate> runs;
   Screen screen;
@@ -192,16 +194,25 @@ int WatchActiveSweeps(const ServiceConnection& connection) {
     screen.Draw(sweeps, runs, force);
   };
   bool all_ended = false;  // the last stream ended with every run terminal
+  int64_t watch_from = 0;  // sweeps with higher ids were submitted while watching
   while (true) {
-    auto sweeps = ListSweeps(connection, /*include_finished=*/false);
-    if (!sweeps.ok()) return ReportError("status", sweeps.status());
-    if (sweeps->empty()) break;
+    auto listed = ListSweeps(connection, /*include_finished=*/false, watch_from);
+    if (!listed.ok()) return ReportError("status", listed.status());
+    if (watch_from == 0) watch_from = listed->last_sweep_id();
+    // The active sweeps, and those submitted since the watch began even when
+    // they ended before this listing (a short sweep between two listings).
+    std::vector<v1::Sweep> sweeps;
+    for (const v1::Sweep& sweep : listed->sweeps()) {
+      const bool active = sweep.state() == v1::SWEEP_STATE_ACTIVE;
+      if (active || !followed.contains(sweep.sweep_id())) sweeps.push_back(sweep);
+    }
+    if (sweeps.empty()) break;
     // Sweeps still listed active just after their last run ended: nothing new.
-    const bool nothing_new = std::all_of(sweeps->begin(), sweeps->end(), [&](const v1::Sweep& s) {
+    const bool nothing_new = std::all_of(sweeps.begin(), sweeps.end(), [&](const v1::Sweep& s) {
       return followed.contains(s.sweep_id());
     });
     if (all_ended && nothing_new) break;
-    for (const v1::Sweep& sweep : *sweeps) {
+    for (const v1::Sweep& sweep : sweeps) {
       auto ids = RunIdsOf(connection, sweep.sweep_id());
       if (!ids.ok()) return ReportError("status", ids.status());
       run_ids[sweep.sweep_id()] = *std::move(ids);

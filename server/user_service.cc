@@ -119,7 +119,13 @@ grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
   auto records = scheduler_->store()->ListSweeps();
   if (!records.ok()) return ToGrpcStatus(records.status());
   for (const db::SweepRecord& record : *records) {
-    if (!request->include_finished() && record.state != db::SweepState::kActive) continue;
+    response->set_last_sweep_id(std::max(response->last_sweep_id(), record.sweep_id));
+    const bool submitted_after =
+        request->after_sweep_id() > 0 && record.sweep_id > request->after_sweep_id();
+    if (!request->include_finished() && !submitted_after &&
+        record.state != db::SweepState::kActive) {
+      continue;
+    }
     if (absl::Status status = FillSweep(record, response->add_sweeps()); !status.ok()) {
       return ToGrpcStatus(status);
     }

@@ -233,6 +233,47 @@ TEST_F(CoordinatorTest, InvalidSpecListsFieldPathsAndStoresNothing) {
   EXPECT_EQ(sweeps.sweeps_size(), 0);
 }
 
+// A watcher learns the last sweep id, then asks for the active sweeps plus
+// every sweep submitted since, finished or not.
+TEST_F(CoordinatorTest, ListSweepsAfterAnIdIncludesTheFinishedNewOnes) {
+  auto list = [&](bool include_finished, int64_t after) {
+    v1::ListSweepsRequest request;
+    request.set_include_finished(include_finished);
+    request.set_after_sweep_id(after);
+    v1::ListSweepsResponse response;
+    EXPECT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), request, &response).ok());
+    return response;
+  };
+  auto cancel = [&](int64_t sweep_id) {
+    v1::CancelSweepRequest request;
+    request.set_sweep_id(sweep_id);
+    v1::CancelSweepResponse response;
+    ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), request, &response).ok());
+  };
+  auto ids = [](const v1::ListSweepsResponse& response) {
+    std::vector<int64_t> ids;
+    for (const v1::Sweep& sweep : response.sweeps()) ids.push_back(sweep.sweep_id());
+    return ids;
+  };
+  EXPECT_EQ(list(false, 0).last_sweep_id(), 0);
+  const int64_t old_finished = Submit(OneRunSpec("old-finished", 0, 1)).sweep_id();
+  cancel(old_finished);
+  const int64_t old_active = Submit(OneRunSpec("old-active", 0, 1)).sweep_id();
+  const v1::ListSweepsResponse start = list(false, 0);
+  EXPECT_EQ(ids(start), std::vector<int64_t>{old_active});
+  EXPECT_EQ(start.last_sweep_id(), old_active);
+
+  const int64_t new_finished = Submit(OneRunSpec("new-finished", 0, 1)).sweep_id();
+  cancel(new_finished);
+  const int64_t new_active = Submit(OneRunSpec("new-active", 0, 1)).sweep_id();
+  const v1::ListSweepsResponse since = list(false, start.last_sweep_id());
+  EXPECT_EQ(ids(since), (std::vector<int64_t>{old_active, new_finished, new_active}));
+  EXPECT_EQ(since.last_sweep_id(), new_active);
+  EXPECT_EQ(ids(list(false, 0)), (std::vector<int64_t>{old_active, new_active}));
+  EXPECT_EQ(ids(list(true, 0)),
+            (std::vector<int64_t>{old_finished, old_active, new_finished, new_active}));
+}
+
 TEST_F(CoordinatorTest, DryRunExpandsWithoutStoring) {
   v1::SubmitSweepRequest request;
   request.set_spec_yaml(OneRunSpec("dry", 0, 1));
