@@ -68,8 +68,10 @@ TEST_F(DaemonsTest, TwoWorkersCompleteASweepAndEveryRowIsStoredOnce) {
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
   cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
   cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  // norm_affine reaches the tnl runs as a valueless flag (llama ignores it).
   const int64_t sweep =
-      cluster.Submit(SweepSpec("two-workers", "llama, tnl", "cpu-1, cpu-2", 30, 10));
+      cluster.Submit(SweepSpec("two-workers", "llama, tnl", "cpu-1, cpu-2", 30, 10) +
+                     "model:\n  norm_affine: true\n");
   ASSERT_NE(sweep, 0);
   ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
   const auto runs = cluster.Runs(sweep);

@@ -106,11 +106,13 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) {
+    if (arg.rfind("--", 0) != 0) {
       Emit({{"event", "error"}, {"message", "usage: bad argument " + arg}});
       return 2;
     }
-    flags[arg.substr(2)] = argv[++i];
+    // A flag without a value (--norm-affine) is a boolean that is on.
+    const bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
+    flags[arg.substr(2)] = has_value ? argv[++i] : "true";
   }
   auto flag_int = [&](const char* name, int64_t fallback) {
     auto it = flags.find(name);
