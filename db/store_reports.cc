@@ -142,6 +142,35 @@ void BindRowFilter(Statement& stmt, const RowFilter& filter) {
   if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
 }
 
+// Inserts one attempt's report rows (metrics or checkpoints) with `sql`, whose
+// placeholders ?1..?7 are the columns every report row has (run_id, attempt,
+// seq, step, tokens, flops, loss) and whose last one, ?`superseded_index`, is
+// the superseded flag; `bind_own(insert, row)` binds the table's own columns
+// in between. Returns how many rows were new.
+template <typename Row, typename BindOwn>
+absl::StatusOr<int> InsertReportRows(Connection& conn, std::string_view what,
+                                     const std::string& sql, int superseded_index, int64_t run_id,
+                                     int attempt, std::span<const Row> rows, BindOwn bind_own) {
+  ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,
+                   SupersedeThreshold(conn, run_id, attempt, what));
+  ASSIGN_OR_RETURN(Statement insert, conn.Prepare(sql, what));
+  insert.BindInt64(1, run_id);
+  insert.BindInt64(2, attempt);
+  int inserted = 0;
+  for (const Row& row : rows) {
+    insert.BindInt64(3, row.seq);
+    insert.BindInt64(4, row.step);
+    insert.BindInt64(5, row.tokens);
+    insert.BindDouble(6, row.flops);
+    insert.BindDouble(7, row.loss);
+    bind_own(insert, row);
+    insert.BindInt64(superseded_index, SupersededOnArrival(threshold, row.step) ? 1 : 0);
+    RETURN_IF_ERROR(insert.Run());
+    inserted += static_cast<int>(conn.changes());
+  }
+  return inserted;
+}
+
 }  // namespace
 
 // ---- Recording ------------------------------------------------------------------
@@ -153,32 +182,16 @@ absl::StatusOr<int> Store::RecordMetrics(int64_t run_id, int attempt,
     RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
   }
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,
-                     SupersedeThreshold(conn, run_id, attempt, kWhat));
-    ASSIGN_OR_RETURN(
-        Statement insert,
-        conn.Prepare("INSERT INTO metrics (run_id, attempt, seq, step, tokens, flops, loss, lr, "
-                     "grad_norm, tokens_per_s, superseded) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-                     "ON CONFLICT DO NOTHING",
-                     kWhat));
-    insert.BindInt64(1, run_id);
-    insert.BindInt64(2, attempt);
-    int inserted = 0;
-    for (const MetricRow& row : rows) {
-      insert.BindInt64(3, row.seq);
-      insert.BindInt64(4, row.step);
-      insert.BindInt64(5, row.tokens);
-      insert.BindDouble(6, row.flops);
-      insert.BindDouble(7, row.loss);
-      insert.BindDouble(8, row.lr);
-      insert.BindDouble(9, row.grad_norm);
-      insert.BindDouble(10, row.tokens_per_s);
-      insert.BindInt64(11, SupersededOnArrival(threshold, row.step) ? 1 : 0);
-      RETURN_IF_ERROR(insert.Run());
-      inserted += static_cast<int>(conn.changes());
-    }
-    return inserted;
+    return InsertReportRows(
+        conn, kWhat,
+        "INSERT INTO metrics (run_id, attempt, seq, step, tokens, flops, loss, lr, grad_norm, "
+        "tokens_per_s, superseded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "ON CONFLICT DO NOTHING",
+        11, run_id, attempt, rows, [](Statement& insert, const MetricRow& row) {
+          insert.BindDouble(8, row.lr);
+          insert.BindDouble(9, row.grad_norm);
+          insert.BindDouble(10, row.tokens_per_s);
+        });
   });
 }
 
@@ -190,30 +203,14 @@ absl::StatusOr<int> Store::RecordCheckpoints(int64_t run_id, int attempt,
     RETURN_IF_ERROR(ValidateCheckpointPath(kWhat, i, rows[i].path));
   }
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(const std::optional<int64_t> threshold,
-                     SupersedeThreshold(conn, run_id, attempt, kWhat));
-    ASSIGN_OR_RETURN(
-        Statement insert,
-        conn.Prepare("INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, "
-                     "path, sha256, superseded) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-                     kWhat));
-    insert.BindInt64(1, run_id);
-    insert.BindInt64(2, attempt);
-    int inserted = 0;
-    for (const CheckpointRow& row : rows) {
-      insert.BindInt64(3, row.seq);
-      insert.BindInt64(4, row.step);
-      insert.BindInt64(5, row.tokens);
-      insert.BindDouble(6, row.flops);
-      insert.BindDouble(7, row.loss);
-      insert.BindText(8, row.path);
-      insert.BindText(9, row.sha256);
-      insert.BindInt64(10, SupersededOnArrival(threshold, row.step) ? 1 : 0);
-      RETURN_IF_ERROR(insert.Run());
-      inserted += static_cast<int>(conn.changes());
-    }
-    return inserted;
+    return InsertReportRows(
+        conn, kWhat,
+        "INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, path, sha256, "
+        "superseded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+        10, run_id, attempt, rows, [](Statement& insert, const CheckpointRow& row) {
+          insert.BindText(8, row.path);
+          insert.BindText(9, row.sha256);
+        });
   });
 }
 
