@@ -6,25 +6,10 @@
 #include "fitting/fit.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
-#include "fitting/synthetic.h"
+#include "tests/fitting/two_archs.h"
 
 namespace flopwise::fitting {
 namespace {
-
-std::vector<CheckpointRecord> TwoArchs() {
-  // "good" has a lower irreducible loss than "bad"; everything else equal.
-  std::vector<CheckpointRecord> records;
-  for (auto [arch, e] : {std::pair{"good", 1.5}, std::pair{"bad", 1.9}}) {
-    ChinchillaLaw law;
-    law.e = e;
-    ChinchillaCurveOptions data;
-    data.arch = arch;
-    data.model_sizes = {1e7, 3e7, 1e8, 3e8, 1e9, 3e9};
-    const auto r = ChinchillaRecords(law, data);
-    records.insert(records.end(), r.begin(), r.end());
-  }
-  return records;
-}
 
 FitOptions Options() {
   FitOptions options;

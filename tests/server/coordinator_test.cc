@@ -132,6 +132,19 @@ class CoordinatorTest : public ::testing::Test {
     return response.run();
   }
 
+  // One heartbeat from `worker_id` carrying `lease`.
+  v1::HeartbeatResponse Heartbeat(const std::string& worker_id, const v1::Lease& lease) {
+    v1::HeartbeatRequest request;
+    request.set_worker_id(worker_id);
+    v1::LeaseProgress* progress = request.add_leases();
+    progress->set_lease_id(lease.lease_id());
+    progress->set_attempt(lease.attempt());
+    v1::HeartbeatResponse response;
+    grpc::Status status = worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
   grpc::Status ReportMetrics(const v1::Lease& lease, int attempt, std::vector<int64_t> steps,
                              int64_t first_seq, std::optional<int64_t> resumed_from_step,
                              v1::ReportMetricsResponse* response) {
@@ -371,13 +384,7 @@ TEST_F(CoordinatorTest, HeartbeatExtendsTheLease) {
   const std::string worker_id = Register("w");
   const auto lease = Acquire(worker_id).lease();
   now_ms_ += kLeaseMs - 1'000;
-  v1::HeartbeatRequest request;
-  request.set_worker_id(worker_id);
-  v1::LeaseProgress* progress = request.add_leases();
-  progress->set_lease_id(lease.lease_id());
-  progress->set_attempt(lease.attempt());
-  v1::HeartbeatResponse response;
-  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  const v1::HeartbeatResponse response = Heartbeat(worker_id, lease);
   ASSERT_EQ(response.instructions_size(), 1);
   EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CONTINUE);
   EXPECT_EQ(response.instructions(0).lease_deadline_ms(), now_ms_.load() + kLeaseMs);
@@ -597,12 +604,7 @@ TEST_F(CoordinatorTest, HeartbeatsAreWrittenBehind) {
   const std::string worker_id = Register("w");
   const auto lease = Acquire(worker_id).lease();
   now_ms_ += 3'000;
-  v1::HeartbeatRequest request;
-  request.set_worker_id(worker_id);
-  request.add_leases()->set_lease_id(lease.lease_id());
-  request.mutable_leases(0)->set_attempt(lease.attempt());
-  v1::HeartbeatResponse response;
-  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  const v1::HeartbeatResponse response = Heartbeat(worker_id, lease);
   const int64_t deadline_ms = response.instructions(0).lease_deadline_ms();
   EXPECT_EQ(deadline_ms, now_ms_.load() + kLeaseMs);
   ASSERT_TRUE(server_->scheduler()->StoreLiveness().ok());
@@ -620,12 +622,7 @@ TEST_F(CoordinatorTest, StoppingWritesTheLastHeartbeatsDeadline) {
   const std::string worker_id = Register("w");
   const auto lease = Acquire(worker_id).lease();
   now_ms_ += kLeaseMs - 1'000;
-  v1::HeartbeatRequest request;
-  request.set_worker_id(worker_id);
-  request.add_leases()->set_lease_id(lease.lease_id());
-  request.mutable_leases(0)->set_attempt(lease.attempt());
-  v1::HeartbeatResponse response;
-  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  Heartbeat(worker_id, lease);
   RestartServer();
   // Past the first deadline and the restart grace, before the heartbeat's deadline.
   now_ms_ += kLeaseMs - 1'000;
@@ -680,12 +677,7 @@ TEST_F(CoordinatorTest, CancelReachesTheWorkerInTheHeartbeat) {
   ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).ok());
   EXPECT_EQ(cancelled.runs_cancelled(), 1);
 
-  v1::HeartbeatRequest request;
-  request.set_worker_id(worker_id);
-  request.add_leases()->set_lease_id(lease.lease_id());
-  request.mutable_leases(0)->set_attempt(lease.attempt());
-  v1::HeartbeatResponse response;
-  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), request, &response).ok());
+  const v1::HeartbeatResponse response = Heartbeat(worker_id, lease);
   ASSERT_EQ(response.instructions_size(), 1);
   EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CANCEL);
   EXPECT_NE(response.instructions(0).reason().find("cancelled"), std::string::npos);
@@ -767,13 +759,9 @@ TEST_F(CoordinatorTest, RestartRecoversSweepsRunsLeasesAndMetrics) {
   // The lease survived with at least the grace period.
   now_ms_ += kGraceMs - 1;
   ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 0);
-  v1::HeartbeatRequest beat;
-  beat.set_worker_id(worker_id);
-  beat.add_leases()->set_lease_id(lease.lease_id());
-  beat.mutable_leases(0)->set_attempt(1);
-  v1::HeartbeatResponse response;
-  ASSERT_TRUE(worker_->Heartbeat(Ctx(kWorkerToken).get(), beat, &response).ok());
-  EXPECT_EQ(response.instructions(0).action(), v1::LeaseInstruction::ACTION_CONTINUE);
+  ASSERT_EQ(lease.attempt(), 1);
+  EXPECT_EQ(Heartbeat(worker_id, lease).instructions(0).action(),
+            v1::LeaseInstruction::ACTION_CONTINUE);
   ASSERT_TRUE(ReportMetrics(lease, 1, {3}, 2, std::nullopt, &metrics).ok());
   EXPECT_EQ(metrics.rows_new(), 1);
   // The queued run is still there to be leased.

@@ -11,6 +11,7 @@
 
 #include "kernels/backend.h"
 #include "models/model.h"
+#include "tests/models/model_test_util.h"
 #include "tests/train/train_test_util.h"
 #include "worker/train/check.h"
 #include "worker/train/checkpoint.h"
@@ -65,19 +66,14 @@ const FlagCase kCases[] = {
 
 constexpr int kBatch = 2, kContext = 8, kVocab = 50;
 
+// The model tests' tiny shape with two layers (none of the flags changes a
+// derived field).
 models::ModelConfig CaseConfig(const FlagCase& f) {
-  models::ModelConfig c;
-  c.arch = f.arch;
+  models::ModelConfig c = models::TinyConfig(f.arch, kVocab, kContext);
   c.layers = 2;
-  c.d_model = 32;
-  c.heads = 2;
-  c.ffn_dim = 64;
-  c.vocab = kVocab;
-  c.context = kContext;
   c.norm_affine = f.norm_affine;
   c.v_act = f.v_act;
   c.lrpe_variant = f.lrpe_variant;
-  models::FillDerivedFields(&c);
   return c;
 }
 
