@@ -213,10 +213,11 @@ int WatchActiveSweeps(const ServiceConnection& connection) {
     });
     if (all_ended && nothing_new) break;
     for (const v1::Sweep& sweep : sweeps) {
+      followed[sweep.sweep_id()] = sweep;
+      if (run_ids.contains(sweep.sweep_id())) continue;  // a sweep's runs are fixed at submit
       auto ids = RunIdsOf(connection, sweep.sweep_id());
       if (!ids.ok()) return ReportError("status", ids.status());
       run_ids[sweep.sweep_id()] = *std::move(ids);
-      followed[sweep.sweep_id()] = sweep;
     }
     // Sweeps that ended since the last listing are watched once more too, so
     // that their runs' final states reach the screen.
