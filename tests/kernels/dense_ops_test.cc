@@ -61,7 +61,7 @@ TEST(Embedding, ScatterAddAccumulatesRepeatedTokens) {
 }
 
 TEST(RmsNorm, SrmsNormHandVector) {
-  // SRMSNorm([1, 2, 3, 4]) (architectures.md §9.1).
+  // SRMSNorm([1, 2, 3, 4]) (docs/model-contract.md §9.1).
   std::vector<double> x = {1, 2, 3, 4}, y(4), rstd(1);
   cpu::RmsNormForward<double>(y.data(), rstd.data(), x.data(), nullptr, 1, 4, 1e-6);
   const double expected[4] = {0.36515, 0.73030, 1.09545, 1.46059};

@@ -1,5 +1,4 @@
-// The flopwise-train command line of one leased run (docs/contracts:
-// "flopwise-train").
+// The flopwise-train command line of one leased run (docs/training.md).
 #pragma once
 
 #include <string>

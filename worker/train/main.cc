@@ -1,5 +1,5 @@
 // flopwise-train: trains one model (docs/training.md) or, with `check`,
-// evaluates given weights on given tokens (architectures.md §12).
+// evaluates given weights on given tokens (docs/model-contract.md §12).
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/text_format.h"
 #include "worker/train/check.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
@@ -64,7 +65,7 @@ class StdoutSink final : public EventSink {
                    "done: step %lld, %s tokens, loss %.4f, peak memory %.0f MiB (%.0f MiB "
                    "estimated from the config)\n",
                    static_cast<long long>(event.value("step", int64_t{0})),
-                   FormatCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
+                   ShortCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
                    event.value("peak_rss_bytes", 0.0) / (1 << 20),
                    event.value("memory_estimate_bytes", 0.0) / (1 << 20));
     }
