@@ -107,33 +107,37 @@ class ModelCache {
   std::map<int, std::unique_ptr<CheckpointModel>> models_;
 };
 
-// The task's inputs that several tasks share, resolved once.
-class Inputs {
+// What several tasks read: the held-out split and the tokenizer.
+class TaskInputs {
  public:
-  explicit Inputs(const EvalOptions& options) : options_(options) {}
+  explicit TaskInputs(const EvalOptions& options) : options_(options) {}
 
-  absl::StatusOr<std::string> SplitPath() {
+  absl::StatusOr<std::string> SplitPath() const {
     if (options_.data.empty()) return absl::InvalidArgumentError("--data: needed by this task");
     return ValidationSplitPath(options_.data);
   }
 
+  // --tokenizer, else the one the data's shard header names, else "".
+  absl::StatusOr<std::string> TokenizerName() const {
+    if (!options_.tokenizer.empty() || options_.data.empty()) return options_.tokenizer;
+    auto split = SplitPath();
+    if (!split.ok()) return split.status();
+    data::StreamOptions stream_options;
+    stream_options.sequence_length = 1;
+    auto stream = data::TokenStream::Open(*split, stream_options);
+    if (!stream.ok()) return stream.status();
+    return (*stream)->tokenizer_name();
+  }
+
   absl::StatusOr<const data::Tokenizer*> GetTokenizer() {
     if (tokenizer_) return tokenizer_.get();
-    std::string name = options_.tokenizer;
-    if (name.empty() && !options_.data.empty()) {
-      auto split = SplitPath();
-      if (!split.ok()) return split.status();
-      data::StreamOptions stream_options;
-      stream_options.sequence_length = 1;
-      auto stream = data::TokenStream::Open(*split, stream_options);
-      if (!stream.ok()) return stream.status();
-      name = (*stream)->tokenizer_name();
-    }
-    if (name.empty()) {
+    auto name = TokenizerName();
+    if (!name.ok()) return name.status();
+    if (name->empty()) {
       return absl::InvalidArgumentError(
           "--tokenizer: needed (the data's header names no tokenizer, or no --data was given)");
     }
-    auto tokenizer = data::Tokenizer::Load(name);
+    auto tokenizer = data::Tokenizer::Load(*name);
     if (!tokenizer.ok()) return tokenizer.status();
     tokenizer_ = *std::move(tokenizer);
     return tokenizer_.get();
@@ -145,7 +149,7 @@ class Inputs {
 };
 
 absl::Status RunValidation(const EvalReport& report, const EvalOptions& o, ModelCache* models,
-                           Inputs* inputs, TaskResult* result) {
+                           TaskInputs* inputs, TaskResult* result) {
   auto split = inputs->SplitPath();
   if (!split.ok()) return split.status();
   int64_t tokens = o.validation_tokens;
@@ -157,9 +161,14 @@ absl::Status RunValidation(const EvalReport& report, const EvalOptions& o, Model
   auto windows =
       ReadValidationWindows(*split, o.context, o.seed, (tokens + o.context - 1) / o.context);
   if (!windows.ok()) return windows.status();
-  const data::Tokenizer* tokenizer = nullptr;
-  auto loaded = inputs->GetTokenizer();
-  if (loaded.ok()) tokenizer = *loaded;  // without one: no bits per byte
+  const data::Tokenizer* tokenizer = nullptr;  // without one: no bits per byte
+  auto name = inputs->TokenizerName();
+  if (!name.ok()) return name.status();
+  if (!name->empty()) {
+    auto loaded = inputs->GetTokenizer();
+    if (!loaded.ok()) return loaded.status();
+    tokenizer = *loaded;
+  }
   auto model = models->Get(o.context);
   if (!model.ok()) return model.status();
   const int64_t before = (*model)->forward_tokens();
@@ -171,7 +180,7 @@ absl::Status RunValidation(const EvalReport& report, const EvalOptions& o, Model
 }
 
 absl::Status RunNeedleTask(NeedleMode mode, const EvalReport& report, const EvalOptions& o,
-                           ModelCache* models, Inputs* inputs, TaskResult* result) {
+                           ModelCache* models, TaskInputs* inputs, TaskResult* result) {
   auto split = inputs->SplitPath();
   if (!split.ok()) return split.status();
   auto tokenizer = inputs->GetTokenizer();
@@ -230,7 +239,7 @@ absl::StatusOr<int> McWindow(const std::vector<McDocument>& documents,
 }
 
 absl::Status RunMultipleChoice(const std::string& task, const EvalOptions& o, ModelCache* models,
-                               Inputs* inputs, TaskResult* result) {
+                               TaskInputs* inputs, TaskResult* result) {
   std::vector<McDocument> documents;
   std::string name = task;
   if (IsTaskFile(task)) {
@@ -283,7 +292,7 @@ absl::StatusOr<EvalReport> RunEvaluation(
   auto model = models.Get(o.context);  // reads the weights first: a bad file fails early
   if (!model.ok()) return model.status();
   report.arch = std::string(models::ArchName((*model)->config().arch));
-  Inputs inputs(o);
+  TaskInputs inputs(o);
   for (const std::string& task : *expanded) {
     TaskResult result;
     result.task = IsTaskFile(task) ? fs::path(task).stem().string() : task;

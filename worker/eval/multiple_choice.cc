@@ -131,19 +131,28 @@ absl::StatusOr<McResult> ScoreMultipleChoice(const std::string& task,
                                              LanguageModel* model) {
   McResult result;
   result.task = task;
-  for (const McDocument& doc : documents) {
-    std::vector<LoglikelihoodRequest> requests(doc.choices.size());
-    for (size_t i = 0; i < doc.choices.size(); ++i) {
-      if (absl::Status s = EncodePair(tokenizer, doc.context, " " + doc.choices[i], &requests[i]);
-          !s.ok()) {
+  // Every choice of every document in one call, so the model fills its batches.
+  std::vector<LoglikelihoodRequest> requests;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    const McDocument& doc = documents[d];
+    for (const std::string& choice : doc.choices) {
+      LoglikelihoodRequest request;
+      if (absl::Status s = EncodePair(tokenizer, doc.context, " " + choice, &request); !s.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(task, ": document ", result.documents + 1, ": ", s.message()));
+            absl::StrCat(task, ": document ", d + 1, ": ", s.message()));
       }
+      requests.push_back(std::move(request));
     }
-    auto loglikelihoods = model->Loglikelihoods(requests);
-    if (!loglikelihoods.ok()) return loglikelihoods.status();
-    result.acc += AccOf(*loglikelihoods, doc.gold);
-    result.acc_norm += AccNormOf(*loglikelihoods, doc.choices, doc.gold);
+  }
+  auto loglikelihoods = model->Loglikelihoods(requests);
+  if (!loglikelihoods.ok()) return loglikelihoods.status();
+  size_t at = 0;
+  for (const McDocument& doc : documents) {
+    const std::vector<double> scores(loglikelihoods->begin() + at,
+                                     loglikelihoods->begin() + at + doc.choices.size());
+    at += doc.choices.size();
+    result.acc += AccOf(scores, doc.gold);
+    result.acc_norm += AccNormOf(scores, doc.choices, doc.gold);
     ++result.documents;
   }
   if (result.documents > 0) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -127,16 +128,28 @@ absl::StatusOr<std::vector<NeedleCase>> BuildNeedleCases(NeedleMode mode,
   return cases;
 }
 
-absl::StatusOr<double> ScoreNeedleCase(const NeedleCase& c, LanguageModel* model) {
-  std::vector<LoglikelihoodRequest> requests = {c.request};
-  for (const std::vector<int32_t>& other : c.distractors) {
-    requests.push_back({c.request.context, other});
+absl::StatusOr<std::vector<double>> ScoreNeedleCases(std::span<const NeedleCase> cases,
+                                                     LanguageModel* model) {
+  std::vector<LoglikelihoodRequest> requests;
+  for (const NeedleCase& c : cases) {
+    requests.push_back(c.request);
+    for (const std::vector<int32_t>& other : c.distractors) {
+      requests.push_back({c.request.context, other});
+    }
   }
   auto loglikelihoods = model->Loglikelihoods(requests);
   if (!loglikelihoods.ok()) return loglikelihoods.status();
-  const double answer = (*loglikelihoods)[0];
-  return static_cast<double>(std::count_if(loglikelihoods->begin() + 1, loglikelihoods->end(),
-                                           [answer](double other) { return other < answer; }));
+  std::vector<double> scores;
+  size_t at = 0;
+  for (const NeedleCase& c : cases) {
+    const double answer = (*loglikelihoods)[at];
+    const auto first = loglikelihoods->begin() + at + 1;
+    const auto last = first + c.distractors.size();
+    scores.push_back(static_cast<double>(
+        std::count_if(first, last, [answer](double other) { return other < answer; })));
+    at += 1 + c.distractors.size();
+  }
+  return scores;
 }
 
 absl::StatusOr<NeedleResult> RunNeedle(NeedleMode mode, std::span<const int32_t> haystack,
@@ -154,20 +167,19 @@ absl::StatusOr<NeedleResult> RunNeedle(NeedleMode mode, std::span<const int32_t>
   result.grid.lengths = o.lengths;
   result.grid.depths = o.depths;
   for (size_t j = 0; j < o.lengths.size(); ++j) {
-    std::vector<double> column;
+    // A column's cases are scored together: depth-major, trials inside.
+    std::vector<NeedleCase> column_cases;
     for (size_t i = 0; i < o.depths.size(); ++i) {
       auto cases =
           BuildNeedleCases(mode, haystack, tokenizer, o, static_cast<int>(j), static_cast<int>(i));
       if (!cases.ok()) return cases.status();
-      double sum = 0.0;
-      for (const NeedleCase& c : *cases) {
-        auto score = ScoreNeedleCase(c, model);
-        if (!score.ok()) return score.status();
-        sum += *score;
-        ++result.cases;
-      }
-      column.push_back(sum / cases->size());
+      std::move(cases->begin(), cases->end(), std::back_inserter(column_cases));
     }
+    auto scores = ScoreNeedleCases(column_cases, model);
+    if (!scores.ok()) return scores.status();
+    std::vector<double> column(o.depths.size(), 0.0);
+    for (size_t k = 0; k < scores->size(); ++k) column[k / o.trials] += (*scores)[k] / o.trials;
+    result.cases += static_cast<int64_t>(scores->size());
     result.grid.scores.push_back(std::move(column));
   }
   for (size_t j = 0; j < o.lengths.size(); ++j) {

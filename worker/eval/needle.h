@@ -61,8 +61,11 @@ absl::StatusOr<std::vector<NeedleCase>> BuildNeedleCases(NeedleMode mode,
                                                          const NeedleOptions& options,
                                                          int length_index, int depth_index);
 
-// 0–10: how many distractors have a lower log-likelihood than the answer.
-absl::StatusOr<double> ScoreNeedleCase(const NeedleCase& needle_case, LanguageModel* model);
+// Each case's score, 0–10: how many of its distractors have a lower
+// log-likelihood than its answer. One Loglikelihoods call for all cases, so
+// the model fills its batches.
+absl::StatusOr<std::vector<double>> ScoreNeedleCases(std::span<const NeedleCase> cases,
+                                                     LanguageModel* model);
 
 struct NeedleResult {
   NeedleMode mode = NeedleMode::kStandard;
