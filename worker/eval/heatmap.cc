@@ -37,8 +37,8 @@ std::string RenderNeedleHeatmapSvg(const NiahGrid& grid, const std::string& titl
   const int columns = static_cast<int>(grid.lengths.size());
   const int rows = static_cast<int>(grid.depths.size());
   // Wide enough for the title too (about 8 px per character at 15 px).
-  const int width = std::max(kLeft + columns * kCell + kRight,
-                             static_cast<int>(title.size()) * 8 + 2 * kRight);
+  const int width =
+      std::max(kLeft + columns * kCell + kRight, static_cast<int>(title.size()) * 8 + 2 * kRight);
   const int height = kTop + rows * kCell + kBottom;
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
