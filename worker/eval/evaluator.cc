@@ -34,8 +34,9 @@ struct ResolvedCheckpoint {
 };
 
 absl::StatusOr<ResolvedCheckpoint> ResolveCheckpoint(const std::string& path) {
-  if (!fs::exists(path))
+  if (!fs::exists(path)) {
     return absl::NotFoundError(absl::StrCat("checkpoint ", path, ": not found"));
+  }
   fs::path dir = path;
   if (fs::is_directory(dir) && !fs::exists(dir / kWeightsFile)) {
     const std::optional<std::string> latest = train::FindLatestCheckpoint(path);

@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "worker/eval/evaluator.h"
-#include "worker/eval/results_json.h"
 #include "worker/train/check.h"
+#include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
 
@@ -202,44 +201,8 @@ int Main(int argc, char** argv) {
   check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
   check->add_option("--threads", co.threads, "CPU threads (0: all)");
 
-  // `eval`: evaluation tasks on a checkpoint (worker/eval, docs/evaluation.md).
-  eval::EvalOptions eo;
-  std::string eval_checkpoint;
-  std::vector<std::string> eval_tasks = {"validation"};
-  CLI::App* evaluate = app.add_subcommand("eval", "Evaluate a checkpoint (docs/evaluation.md)");
-  evaluate
-      ->add_option("--checkpoint", eval_checkpoint,
-                   "Run directory, step-* directory or model.safetensors")
-      ->required();
-  evaluate->add_option("--context", eo.context, "The run's context (tokens per sequence)")
-      ->required();
-  evaluate
-      ->add_option("--tasks", eval_tasks,
-                   "validation, needle, needle-easy, needle-standard, brown-continuation, "
-                   "or a .jsonl multiple-choice file")
-      ->delimiter(',');
-  evaluate->add_option("--data", eo.data,
-                       "Dataset folder (its validation split), split, shard or token file");
-  evaluate->add_option("--tokenizer", eo.tokenizer, "Tokenizer (default: the data's)");
-  evaluate->add_option("--validation-tokens", eo.validation_tokens,
-                       "Tokens to score (default: 0.15 x the checkpoint's tokens, at most 2^20)");
-  evaluate->add_option("--seed", eo.seed, "Validation windows, needle grid and bundled task");
-  evaluate->add_option("--batch", eo.batch, "Windows per forward");
-  evaluate
-      ->add_option("--needle-lengths", eo.needle.lengths,
-                   "Needle context lengths (default: context x 1/4..1)")
-      ->delimiter(',');
-  evaluate
-      ->add_option("--needle-depths", eo.needle.depths,
-                   "Needle depths in [0,1] (default 0,0.25,0.5,0.75,1)")
-      ->delimiter(',');
-  evaluate->add_option("--needle-trials", eo.needle.trials, "Needle cases per grid cell");
-  evaluate->add_option("--needle-threshold", eo.needle.threshold,
-                       "Cell success for the NIAH score (0-10)");
-  evaluate->add_option("--continuation-documents", eo.continuation.documents,
-                       "Documents of the brown-continuation task");
-  evaluate->add_option("--figures", eo.figures_dir, "Write needle heatmaps (SVG, PNG) here");
-  evaluate->add_option("--threads", eo.threads, "CPU threads (0: all)");
+  EvalCommand eval_command;
+  CLI::App* evaluate = AddEvalCommand(&app, &eval_command);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
@@ -266,20 +229,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  if (evaluate->parsed()) {
-    auto report = eval::RunEvaluation(
-        eval_checkpoint, eval_tasks, eo, [](const eval::EvalReport& r, const eval::TaskResult& t) {
-          std::printf("%s\n", eval::TaskResultJson(r, t).dump().c_str());
-          std::fflush(stdout);
-        });
-    if (!report.ok()) {
-      std::fprintf(stderr, "flopwise-train eval: %s\n",
-                   std::string(report.status().message()).c_str());
-      return kExitError;
-    }
-    std::fputs(eval::FormatSummary(*report).c_str(), stderr);
-    return 0;
-  }
+  if (evaluate->parsed()) return RunEvalCommand(eval_command);
 
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;
