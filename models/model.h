@@ -69,6 +69,10 @@ class Model {
   // grads() (grad_scale = 1/(tokens per optimizer step) gives the mean).
   double ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale);
 
+  // Per-target cross-entropy (nats) of the last Forward or ForwardBackward,
+  // [batch, context] row-major: what evaluation sums into log-likelihoods.
+  const std::vector<float>& token_losses() const { return host_losses_; }
+
   void ZeroGrads();
   double GradSquaredNorm();
   // One AdamW step on every tensor; grads are multiplied by grad_scale first

@@ -14,6 +14,7 @@
 
 #include "base/text_format.h"
 #include "worker/train/check.h"
+#include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
 
@@ -201,10 +202,13 @@ int Main(int argc, char** argv) {
   check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
   check->add_option("--threads", co.threads, "CPU threads (0: all)");
 
+  EvalCommand eval_command;
+  CLI::App* evaluate = AddEvalCommand(&app, &eval_command);
+
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-    if (!config_path.empty() && !check->parsed()) {
+    if (!config_path.empty() && !check->parsed() && !evaluate->parsed()) {
       MergeYamlConfig(config_path, app, &args);
       o = TrainOptions();
       app.clear();
@@ -225,6 +229,8 @@ int Main(int argc, char** argv) {
     std::printf("loss %.10g\n", *loss);
     return 0;
   }
+
+  if (evaluate->parsed()) return RunEvalCommand(eval_command);
 
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;
