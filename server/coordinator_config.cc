@@ -8,7 +8,7 @@
 #include <map>
 
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 
