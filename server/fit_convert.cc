@@ -4,9 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "base/str_cat.h"
 #include "fitting/report.h"
 #include "server/proto_convert.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

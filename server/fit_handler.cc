@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "fitting/fit.h"
 #include "fitting/preset_shapes.h"
 #include "fitting/report.h"
@@ -16,7 +17,6 @@
 #include "server/fit_inputs.h"
 #include "server/proto_convert.h"
 #include "server/scheduler.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

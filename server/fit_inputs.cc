@@ -8,8 +8,8 @@
 #include <map>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "server/run_plan.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 

@@ -6,10 +6,10 @@
 #include <tuple>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "models/accounting.h"
 #include "models/config.h"
 #include "models/presets.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 

@@ -8,9 +8,9 @@
 #include <set>
 #include <vector>
 
+#include "base/str_cat.h"
 #include "server/fit_handler.h"
 #include "server/proto_convert.h"
-#include "server/str_cat.h"
 #include "server/sweep_expand.h"
 
 namespace flopwise::server {
@@ -42,13 +42,11 @@ struct WatchKey {
 
 }  // namespace
 
-UserServiceImpl::UserServiceImpl(const TokenAuth* auth, Scheduler* scheduler)
-    : auth_(auth), scheduler_(scheduler) {}
+UserServiceImpl::UserServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
 
 grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                           const v1::SubmitSweepRequest* request,
                                           v1::SubmitSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->spec_yaml().empty()) return Invalid("spec_yaml: required");
   auto compiled = CompileSweep(request->spec_yaml());
   if (!compiled.ok()) return ToGrpcStatus(compiled.status());
@@ -105,7 +103,6 @@ absl::Status UserServiceImpl::FillSweep(const db::SweepRecord& record, v1::Sweep
 grpc::Status UserServiceImpl::GetSweep(grpc::ServerContext* context,
                                        const v1::GetSweepRequest* request,
                                        v1::GetSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   auto record = scheduler_->store()->GetSweep(request->sweep_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
@@ -115,7 +112,6 @@ grpc::Status UserServiceImpl::GetSweep(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
                                          const v1::ListSweepsRequest* request,
                                          v1::ListSweepsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   auto records = scheduler_->store()->ListSweeps();
   if (!records.ok()) return ToGrpcStatus(records.status());
   for (const db::SweepRecord& record : *records) {
@@ -136,7 +132,6 @@ grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::CancelSweep(grpc::ServerContext* context,
                                           const v1::CancelSweepRequest* request,
                                           v1::CancelSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   auto cancelled = scheduler_->CancelSweep(request->sweep_id());
   if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());
@@ -147,7 +142,6 @@ grpc::Status UserServiceImpl::CancelSweep(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
                                        const v1::ListRunsRequest* request,
                                        v1::ListRunsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() < 0) return Invalid("sweep_id: must not be negative");
   std::set<db::RunState> states;
   for (int state : request->states()) {
@@ -172,7 +166,6 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
 
 grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                                      v1::GetRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0) return Invalid("run_id: required");
   auto record = scheduler_->store()->GetRun(request->run_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
@@ -204,7 +197,6 @@ grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::Get
 grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
                                         const v1::WatchRunsRequest* request,
                                         grpc::ServerWriter<v1::RunUpdate>* writer) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() < 0) return Invalid("sweep_id: must not be negative");
   std::map<int64_t, WatchKey> sent;
   while (!context->IsCancelled() && !scheduler_->shutting_down()) {
@@ -269,7 +261,6 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
                                          const v1::GetMetricsRequest* request,
                                          v1::GetMetricsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
@@ -307,7 +298,6 @@ grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetCheckpoints(grpc::ServerContext* context,
                                              const v1::GetCheckpointsRequest* request,
                                              v1::GetCheckpointsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
@@ -376,7 +366,6 @@ absl::Status UserServiceImpl::FillWorker(const db::WorkerRecord& record, v1::Wor
 grpc::Status UserServiceImpl::ListWorkers(grpc::ServerContext* context,
                                           const v1::ListWorkersRequest* request,
                                           v1::ListWorkersResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   auto workers = scheduler_->store()->ListWorkers();
   if (!workers.ok()) return ToGrpcStatus(workers.status());
   for (const db::WorkerRecord& record : *workers) {
@@ -390,7 +379,6 @@ grpc::Status UserServiceImpl::ListWorkers(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::SetDraining(grpc::ServerContext* context,
                                           const v1::SetDrainingRequest* request,
                                           v1::SetDrainingResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->worker_id().empty()) return Invalid("worker_id: required");
   if (absl::Status status = scheduler_->SetDraining(request->worker_id(), request->draining());
       !status.ok()) {
@@ -404,14 +392,12 @@ grpc::Status UserServiceImpl::SetDraining(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::FitScalingLaw(grpc::ServerContext* context,
                                             const v1::FitScalingLawRequest* request,
                                             v1::FitScalingLawResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   return ToGrpcStatus(FitHandler(scheduler_->store()).FitScalingLaw(*request, response));
 }
 
 grpc::Status UserServiceImpl::QueryOptimal(grpc::ServerContext* context,
                                            const v1::QueryOptimalRequest* request,
                                            v1::QueryOptimalResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   return ToGrpcStatus(FitHandler(scheduler_->store()).QueryOptimal(*request, response));
 }
 

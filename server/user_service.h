@@ -1,17 +1,17 @@
-// flopwise.v1.UserService over the Scheduler and the Store: request checks,
-// auth and status translation. Thread-safe.
+// flopwise.v1.UserService over the Scheduler and the Store: request checks and
+// status translation (AuthorizedService checks the caller's token). Thread-safe.
 #pragma once
 
 #include "flopwise/v1/user_service.grpc.pb.h"
-#include "server/auth.h"
+#include "server/authorized_service.h"
 #include "server/scheduler.h"
 
 namespace flopwise::server {
 
-class UserServiceImpl final : public v1::UserService::Service {
+class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
  public:
-  // `auth` and `scheduler` must outlive the service.
-  UserServiceImpl(const TokenAuth* auth, Scheduler* scheduler);
+  // `scheduler` must outlive the service.
+  explicit UserServiceImpl(Scheduler* scheduler);
 
   grpc::Status SubmitSweep(grpc::ServerContext* context, const v1::SubmitSweepRequest* request,
                            v1::SubmitSweepResponse* response) override;
@@ -48,7 +48,6 @@ class UserServiceImpl final : public v1::UserService::Service {
   absl::Status FillSweep(const db::SweepRecord& record, v1::Sweep* sweep);
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);
 
-  const TokenAuth* auth_;
   Scheduler* scheduler_;
 };
 

@@ -69,7 +69,8 @@ TEST(Failures, FullDiskIsAClearErrorAndKeepsEarlierBatches) {
   EXPECT_EQ(static_cast<int64_t>(all->size()), stored);
   EXPECT_EQ(stored % 100, 0);
   // Small writes that fit still work, and the data survives a reopen.
-  EXPECT_TRUE(store->ExtendLease("lease-1", 2000).ok());
+  const std::vector<LeaseDeadline> deadline = {{"lease-1", 2000}};
+  EXPECT_TRUE(store->StoreLiveness(deadline, {}).ok());
   store.reset();
   EXPECT_EQ(RawQueryInt(path, "SELECT count(*) FROM metrics"), stored);
 }

@@ -1,5 +1,7 @@
 // The coordinator end to end over real gRPC on an ephemeral loopback port,
 // with a temporary SQLite file and an injected clock for lease deadlines.
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -212,6 +215,50 @@ TEST_F(CoordinatorTest, AuthStatuses) {
   EXPECT_EQ(worker_->Register(Ctx(kClientToken).get(), reg, &reg_response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(worker_->Register(Ctx(kWorkerToken).get(), reg, &reg_response).ok());
+}
+
+// Calls `method` with an empty request and `token` (none when empty); the
+// status code the server answers.
+grpc::StatusCode CallWithEmptyRequest(grpc::GenericStub& stub, const std::string& method,
+                                      const std::string& token) {
+  grpc::ClientContext context;
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::Slice empty("");
+  const grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get().error_code();
+}
+
+TEST_F(CoordinatorTest, EveryMethodRefusesCallersWithoutItsToken) {
+  grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                             grpc::InsecureChannelCredentials()));
+  struct Case {
+    const char* service;
+    const char* other_role_token;
+  };
+  for (const Case& c : {Case{"flopwise.v1.UserService", kWorkerToken},
+                        Case{"flopwise.v1.WorkerService", kClientToken}}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(c.service);
+    ASSERT_NE(service, nullptr) << c.service;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method = "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, ""), grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, "not-a-token"),
+                grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, c.other_role_token),
+                grpc::StatusCode::PERMISSION_DENIED)
+          << method;
+    }
+  }
+  // Health checking stays open.
+  EXPECT_EQ(CallWithEmptyRequest(stub, "/grpc.health.v1.Health/Check", ""), grpc::StatusCode::OK);
 }
 
 TEST_F(CoordinatorTest, OversizedRequestIsRefused) {

@@ -2,17 +2,15 @@
 // evaluates given weights on given tokens (docs/model-contract.md §12).
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <string>
-#include <vector>
 
 #include "base/text_format.h"
+#include "base/yaml_config.h"
 #include "worker/train/check.h"
 #include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
@@ -103,57 +101,10 @@ int TerminalColumns(int fd) {
   return size.ws_col;
 }
 
-bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
-  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
-    return a == flag || a.rfind(flag + "=", 0) == 0;
-  });
-}
-
-// Prepends `--key value` for every key of the YAML file that the command line
-// does not set itself (flags override the file). Throws CLI::ValidationError
-// for an unreadable file or an unknown key.
-void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::string>* args) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw CLI::ValidationError("--config", path + ": " + e.what());
-  }
-  if (!root.IsMap()) throw CLI::ValidationError("--config", path + ": not a mapping of flag names");
-  std::vector<std::string> extra;
-  for (const auto& item : root) {
-    std::string key = item.first.as<std::string>();
-    std::string flag = "--" + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    const CLI::Option* option = app.get_option_no_throw(flag);
-    if (option == nullptr || flag == "--config") {
-      throw CLI::ValidationError("--config", path + ": unknown key '" + key + "'");
-    }
-    if (HasFlag(*args, flag)) continue;
-    if (!item.second.IsScalar()) {
-      throw CLI::ValidationError("--config", path + ": key '" + key + "' must be a scalar");
-    }
-    const std::string value = item.second.as<std::string>();
-    if (option->get_expected_max() == 0) {  // a flag: present when true
-      bool on = false;
-      if (!YAML::convert<bool>::decode(item.second, on)) {
-        throw CLI::ValidationError(
-            "--config", path + ": key '" + key + "' must be true or false, got '" + value + "'");
-      }
-      if (on) extra.push_back(flag);
-      continue;
-    }
-    extra.push_back(flag);
-    extra.push_back(value);
-  }
-  args->insert(args->begin(), extra.begin(), extra.end());
-}
-
 int Main(int argc, char** argv) {
   CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
   TrainOptions o;
-  std::string config_path;
-  app.add_option("--config", config_path, "YAML file of flags (keys: long flag names with _)");
+  UseYamlConfig(app);
   app.add_option("--arch", o.arch, "llama, tnl, hgrn2 or cos2");
   app.add_option("--preset", o.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
   app.add_option("--layers", o.layers, "Override the preset's layers");
@@ -205,15 +156,8 @@ int Main(int argc, char** argv) {
   EvalCommand eval_command;
   CLI::App* evaluate = AddEvalCommand(&app, &eval_command);
 
-  std::vector<std::string> args(argv + 1, argv + argc);
   try {
-    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-    if (!config_path.empty() && !check->parsed() && !evaluate->parsed()) {
-      MergeYamlConfig(config_path, app, &args);
-      o = TrainOptions();
-      app.clear();
-      app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-    }
+    app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
