@@ -18,6 +18,7 @@
 #include "cli/service_connection.h"
 #include "client/errors.h"
 #include "client/format.h"
+#include "client/user_connection.h"
 
 namespace flopwise::cli {
 namespace {
@@ -76,7 +77,7 @@ v1::Sweep SummarizeRuns(v1::Sweep sweep, const std::map<int64_t, v1::RunUpdate>&
 // the sweeps are listed again, so that sweeps submitted meanwhile join.
 constexpr int64_t kRelistMs = 5'000;
 
-absl::StatusOr<v1::ListSweepsResponse> ListSweeps(const ServiceConnection& connection,
+absl::StatusOr<v1::ListSweepsResponse> ListSweeps(const client::UserConnection& connection,
                                                   bool include_finished,
                                                   int64_t after_sweep_id = 0) {
   grpc::ClientContext context;
@@ -89,7 +90,7 @@ absl::StatusOr<v1::ListSweepsResponse> ListSweeps(const ServiceConnection& conne
   return response;
 }
 
-absl::StatusOr<std::vector<int64_t>> RunIdsOf(const ServiceConnection& connection,
+absl::StatusOr<std::vector<int64_t>> RunIdsOf(const client::UserConnection& connection,
                                               int64_t sweep_id) {
   grpc::ClientContext context;
   connection.Prepare(&context);
@@ -131,7 +132,7 @@ class Screen {
       std::chrono::steady_clock::now() - std::chrono::seconds(1);
 };
 
-int StatusOfAll(const ServiceConnection& connection, bool include_finished) {
+int StatusOfAll(const client::UserConnection& connection, bool include_finished) {
   auto listed = ListSweeps(connection, include_finished);
   if (!listed.ok()) return ReportError("status", listed.status());
   PrintSweeps({listed->sweeps().begin(), listed->sweeps().end()});
@@ -140,7 +141,7 @@ int StatusOfAll(const ServiceConnection& connection, bool include_finished) {
 
 // Reads WatchRuns: the snapshot only (one update per run), or every update
 // until the stream ends, redrawing the table.
-int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool watch) {
+int StatusOfSweep(const client::UserConnection& connection, int64_t sweep_id, bool watch) {
   v1::Sweep sweep;
   {
     grpc::ClientContext context;
@@ -183,7 +184,7 @@ int StatusOfSweep(const ServiceConnection& connection, int64_t sweep_id, bool wa
 // the runs of every sweep seen so far, at most kRelistMs long (or until they
 // are all terminal), then the active sweeps are listed again. Sweeps that end
 // stay on the screen with their final states.
-int WatchActiveSweeps(const ServiceConnection& connection) {
+int WatchActiveSweeps(const client::UserConnection& connection) {
   std::map<int64_t, v1::Sweep> followed;            // every sweep shown, by id
   std::map<int64_t, std::vector<int64_t>> run_ids;  // their runs
   std::map<int64_t, v1::RunUpdate> runs;
@@ -248,7 +249,7 @@ int WatchActiveSweeps(const ServiceConnection& connection) {
   return 0;
 }
 
-int Runs(const ServiceConnection& connection, int64_t sweep_id, const std::string& states) {
+int Runs(const client::UserConnection& connection, int64_t sweep_id, const std::string& states) {
   v1::ListRunsRequest request;
   request.set_sweep_id(sweep_id);
   for (const std::string& name :
@@ -297,7 +298,7 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
   status->add_flag("--all", all, std::string("Also list finished sweeps"));
   AddConnectionOptions(status, &flags);
   status->callback([&ctx] {
-    auto connection = Connect(flags);
+    auto connection = client::ConnectUser(flags);
     if (!connection.ok()) {
       ctx.exit_code = ReportError("status", connection.status());
       return;
@@ -316,7 +317,7 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
   runs->add_option("--state", states, "Comma-separated states, e.g. running,failed");
   AddConnectionOptions(runs, &flags);
   runs->callback([&ctx] {
-    auto connection = Connect(flags);
+    auto connection = client::ConnectUser(flags);
     if (!connection.ok()) {
       ctx.exit_code = ReportError("runs", connection.status());
       return;
