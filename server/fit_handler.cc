@@ -21,8 +21,6 @@
 namespace flopwise::server {
 namespace {
 
-constexpr int kMaxBootstrapSamples = 10'000;
-
 // What a request asks to fit.
 struct FitQuery {
   int64_t sweep_id = 0;
@@ -97,9 +95,8 @@ absl::StatusOr<FitQuery> ParseQuery(const Request& request, fitting::ComputeUnit
     }
     options.convention = *convention;
   }
-  if (request.bootstrap_samples() < 0 || request.bootstrap_samples() > kMaxBootstrapSamples) {
-    return Invalid(Cat("bootstrap_samples: must be in [0, ", kMaxBootstrapSamples, "] (got ",
-                       request.bootstrap_samples(), ")"));
+  if (absl::Status s = fitting::CheckBootstrapResamples(request.bootstrap_samples()); !s.ok()) {
+    return Invalid(Cat("bootstrap_samples: ", s.message()));
   }
   options.bootstrap_resamples = request.bootstrap_samples();
   if (request.has_interval_level()) {

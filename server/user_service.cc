@@ -12,6 +12,7 @@
 #include "server/fit_handler.h"
 #include "server/proto_convert.h"
 #include "server/sweep_expand.h"
+#include "server/sweep_summary.h"
 
 namespace flopwise::server {
 namespace {
@@ -74,39 +75,13 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-absl::Status UserServiceImpl::FillSweep(const db::SweepRecord& record, v1::Sweep* sweep) {
-  sweep->set_sweep_id(record.sweep_id);
-  sweep->set_name(record.name);
-  sweep->set_priority(record.priority);
-  sweep->set_state(SweepStateToProto(record.state));
-  sweep->set_created_ms(record.created_ms);
-  sweep->set_spec_yaml(record.spec_yaml);
-  db::RunFilter filter;
-  filter.sweep_id = record.sweep_id;
-  auto runs = scheduler_->store()->ListRuns(filter);
-  if (!runs.ok()) return runs.status();
-  double tokens_done = 0, tokens_total = 0;
-  for (const db::RunRecord& run : *runs) {
-    (*sweep->mutable_runs_by_state())[v1::RunState_Name(RunStateToProto(run.state))] += 1;
-    tokens_total += static_cast<double>(run.token_budget);
-    if (run.state == db::RunState::kSucceeded) {
-      tokens_done += static_cast<double>(run.token_budget);
-    } else if (run.latest_metric) {
-      tokens_done += static_cast<double>(std::min(run.latest_metric->row.tokens, run.token_budget));
-    }
-  }
-  sweep->set_runs_total(static_cast<int32_t>(runs->size()));
-  sweep->set_progress_fraction(tokens_total > 0 ? tokens_done / tokens_total : 0);
-  return absl::OkStatus();
-}
-
 grpc::Status UserServiceImpl::GetSweep(grpc::ServerContext* context,
                                        const v1::GetSweepRequest* request,
                                        v1::GetSweepResponse* response) {
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   auto record = scheduler_->store()->GetSweep(request->sweep_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
-  return ToGrpcStatus(FillSweep(*record, response->mutable_sweep()));
+  return ToGrpcStatus(FillSweep(*scheduler_, *record, response->mutable_sweep()));
 }
 
 grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
@@ -122,7 +97,8 @@ grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
         record.state != db::SweepState::kActive) {
       continue;
     }
-    if (absl::Status status = FillSweep(record, response->add_sweeps()); !status.ok()) {
+    if (absl::Status status = FillSweep(*scheduler_, record, response->add_sweeps());
+        !status.ok()) {
       return ToGrpcStatus(status);
     }
   }
@@ -216,6 +192,7 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
       runs = std::move(*listed);
     }
     bool all_terminal = true;
+    std::map<int64_t, v1::Sweep> sweeps;  // this round's summaries, by sweep id
     for (const db::RunRecord& record : runs) {
       all_terminal = all_terminal && db::IsTerminal(record.state);
       const std::optional<RunProgress> progress = scheduler_->Progress(record.run_id);
@@ -249,6 +226,18 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
                                                 : -1);
       update.set_worker_id(run.worker_id());
       update.set_updated_ms(progress ? progress->updated_ms : SystemNowMs());
+      auto sweep = sweeps.find(record.sweep_id);
+      if (sweep == sweeps.end()) {
+        auto sweep_record = scheduler_->store()->GetSweep(record.sweep_id);
+        if (!sweep_record.ok()) return ToGrpcStatus(sweep_record.status());
+        v1::Sweep summary;
+        if (absl::Status status = FillSweep(*scheduler_, *sweep_record, &summary); !status.ok()) {
+          return ToGrpcStatus(status);
+        }
+        summary.clear_spec_yaml();
+        sweep = sweeps.emplace(record.sweep_id, std::move(summary)).first;
+      }
+      *update.mutable_sweep() = sweep->second;
       if (!writer->Write(update)) return grpc::Status::OK;  // the client went away
       sent[record.run_id] = key;
     }

@@ -26,7 +26,8 @@ class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
   grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                       v1::GetRunResponse* response) override;
   // Polls the store whenever the scheduler reports a change (at least every
-  // second) and sends the runs whose state or progress moved.
+  // second) and sends the runs whose state or progress moved, each with its
+  // sweep's summary (sweep_summary.h).
   grpc::Status WatchRuns(grpc::ServerContext* context, const v1::WatchRunsRequest* request,
                          grpc::ServerWriter<v1::RunUpdate>* writer) override;
   grpc::Status GetMetrics(grpc::ServerContext* context, const v1::GetMetricsRequest* request,
@@ -45,7 +46,6 @@ class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
                             v1::QueryOptimalResponse* response) override;
 
  private:
-  absl::Status FillSweep(const db::SweepRecord& record, v1::Sweep* sweep);
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);
 
   Scheduler* scheduler_;

@@ -790,6 +790,58 @@ TEST_F(CoordinatorTest, WatchRunsStreamsUntilEveryRunIsTerminal) {
   EXPECT_TRUE(reader->Finish().ok());
 }
 
+TEST_F(CoordinatorTest, SweepSummariesComeFromTheCoordinator) {
+  const auto sweep = Submit(OneRunSpec("summary", 0, 1));
+  auto get_sweep = [&] {
+    v1::GetSweepRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    v1::GetSweepResponse response;
+    grpc::Status status = user_->GetSweep(Ctx(kClientToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.sweep();
+  };
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {2}, 0, -1, &metrics).ok());  // 2048 of 4096 tokens
+  v1::Sweep running = get_sweep();
+  EXPECT_EQ(running.state(), v1::SWEEP_STATE_ACTIVE);
+  EXPECT_EQ(running.runs_total(), 1);
+  EXPECT_EQ(running.runs_finished(), 0);
+  EXPECT_EQ(running.runs_by_state().at("RUN_STATE_RUNNING"), 1);
+  EXPECT_DOUBLE_EQ(running.progress_fraction(), 0.5);
+
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(lease, "boom", false, &failed).ok());
+  const v1::Sweep ended = get_sweep();
+  EXPECT_EQ(ended.state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(ended.runs_finished(), 1);
+  EXPECT_EQ(ended.runs_by_state().at("RUN_STATE_FAILED"), 1);
+  v1::ListSweepsRequest list;
+  list.set_include_finished(true);
+  v1::ListSweepsResponse listed;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), list, &listed).ok());
+  ASSERT_EQ(listed.sweeps_size(), 1);
+  EXPECT_EQ(listed.sweeps(0).runs_finished(), 1);
+  EXPECT_EQ(listed.sweeps(0).state(), v1::SWEEP_STATE_COMPLETED);
+
+  // Every run update carries its sweep's summary, without the spec.
+  v1::WatchRunsRequest request;
+  request.add_run_ids(sweep.runs(0).run_id());
+  auto context = Ctx(kClientToken);
+  auto reader = user_->WatchRuns(context.get(), request);
+  v1::RunUpdate update;
+  ASSERT_TRUE(reader->Read(&update));
+  ASSERT_TRUE(update.has_sweep());
+  EXPECT_EQ(update.sweep().sweep_id(), sweep.sweep_id());
+  EXPECT_EQ(update.sweep().name(), "summary");
+  EXPECT_EQ(update.sweep().state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(update.sweep().runs_finished(), 1);
+  EXPECT_DOUBLE_EQ(update.sweep().progress_fraction(), 0.5);
+  EXPECT_TRUE(update.sweep().spec_yaml().empty());
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
 TEST_F(CoordinatorTest, RestartRecoversSweepsRunsLeasesAndMetrics) {
   const auto sweep = Submit(OneRunSpec("restart", 0, 2));
   const auto queued = Submit(OneRunSpec("queued", 0, 1));
