@@ -183,5 +183,17 @@ TEST(FastExp, WithinTwoUlpOnTheUsedRange) {
   EXPECT_LT(cpu::FastExp(-1000.f), 1e-37f);
 }
 
+TEST(FastLog1p, WithinTwoUlpOnZeroToOne) {
+  double worst = 0;
+  for (double x = 0.0; x <= 60.0; x += 0.001) {  // y = e^{-x}: the gates' softplus tails
+    const float y = static_cast<float>(std::exp(-x));
+    const double ref = std::log1p(static_cast<double>(y));
+    worst = std::max(worst, std::abs(cpu::FastLog1p(y) - ref) / ref);
+  }
+  EXPECT_LE(worst, 2.5e-7);
+  EXPECT_EQ(cpu::FastLog1p(0.f), 0.f);
+  EXPECT_EQ(cpu::FastLog1p(1e-30f), 1e-30f);
+}
+
 }  // namespace
 }  // namespace flopwise::kernels
