@@ -35,21 +35,43 @@ inline GateTerms<T> Terms(T x) {
 }
 
 // log f = logaddexp(log LB, log(1−LB) + logσ(φ)), or logσ(φ) where LB = 0;
-// log_lb and log_1m_lb are the column's log LB and log(1−LB).
+// log_lb and log_1m_lb are the column's log LB and log(1−LB). Both sides are
+// computed and one selected, so that the loops over columns vectorise.
 template <typename T>
 inline T LogForget(T log_sigmoid, T lb, T log_lb, T log_1m_lb) {
-  if (lb <= T(0)) return log_sigmoid;
   const T a = log_lb, b = log_1m_lb + log_sigmoid;
   const T hi = std::max(a, b);
-  return hi + Log1p<T>(Exp<T>(std::min(a, b) - hi));
+  const T mixed = hi + Log1p<T>(Exp<T>(std::min(a, b) - hi));
+  return lb > T(0) ? mixed : log_sigmoid;
 }
 
-// log LB and log(1−LB) of every column (log LB unused where LB = 0).
+// log LB and log(1−LB) of every column (log LB is a finite placeholder 0
+// where LB = 0, its side of LogForget's select unused).
 template <typename T>
 void ColumnLogs(T* log_lb, T* log_1m_lb, const T* lower_bound, int dim) {
   for (int c = 0; c < dim; ++c) {
     log_lb[c] = lower_bound[c] > T(0) ? std::log(lower_bound[c]) : T(0);
     log_1m_lb[c] = std::log1p(-lower_bound[c]);
+  }
+}
+
+// One row of the gate's backward: dphi[c] += ..., dlb[c] += ... (where LB > 0).
+// Restrict-qualified so that the loop vectorises without alias checks.
+template <typename T>
+void GateBackwardRow(T* __restrict dphi, T* __restrict dlb, const T* __restrict dlog_f,
+                     const T* __restrict dk, const T* __restrict phi,
+                     const T* __restrict lower_bound, const T* __restrict log_lb,
+                     const T* __restrict log_1m_lb, int dim) {
+  for (int c = 0; c < dim; ++c) {
+    const T lb = lower_bound[c];
+    const GateTerms<T> g = Terms(phi[c]);
+    const T lf = LogForget(g.log_sigmoid, lb, log_lb[c], log_1m_lb[c]);
+    // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
+    const T mixed_share = Exp<T>(log_1m_lb[c] + g.log_sigmoid - lf);
+    const T share = lb > T(0) ? mixed_share : T(1);
+    dphi[c] += dlog_f[c] * share * g.sigmoid_neg - dk[c] * (T(1) - lb) * g.sigmoid * g.sigmoid_neg;
+    const T d = dlog_f[c] * Exp<T>(g.log_sigmoid_neg - lf) - dk[c] * g.sigmoid_neg;
+    dlb[c] += lb > T(0) ? d : T(0);
   }
 }
 
@@ -79,31 +101,22 @@ void Hgrn2GateBackward(T* dphi, T* dlower_bound, const T* dlog_f, const T* dk, c
   const int max_threads = omp_get_max_threads();
   T* log_lb = scratch.Get((2 + static_cast<int64_t>(max_threads)) * dim);
   T* log_1m_lb = log_lb + dim;
-  T* partial = dlower_bound != nullptr ? log_1m_lb + dim : nullptr;
+  // Per-thread ∂loss/∂LB, accumulated even when the caller wants none: a
+  // branch-free loop body vectorises.
+  T* partial = log_1m_lb + dim;
   ColumnLogs(log_lb, log_1m_lb, lower_bound, dim);
 #pragma omp parallel
   {
-    T* my_dlb =
-        partial != nullptr ? partial + static_cast<int64_t>(omp_get_thread_num()) * dim : nullptr;
-    if (my_dlb != nullptr) std::fill_n(my_dlb, dim, T(0));
+    T* my_dlb = partial + static_cast<int64_t>(omp_get_thread_num()) * dim;
+    std::fill_n(my_dlb, dim, T(0));
 #pragma omp for schedule(static)
     for (int r = 0; r < rows; ++r) {
       const int64_t o = static_cast<int64_t>(r) * dim;
-      for (int c = 0; c < dim; ++c) {
-        const T lb = lower_bound[c];
-        const GateTerms<T> g = Terms(phi[o + c]);
-        const T lf = LogForget(g.log_sigmoid, lb, log_lb[c], log_1m_lb[c]);
-        // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
-        const T share = lb <= T(0) ? T(1) : Exp<T>(log_1m_lb[c] + g.log_sigmoid - lf);
-        dphi[o + c] += dlog_f[o + c] * share * g.sigmoid_neg -
-                       dk[o + c] * (T(1) - lb) * g.sigmoid * g.sigmoid_neg;
-        if (my_dlb != nullptr && lb > T(0)) {
-          my_dlb[c] += dlog_f[o + c] * Exp<T>(g.log_sigmoid_neg - lf) - dk[o + c] * g.sigmoid_neg;
-        }
-      }
+      GateBackwardRow(dphi + o, my_dlb, dlog_f + o, dk + o, phi + o, lower_bound, log_lb, log_1m_lb,
+                      dim);
     }
   }
-  if (partial != nullptr) {
+  if (dlower_bound != nullptr) {
     for (int t = 0; t < max_threads; ++t) {
       for (int c = 0; c < dim; ++c) dlower_bound[c] += partial[static_cast<int64_t>(t) * dim + c];
     }
