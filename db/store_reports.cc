@@ -170,6 +170,27 @@ absl::StatusOr<int> InsertReportRows(Connection& conn, std::string_view what,
   return inserted;
 }
 
+// The read transaction of ListMetrics/ListCheckpoints: every row of `table`
+// under `filter` through `read_row`, reduced to the effective view unless the
+// filter asks for superseded rows too.
+template <typename Record>
+auto RowsReader(std::string_view table, std::string_view columns, const RowFilter& filter,
+                std::string_view what, Record (*read_row)(const Statement&)) {
+  return [sql = RowQuery(table, columns, filter), &filter, what,
+          read_row](Connection& conn) -> absl::StatusOr<std::vector<Record>> {
+    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, what));
+    BindRowFilter(stmt, filter);
+    std::vector<Record> rows;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      rows.push_back(read_row(stmt));
+    }
+    if (!filter.include_superseded) KeepEffective(rows);
+    return rows;
+  };
+}
+
 }  // namespace
 
 // ---- Recording ------------------------------------------------------------------
@@ -250,37 +271,14 @@ absl::StatusOr<int64_t> Store::SupersedeAfter(int64_t run_id, int attempt, int64
 // ---- Reading --------------------------------------------------------------------
 
 absl::StatusOr<std::vector<MetricRecord>> Store::ListMetrics(const RowFilter& filter) {
-  const std::string sql = RowQuery("metrics", kMetricColumns, filter);
-  return impl_->Read("ListMetrics",
-                     [&](Connection& conn) -> absl::StatusOr<std::vector<MetricRecord>> {
-                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListMetrics"));
-                       BindRowFilter(stmt, filter);
-                       std::vector<MetricRecord> metrics;
-                       while (true) {
-                         ASSIGN_OR_RETURN(const bool row, stmt.Step());
-                         if (!row) break;
-                         metrics.push_back(ReadMetric(stmt));
-                       }
-                       if (!filter.include_superseded) KeepEffective(metrics);
-                       return metrics;
-                     });
+  return impl_->Read("ListMetrics", RowsReader<MetricRecord>("metrics", kMetricColumns, filter,
+                                                             "ListMetrics", ReadMetric));
 }
 
 absl::StatusOr<std::vector<CheckpointRecord>> Store::ListCheckpoints(const RowFilter& filter) {
-  const std::string sql = RowQuery("checkpoints", kCheckpointColumns, filter);
   return impl_->Read("ListCheckpoints",
-                     [&](Connection& conn) -> absl::StatusOr<std::vector<CheckpointRecord>> {
-                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListCheckpoints"));
-                       BindRowFilter(stmt, filter);
-                       std::vector<CheckpointRecord> checkpoints;
-                       while (true) {
-                         ASSIGN_OR_RETURN(const bool row, stmt.Step());
-                         if (!row) break;
-                         checkpoints.push_back(ReadCheckpoint(stmt));
-                       }
-                       if (!filter.include_superseded) KeepEffective(checkpoints);
-                       return checkpoints;
-                     });
+                     RowsReader<CheckpointRecord>("checkpoints", kCheckpointColumns, filter,
+                                                  "ListCheckpoints", ReadCheckpoint));
 }
 
 absl::StatusOr<std::optional<CheckpointRecord>> internal::NewestCheckpointOn(

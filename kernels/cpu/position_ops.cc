@@ -42,11 +42,13 @@ void LrpeTables(T* cos_table, T* sin_table, const T* theta, int seq, int heads, 
 
 constexpr int kTpeChannelBlock = 32;
 
-}  // namespace
-
-template <typename T>
-void RopeForward(T* out, const T* inp, int batch, int seq, int heads, int head_dim, int pos_offset,
-                 T base, Scratch<T>& scratch) {
+// Rotates each (x[c], x[c + D/2]) pair by the RoPE angle times `direction`:
+// +1 is the forward rotation, -1 its inverse (the backward of a rotation is
+// the rotation by minus the angle). kAccumulate adds into out instead of
+// writing it.
+template <bool kAccumulate, typename T>
+void RopeRotate(T* out, const T* inp, T direction, int batch, int seq, int heads, int head_dim,
+                int pos_offset, T base, Scratch<T>& scratch) {
   const int half = head_dim / 2;
   T* cos_table = scratch.Get(2 * static_cast<int64_t>(seq) * half);
   T* sin_table = cos_table + static_cast<int64_t>(seq) * half;
@@ -61,35 +63,34 @@ void RopeForward(T* out, const T* inp, int batch, int seq, int heads, int head_d
       for (int c = 0; c < half; ++c) {
         const T x1 = inp[o + c];
         const T x2 = inp[o + half + c];
-        out[o + c] = x1 * cs[c] - x2 * sn[c];
-        out[o + half + c] = x2 * cs[c] + x1 * sn[c];
+        const T y1 = x1 * cs[c] - (direction * x2) * sn[c];
+        const T y2 = x2 * cs[c] + (direction * x1) * sn[c];
+        if constexpr (kAccumulate) {
+          out[o + c] += y1;
+          out[o + half + c] += y2;
+        } else {
+          out[o + c] = y1;
+          out[o + half + c] = y2;
+        }
       }
     }
   }
 }
 
+}  // namespace
+
+template <typename T>
+void RopeForward(T* out, const T* inp, int batch, int seq, int heads, int head_dim, int pos_offset,
+                 T base, Scratch<T>& scratch) {
+  RopeRotate</*kAccumulate=*/false>(out, inp, T(1), batch, seq, heads, head_dim, pos_offset, base,
+                                    scratch);
+}
+
 template <typename T>
 void RopeBackward(T* dinp, const T* dout, int batch, int seq, int heads, int head_dim,
                   int pos_offset, T base, Scratch<T>& scratch) {
-  const int half = head_dim / 2;
-  T* cos_table = scratch.Get(2 * static_cast<int64_t>(seq) * half);
-  T* sin_table = cos_table + static_cast<int64_t>(seq) * half;
-  RopeTables(cos_table, sin_table, seq, head_dim, pos_offset, base);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < static_cast<int64_t>(batch) * seq; ++r) {
-    const int t = static_cast<int>(r % seq);
-    const T* cs = cos_table + static_cast<int64_t>(t) * half;
-    const T* sn = sin_table + static_cast<int64_t>(t) * half;
-    for (int h = 0; h < heads; ++h) {
-      const int64_t o = (r * heads + h) * head_dim;
-      for (int c = 0; c < half; ++c) {
-        const T g1 = dout[o + c];
-        const T g2 = dout[o + half + c];
-        dinp[o + c] += g1 * cs[c] + g2 * sn[c];
-        dinp[o + half + c] += g2 * cs[c] - g1 * sn[c];
-      }
-    }
-  }
+  RopeRotate</*kAccumulate=*/true>(dinp, dout, T(-1), batch, seq, heads, head_dim, pos_offset, base,
+                                   scratch);
 }
 
 template <typename T>
