@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "base/token_file.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -38,14 +38,6 @@ std::string FromEnv(const std::string& flag_value, const char* env_name) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path, "token file"));
-  std::string token(absl::StripAsciiWhitespace(text));
-  if (token.empty())
-    return absl::InvalidArgumentError(absl::StrCat("token file ", path, ": empty"));
-  return token;
-}
-
 absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags) {
   ConnectOptions options;
   options.coordinator = FromEnv(flags.coordinator, kCoordinatorEnv);
@@ -58,7 +50,7 @@ absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags) 
     return absl::InvalidArgumentError(
         absl::StrCat("--token-file: not given (nor ", kTokenFileEnv, ")"));
   }
-  ASSIGN_OR_RETURN(options.token, ReadTokenFile(token_file));
+  ASSIGN_OR_RETURN(options.token, ReadTokenFile(token_file, "--token-file"));
   const std::string ca_file = FromEnv(flags.tls_ca_file, kTlsCaEnv);
   options.tls = flags.tls || !ca_file.empty();
   if (!ca_file.empty()) {

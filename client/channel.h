@@ -35,11 +35,6 @@ struct ConnectOptions {
   int64_t timeout_ms = 10000;
 };
 
-// Reads a token file: its contents with surrounding whitespace removed.
-// NotFound/PermissionDenied naming the file when it cannot be read,
-// InvalidArgument when it is empty.
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
-
 // Fills empty flags from FLOPWISE_COORDINATOR / FLOPWISE_TOKEN_FILE /
 // FLOPWISE_TLS_CA, reads the token and the CA file. InvalidArgument naming the
 // flag when the coordinator or the token file is given nowhere.

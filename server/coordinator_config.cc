@@ -1,10 +1,10 @@
 #include "server/coordinator_config.h"
 
 #include <cmath>
-#include <fstream>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "base/token_file.h"
 #include "base/yaml_config.h"
 
 namespace flopwise::server {
@@ -28,19 +28,6 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
       ->capture_default_str();
   app.add_option("--log-level", flags->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
-}
-
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path, std::string_view option) {
-  if (path.empty()) return absl::InvalidArgumentError(Cat(option, ": required"));
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(Cat(option, ": cannot read ", path));
-  std::string token;
-  std::getline(in, token);
-  const size_t begin = token.find_first_not_of(" \t\r");
-  const size_t end = token.find_last_not_of(" \t\r");
-  token = begin == std::string::npos ? "" : token.substr(begin, end - begin + 1);
-  if (token.empty()) return absl::InvalidArgumentError(Cat(option, ": ", path, " holds no token"));
-  return token;
 }
 
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags) {

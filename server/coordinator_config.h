@@ -33,11 +33,7 @@ struct CoordinatorFlags {
 // the file included).
 void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags);
 
-// The token in the file: its first line without surrounding whitespace.
-// NotFound / InvalidArgument name the option and the path.
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path, std::string_view option);
-
-// Reads the token files and converts durations; the result still goes through
+// Reads the token files (base/token_file.h) and converts durations; the result still goes through
 // ValidateOptions() when the server starts.
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags);
 

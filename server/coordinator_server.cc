@@ -8,31 +8,51 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/synchronization/mutex.h"
+#include "base/repeated_error_log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "server/tls_files.h"
 
 namespace flopwise::server {
 namespace {
 
 constexpr int kMinPollers = 4;
 constexpr int kMaxPollers = 32;
+// How often the reaper repeats an error that lasts (a full disk).
+constexpr absl::Duration kRepeatedErrorInterval = absl::Minutes(1);
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view option) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(Cat(option, ": cannot read ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// HOST:PORT, [IPV6]:PORT or unix:PATH. gRPC would take port 99999 modulo
+// 65536, so the port is checked here: 1..65535, or 0 for a free one.
+absl::Status CheckListenAddress(const std::string& listen) {
+  if (listen.starts_with("unix:")) return absl::OkStatus();
+  const size_t colon = listen.rfind(':');
+  const std::string_view host =
+      colon == std::string::npos ? "" : std::string_view(listen).substr(0, colon);
+  const std::string_view port =
+      colon == std::string::npos ? "" : std::string_view(listen).substr(colon + 1);
+  const bool ipv6 = host.starts_with('[') && host.ends_with(']');
+  if (host.empty() || (!ipv6 && host.find(':') != std::string_view::npos)) {
+    return absl::InvalidArgumentError(
+        Cat("listen: \"", listen, "\" is not HOST:PORT (an IPv6 host goes in brackets)"));
+  }
+  int value = 0;
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      port.find_first_not_of("0123456789") == std::string_view::npos;
+  if (digits) value = std::stoi(std::string(port));
+  if (!digits || value > 65535) {
+    return absl::InvalidArgumentError(Cat("listen: port \"", port, "\" in \"", listen,
+                                          "\" is not 0..65535 (0 picks a free port)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::Status ValidateOptions(const CoordinatorOptions& options) {
   if (options.db_path.empty()) return absl::InvalidArgumentError("db: required");
+  RETURN_IF_ERROR(CheckListenAddress(options.listen));
   if (options.client_token.empty()) return absl::InvalidArgumentError("client token: empty");
   if (options.worker_token.empty()) return absl::InvalidArgumentError("worker token: empty");
   if (options.client_token == options.worker_token) {
@@ -89,10 +109,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_path.empty()) {
     grpc::SslServerCredentialsOptions ssl;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key_path, "tls-key"));
-    ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert_path, "tls-cert"));
-    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    ASSIGN_OR_RETURN(TlsPem pem, LoadTlsFiles(options.tls_cert_path, options.tls_key_path));
+    ssl.pem_key_cert_pairs.push_back({std::move(pem.private_key), std::move(pem.cert_chain)});
     credentials = grpc::SslServerCredentials(ssl);
   }
   // This Abseil is built with its debug checks, which track every lock of
@@ -131,6 +149,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 }
 
 void CoordinatorServer::ReapLoop() {
+  // The loop runs every reap interval; a full disk fails every pass.
+  RepeatedErrorLog reap_errors("lease reaper", kRepeatedErrorInterval);
+  RepeatedErrorLog store_errors("storing lease deadlines", kRepeatedErrorInterval);
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -140,10 +161,8 @@ void CoordinatorServer::ReapLoop() {
       }
       if (stopped_) return;
     }
-    auto expired = scheduler_->ReapExpiredLeases();
-    if (!expired.ok()) spdlog::error("lease reaper: {}", expired.status().ToString());
-    absl::Status stored = scheduler_->StoreLiveness();
-    if (!stored.ok()) spdlog::error("storing lease deadlines: {}", stored.ToString());
+    reap_errors.Log(scheduler_->ReapExpiredLeases().status());
+    store_errors.Log(scheduler_->StoreLiveness());
   }
 }
 

@@ -11,11 +11,69 @@
 namespace flopwise::server {
 namespace {
 
-// The most metric rows one ReportMetrics call may carry.
-constexpr int kMaxRowsPerReport = 100'000;
-
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// The most metric rows one ReportMetrics call may carry.
+constexpr int kMaxRowsPerReport = 100'000;
+// Bounds on what a worker reports (docs/api.md, "Limits of worker reports").
+// A step or token count beyond 10^13 is no study this service runs: it is a
+// bug or a forged report, and stored it would stretch every plot's axis.
+constexpr int64_t kMaxStepOrTokens = 10'000'000'000'000;
+constexpr size_t kMaxHostnameBytes = 253;  // a DNS name's limit
+constexpr size_t kMaxLabelBytes = 256;     // version, GPU names
+constexpr size_t kMaxCheckpointPathBytes = 4096;
+
+// Text a worker reports that commands print (hostname, version, GPU names):
+// printable ASCII only, every other byte (control characters, escapes, UTF-8)
+// becomes '?', cut to `max_bytes`. Done once at Register so that everything
+// downstream (the database, `flopwise workers`, logs) is safe to print.
+std::string Printable(std::string_view text, size_t max_bytes) {
+  std::string out(text.substr(0, max_bytes));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+grpc::Status CheckStepAndTokens(std::string_view what, int64_t step, int64_t tokens) {
+  if (step < 0 || step > kMaxStepOrTokens || tokens < 0 || tokens > kMaxStepOrTokens) {
+    return Invalid(Cat(what, ": step and tokens must be in 0..", kMaxStepOrTokens, " (got ", step,
+                       ", ", tokens, ")"));
+  }
+  return grpc::Status::OK;
+}
+
+// A checkpoint path is a directory the trainer wrote: RUN_DIR/step-NNNNNNNN.
+// Its last component must start with "step-", and it has no "." or ".."
+// component and no control character, so that a report cannot point an
+// export or a resume at an arbitrary file such as /etc/passwd.
+grpc::Status CheckCheckpointPath(std::string_view path) {
+  if (path.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return Invalid("checkpoint.path: required (the checkpoint's directory)");
+  }
+  if (path.size() > kMaxCheckpointPathBytes) {
+    return Invalid(Cat("checkpoint.path: longer than ", kMaxCheckpointPathBytes, " bytes"));
+  }
+  for (const char c : path) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Invalid("checkpoint.path: contains a control character or NUL byte");
+    }
+  }
+  std::string_view rest = path;
+  std::string_view last;
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    last = rest.substr(0, slash);
+    if (last == "." || last == "..") return Invalid("checkpoint.path: has a . or .. component");
+    rest = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  }
+  if (!last.starts_with("step-")) {
+    return Invalid(Cat("checkpoint.path: \"", path,
+                       "\" is not a checkpoint directory (RUN_DIR/step-NNNNNNNN)"));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status CheckLease(const std::string& lease_id, int attempt) {
@@ -48,14 +106,15 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
   if (request->memory_bytes() < 1) return Invalid("memory_bytes: must be positive");
   nlohmann::json inventory = {{"cpu_cores", request->cpu_cores()},
                               {"memory_bytes", request->memory_bytes()},
-                              {"version", request->version()},
+                              {"version", Printable(request->version(), kMaxLabelBytes)},
                               {"gpus", nlohmann::json::array()}};
   for (const v1::Gpu& gpu : request->gpus()) {
-    inventory["gpus"].push_back(
-        {{"index", gpu.index()}, {"name", gpu.name()}, {"memory_bytes", gpu.memory_bytes()}});
+    inventory["gpus"].push_back({{"index", gpu.index()},
+                                 {"name", Printable(gpu.name(), kMaxLabelBytes)},
+                                 {"memory_bytes", gpu.memory_bytes()}});
   }
-  auto worker_id =
-      scheduler_->RegisterWorker(request->worker_id(), request->hostname(), inventory.dump());
+  auto worker_id = scheduler_->RegisterWorker(
+      request->worker_id(), Printable(request->hostname(), kMaxHostnameBytes), inventory.dump());
   if (!worker_id.ok()) return ToGrpcStatus(worker_id.status());
   response->set_worker_id(*worker_id);
   response->set_checkpoint_root(checkpoint_root_);
@@ -135,7 +194,13 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
   }
   std::vector<db::MetricRow> rows;
   rows.reserve(request->rows_size());
-  for (const v1::MetricPoint& point : request->rows()) rows.push_back(MetricRowFromProto(point));
+  for (const v1::MetricPoint& point : request->rows()) {
+    if (grpc::Status status = CheckStepAndTokens("rows", point.step(), point.tokens());
+        !status.ok()) {
+      return status;
+    }
+    rows.push_back(MetricRowFromProto(point));
+  }
   std::optional<int64_t> resumed_from_step;
   if (request->has_resumed_from_step()) resumed_from_step = request->resumed_from_step();
   auto inserted =
@@ -152,11 +217,14 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
     return status;
   }
   if (!request->has_checkpoint()) return Invalid("checkpoint: required");
-  const std::string& path = request->checkpoint().path();
-  if (path.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Invalid("checkpoint.path: required (the checkpoint's directory)");
+  if (grpc::Status status = CheckCheckpointPath(request->checkpoint().path()); !status.ok()) {
+    return status;
   }
-  if (path.find('\0') != std::string::npos) return Invalid("checkpoint.path: contains a NUL byte");
+  if (grpc::Status status = CheckStepAndTokens("checkpoint", request->checkpoint().step(),
+                                               request->checkpoint().tokens());
+      !status.ok()) {
+    return status;
+  }
   auto inserted = scheduler_->ReportCheckpoint(request->lease_id(), request->attempt(),
                                                CheckpointRowFromProto(request->checkpoint()));
   if (!inserted.ok()) return ToGrpcStatus(inserted.status());

@@ -124,6 +124,35 @@ TEST(Failures, CorruptPagesAreDataLoss) {
   EXPECT_NE(error.message().find("corrupt"), std::string_view::npos) << error;
 }
 
+// One damaged page of metrics, which opening the database never reads, is
+// still found when the store opens.
+TEST(Failures, CorruptPageIsFoundAtOpen) {
+  TempDir dir;
+  const std::string path = dir.File("flopwise.db");
+  {
+    int64_t run = 0;
+    auto store = OpenWithAttempt(path, {}, &run);
+    ASSERT_NE(store, nullptr);
+    for (int batch = 0; batch < 20; ++batch) {
+      std::vector<int64_t> steps;
+      for (int i = 0; i < 100; ++i) steps.push_back(batch * 100 + i);
+      ASSERT_TRUE(store->RecordMetrics(run, 1, MetricRows(steps, batch * 100)).ok());
+    }
+  }
+  const int64_t page_size = RawQueryInt(path, "PRAGMA page_size");
+  const int64_t pages = RawQueryInt(path, "PRAGMA page_count");
+  ASSERT_GT(pages, 8);
+  {
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp((pages - 2) * page_size);
+    for (int64_t i = 0; i < page_size; ++i) file.put(static_cast<char>(0xA5));
+  }
+  auto store = Store::Open(path);
+  ASSERT_FALSE(store.ok()) << "the damaged page went unnoticed at open";
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_NE(store.status().message().find("corrupt"), std::string_view::npos) << store.status();
+}
+
 // Clears CAP_DAC_OVERRIDE from the calling thread's effective capabilities
 // while it lives, so that file permission bits bind root as they bind any
 // other user (dropping a capability needs no privilege; the permitted set is

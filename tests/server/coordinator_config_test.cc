@@ -68,17 +68,20 @@ TEST_F(CoordinatorConfigTest, UnknownKeyAndBadValueAreNamed) {
 TEST_F(CoordinatorConfigTest, TokenFilesAreReadAndChecked) {
   CoordinatorFlags flags;
   flags.db = "x.db";
-  flags.client_token_file = Write("client", "  c-token \n");
-  flags.worker_token_file = Write("worker", "w-token\nignored\n");
+  flags.client_token_file = Write("client", "  client-token-0123 \n");
+  flags.worker_token_file = Write("worker", "worker-token-0123\nignored\n");
   flags.lease_seconds = 12;
   auto options = ToCoordinatorOptions(flags);
   ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_EQ(options->client_token, "c-token");
-  EXPECT_EQ(options->worker_token, "w-token");
+  EXPECT_EQ(options->client_token, "client-token-0123");
+  EXPECT_EQ(options->worker_token, "worker-token-0123");
   EXPECT_EQ(options->scheduler.lease_duration_ms, 12'000);
   EXPECT_EQ(options->scheduler.heartbeat_interval_ms, 2'000);
   EXPECT_TRUE(ValidateOptions(*options).ok());
 
+  flags.worker_token_file = Write("short", "w-token\n");
+  EXPECT_NE(ToCoordinatorOptions(flags).status().message().find("at least 16"),
+            absl::string_view::npos);
   flags.worker_token_file = Write("empty", "\n");
   EXPECT_NE(ToCoordinatorOptions(flags).status().message().find("holds no token"),
             absl::string_view::npos);

@@ -466,6 +466,62 @@ TEST_F(CoordinatorTest, CheckpointWithoutAPathIsRefused) {
   EXPECT_EQ(response.checkpoints_size(), 0);
 }
 
+// A checkpoint path must name a trainer's checkpoint directory: never an
+// arbitrary file, never a path that climbs out with "..".
+TEST_F(CoordinatorTest, CheckpointPathOutsideARunDirectoryIsRefused) {
+  const auto sweep = Submit(OneRunSpec("bad-path", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  for (const std::string path :
+       {"/etc/passwd", "/ckpt/run/../../etc/step-1", "ckpt/./step-1", "/ckpt/step-1\x1b[2J"}) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.mutable_checkpoint()->set_step(5);
+    request.mutable_checkpoint()->set_path(path);
+    v1::ReportCheckpointResponse response;
+    const grpc::Status status =
+        worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_NE(status.error_message().find("checkpoint.path"), std::string::npos)
+        << status.error_message();
+  }
+}
+
+TEST_F(CoordinatorTest, StepsAndTokensBeyondTheBoundAreRefused) {
+  const auto sweep = Submit(OneRunSpec("far-step", 0, 1));
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse response;
+  const grpc::Status far = ReportMetrics(lease, 1, {1'000'000'000'000'000}, 0, -1, &response);
+  EXPECT_EQ(far.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << far.error_message();
+  const grpc::Status negative = ReportMetrics(lease, 1, {-3}, 0, -1, &response);
+  EXPECT_EQ(negative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Metrics(sweep.runs(0).run_id(), true).size(), 0u);
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(lease.lease_id());
+  checkpoint.set_attempt(1);
+  checkpoint.mutable_checkpoint()->set_step(1'000'000'000'000'000);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/run/step-1");
+  v1::ReportCheckpointResponse inserted;
+  EXPECT_EQ(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A hostname is printed by `flopwise workers`: control characters and
+// terminal escapes are replaced and the length is capped at Register.
+TEST_F(CoordinatorTest, HostnameIsSanitizedAtRegister) {
+  std::string hostname = "evil\n\x1b[31mhost\r";
+  hostname += std::string(100'000, 'x');
+  Register(hostname);
+  v1::ListWorkersResponse response;
+  ASSERT_TRUE(
+      user_->ListWorkers(Ctx(kClientToken).get(), v1::ListWorkersRequest(), &response).ok());
+  ASSERT_EQ(response.workers_size(), 1);
+  const std::string& stored = response.workers(0).hostname();
+  EXPECT_EQ(stored.size(), 253u);
+  EXPECT_EQ(stored.substr(0, 15), "evil??[31mhost?");
+  for (const char c : stored) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << static_cast<int>(c);
+}
+
 // The report of an empty checkpoint path in the effective view, tried the
 // ways it could come about: a checkpoint of an attempt retried after the lease
 // ended and a later attempt superseded it, and the later attempt's own.

@@ -27,6 +27,8 @@ FitStudy::FitStudy(const fs::path& dir) : dir_(dir) {
   fs::remove_all(dir_);
   fs::create_directories(dir_);
   std::ofstream(client_token_file()) << kClientToken << "\n";
+  // Owner-only, as docs/operations.md asks: no permission warning in the output.
+  fs::permissions(client_token_file(), fs::perms::owner_read | fs::perms::owner_write);
   CoordinatorOptions options;
   options.listen = "127.0.0.1:0";
   options.db_path = db_path();

@@ -283,5 +283,49 @@ TEST_F(TlsTest, MissingCertificateFileIsNamed) {
   EXPECT_NE(server.status().message().find("tls-cert"), std::string::npos) << server.status();
 }
 
+// A bad key or certificate is reported as itself, not as a failure to listen.
+TEST_F(TlsTest, BadCertificateOrKeyIsNamedBeforeListening) {
+  auto start = [&](const std::string& cert, const std::string& key) {
+    CoordinatorOptions options;
+    options.listen = "127.0.0.1:0";
+    options.db_path = (dir_ / "coordinator.db").string();
+    options.client_token = kClientToken;
+    options.worker_token = kWorkerToken;
+    options.tls_cert_path = (dir_ / cert).string();
+    options.tls_key_path = (dir_ / key).string();
+    return std::string(CoordinatorServer::Start(options).status().message());
+  };
+  std::ofstream(dir_ / "garbage.pem") << "not a pem file\n";
+  const std::string not_pem = start("garbage.pem", "server.key");
+  EXPECT_NE(not_pem.find("tls-cert"), std::string::npos) << not_pem;
+  EXPECT_NE(not_pem.find("no PEM certificate"), std::string::npos) << not_pem;
+  const std::string bad_key = start("server.crt", "garbage.pem");
+  EXPECT_NE(bad_key.find("tls-key"), std::string::npos) << bad_key;
+  const std::string mismatch = start("server.crt", "ca.key");
+  EXPECT_NE(mismatch.find("is not the key of the certificate"), std::string::npos) << mismatch;
+  EXPECT_EQ(mismatch.find("listen"), std::string::npos) << mismatch;
+}
+
+TEST_F(TransportTest, ListenPortOutOfRangeIsRefused) {
+  for (const std::string listen : {"127.0.0.1:99999", "127.0.0.1", "127.0.0.1:-1", "::1:80"}) {
+    CoordinatorOptions options;
+    options.listen = listen;
+    options.db_path = (dir_ / "coordinator.db").string();
+    options.client_token = kClientToken;
+    options.worker_token = kWorkerToken;
+    const absl::Status status = ValidateOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << listen;
+    EXPECT_NE(status.message().find("listen"), std::string::npos) << status;
+  }
+  CoordinatorOptions options;
+  options.db_path = "x.db";
+  options.client_token = kClientToken;
+  options.worker_token = kWorkerToken;
+  for (const std::string listen : {"127.0.0.1:0", "[::1]:65535", "localhost:7450"}) {
+    options.listen = listen;
+    EXPECT_TRUE(ValidateOptions(options).ok()) << listen << ": " << ValidateOptions(options);
+  }
+}
+
 }  // namespace
 }  // namespace flopwise::server
