@@ -83,16 +83,21 @@ absl::StatusOr<nlohmann::json> ReadManifest(const fs::path& dir) {
 }
 
 // The shard files of a directory: its manifest's "shards", or those of its
-// "train" split for a dataset directory.
-absl::StatusOr<std::vector<std::string>> ShardPaths(const fs::path& dir) {
+// "train" split for a dataset directory. A split holds shards, never splits
+// (a split naming "." would otherwise recurse until the path is too long).
+absl::StatusOr<std::vector<std::string>> ShardPaths(const fs::path& dir, bool in_split = false) {
   ASSIGN_OR_RETURN(nlohmann::json manifest, ReadManifest(dir));
   if (manifest.contains("splits")) {
+    if (in_split) {
+      return absl::InvalidArgumentError(
+          absl::StrCat((dir / "manifest.json").string(), ": a split holds splits, not shards"));
+    }
     const nlohmann::json& splits = manifest["splits"];
     if (!splits.is_object() || !splits.contains("train") || !splits["train"].is_string()) {
       return absl::InvalidArgumentError(
           absl::StrCat((dir / "manifest.json").string(), ": splits.train: missing"));
     }
-    return ShardPaths(dir / splits["train"].get<std::string>());
+    return ShardPaths(dir / splits["train"].get<std::string>(), /*in_split=*/true);
   }
   const nlohmann::json& shards = manifest.value("shards", nlohmann::json());
   if (!shards.is_array()) {

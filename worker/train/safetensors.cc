@@ -125,6 +125,13 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Read(const std::string& path) {
       }
       entry.shape.push_back(s.get<int64_t>());
     }
+    // No more elements than data bytes, so that numel() cannot overflow.
+    for (int64_t numel = 1; int64_t s : entry.shape) {
+      if (s != 0 && numel > data_size / s) {
+        return bad(absl::StrCat("tensor '", name, "' has a shape larger than the file"));
+      }
+      numel *= s;
+    }
     const auto& offsets = value["data_offsets"];
     if (!offsets[0].is_number_integer() || !offsets[1].is_number_integer()) {
       return bad(absl::StrCat("tensor '", name, "' has bad data_offsets"));
