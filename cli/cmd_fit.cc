@@ -73,7 +73,10 @@ absl::Status CheckFlags(const FitFlags& flags) {
 }
 
 int RunFit(const char* command, const FitFlags& flags) {
-  if (absl::Status s = CheckFlags(flags); !s.ok()) return Fail(command, s);
+  if (absl::Status s = CheckFlags(flags); !s.ok()) {
+    // With --sweep, errors name their status code, as the coordinator's do.
+    return flags.sweep_id != 0 ? ReportError(command, s) : Fail(command, s);
+  }
   if (flags.sweep_id != 0) return RunRemoteFit(command, flags);
   auto options = ToOptions(flags);
   if (!options.ok()) return Fail(command, options.status());

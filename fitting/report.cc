@@ -39,6 +39,7 @@ json RecommendationJson(const ArchRecommendation& rec, const BudgetReport& budge
   json r = {{"budget", Number(budget.budget)},
             {"unit", ComputeUnitKey(unit)},
             {"extrapolation_decades", Number(rec.extrapolation_decades)},
+            {"n_opt_spread", Number(rec.n_opt_spread)},
             {"warnings", rec.warnings},
             {"methods", json::array()}};
   for (const MethodRecommendation& m : rec.methods) {
@@ -316,7 +317,14 @@ std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport
     }
     for (const BestArch& best : b.best) {
       if (best.method != "paper") continue;
-      absl::StrAppendFormat(&out, "%-10.3g %s\n", b.budget, BestArchText(best));
+      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss: ", b.budget);
+      if (best.resamples == 0) {
+        absl::StrAppend(&out, best.arch, "\n");
+      } else {
+        absl::StrAppendFormat(&out, "%s (in %.0f%% of %d bootstrap resamples)\n",
+                              IsClearWinner(best) ? best.arch : "no clear winner: " + best.arch,
+                              100 * best.win_fraction, best.resamples);
+      }
     }
   }
   return out;

@@ -77,6 +77,7 @@ def main():
         rec = a["recommendation"]
         assert rec["unit"] == "flops"
         assert rec["extrapolation_decades"] > 0 and rec["warnings"], rec
+        assert rec["n_opt_spread"] == 1, rec  # one method
         paper = rec["methods"][0]
         expected = a["nopt_coef"] * 1e23 ** a["nopt_exp"]
         assert math.isclose(paper["n_opt"], expected, rel_tol=1e-9), (paper["n_opt"], expected)
