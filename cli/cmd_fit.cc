@@ -2,11 +2,13 @@
 // CSV/JSONL file of checkpoint records (--input, offline) or over a sweep of
 // the coordinator (--sweep, fit_remote.h), docs/fitting.md. Thin wrappers over
 // fitting/ and plot/.
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command_registry.h"
 #include "cli/fit_flags.h"
@@ -36,9 +38,12 @@ absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
   if (!methods.ok()) return methods.status();
   auto convention = fitting::ParseFlopsConvention(flags.convention);
   if (!convention.ok()) return convention.status();
+  auto envelope = fitting::ParseEnvelopeKind(flags.envelope);
+  if (!envelope.ok()) return envelope.status();
   options.unit = *unit;
   options.methods = *methods;
   options.convention = *convention;
+  options.envelope = *envelope;
   options.bootstrap_resamples = flags.bootstrap;
   options.interval_level = flags.level;
   options.seed = flags.seed;
@@ -54,7 +59,24 @@ absl::StatusOr<std::vector<fitting::ShapeOption>> Shapes(const FitFlags& flags,
   return fitting::PresetShapes(fit);
 }
 
+// Options that the offline path alone honours, checked before any work.
+absl::Status CheckFlags(const FitFlags& flags) {
+  if (flags.budget_given && !(flags.budget > 0 && std::isfinite(flags.budget))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("budget: must be positive and finite (got ", flags.budget, ")"));
+  }
+  if (flags.sweep_id != 0 && flags.envelope != "pareto") {
+    return absl::InvalidArgumentError(
+        "--envelope paper: only with --input (the coordinator fits with the pareto envelope)");
+  }
+  return absl::OkStatus();
+}
+
 int RunFit(const char* command, const FitFlags& flags) {
+  if (absl::Status s = CheckFlags(flags); !s.ok()) {
+    // With --sweep, errors name their status code, as the coordinator's do.
+    return flags.sweep_id != 0 ? ReportError(command, s) : Fail(command, s);
+  }
   if (flags.sweep_id != 0) return RunRemoteFit(command, flags);
   auto options = ToOptions(flags);
   if (!options.ok()) return Fail(command, options.status());
@@ -63,7 +85,13 @@ int RunFit(const char* command, const FitFlags& flags) {
   auto fit = fitting::FitScalingLaws(*records, *options);
   if (!fit.ok()) return Fail(command, fit.status());
   std::optional<fitting::BudgetReport> budget;
-  if (flags.budget != 0) {
+  if (flags.budget_given) {
+    if (absl::Status s = fitting::CheckBudgetInRange(*fit, flags.budget);
+        !s.ok() && !(flags.extrapolate && absl::IsOutOfRange(s))) {
+      std::fprintf(stderr, "flopwise %s: %s%s\n", command, std::string(s.message()).c_str(),
+                   absl::IsOutOfRange(s) ? " (pass --extrapolate to answer anyway)" : "");
+      return 1;
+    }
     auto shapes = Shapes(flags, *fit);
     if (!shapes.ok()) return Fail(command, shapes.status());
     auto rec = fitting::RecommendForBudget(*fit, flags.budget, *shapes);
@@ -71,8 +99,15 @@ int RunFit(const char* command, const FitFlags& flags) {
     budget = std::move(*rec);
   }
   const fitting::BudgetReport* b = budget ? &*budget : nullptr;
-  const std::string text =
-      flags.json ? fitting::FitReportJson(*fit, b) : fitting::FitReportText(*fit, b);
+  std::string text;
+  if (flags.json) {
+    text = fitting::FitReportJson(*fit, b);
+  } else if (b != nullptr) {  // the answer first, then how it was reached
+    text = absl::StrCat(fitting::OptimalAnswerText(*fit, *b), "\ndetails\n",
+                        fitting::FitReportText(*fit, b));
+  } else {
+    text = fitting::FitReportText(*fit, b);
+  }
   std::printf("%s\n", text.c_str());
   return 0;
 }
@@ -151,9 +186,17 @@ void AddFitOptions(CLI::App* cmd, FitFlags& flags) {
       ->check(CLI::Range(0.5, 0.999))
       ->capture_default_str();
   cmd->add_option("--seed", flags.seed, "bootstrap seed")->capture_default_str();
+  cmd->add_option("--envelope", flags.envelope,
+                  "envelope of the paper method: pareto (non-increasing frontier) or paper "
+                  "(per-compute minimum, as published)")
+      ->check(CLI::IsMember({"pareto", "paper"}))
+      ->capture_default_str();
   cmd->add_option("--shapes", flags.shapes,
                   "CSV of shapes to round N_opt to (default: the models' presets)")
       ->check(CLI::ExistingFile);
+  cmd->add_flag("--extrapolate", flags.extrapolate,
+                absl::StrCat("answer a --budget more than ", fitting::kMaxExtrapolationDecades,
+                             " decades outside the data's compute range (refused otherwise)"));
   cmd->add_flag("--json", flags.json, std::string("print JSON"));
 }
 
@@ -163,13 +206,16 @@ const CommandRegistrar kFit([](CLI::App& app, CliContext& ctx) {
       app.add_subcommand("fit", "Fit scaling laws to checkpoint records (a file or a sweep)");
   AddFitOptions(fit, fit_flags);
   fit->add_option("--budget", fit_flags.budget,
-                  "also recommend N and D for this compute (in --unit)");
+                  "also recommend N and D for this compute (in --unit)")
+      ->each([](const std::string&) { fit_flags.budget_given = true; });
   fit->callback([&ctx] { ctx.exit_code = RunFit("fit", fit_flags); });
 
   auto* optimal =
       app.add_subcommand("optimal", "Compute-optimal N, D and architecture for a budget");
   AddFitOptions(optimal, optimal_flags);
-  optimal->add_option("--budget", optimal_flags.budget, "compute budget C in --unit")->required();
+  optimal->add_option("--budget", optimal_flags.budget, "compute budget C in --unit")
+      ->required()
+      ->each([](const std::string&) { optimal_flags.budget_given = true; });
   optimal->callback([&ctx] { ctx.exit_code = RunFit("optimal", optimal_flags); });
 
   auto* plot = app.add_subcommand(

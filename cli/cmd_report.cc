@@ -18,6 +18,7 @@ namespace {
 struct ReportFlags {
   std::string input;
   std::string unit = "flops";
+  std::string envelope = "pareto";
   int bootstrap = 200;
   uint64_t seed = 1;
   double skip_fraction = 0;
@@ -32,9 +33,12 @@ int Fail(const absl::Status& status) {
 int RunReport(ReportFlags flags) {
   auto unit = fitting::ParseComputeUnit(flags.unit);
   if (!unit.ok()) return Fail(unit.status());
+  auto envelope = fitting::ParseEnvelopeKind(flags.envelope);
+  if (!envelope.ok()) return Fail(envelope.status());
   auto records = fitting::ReadRecordsFile(flags.input);
   if (!records.ok()) return Fail(records.status());
   flags.folder.fit.unit = *unit;
+  flags.folder.fit.envelope = *envelope;
   flags.folder.fit.bootstrap_resamples = flags.bootstrap;
   flags.folder.fit.seed = flags.seed;
   flags.folder.fit.skip_fraction = flags.skip_fraction;
@@ -59,6 +63,11 @@ const CommandRegistrar kReport([](CLI::App& app, CliContext& ctx) {
                   "a line under the title saying where the data is from");
   cmd->add_option("--unit", flags.unit, "unit of compute C: flops or pfdays")
       ->check(CLI::IsMember({"flops", "pfdays"}))
+      ->capture_default_str();
+  cmd->add_option("--envelope", flags.envelope,
+                  "envelope of the paper method: pareto (non-increasing frontier) or paper "
+                  "(per-compute minimum, as published)")
+      ->check(CLI::IsMember({"pareto", "paper"}))
       ->capture_default_str();
   cmd->add_option("--budget", flags.folder.budgets,
                   "compute budgets in --unit (repeatable; default: one inside the data, 10x and "

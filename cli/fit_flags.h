@@ -23,7 +23,10 @@ struct FitFlags {
   uint64_t seed = 1;
   double min_tokens = 0;
   double skip_fraction = 0;
-  double budget = 0;  // 0: none
+  std::string envelope = "pareto";  // offline only: the coordinator fits with pareto
+  double budget = 0;
+  bool budget_given = false;  // --budget was on the command line (0 is then an error)
+  bool extrapolate = false;   // answer a budget far outside the data's compute range
   bool json = false;
   // A fit with bootstrap may take minutes: the calls' default deadline is long.
   client::ConnectFlags connect = [] {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -9,7 +10,19 @@
 
 namespace flopwise::fitting {
 
-std::vector<EnvelopePoint> ComputeEnvelope(std::span<const RunCurve> runs, int grid_points) {
+std::vector<EnvelopePoint> ParetoFrontier(std::vector<EnvelopePoint> points) {
+  std::vector<EnvelopePoint> frontier;
+  double lowest = std::numeric_limits<double>::infinity();
+  for (EnvelopePoint& p : points) {
+    if (p.loss > lowest) continue;  // a point of lower compute reached a lower loss
+    lowest = p.loss;
+    frontier.push_back(std::move(p));
+  }
+  return frontier;
+}
+
+std::vector<EnvelopePoint> ComputeEnvelope(std::span<const RunCurve> runs, int grid_points,
+                                           EnvelopeKind kind) {
   std::vector<EnvelopePoint> envelope;
   if (runs.empty()) return envelope;
   double lo = std::numeric_limits<double>::infinity(), hi = 0;
@@ -37,17 +50,18 @@ std::vector<EnvelopePoint> ComputeEnvelope(std::span<const RunCurve> runs, int g
                         .n_params = best->n_params,
                         .tokens = InterpolateLogLog(best->compute, best->tokens, c)});
   }
-  return envelope;
+  return kind == EnvelopeKind::kPareto ? ParetoFrontier(std::move(envelope)) : envelope;
 }
 
-absl::StatusOr<PaperFit> FitPaperMethod(std::span<const RunCurve> runs, int grid_points) {
+absl::StatusOr<PaperFit> FitPaperMethod(std::span<const RunCurve> runs, int grid_points,
+                                        EnvelopeKind kind) {
   const int sizes = DistinctModelSizes(runs);
   if (sizes < 2) {
     return absl::InvalidArgumentError(absl::StrCat(
         "paper: need runs of at least 2 model sizes to fit N_opt(C) (got ", sizes, ")"));
   }
   PaperFit fit;
-  fit.envelope = ComputeEnvelope(runs, grid_points);
+  fit.envelope = ComputeEnvelope(runs, grid_points, kind);
   std::vector<double> c, loss, n, d;
   for (const EnvelopePoint& p : fit.envelope) {
     c.push_back(p.compute);

@@ -149,7 +149,7 @@ MethodFits FitMethods(std::span<const RunCurve> runs, const FitOptions& options,
                       const std::vector<Approach3Params>* starts) {
   MethodFits m;
   if (options.methods & kPaper) {
-    auto paper = FitPaperMethod(runs, options.envelope_grid_points);
+    auto paper = FitPaperMethod(runs, options.envelope_grid_points, options.envelope);
     if (paper.ok()) {
       m.paper = std::move(*paper);
       m.has_paper = true;
@@ -447,6 +447,7 @@ absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> recor
   FitReport report;
   report.unit = options.unit;
   report.convention = options.convention;
+  report.envelope = options.envelope;
   report.methods = options.methods;
   report.bootstrap_resamples = options.bootstrap_resamples;
   report.interval_level = options.interval_level;

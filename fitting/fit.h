@@ -44,6 +44,15 @@ enum class FlopsConvention { kFormula, k6ND };
 std::string_view FlopsConventionKey(FlopsConvention convention);  // "formula" or "6nd"
 absl::StatusOr<FlopsConvention> ParseFlopsConvention(std::string_view key);
 
+// The loss envelope of the paper's method. kPareto (the default): the
+// non-increasing frontier, only grid points no point of lower compute beats
+// (the lowest loss reached by any run at compute <= C). kPaper: the paper's
+// per-C minimum over the runs covering C, which jumps back up where a small
+// run ends (a sawtooth).
+enum class EnvelopeKind { kPareto, kPaper };
+std::string_view EnvelopeKindKey(EnvelopeKind kind);  // "pareto" or "paper"
+absl::StatusOr<EnvelopeKind> ParseEnvelopeKind(std::string_view key);
+
 // Bit set of methods.
 enum Method : unsigned { kPaper = 1, kApproach2 = 2, kApproach3 = 4, kAllMethods = 7 };
 absl::StatusOr<unsigned> ParseMethods(std::string_view key);  // paper|approach2|approach3|all
@@ -81,7 +90,8 @@ struct FitOptions {
   double min_tokens = 0;     // drop checkpoints with fewer tokens
   double skip_fraction = 0;  // drop checkpoints before this fraction of the run's final tokens
   int envelope_grid_points = 100;  // log-spaced compute grid of the envelope
-  int isoflop_levels = 24;         // log-spaced compute levels tried as iso-FLOP slices
+  EnvelopeKind envelope = EnvelopeKind::kPareto;
+  int isoflop_levels = 24;  // log-spaced compute levels tried as iso-FLOP slices
   Approach3Grid approach3;
 };
 
@@ -96,7 +106,7 @@ struct PowerLawFit {
 
 struct EnvelopePoint {
   double compute = 0;  // C in FitReport::unit (grid value)
-  double loss = 0;     // min over runs at C
+  double loss = 0;     // min over runs at C (see EnvelopeKind)
   std::string run;     // the run attaining it
   double n_params = 0;
   double tokens = 0;  // that run's tokens at C (interpolated in log C)
@@ -194,6 +204,7 @@ struct ArchFit {
 struct FitReport {
   ComputeUnit unit = ComputeUnit::kFlops;
   FlopsConvention convention = FlopsConvention::kFormula;
+  EnvelopeKind envelope = EnvelopeKind::kPareto;  // the one the paper method used
   unsigned methods = kAllMethods;
   int bootstrap_resamples = 0;
   double interval_level = 0.95;
@@ -229,12 +240,21 @@ struct MethodRecommendation {
   double shape_tokens = 0;  // tokens that spend the budget with that shape
 };
 
+// Methods whose N_opt at a budget differ by more than this factor are said to
+// disagree (ArchRecommendation::n_opt_spread).
+inline constexpr double kMethodDisagreementFactor = 2;
+
 struct ArchRecommendation {
   std::string arch;
   std::vector<MethodRecommendation> methods;
   double extrapolation_decades = 0;  // 0 inside the data's compute range
+  double n_opt_spread = 1;           // largest N_opt over smallest, across methods
   std::vector<std::string> warnings;
 };
+
+// A winner that is lowest in fewer bootstrap resamples than this is no clear
+// winner.
+inline constexpr double kClearWinnerFraction = 0.6;
 
 struct BestArch {
   std::string method;
@@ -243,17 +263,38 @@ struct BestArch {
   int resamples = 0;        // resamples compared (0: no bootstrap)
 };
 
+// True when `best` was bootstrapped and won at least kClearWinnerFraction of
+// the resamples.
+inline bool IsClearWinner(const BestArch& best) {
+  return best.resamples > 0 && best.win_fraction >= kClearWinnerFraction;
+}
+
 struct BudgetReport {
   double budget = 0;  // C in FitReport::unit
   std::vector<ArchRecommendation> archs;
   std::vector<BestArch> best;  // one per method fitted for at least one arch
 };
 
+// How far `budget` may lie outside every fitted architecture's compute range
+// before CheckBudgetInRange refuses it.
+inline constexpr double kMaxExtrapolationDecades = 2;
+
+// How many decades `budget` (positive, finite, in fit.unit) lies outside the
+// widest compute range of the fitted architectures; 0 inside it.
+double ExtrapolationDecades(const FitReport& fit, double budget);
+
+// InvalidArgument for a non-positive or non-finite budget, and OutOfRange
+// naming the data's range when the budget lies more than
+// kMaxExtrapolationDecades outside it.
+absl::Status CheckBudgetInRange(const FitReport& fit, double budget);
+
 // Recommends N and D for `budget` (in fit.unit) per architecture and method,
 // with bootstrap intervals when the fit has draws. Shapes of the same arch
 // are candidates for rounding. Returns InvalidArgument for a non-positive or
 // non-finite budget. A budget outside the data's range is answered with a
-// warning saying by how many decades.
+// warning saying by how many decades (any distance: CheckBudgetInRange is the
+// caller's guard), and methods whose N_opt differ by more than
+// kMethodDisagreementFactor with a warning naming both.
 absl::StatusOr<BudgetReport> RecommendForBudget(const FitReport& fit, double budget,
                                                 std::span<const ShapeOption> shapes);
 

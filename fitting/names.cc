@@ -32,6 +32,17 @@ absl::StatusOr<FlopsConvention> ParseFlopsConvention(std::string_view key) {
       absl::StrCat("flops-convention: must be formula or 6nd (got '", std::string(key), "')"));
 }
 
+std::string_view EnvelopeKindKey(EnvelopeKind kind) {
+  return kind == EnvelopeKind::kPareto ? "pareto" : "paper";
+}
+
+absl::StatusOr<EnvelopeKind> ParseEnvelopeKind(std::string_view key) {
+  if (key == "pareto") return EnvelopeKind::kPareto;
+  if (key == "paper") return EnvelopeKind::kPaper;
+  return absl::InvalidArgumentError(
+      absl::StrCat("envelope: must be pareto or paper (got '", std::string(key), "')"));
+}
+
 absl::StatusOr<unsigned> ParseMethods(std::string_view key) {
   if (key == "paper") return kPaper;
   if (key == "approach2") return kApproach2;

@@ -57,20 +57,43 @@ std::string Compute(double c, ComputeUnit unit) {
   return absl::StrFormat("%.3g %s", c, ComputeUnitName(unit));
 }
 
+// Decades from [lo, hi] out to `budget`, as a difference of logs so that no
+// ratio overflows to infinity; 0 inside.
+double DecadesOutside(double lo, double hi, double budget) {
+  if (budget > hi) return std::log10(budget) - std::log10(hi);
+  if (budget < lo) return std::log10(lo) - std::log10(budget);
+  return 0;
+}
+
 // How far `budget` lies outside the arch's compute range, with a warning
 // when it does.
 void NoteExtrapolation(const FitReport& fit, const ArchFit& f, double budget,
                        ArchRecommendation& rec) {
-  if (budget > f.compute_max) {
-    rec.extrapolation_decades = std::log10(budget / f.compute_max);
+  rec.extrapolation_decades = DecadesOutside(f.compute_min, f.compute_max, budget);
+  if (rec.extrapolation_decades <= 0) return;
+  const bool above = budget > f.compute_max;
+  rec.warnings.push_back(absl::StrFormat(
+      "budget %s is %.2f decades %s the %s compute in the data (%s): extrapolation",
+      Compute(budget, fit.unit), rec.extrapolation_decades, above ? "above" : "below",
+      above ? "largest" : "smallest", Compute(above ? f.compute_max : f.compute_min, fit.unit)));
+}
+
+// Sets rec.n_opt_spread and warns when the methods' N_opt differ by more than
+// kMethodDisagreementFactor.
+void NoteDisagreement(ArchRecommendation& rec) {
+  const MethodRecommendation* lo = nullptr;
+  const MethodRecommendation* hi = nullptr;
+  for (const MethodRecommendation& m : rec.methods) {
+    if (lo == nullptr || m.n_opt.value < lo->n_opt.value) lo = &m;
+    if (hi == nullptr || m.n_opt.value > hi->n_opt.value) hi = &m;
+  }
+  if (lo == nullptr || lo == hi) return;
+  rec.n_opt_spread = hi->n_opt.value / lo->n_opt.value;
+  if (rec.n_opt_spread > kMethodDisagreementFactor) {
     rec.warnings.push_back(absl::StrFormat(
-        "budget %s is %.2f decades above the largest compute in the data (%s): extrapolation",
-        Compute(budget, fit.unit), rec.extrapolation_decades, Compute(f.compute_max, fit.unit)));
-  } else if (budget < f.compute_min) {
-    rec.extrapolation_decades = std::log10(f.compute_min / budget);
-    rec.warnings.push_back(absl::StrFormat(
-        "budget %s is %.2f decades below the smallest compute in the data (%s): extrapolation",
-        Compute(budget, fit.unit), rec.extrapolation_decades, Compute(f.compute_min, fit.unit)));
+        "methods disagree: N_opt %.3g (%s) vs %.3g (%s), %.1fx apart (more than %gx)",
+        hi->n_opt.value, hi->method, lo->n_opt.value, lo->method, rec.n_opt_spread,
+        kMethodDisagreementFactor));
   }
 }
 
@@ -127,6 +150,7 @@ ArchRecommendation RecommendArch(const FitReport& fit, const ArchFit& f, double 
   for (int method = 0; method < 3; ++method) {
     if (HasMethod(f, method)) RecommendMethod(fit, f, method, budget, shapes, rec);
   }
+  NoteDisagreement(rec);
   return rec;
 }
 
@@ -184,14 +208,48 @@ std::optional<BestArch> BestArchFor(std::span<const ArchFit* const> fitted, int 
   return best;
 }
 
-}  // namespace
-
-absl::StatusOr<BudgetReport> RecommendForBudget(const FitReport& fit, double budget,
-                                                std::span<const ShapeOption> shapes) {
+absl::Status CheckBudget(double budget) {
   if (!(budget > 0) || !std::isfinite(budget)) {
     return absl::InvalidArgumentError(
         absl::StrCat("budget: must be positive and finite (got ", budget, ")"));
   }
+  return absl::OkStatus();
+}
+
+// The union of the fitted architectures' compute ranges; hi is 0 when none
+// was fitted.
+std::pair<double, double> FittedRange(const FitReport& fit) {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (const ArchFit& f : fit.archs) {
+    if (!(f.has_paper || f.has_approach2 || f.has_approach3)) continue;
+    lo = std::min(lo, f.compute_min);
+    hi = std::max(hi, f.compute_max);
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+double ExtrapolationDecades(const FitReport& fit, double budget) {
+  const auto [lo, hi] = FittedRange(fit);
+  return hi > 0 ? DecadesOutside(lo, hi, budget) : 0;
+}
+
+absl::Status CheckBudgetInRange(const FitReport& fit, double budget) {
+  if (absl::Status s = CheckBudget(budget); !s.ok()) return s;
+  const double decades = ExtrapolationDecades(fit, budget);
+  if (decades <= kMaxExtrapolationDecades) return absl::OkStatus();
+  const auto [lo, hi] = FittedRange(fit);
+  return absl::OutOfRangeError(absl::StrFormat(
+      "budget %s is %.1f decades outside the fitted compute range [%s, %s], more than %g: the "
+      "laws would be extrapolated too far to trust",
+      Compute(budget, fit.unit), decades, Compute(lo, fit.unit), Compute(hi, fit.unit),
+      kMaxExtrapolationDecades));
+}
+
+absl::StatusOr<BudgetReport> RecommendForBudget(const FitReport& fit, double budget,
+                                                std::span<const ShapeOption> shapes) {
+  if (absl::Status s = CheckBudget(budget); !s.ok()) return s;
   BudgetReport report;
   report.budget = budget;
   std::vector<const ArchFit*> fitted;

@@ -39,6 +39,7 @@ json RecommendationJson(const ArchRecommendation& rec, const BudgetReport& budge
   json r = {{"budget", Number(budget.budget)},
             {"unit", ComputeUnitKey(unit)},
             {"extrapolation_decades", Number(rec.extrapolation_decades)},
+            {"n_opt_spread", Number(rec.n_opt_spread)},
             {"warnings", rec.warnings},
             {"methods", json::array()}};
   for (const MethodRecommendation& m : rec.methods) {
@@ -121,6 +122,22 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
   return a;
 }
 
+// "lowest loss (paper): llama, in 85% of 200 bootstrap resamples", or "no
+// clear winner" when it won fewer than kClearWinnerFraction of them.
+std::string BestArchText(const BestArch& b) {
+  if (b.resamples == 0) {
+    return absl::StrFormat("lowest loss (%s): %s (no bootstrap: ordering unquantified)", b.method,
+                           b.arch);
+  }
+  if (!IsClearWinner(b)) {
+    return absl::StrFormat(
+        "lowest loss (%s): no clear winner (%s lowest in only %.0f%% of %d bootstrap resamples)",
+        b.method, b.arch, 100 * b.win_fraction, b.resamples);
+  }
+  return absl::StrFormat("lowest loss (%s): %s, in %.0f%% of %d bootstrap resamples", b.method,
+                         b.arch, 100 * b.win_fraction, b.resamples);
+}
+
 }  // namespace
 
 std::string FormatFinite(double v, int digits) {
@@ -141,6 +158,7 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
   json doc = {{"unit", ComputeUnitKey(fit.unit)},
               {"unit_name", ComputeUnitName(fit.unit)},
               {"flops_convention", FlopsConventionKey(fit.convention)},
+              {"envelope", EnvelopeKindKey(fit.envelope)},
               {"methods", MethodsJson(fit.methods)},
               {"bootstrap_resamples", fit.bootstrap_resamples},
               {"interval_level", fit.interval_level},
@@ -170,9 +188,10 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
 
 std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
   std::string out = absl::StrFormat(
-      "C in %s, FLOP convention %s, %d bootstrap resamples (%.0f%% percentile intervals)\n",
-      ComputeUnitName(fit.unit), FlopsConventionKey(fit.convention), fit.bootstrap_resamples,
-      100 * fit.interval_level);
+      "C in %s, FLOP convention %s, %s envelope, %d bootstrap resamples (%.0f%% percentile "
+      "intervals)\n",
+      ComputeUnitName(fit.unit), FlopsConventionKey(fit.convention), EnvelopeKindKey(fit.envelope),
+      fit.bootstrap_resamples, 100 * fit.interval_level);
   auto coef = [&](const ArchFit& f, Coef c) {
     std::string s = FormatFinite(f.coefs[c]);
     if (f.intervals[c].valid) {
@@ -186,7 +205,8 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
                           f.runs, f.points, FormatFinite(f.compute_min),
                           FormatFinite(f.compute_max), ComputeUnitName(fit.unit));
     if (f.has_paper) {
-      absl::StrAppend(&out, "  paper (envelope of ", f.paper.envelope.size(), " points)\n");
+      absl::StrAppendFormat(&out, "  paper (%s envelope of %d points)\n",
+                            EnvelopeKindKey(fit.envelope), f.paper.envelope.size());
       absl::StrAppend(&out, "    ", LawText("L", f.coefs[kLCoef], f.coefs[kLExp], fit.unit),
                       "   R2 ", FormatFinite(f.paper.loss.r2_log), "\n");
       absl::StrAppend(&out, "      coef ", coef(f, kLCoef), "  exp ", coef(f, kLExp), "\n");
@@ -247,13 +267,33 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     }
     for (const std::string& w : rec.warnings) absl::StrAppend(&out, "    warning: ", w, "\n");
   }
-  for (const BestArch& b : budget->best) {
-    if (b.resamples > 0) {
-      absl::StrAppendFormat(&out, "  lowest loss (%s): %s, in %.0f%% of %d bootstrap resamples\n",
-                            b.method, b.arch, 100 * b.win_fraction, b.resamples);
-    } else {
-      absl::StrAppendFormat(&out, "  lowest loss (%s): %s (no bootstrap: ordering unquantified)\n",
-                            b.method, b.arch);
+  for (const BestArch& b : budget->best) absl::StrAppend(&out, "  ", BestArchText(b), "\n");
+  return out;
+}
+
+std::string OptimalAnswerText(const FitReport& fit, const BudgetReport& budget) {
+  std::string out = absl::StrFormat("compute-optimal at C = %s %s\n", FormatFinite(budget.budget),
+                                    ComputeUnitName(fit.unit));
+  for (const ArchRecommendation& rec : budget.archs) {
+    for (const MethodRecommendation& m : rec.methods) {
+      absl::StrAppendFormat(&out, "  %-8s N_opt %-10s D_opt %-10s loss %-8s (%s)\n", rec.arch,
+                            FormatFinite(m.n_opt.value, 3), FormatFinite(m.d_opt.value, 3),
+                            FormatFinite(m.loss.value), m.method);
+    }
+  }
+  for (const BestArch& b : budget.best) absl::StrAppend(&out, "  ", BestArchText(b), "\n");
+  for (const ArchRecommendation& rec : budget.archs) {
+    if (rec.extrapolation_decades > 0) {
+      absl::StrAppendFormat(&out,
+                            "!! EXTRAPOLATION (%s): the budget is %.1f decades outside this "
+                            "architecture's data; the numbers above are not measured\n",
+                            rec.arch, rec.extrapolation_decades);
+    }
+    if (rec.n_opt_spread > kMethodDisagreementFactor) {
+      absl::StrAppendFormat(&out,
+                            "!! METHODS DISAGREE (%s): N_opt differs %.1fx between methods (more "
+                            "than %gx)\n",
+                            rec.arch, rec.n_opt_spread, kMethodDisagreementFactor);
     }
   }
   return out;
@@ -277,12 +317,14 @@ std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport
     }
     for (const BestArch& best : b.best) {
       if (best.method != "paper") continue;
-      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss: %s", b.budget, best.arch);
-      if (best.resamples > 0) {
-        absl::StrAppendFormat(&out, " (in %.0f%% of %d bootstrap resamples)",
+      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss: ", b.budget);
+      if (best.resamples == 0) {
+        absl::StrAppend(&out, best.arch, "\n");
+      } else {
+        absl::StrAppendFormat(&out, "%s (in %.0f%% of %d bootstrap resamples)\n",
+                              IsClearWinner(best) ? best.arch : "no clear winner: " + best.arch,
                               100 * best.win_fraction, best.resamples);
       }
-      out += "\n";
     }
   }
   return out;

@@ -28,6 +28,12 @@ std::string Approach3LawText(const Approach3Fit& fit);
 // `budget` may be null.
 std::string FitReportJson(const FitReport& fit, const BudgetReport* budget);
 
+// The answer of `flopwise optimal`, to print before the details: per
+// architecture and method N_opt, D_opt and the predicted loss at the budget,
+// the lowest-loss architecture (or "no clear winner", IsClearWinner), and a
+// banner for every extrapolation and every disagreement between methods.
+std::string OptimalAnswerText(const FitReport& fit, const BudgetReport& budget);
+
 // A human-readable summary of the same content.
 std::string FitReportText(const FitReport& fit, const BudgetReport* budget);
 

@@ -255,6 +255,7 @@ std::string FitReportToState(const FitReport& fit) {
   const json doc = {{"format", kStateFormat},
                     {"unit", ComputeUnitKey(fit.unit)},
                     {"flops_convention", FlopsConventionKey(fit.convention)},
+                    {"envelope", EnvelopeKindKey(fit.envelope)},
                     {"methods", fit.methods},
                     {"bootstrap_resamples", fit.bootstrap_resamples},
                     {"interval_level", Real(fit.interval_level)},
@@ -281,8 +282,14 @@ absl::StatusOr<FitReport> FitReportFromState(std::string_view state) {
     if (!convention.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("fit state: ", convention.status().message()));
     }
+    // States written before the envelope was recorded used the paper's.
+    auto envelope = ParseEnvelopeKind(doc.value("envelope", std::string("paper")));
+    if (!envelope.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("fit state: ", envelope.status().message()));
+    }
     fit.unit = *unit;
     fit.convention = *convention;
+    fit.envelope = *envelope;
     fit.methods = doc.at("methods").get<unsigned>();
     fit.bootstrap_resamples = doc.at("bootstrap_resamples").get<int>();
     fit.interval_level = Real(doc.at("interval_level"));

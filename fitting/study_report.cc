@@ -88,9 +88,16 @@ void AppendLaws(std::string& out, const FitReport& fit) {
   }
   if (std::any_of(fit.archs.begin(), fit.archs.end(),
                   [](const ArchFit& f) { return f.has_paper; })) {
+    absl::StrAppend(&out,
+                    "### The paper's method: L(C) on the envelope, N_opt(C) and D_opt(C) from the "
+                    "runs on it\n\n",
+                    fit.envelope == EnvelopeKind::kPareto
+                        ? "Envelope: **pareto**, the lowest loss any run reached at compute ≤ C "
+                          "(non-increasing).\n\n"
+                        : "Envelope: **paper**, the lowest loss over the runs covering C (rises "
+                          "where a small run ends).\n\n");
     out +=
-        "### The paper's method: L(C) on the envelope, N_opt(C) and D_opt(C) from the runs on "
-        "it\n\n| arch | L(C) | exponent of L | N_opt(C) | exponent of N_opt | D_opt(C) | exponent "
+        "| arch | L(C) | exponent of L | N_opt(C) | exponent of N_opt | D_opt(C) | exponent "
         "of D_opt | R² (log L) |\n| --- | --- | --- | --- | --- | --- | --- | ---: |\n";
     for (const ArchFit& f : fit.archs) {
       if (!f.has_paper) continue;
@@ -153,6 +160,10 @@ void AppendLaws(std::string& out, const FitReport& fit) {
 
 std::string WinnerText(const BestArch& b) {
   if (b.resamples == 0) return absl::StrCat("**", b.arch, "** (ordering not bootstrapped)");
+  if (!IsClearWinner(b)) {
+    return absl::StrFormat("no clear winner (%s lowest in only %.0f%% of %d resamples)", b.arch,
+                           100 * b.win_fraction, b.resamples);
+  }
   return absl::StrFormat("**%s** (lowest in %.0f%% of %d resamples)", b.arch, 100 * b.win_fraction,
                          b.resamples);
 }

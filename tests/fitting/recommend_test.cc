@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -88,6 +89,96 @@ TEST(Recommend, WarnsHowFarOutsideTheDataABudgetIs) {
   EXPECT_FALSE(RecommendForBudget(*fit, NAN, {}).ok());
 }
 
+TEST(Recommend, RefusesABudgetFarOutsideTheData) {
+  auto fit = FitScalingLaws(TwoArchs(), FitOptions{});
+  ASSERT_TRUE(fit.ok());
+  double hi = 0;
+  for (const ArchFit& f : fit->archs) hi = std::max(hi, f.compute_max);
+  EXPECT_TRUE(CheckBudgetInRange(*fit, hi).ok());
+  EXPECT_NEAR(ExtrapolationDecades(*fit, hi * 10), 1, 1e-9);
+  EXPECT_TRUE(CheckBudgetInRange(*fit, hi * std::pow(10, kMaxExtrapolationDecades)).ok());
+  const absl::Status far = CheckBudgetInRange(*fit, hi * 1e9);
+  EXPECT_TRUE(absl::IsOutOfRange(far)) << far;
+  EXPECT_NE(far.message().find("9.0 decades outside"), std::string::npos) << far;
+  for (double bad : {0.0, -1.0, double(NAN), double(INFINITY)}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(CheckBudgetInRange(*fit, bad))) << bad;
+    EXPECT_FALSE(RecommendForBudget(*fit, bad, {}).ok()) << bad;
+  }
+}
+
+TEST(Recommend, DecadesStayFiniteForTinyBudgets) {
+  auto fit = FitScalingLaws(TwoArchs(), FitOptions{});
+  ASSERT_TRUE(fit.ok());
+  // compute_min / 1e-310 overflows a double; the decades must not.
+  const double tiny = 1e-310;
+  EXPECT_TRUE(std::isfinite(ExtrapolationDecades(*fit, tiny)));
+  auto rec = RecommendForBudget(*fit, tiny, {});
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_TRUE(std::isfinite(rec->archs[0].extrapolation_decades));
+  for (const std::string& w : rec->archs[0].warnings) {
+    EXPECT_EQ(w.find("inf"), std::string::npos) << w;
+  }
+}
+
+TEST(Recommend, SaysWhenMethodsDisagree) {
+  auto fit = FitScalingLaws(TwoArchs(), FitOptions{});
+  ASSERT_TRUE(fit.ok());
+  ArchFit& f = fit->archs[0];
+  ASSERT_TRUE(f.has_paper && f.has_approach2 && f.has_approach3);
+  // Every method's N_opt(C) made the paper's: they agree exactly.
+  f.coefs[kA2NoptCoef] = f.coefs[kA3NoptCoef] = f.coefs[kNoptCoef];
+  f.coefs[kA2NoptExp] = f.coefs[kA3NoptExp] = f.coefs[kNoptExp];
+  auto agree = RecommendForBudget(*fit, f.compute_max, {});
+  ASSERT_TRUE(agree.ok());
+  EXPECT_NEAR(agree->archs[0].n_opt_spread, 1, 1e-12);
+  for (const std::string& w : agree->archs[0].warnings) {
+    EXPECT_EQ(w.find("disagree"), std::string::npos) << w;
+  }
+  // Approach 3's N_opt 5x the others'.
+  f.coefs[kA3NoptCoef] *= 5;
+  auto rec = RecommendForBudget(*fit, f.compute_max, {});
+  ASSERT_TRUE(rec.ok());
+  const ArchRecommendation& r = rec->archs[0];
+  EXPECT_NEAR(r.n_opt_spread, 5, 1e-9);
+  bool warned = false;
+  for (const std::string& w : r.warnings) warned |= w.find("methods disagree") != std::string::npos;
+  EXPECT_TRUE(warned);
+  const std::string answer = OptimalAnswerText(*fit, *rec);
+  EXPECT_NE(answer.find("!! METHODS DISAGREE (" + r.arch + ")"), std::string::npos) << answer;
+}
+
+TEST(Recommend, AnswerComesFirstAndExtrapolationIsLoud) {
+  auto fit = FitScalingLaws(TwoArchs(), FitOptions{});
+  ASSERT_TRUE(fit.ok());
+  auto inside = RecommendForBudget(*fit, fit->archs[0].compute_max, {});
+  auto outside = RecommendForBudget(*fit, fit->archs[0].compute_max * 100, {});
+  ASSERT_TRUE(inside.ok() && outside.ok());
+  const std::string in_text = OptimalAnswerText(*fit, *inside);
+  EXPECT_EQ(in_text.rfind("compute-optimal at C = ", 0), 0u) << in_text;
+  EXPECT_NE(in_text.find("N_opt"), std::string::npos);
+  EXPECT_EQ(in_text.find("EXTRAPOLATION"), std::string::npos) << in_text;
+  const std::string out_text = OptimalAnswerText(*fit, *outside);
+  EXPECT_NE(out_text.find("!! EXTRAPOLATION (bad): the budget is 2.0 decades outside"),
+            std::string::npos)
+      << out_text;
+}
+
+TEST(Recommend, AWinnerOfFewerThanSixtyPercentIsNoClearWinner) {
+  BestArch b{.method = "paper", .arch = "good", .win_fraction = 0.55, .resamples = 100};
+  EXPECT_FALSE(IsClearWinner(b));
+  b.win_fraction = 0.6;
+  EXPECT_TRUE(IsClearWinner(b));
+  b.resamples = 0;
+  EXPECT_FALSE(IsClearWinner(b));
+  const FitReport fit;
+  BudgetReport budget;
+  budget.budget = 1;
+  budget.best = {{.method = "paper", .arch = "good", .win_fraction = 0.55, .resamples = 100}};
+  const std::string text = OptimalAnswerText(fit, budget);
+  EXPECT_NE(text.find("no clear winner (good lowest in only 55% of 100"), std::string::npos)
+      << text;
+}
+
 TEST(Report, JsonHasThePerArchitectureKeysWithIntervals) {
   auto records = ReadRecordsFile("tests/fitting/data/paper_llama_tnl.csv");
   ASSERT_TRUE(records.ok()) << records.status();
@@ -102,6 +193,7 @@ TEST(Report, JsonHasThePerArchitectureKeysWithIntervals) {
   const nlohmann::json j = nlohmann::json::parse(FitReportJson(*fit, &*rec));
   EXPECT_EQ(j["unit"], "pfdays");
   EXPECT_EQ(j["flops_convention"], "formula");
+  EXPECT_EQ(j["envelope"], "pareto");
   ASSERT_EQ(j["archs"].size(), 2u);
   for (const auto& a : j["archs"]) {
     EXPECT_EQ(a["unit"], "pfdays");

@@ -91,6 +91,24 @@ TEST(ReportState, NanAndInfinitiesSurvive) {
   EXPECT_FALSE(back->archs[0].has_approach3);
 }
 
+TEST(ReportState, TheEnvelopeReadsBackAndOldStatesMeanThePapers) {
+  FitReport fit = FitTwoArchs(kPaper);
+  EXPECT_EQ(fit.envelope, EnvelopeKind::kPareto);
+  fit.envelope = EnvelopeKind::kPaper;
+  auto back = FitReportFromState(FitReportToState(fit));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->envelope, EnvelopeKind::kPaper);
+  // A state written before the envelope was recorded: the paper's was used.
+  fit.envelope = EnvelopeKind::kPareto;
+  std::string state = FitReportToState(fit);
+  const std::string key = "\"envelope\":\"pareto\",";
+  ASSERT_NE(state.find(key), std::string::npos) << state.substr(0, 200);
+  state.erase(state.find(key), key.size());
+  auto old = FitReportFromState(state);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->envelope, EnvelopeKind::kPaper);
+}
+
 TEST(ReportState, RefusesWhatIsNotAState) {
   EXPECT_TRUE(absl::IsInvalidArgument(FitReportFromState("not json").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(FitReportFromState("{\"format\": 99}").status()));

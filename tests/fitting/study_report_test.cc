@@ -73,6 +73,19 @@ TEST(StudyReport, NamesLawsBudgetsWinnerAndFigures) {
   EXPECT_NE(md.find("[SVG](good_figure1.svg)"), std::string::npos);
   // Intervals are printed as [lo, hi] beside the coefficients.
   EXPECT_GT(Count(md, " ["), 10u);
+  EXPECT_NE(md.find("Envelope: **pareto**"), std::string::npos) << md;
+
+  // A winner of fewer than 60% of the resamples is not bolded anywhere.
+  for (BudgetReport& b : budgets) {
+    for (BestArch& best : b.best) best.win_fraction = 0.55;
+  }
+  input.budgets = budgets;
+  const std::string unsure = StudyReportMarkdown(input);
+  EXPECT_EQ(Count(unsure, "**good**"), 0u) << unsure;
+  EXPECT_EQ(Count(unsure, "**bad**"), 0u) << unsure;
+  EXPECT_NE(unsure.find("| no clear winner (good lowest in only 55% of 20 resamples) |"),
+            std::string::npos)
+      << unsure;
 }
 
 }  // namespace
