@@ -18,6 +18,7 @@
 #include "cli/service_connection.h"
 #include "client/errors.h"
 #include "client/format.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::cli {
 namespace {
@@ -274,7 +275,7 @@ int Runs(const ServiceConnection& connection, int64_t sweep_id, const std::strin
         std::to_string(run.attempts()) + "/" + std::to_string(run.max_attempts());
     std::printf("%-6lld %-6lld %-34s %-6s %-10s %8s %8lld %9s %8.4f %-16s %s\n",
                 static_cast<long long>(run.run_id()), static_cast<long long>(run.sweep_id()),
-                run.name().c_str(), client::ArchName(run.config().model().arch()).c_str(),
+                run.name().c_str(), runspec::ArchName(run.config().model().arch()).c_str(),
                 client::RunStateName(run.state()).c_str(), attempts.c_str(),
                 static_cast<long long>(run.step()),
                 client::ShortCount(static_cast<double>(run.tokens())).c_str(), run.loss(),

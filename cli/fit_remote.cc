@@ -8,6 +8,7 @@
 #include "client/errors.h"
 #include "client/format.h"
 #include "fitting/records.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::cli {
 namespace {
@@ -40,7 +41,7 @@ absl::Status AddShapes(const std::string& path, v1::QueryOptimalRequest* request
   for (const fitting::ShapeOption& s : *shapes) {
     for (int a = v1::Architecture_MIN; a <= v1::Architecture_MAX; ++a) {
       const auto arch = static_cast<v1::Architecture>(a);
-      if (arch == v1::ARCHITECTURE_UNSPECIFIED || client::ArchName(arch) != s.arch) continue;
+      if (arch == v1::ARCHITECTURE_UNSPECIFIED || runspec::ArchName(arch) != s.arch) continue;
       v1::ShapeOption* shape = request->add_shapes();
       shape->set_arch(arch);
       shape->set_name(s.name);
@@ -137,7 +138,7 @@ absl::StatusOr<SweepRecords> FetchSweepRecords(const ServiceConnection& connecti
       continue;
     }
     fitting::CheckpointRecord record;
-    record.arch = client::ArchName(row.arch());
+    record.arch = runspec::ArchName(row.arch());
     record.run = run->second.name();
     record.n_params = static_cast<double>(row.params_non_embedding());
     record.tokens = tokens;

@@ -22,8 +22,6 @@ std::string ShortDuration(double seconds);
 // RUN_STATE_SUCCEEDED -> "succeeded".
 std::string RunStateName(::flopwise::v1::RunState state);
 std::string SweepStateName(::flopwise::v1::SweepState state);
-// ARCHITECTURE_TNL -> "tnl".
-std::string ArchName(::flopwise::v1::Architecture arch);
 
 // Parses "pending", "running", ... back; UNSPECIFIED when unknown.
 ::flopwise::v1::RunState ParseRunState(const std::string& name);

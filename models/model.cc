@@ -145,13 +145,13 @@ void Model::ForwardPass(const int32_t* inputs, const int32_t* targets, float gra
   backend_->CopyFromHost(inputs_, inputs, token_bytes);
   backend_->CopyFromHost(targets_, targets, token_bytes);
 
-  // X_0 = E[tokens] (+ TPE for cos2).
+  // X_0 = E[tokens] (× √d with embed_scale, + TPE for cos2).
+  float* embedded = c.has_tpe() ? acts_.embed_out : acts_.residual;
+  backend_->EmbeddingForward(embedded, inputs_, P(embed_offset_), n, d);
+  if (c.embed_scale) backend_->Scale(embedded, std::sqrt(static_cast<float>(d)), nd);
   if (c.has_tpe()) {
-    backend_->EmbeddingForward(acts_.embed_out, inputs_, P(embed_offset_), n, d);
     backend_->TpeForward(acts_.residual, acts_.embed_out, P(tpe_b_offset_), acts_.log_gamma, batch_,
                          c.context, d, c.tpe_dim);
-  } else {
-    backend_->EmbeddingForward(acts_.residual, inputs_, P(embed_offset_), n, d);
   }
   if (c.arch == Arch::kHgrn2) {
     backend_->Hgrn2LowerBoundForward(acts_.lower_bound, P(lower_bound_offset_), c.layers, d);

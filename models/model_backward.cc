@@ -1,6 +1,8 @@
 // Backward pass of Model (architectures.md §7): one running gradient of the
 // residual stream (acts_.d_residual) flows from the final norm down to the
 // embedding; every sub-block adds its input gradient into it.
+#include <cmath>
+
 #include "models/model.h"
 #include "models/model_constants.h"
 
@@ -68,14 +70,15 @@ void Model::Backward() {
     be.Hgrn2LowerBoundBackward(G(lower_bound_offset_), acts_.d_lower_bound, P(lower_bound_offset_),
                                c.layers, d);
   }
+  float* d_embedded = d_res;
   if (c.has_tpe()) {
     be.Zero(acts_.d_embed_out, nd_bytes);
     be.TpeBackward(acts_.d_embed_out, G(tpe_b_offset_), d_res, acts_.embed_out, P(tpe_b_offset_),
                    acts_.log_gamma, batch_, c.context, d, c.tpe_dim);
-    be.EmbeddingBackward(G(embed_offset_), acts_.d_embed_out, inputs_, n, d);
-  } else {
-    be.EmbeddingBackward(G(embed_offset_), d_res, inputs_, n, d);
+    d_embedded = acts_.d_embed_out;
   }
+  if (c.embed_scale) be.Scale(d_embedded, std::sqrt(static_cast<float>(d)), nd);
+  be.EmbeddingBackward(G(embed_offset_), d_embedded, inputs_, n, d);
 }
 
 void Model::LlamaMixerBackward(int l, const float* d_out) {

@@ -1,5 +1,6 @@
 // flopwise-fake-train: a stand-in for flopwise-train in the daemon tests. It
-// takes flopwise-train's flags, speaks exactly its stdout protocol (start,
+// takes flopwise-train's flags and the run config file the worker passes with
+// --config (protobuf JSON of flopwise.v1.RunConfig), speaks exactly its stdout protocol (start,
 // progress, checkpoint, done, diverged, stopped, error; exit codes 0/1/3/4),
 // writes and resumes from checkpoint directories RUN_DIR/step-NNNNNNNN/
 // (state.json + model.safetensors, renamed into place), and trains nothing:
@@ -16,6 +17,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -100,6 +103,32 @@ Written WriteCheckpoint(const fs::path& run_dir, int64_t step, int64_t tokens) {
   return {final_dir.string(), Digest(weights)};
 }
 
+// Fills the flags the command line leaves unset from a RunConfig file (as
+// flopwise-train does): the few fields this stand-in uses.
+void MergeRunConfig(const std::string& path, std::map<std::string, std::string>* flags) {
+  std::ifstream in(path);
+  const Json config = Json::parse(in, nullptr, false);
+  if (config.is_discarded() || !config.is_object()) return;
+  // Protobuf JSON writes 64-bit integers as strings.
+  auto text = [](const Json& value) {
+    return value.is_string() ? value.get<std::string>() : value.dump();
+  };
+  for (std::string key :
+       {"total_tokens", "batch_tokens", "checkpoint_every_tokens", "log_every_steps", "lr"}) {
+    if (!config.contains(key)) continue;
+    const Json& value = config[key];
+    std::replace(key.begin(), key.end(), '_', '-');
+    flags->emplace(key, text(value));
+  }
+  const std::string arch = config.value("model", Json::object()).value("arch", "");
+  const std::string prefix = "ARCHITECTURE_";
+  if (arch.rfind(prefix, 0) == 0) {
+    std::string name = arch.substr(prefix.size());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    flags->emplace("arch", name);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +143,7 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
     flags[arg.substr(2)] = has_value ? argv[++i] : "true";
   }
+  if (flags.count("config")) MergeRunConfig(flags["config"], &flags);
   auto flag_int = [&](const char* name, int64_t fallback) {
     auto it = flags.find(name);
     return it == flags.end() ? fallback : std::atoll(it->second.c_str());

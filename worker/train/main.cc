@@ -12,12 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "models/model_flags.h"
+#include "runspec/proto_json.h"
 #include "worker/train/check.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
 
 namespace flopwise::train {
 namespace {
+
+namespace v1 = ::flopwise::v1;
 
 std::atomic<bool> g_stop_requested{false};
 
@@ -147,29 +151,54 @@ void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::st
   args->insert(args->begin(), extra.begin(), extra.end());
 }
 
+// One command-line flag per model flag (models/model_flags.h): a valueless
+// flag for a boolean, a flag with a value for a choice.
+void AddModelFlags(CLI::App& app, models::ModelFlagValues* values) {
+  for (const models::ModelFlag& flag : models::ModelFlags()) {
+    const std::string name(flag.name);
+    const std::string help(flag.help);
+    if (flag.kind == models::FlagKind::kBool) {
+      app.add_flag_function(
+          models::CommandLineFlag(flag),
+          [values, name](int64_t count) { (*values)[name] = count > 0 ? "true" : "false"; }, help);
+    } else {
+      app.add_option_function<std::string>(
+          models::CommandLineFlag(flag),
+          [values, name](const std::string& text) { (*values)[name] = text; }, help);
+    }
+  }
+}
+
+// Sets the options from a RunConfig file (flags given on the command line are
+// parsed afterwards and override it). Throws CLI::ValidationError for a file
+// that cannot be read or is not a RunConfig.
+void ApplyRunConfigFile(const std::string& path, TrainOptions* options) {
+  v1::RunConfig config;
+  if (absl::Status s = runspec::ReadProtoJsonFile(path, &config); !s.ok()) {
+    throw CLI::ValidationError("--config", std::string(s.message()));
+  }
+  ApplyRunConfig(config, options);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
   TrainOptions o;
   std::string config_path;
-  app.add_option("--config", config_path, "YAML file of flags (keys: long flag names with _)");
-  app.add_option("--arch", o.arch, "llama, tnl, hgrn2 or cos2");
-  app.add_option("--preset", o.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
-  app.add_option("--layers", o.layers, "Override the preset's layers");
-  app.add_option("--d-model", o.d_model, "Override the preset's width");
-  app.add_option("--heads", o.heads, "Override the preset's heads");
-  app.add_option("--ffn-dim", o.ffn_dim, "Override the preset's channel-mixer width");
-  app.add_option("--gate-rank", o.gate_rank, "Output-gate rank t (tnl, cos2; default head dim)");
-  app.add_option("--tpe-dim", o.tpe_dim, "TPE width e (cos2; default head dim)");
-  app.add_option("--tpe-variant", o.tpe_variant, "cos2 TPE: ssm or none");
-  app.add_flag("--scaled-residual-init", o.scaled_residual_init,
-               std::string("Divide W_o and W_down init std by sqrt(2L)"));
-  app.add_flag("--norm-affine", o.norm_affine,
-               std::string("tnl, hgrn2, cos2: RMSNorm gains on the block and final norms"));
-  app.add_option("--v-act", o.v_act, "tnl value activation: none or silu");
-  app.add_option("--lrpe-variant", o.lrpe_variant,
-                 "cos2 LRPE angles: transnormer (learned) or xmixers (fixed)");
-  app.add_option("--vocab", o.vocab, "Vocabulary size");
-  app.add_option("--context", o.context, "Tokens per training sequence");
+  app.add_option("--config", config_path,
+                 "Run config: a RunConfig as protobuf JSON (*.json, as the worker writes it) or "
+                 "YAML of flags (keys: long flag names with _)");
+  app.add_option("--arch", o.model.arch, "llama, tnl, hgrn2 or cos2");
+  app.add_option("--preset", o.model.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
+  app.add_option("--layers", o.model.layers, "Override the preset's layers");
+  app.add_option("--d-model", o.model.d_model, "Override the preset's width");
+  app.add_option("--heads", o.model.heads, "Override the preset's heads");
+  app.add_option("--ffn-dim", o.model.ffn_dim, "Override the preset's channel-mixer width");
+  app.add_option("--gate-rank", o.model.gate_rank,
+                 "Output-gate rank t (tnl, cos2; default head dim)");
+  app.add_option("--tpe-dim", o.model.tpe_dim, "TPE width e (cos2; default head dim)");
+  AddModelFlags(app, &o.model.flags);
+  app.add_option("--vocab", o.model.vocab, "Vocabulary size");
+  app.add_option("--context", o.model.context, "Tokens per training sequence");
   app.add_option("--data", o.data, "Token data: shard directory, shard, or raw .u16/.u32/.bin");
   app.add_option("--batch-tokens", o.batch_tokens, "Tokens per optimizer step");
   app.add_option("--grad-accum", o.grad_accum, "Micro-steps per optimizer step");
@@ -204,8 +233,12 @@ int Main(int argc, char** argv) {
   try {
     app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
     if (!config_path.empty() && !check->parsed()) {
-      MergeYamlConfig(config_path, app, &args);
       o = TrainOptions();
+      if (config_path.ends_with(".json")) {
+        ApplyRunConfigFile(config_path, &o);
+      } else {
+        MergeYamlConfig(config_path, app, &args);
+      }
       app.clear();
       app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
     }
