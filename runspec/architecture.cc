@@ -20,12 +20,6 @@ v1::Architecture ArchToProto(models::Arch arch) {
   return value;
 }
 
-absl::StatusOr<models::Arch> ArchFromProto(v1::Architecture arch) {
-  const std::string name = ArchName(arch);
-  if (name.empty()) return absl::InvalidArgumentError("arch: unspecified");
-  return models::ParseArch(name);
-}
-
 std::string ArchName(v1::Architecture arch) {
   if (arch == v1::ARCHITECTURE_UNSPECIFIED || !v1::Architecture_IsValid(arch)) return "";
   return absl::AsciiStrToLower(v1::Architecture_Name(arch).substr(kPrefix.size()));

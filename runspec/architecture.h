@@ -6,15 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
 #include "flopwise/v1/types.pb.h"
 #include "models/config.h"
 
 namespace flopwise::runspec {
 
 ::flopwise::v1::Architecture ArchToProto(models::Arch arch);
-// InvalidArgument "arch: ..." for UNSPECIFIED or a value this build lacks.
-absl::StatusOr<models::Arch> ArchFromProto(::flopwise::v1::Architecture arch);
 
 // ARCHITECTURE_TNL -> "tnl"; "" for UNSPECIFIED.
 std::string ArchName(::flopwise::v1::Architecture arch);
