@@ -6,6 +6,7 @@
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
 #include "client/export.h"
+#include "client/user_connection.h"
 
 namespace flopwise::cli {
 namespace {
@@ -23,7 +24,7 @@ const CommandRegistrar kExport([](CLI::App& app, CliContext& ctx) {
   cmd->add_option("--output,-o", output, "File to write (default: stdout)");
   AddConnectionOptions(cmd, &flags);
   cmd->callback([&ctx] {
-    auto connection = Connect(flags);
+    auto connection = client::ConnectUser(flags);
     if (!connection.ok()) {
       ctx.exit_code = ReportError("export", connection.status());
       return;

@@ -7,10 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/command_registry.h"
 #include "cli/fit_flags.h"
 #include "cli/fit_remote.h"
 #include "cli/service_connection.h"
+#include "client/sweep_records.h"
+#include "client/user_connection.h"
 #include "fitting/fit.h"
 #include "fitting/preset_shapes.h"
 #include "fitting/records.h"
@@ -80,9 +83,9 @@ int RunPlot(const FitFlags& flags) {
   options->methods = fitting::kPaper;
   absl::StatusOr<std::vector<fitting::CheckpointRecord>> records;
   if (flags.sweep_id != 0) {
-    auto connection = Connect(flags.connect);
+    auto connection = client::ConnectUser(flags.connect);
     if (!connection.ok()) return ReportError("plot", connection.status());
-    auto fetched = FetchSweepRecords(*connection, flags.sweep_id);
+    auto fetched = client::FetchSweepRecords(*connection, flags.sweep_id);
     if (!fetched.ok()) return ReportError("plot", fetched.status());
     if (fetched->left_out > 0) {
       std::fprintf(
@@ -140,8 +143,10 @@ void AddFitOptions(CLI::App* cmd, FitFlags& flags) {
   cmd->add_option("--method", flags.method, "paper, approach2, approach3 or all")
       ->check(CLI::IsMember({"paper", "approach2", "approach3", "all"}))
       ->capture_default_str();
-  cmd->add_option("--bootstrap", flags.bootstrap, "bootstrap resamples over runs (0: none)")
-      ->check(CLI::Range(0, 100000));
+  // The range is checked by the fit (fitting::CheckBootstrapResamples).
+  cmd->add_option("--bootstrap", flags.bootstrap,
+                  absl::StrCat("bootstrap resamples over runs (0: none; at most ",
+                               fitting::kMaxBootstrapResamples, ")"));
   cmd->add_option("--level", flags.level, "percentile interval level")
       ->check(CLI::Range(0.5, 0.999))
       ->capture_default_str();

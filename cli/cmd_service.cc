@@ -9,6 +9,7 @@
 #include "cli/service_connection.h"
 #include "client/errors.h"
 #include "client/format.h"
+#include "client/user_connection.h"
 #include "runspec/architecture.h"
 
 namespace flopwise::cli {
@@ -21,7 +22,7 @@ int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool
   if (!in) return ReportError("submit", absl::NotFoundError(spec_path + ": cannot open"));
   std::ostringstream spec;
   spec << in.rdbuf();
-  auto connection = Connect(flags);
+  auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("submit", connection.status());
   grpc::ClientContext context;
   connection->Prepare(&context);
@@ -55,7 +56,7 @@ int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool
 }
 
 int Cancel(const client::ConnectFlags& flags, int64_t sweep_id) {
-  auto connection = Connect(flags);
+  auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("cancel", connection.status());
   grpc::ClientContext context;
   connection->Prepare(&context);
@@ -71,7 +72,7 @@ int Cancel(const client::ConnectFlags& flags, int64_t sweep_id) {
 }
 
 int Workers(const client::ConnectFlags& flags) {
-  auto connection = Connect(flags);
+  auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("workers", connection.status());
   grpc::ClientContext context;
   connection->Prepare(&context);
@@ -101,7 +102,7 @@ int Workers(const client::ConnectFlags& flags) {
 }
 
 int Drain(const client::ConnectFlags& flags, const std::string& worker_id, bool undo) {
-  auto connection = Connect(flags);
+  auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("drain", connection.status());
   grpc::ClientContext context;
   connection->Prepare(&context);

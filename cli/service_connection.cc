@@ -6,10 +6,6 @@
 
 namespace flopwise::cli {
 
-void ServiceConnection::Prepare(grpc::ClientContext* context) const {
-  client::PrepareContext(context, token, timeout_ms);
-}
-
 void AddConnectionOptions(CLI::App* command, client::ConnectFlags* flags) {
   command->add_option("--coordinator", flags->coordinator,
                       "Coordinator HOST:PORT (env FLOPWISE_COORDINATOR)");
@@ -20,16 +16,6 @@ void AddConnectionOptions(CLI::App* command, client::ConnectFlags* flags) {
                       "PEM file of the CA of the coordinator's certificate (env FLOPWISE_TLS_CA)");
   command->add_option("--timeout-ms", flags->timeout_ms, "Deadline of each call")
       ->capture_default_str();
-}
-
-absl::StatusOr<ServiceConnection> Connect(const client::ConnectFlags& flags) {
-  absl::StatusOr<client::ConnectOptions> options = client::ResolveConnectOptions(flags);
-  if (!options.ok()) return options.status();
-  ServiceConnection connection;
-  connection.stub = ::flopwise::v1::UserService::NewStub(client::MakeChannel(*options));
-  connection.token = options->token;
-  connection.timeout_ms = options->timeout_ms;
-  return connection;
 }
 
 int ReportError(const char* command, const absl::Status& status) {

@@ -17,19 +17,4 @@ std::string OneLine(const absl::Status& status) {
   return absl::StrCat(absl::StatusCodeToString(status.code()), ": ", message);
 }
 
-bool IsTransient(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kInternal:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace flopwise::client

@@ -15,8 +15,4 @@ absl::Status FromGrpc(const grpc::Status& status);
 // "CODE: message" on one line (newlines of multi-problem messages become "; ").
 std::string OneLine(const absl::Status& status);
 
-// True for failures that a later retry may cure: the coordinator is
-// unreachable, overloaded or the call ran out of time.
-bool IsTransient(const absl::Status& status);
-
 }  // namespace flopwise::client

@@ -10,6 +10,10 @@ function(flopwise_target_options target)
   if(FLOPWISE_WERROR)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
   endif()
+  if(FLOPWISE_THREAD_SAFETY)
+    target_compile_options(${target} PRIVATE
+      $<$<COMPILE_LANGUAGE:CXX>:-Wthread-safety -Werror=thread-safety>)
+  endif()
   if(FLOPWISE_SANITIZE)
     target_compile_options(${target} PRIVATE
       $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${FLOPWISE_SANITIZE} -fno-omit-frame-pointer>)

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 
 namespace flopwise::db::internal {
 namespace {

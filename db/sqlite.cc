@@ -4,7 +4,7 @@
 #include <limits>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::db::internal {
 namespace {

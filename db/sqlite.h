@@ -8,30 +8,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 
 namespace flopwise::db::internal {
-
-// absl::StrCat that also accepts std::string_view (the installed Abseil has
-// its own string_view type, which StrCat's arguments do not convert from).
-template <typename T>
-decltype(auto) CatArg(const T& value) {
-  if constexpr (std::is_same_v<T, std::string_view>) {
-    return absl::string_view(value.data(), value.size());
-  } else {
-    return (value);
-  }
-}
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  return absl::StrCat(CatArg(args)...);
-}
 
 // Maps an SQLite result code to a status "db: <what>: <cause> (sqlite: ...)":
 // SQLITE_FULL -> ResourceExhausted "disk is full", SQLITE_READONLY ->

@@ -4,15 +4,14 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "db/migrations.h"
 #include "db/store_impl.h"
 #include "db/wal_checkpointer.h"
 
 namespace flopwise::db {
 
-using internal::Cat;
 using internal::Connection;
 using internal::Statement;
 
@@ -79,10 +78,10 @@ Store::~Store() = default;
 
 absl::StatusOr<std::unique_ptr<Connection>> Store::Impl::AcquireReader() {
   {
-    std::unique_lock<std::mutex> lock(pool_mu_);
-    pool_cv_.wait(lock, [this] {
-      return !idle_readers_.empty() || open_readers_ < options_.max_read_connections;
-    });
+    absl::MutexLock lock(&pool_mu_);
+    while (idle_readers_.empty() && open_readers_ >= options_.max_read_connections) {
+      pool_cv_.Wait(&pool_mu_);
+    }
     if (!idle_readers_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
       idle_readers_.pop_back();
@@ -97,49 +96,17 @@ absl::StatusOr<std::unique_ptr<Connection>> Store::Impl::AcquireReader() {
     if (!status.ok()) conn = status;
   }
   if (!conn.ok()) {
-    std::lock_guard<std::mutex> lock(pool_mu_);
+    absl::MutexLock lock(&pool_mu_);
     --open_readers_;
-    pool_cv_.notify_one();
+    pool_cv_.Signal();
   }
   return conn;
 }
 
 void Store::Impl::ReleaseReader(std::unique_ptr<Connection> conn) {
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  absl::MutexLock lock(&pool_mu_);
   idle_readers_.push_back(std::move(conn));
-  pool_cv_.notify_one();
-}
-
-int Store::LatestSchemaVersion() { return internal::SchemaMigrations().back().version; }
-
-absl::StatusOr<int> Store::SchemaVersion() {
-  return impl_->ReadRaw([](Connection& conn) -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(const int64_t version,
-                     conn.QueryInt64("PRAGMA user_version", "SchemaVersion"));
-    return static_cast<int>(version);
-  });
-}
-
-const std::string& Store::path() const { return impl_->path(); }
-
-absl::Status Store::BackupTo(const std::string& dest_path) {
-  if (dest_path.empty() || dest_path == impl_->path()) {
-    return absl::InvalidArgumentError(
-        "db: BackupTo: dest_path: must name a file other than the database");
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<Connection> dest,
-                   Connection::Open(dest_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0));
-  return impl_->ReadRaw([&](Connection& source) -> absl::Status {
-    sqlite3_backup* backup = sqlite3_backup_init(dest->raw(), "main", source.raw(), "main");
-    if (backup == nullptr) {
-      return internal::SqliteError(sqlite3_extended_errcode(dest->raw()), "BackupTo", dest->raw());
-    }
-    const int step_rc = sqlite3_backup_step(backup, -1);
-    const int finish_rc = sqlite3_backup_finish(backup);
-    if (step_rc != SQLITE_DONE) return internal::SqliteError(step_rc, "BackupTo", nullptr);
-    if (finish_rc != SQLITE_OK) return internal::SqliteError(finish_rc, "BackupTo", dest->raw());
-    return absl::OkStatus();
-  });
+  pool_cv_.Signal();
 }
 
 // ---- Sweeps ---------------------------------------------------------------------
@@ -375,20 +342,6 @@ absl::StatusOr<std::vector<RunRecord>> Store::ListRuns(const RunFilter& filter) 
       runs.push_back(std::move(run));
     }
     return runs;
-  });
-}
-
-absl::Status Store::SetRunState(int64_t run_id, RunState state) {
-  return impl_->Write("SetRunState", [&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     conn.Prepare("UPDATE runs SET state = ?2 WHERE run_id = ?1", "SetRunState"));
-    stmt.BindInt64(1, run_id);
-    stmt.BindText(2, RunStateName(state));
-    RETURN_IF_ERROR(stmt.Run());
-    if (conn.changes() == 0) {
-      return absl::NotFoundError(Cat("db: SetRunState: no run ", run_id));
-    }
-    return absl::OkStatus();
   });
 }
 

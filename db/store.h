@@ -46,10 +46,6 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static int LatestSchemaVersion();
-  absl::StatusOr<int> SchemaVersion();
-  const std::string& path() const;
-
   // ---- Sweeps and runs ----
   // Stores the sweep and all its runs (state pending) in one transaction:
   // either everything lands or nothing does.
@@ -65,7 +61,6 @@ class Store {
   absl::StatusOr<RunRecord> GetRun(int64_t run_id);
   // Ordered by priority (highest first), then run id.
   absl::StatusOr<std::vector<RunRecord>> ListRuns(const RunFilter& filter = {});
-  absl::Status SetRunState(int64_t run_id, RunState state);
 
   // ---- Attempts (leases) ----
   // Starts attempt `attempts + 1` of a pending run: inserts the lease, counts
@@ -74,8 +69,6 @@ class Store {
   // (released attempts, those that ended `stopped`, do not count);
   // NotFound for an unknown run or worker; AlreadyExists for a reused lease id.
   absl::StatusOr<AttemptRecord> BeginAttempt(const NewAttempt& attempt);
-  // Moves the deadline of an active lease. NotFound if no active attempt holds it.
-  absl::Status ExtendLease(std::string_view lease_id, int64_t lease_deadline_ms);
   // Writes a batch of liveness kept in memory, in one transaction: each
   // lease's deadline (skipped when no active attempt holds the lease any more)
   // and each worker's last heartbeat (skipped for an unknown worker).
@@ -86,19 +79,14 @@ class Store {
   // transaction. FailedPrecondition if the attempt has already ended.
   absl::Status EndAttempt(int64_t run_id, int attempt, AttemptState outcome,
                           std::string_view reason, int64_t ended_ms, RunState run_state);
-  absl::StatusOr<AttemptRecord> GetAttempt(int64_t run_id, int attempt);
   absl::StatusOr<AttemptRecord> FindLease(std::string_view lease_id);
   // Ordered by run id, then attempt.
   absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(const AttemptFilter& filter = {});
-  // Active attempts whose lease_deadline_ms < now_ms.
-  absl::StatusOr<std::vector<AttemptRecord>> ListExpiredLeases(int64_t now_ms);
 
   // ---- Workers ----
   // Inserts the worker or replaces its hostname, inventory, heartbeat and
   // draining flag (registered_ms is kept from the first registration).
   absl::Status UpsertWorker(const WorkerRecord& worker);
-  absl::Status TouchWorker(std::string_view worker_id,
-                           int64_t heartbeat_ms);  // NotFound if unknown
   absl::Status SetWorkerDraining(std::string_view worker_id, bool draining);
   absl::StatusOr<WorkerRecord> GetWorker(std::string_view worker_id);
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();  // by id
@@ -128,12 +116,6 @@ class Store {
   absl::StatusOr<std::vector<EvalRecord>> ListEvals(std::optional<int64_t> run_id = std::nullopt);
   absl::Status PutFit(const FitRecord& fit);
   absl::StatusOr<FitRecord> GetFit(std::string_view inputs_hash, std::string_view method);
-  absl::StatusOr<std::vector<FitRecord>> ListFits();  // newest first
-
-  // ---- Maintenance ----
-  // Writes a consistent copy of the whole database to `dest_path` (SQLite's
-  // online backup) while the store stays usable.
-  absl::Status BackupTo(const std::string& dest_path);
 
  private:
   class Impl;

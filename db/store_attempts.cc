@@ -1,14 +1,13 @@
 // Store: attempts (leases) and workers.
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "db/store.h"
 #include "db/store_impl.h"
 
 namespace flopwise::db {
 
-using internal::Cat;
 using internal::Connection;
 using internal::Statement;
 
@@ -170,22 +169,6 @@ absl::StatusOr<AttemptRecord> Store::BeginAttempt(const NewAttempt& attempt) {
   });
 }
 
-absl::Status Store::ExtendLease(std::string_view lease_id, int64_t lease_deadline_ms) {
-  return impl_->Write("ExtendLease", [&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("UPDATE attempts SET lease_deadline_ms = ?2 "
-                                                  "WHERE lease_id = ?1 AND state = 'active'",
-                                                  "ExtendLease"));
-    stmt.BindText(1, lease_id);
-    stmt.BindInt64(2, lease_deadline_ms);
-    RETURN_IF_ERROR(stmt.Run());
-    if (conn.changes() == 0) {
-      return absl::NotFoundError(
-          Cat("db: ExtendLease: no active attempt holds lease \"", lease_id, "\""));
-    }
-    return absl::OkStatus();
-  });
-}
-
 absl::Status Store::StoreLiveness(std::span<const LeaseDeadline> leases,
                                   std::span<const WorkerHeartbeat> workers) {
   if (leases.empty() && workers.empty()) return absl::OkStatus();
@@ -252,12 +235,6 @@ absl::Status Store::EndAttempt(int64_t run_id, int attempt, AttemptState outcome
   });
 }
 
-absl::StatusOr<AttemptRecord> Store::GetAttempt(int64_t run_id, int attempt) {
-  return impl_->Read("GetAttempt", [&](Connection& conn) {
-    return SelectAttempt(conn, run_id, attempt, "GetAttempt");
-  });
-}
-
 absl::StatusOr<AttemptRecord> Store::FindLease(std::string_view lease_id) {
   return impl_->Read("FindLease", [&](Connection& conn) -> absl::StatusOr<AttemptRecord> {
     ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kAttemptColumns,
@@ -285,20 +262,6 @@ absl::StatusOr<std::vector<AttemptRecord>> Store::ListAttempts(const AttemptFilt
                        if (filter.worker_id) stmt.BindText(2, *filter.worker_id);
                        return ReadAttempts(stmt);
                      });
-}
-
-absl::StatusOr<std::vector<AttemptRecord>> Store::ListExpiredLeases(int64_t now_ms) {
-  return impl_->Read(
-      "ListExpiredLeases", [&](Connection& conn) -> absl::StatusOr<std::vector<AttemptRecord>> {
-        ASSIGN_OR_RETURN(Statement stmt,
-                         conn.Prepare(Cat("SELECT ", kAttemptColumns,
-                                          " FROM attempts WHERE state = 'active' AND "
-                                          "lease_deadline_ms < ?1 "
-                                          "ORDER BY run_id, attempt"),
-                                      "ListExpiredLeases"));
-        stmt.BindInt64(1, now_ms);
-        return ReadAttempts(stmt);
-      });
 }
 
 // ---- Workers --------------------------------------------------------------------
@@ -342,21 +305,6 @@ absl::Status Store::UpsertWorker(const WorkerRecord& worker) {
     stmt.BindInt64(5, worker.last_heartbeat_ms);
     stmt.BindInt64(6, worker.draining ? 1 : 0);
     return stmt.Run();
-  });
-}
-
-absl::Status Store::TouchWorker(std::string_view worker_id, int64_t heartbeat_ms) {
-  return impl_->Write("TouchWorker", [&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     conn.Prepare("UPDATE workers SET last_heartbeat_ms = ?2 WHERE worker_id = ?1",
-                                  "TouchWorker"));
-    stmt.BindText(1, worker_id);
-    stmt.BindInt64(2, heartbeat_ms);
-    RETURN_IF_ERROR(stmt.Run());
-    if (conn.changes() == 0) {
-      return absl::NotFoundError(Cat("db: TouchWorker: no worker \"", worker_id, "\""));
-    }
-    return absl::OkStatus();
   });
 }
 

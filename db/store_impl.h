@@ -2,17 +2,17 @@
 // helpers its .cc files share.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "db/records.h"
 #include "db/sqlite.h"
 #include "db/store.h"
@@ -29,15 +29,14 @@ class Store::Impl {
         writer_(std::move(writer)),
         checkpointer_(std::move(checkpointer)) {}
 
-  const std::string& path() const { return path_; }
-
   // Runs `fn(connection)` on the write connection inside one IMMEDIATE
   // transaction, committing when `fn` succeeds and rolling back otherwise.
   // `fn` returns absl::Status or absl::StatusOr<T>; so does Write.
   template <typename Fn>
+  ABSL_LOCKS_EXCLUDED(write_mu_)
   auto Write(std::string_view what, Fn&& fn)
       -> decltype(fn(std::declval<internal::Connection&>())) {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    absl::MutexLock lock(&write_mu_);
     absl::StatusOr<internal::Transaction> txn =
         internal::Transaction::Begin(*writer_, internal::Transaction::Mode::kImmediate, what);
     if (!txn.ok()) return txn.status();
@@ -79,22 +78,23 @@ class Store::Impl {
 
   // Takes an idle read connection, opens one while fewer than
   // max_read_connections exist, or waits for one to come back.
-  absl::StatusOr<std::unique_ptr<internal::Connection>> AcquireReader();
-  void ReleaseReader(std::unique_ptr<internal::Connection> conn);
+  absl::StatusOr<std::unique_ptr<internal::Connection>> AcquireReader()
+      ABSL_LOCKS_EXCLUDED(pool_mu_);
+  void ReleaseReader(std::unique_ptr<internal::Connection> conn) ABSL_LOCKS_EXCLUDED(pool_mu_);
 
   const std::string path_;
   const StoreOptions options_;
 
-  std::mutex write_mu_;
-  std::unique_ptr<internal::Connection> writer_;  // GUARDED_BY(write_mu_)
+  absl::Mutex write_mu_;
+  const std::unique_ptr<internal::Connection> writer_ ABSL_PT_GUARDED_BY(write_mu_);
   // Checkpoints the WAL off the writer's path; declared after writer_ so that
   // it is destroyed (its hook removed) first.
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 
-  std::mutex pool_mu_;
-  std::condition_variable pool_cv_;
-  std::vector<std::unique_ptr<internal::Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)
-  int open_readers_ = 0;                                             // GUARDED_BY(pool_mu_)
+  absl::Mutex pool_mu_;
+  absl::CondVar pool_cv_;  // signalled when a reader comes back or may be opened
+  std::vector<std::unique_ptr<internal::Connection>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
+  int open_readers_ ABSL_GUARDED_BY(pool_mu_) = 0;
 };
 
 namespace internal {

@@ -4,14 +4,13 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "db/store.h"
 #include "db/store_impl.h"
 
 namespace flopwise::db {
 
-using internal::Cat;
 using internal::Connection;
 using internal::Statement;
 
@@ -421,23 +420,6 @@ absl::StatusOr<FitRecord> Store::GetFit(std::string_view inputs_hash, std::strin
       return absl::NotFoundError(Cat("db: GetFit: no ", method, " fit for inputs ", inputs_hash));
     }
     return ReadFit(stmt);
-  });
-}
-
-absl::StatusOr<std::vector<FitRecord>> Store::ListFits() {
-  return impl_->Read("ListFits", [&](Connection& conn) -> absl::StatusOr<std::vector<FitRecord>> {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     conn.Prepare(Cat("SELECT ", kFitColumns,
-                                      " FROM fits ORDER BY created_ms DESC, inputs_hash, "
-                                      "method"),
-                                  "ListFits"));
-    std::vector<FitRecord> fits;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool row, stmt.Step());
-      if (!row) break;
-      fits.push_back(ReadFit(stmt));
-    }
-    return fits;
   });
 }
 

@@ -38,10 +38,10 @@ WalCheckpointer::WalCheckpointer(Connection* writer, std::unique_ptr<Connection>
 WalCheckpointer::~WalCheckpointer() {
   sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
+    wanted_cv_.Signal();
   }
-  wanted_cv_.notify_one();
   thread_.join();
 }
 
@@ -64,26 +64,24 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int f
 }
 
 void WalCheckpointer::Wake() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    wanted_ = true;
-  }
-  wanted_cv_.notify_one();
+  absl::MutexLock lock(&mu_);
+  wanted_ = true;
+  wanted_cv_.Signal();
 }
 
 void WalCheckpointer::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    wanted_cv_.wait(lock, [this] { return wanted_ || stopping_; });
-    if (stopping_) return;
-    wanted_ = false;
-    lock.unlock();
+    {
+      absl::MutexLock lock(&mu_);
+      while (!wanted_ && !stopping_) wanted_cv_.Wait(&mu_);
+      if (stopping_) return;
+      wanted_ = false;
+    }
     // A failure (say, a full disk) is retried at the next wake-up; the
     // writer's own checkpoint bounds the WAL meanwhile.
     int copied = -1;
     sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
     if (copied >= 0) copied_.store(copied, std::memory_order_relaxed);
-    lock.lock();
   }
 }
 

@@ -16,13 +16,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "db/sqlite.h"
 
 namespace flopwise::db::internal {
@@ -42,8 +42,8 @@ class WalCheckpointer {
   WalCheckpointer(Connection* writer, std::unique_ptr<Connection> conn, int frames);
   // sqlite3_wal_hook callback, on the writer's thread after each commit.
   static int OnCommit(void* self, sqlite3* db, const char* schema, int frames_in_wal);
-  void Wake();
-  void Loop();
+  void Wake() ABSL_LOCKS_EXCLUDED(mu_);
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
   Connection* const writer_;
   const std::unique_ptr<Connection> conn_;  // used by the thread only
@@ -52,10 +52,10 @@ class WalCheckpointer {
   // after each checkpoint, read by the hook).
   std::atomic<int> copied_{0};
 
-  std::mutex mu_;
-  std::condition_variable wanted_cv_;
-  bool wanted_ = false;    // GUARDED_BY(mu_)
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  absl::Mutex mu_;
+  absl::CondVar wanted_cv_;  // signalled when wanted_ or stopping_ is set
+  bool wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -330,17 +330,91 @@ bool AllLossesEqual(std::span<const RunCurve> runs) {
   return hi - lo <= 1e-12 * hi;
 }
 
-}  // namespace
+// The arch's data summary (runs, points, compute range) with every
+// coefficient NaN until a method fits.
+ArchFit DescribeArch(ArchData& data) {
+  ArchFit out;
+  out.arch = data.arch;
+  out.warnings = std::move(data.warnings);
+  out.runs = static_cast<int>(data.runs.size());
+  out.flops_per_param_token = data.flops_per_param_token;
+  out.coefs.fill(kNaN);
+  out.compute_min = std::numeric_limits<double>::infinity();
+  for (const RunCurve& r : data.runs) {
+    out.points += static_cast<int>(r.compute.size());
+    out.compute_min = std::min(out.compute_min, r.compute.front());
+    out.compute_max = std::max(out.compute_max, r.compute.back());
+  }
+  return out;
+}
 
-absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> records,
-                                         const FitOptions& options) {
-  if (records.empty()) return absl::InvalidArgumentError("records: empty");
+// Why no law can be fitted to the arch's runs at all; empty when one can.
+std::string WhyUnfittable(const ArchData& data, int points) {
+  if (data.runs.size() < 2) {
+    return absl::StrCat("a single run (", data.runs.size() == 1 ? data.runs[0].run : "none",
+                        "): scaling laws need runs of at least 2 model sizes");
+  }
+  if (AllLossesEqual(data.runs)) {
+    return absl::StrCat("loss: all ", points, " values are equal (", data.runs[0].loss[0],
+                        "); no law can be fitted");
+  }
+  return "";
+}
+
+// The requested methods on the full data, then the holdout check and the
+// bootstrap (whose streams depend on `arch_index`).
+void FitArchMethods(const ArchData& data, const FitOptions& options, size_t arch_index,
+                    ArchFit& out) {
+  const MethodFits m = FitMethods(data.runs, options, data.flops_per_param_token, nullptr);
+  out.has_paper = m.has_paper;
+  out.has_approach2 = m.has_approach2;
+  out.has_approach3 = m.has_approach3;
+  out.paper = m.paper;
+  out.approach2 = m.approach2;
+  out.approach3 = m.approach3;
+  out.errors = m.errors;
+  out.coefs = ToCoefs(m, FlopsPerUnit(options.unit));
+  if (m.has_approach3 && !(m.approach3.alpha > 0 && m.approach3.beta > 0)) {
+    out.warnings.push_back(
+        "approach3: alpha or beta is not positive; no compute-optimal allocation");
+  }
+  if (!(m.has_paper || m.has_approach2 || m.has_approach3)) return;
+  const std::vector<Approach3Params> starts = RefitStarts(m, options.approach3.bootstrap_solves);
+  HoldoutLargest(data.runs, options, data.flops_per_param_token, starts, out);
+  Bootstrap(data.runs, options, data.flops_per_param_token, starts, arch_index, out);
+}
+
+ArchFit FitArch(ArchData& data, const FitOptions& options, size_t arch_index) {
+  ArchFit out = DescribeArch(data);
+  if (std::string why = WhyUnfittable(data, out.points); !why.empty()) {
+    out.errors.push_back(std::move(why));
+  } else {
+    FitArchMethods(data, options, arch_index, out);
+  }
+  return out;
+}
+
+// InvalidArgument listing every arch's errors when no arch has any law.
+absl::Status CheckAnyLaw(const FitReport& report) {
+  const bool any = std::any_of(report.archs.begin(), report.archs.end(), [](const ArchFit& f) {
+    return f.has_paper || f.has_approach2 || f.has_approach3;
+  });
+  if (any) return absl::OkStatus();
+  std::vector<std::string> all_errors;
+  for (const ArchFit& f : report.archs) {
+    for (const std::string& e : f.errors) all_errors.push_back(absl::StrCat(f.arch, ": ", e));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("no law could be fitted: ", absl::StrJoin(all_errors, "; ")));
+}
+
+absl::Status ValidateOptions(const FitOptions& options) {
   if (options.methods == 0 || options.methods > kAllMethods) {
     return absl::InvalidArgumentError(
         "methods: choose at least one of paper, approach2, approach3");
   }
-  if (options.bootstrap_resamples < 0) {
-    return absl::InvalidArgumentError("bootstrap: must be >= 0");
+  if (absl::Status s = CheckBootstrapResamples(options.bootstrap_resamples); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("bootstrap_resamples: ", s.message()));
   }
   if (!(options.interval_level > 0 && options.interval_level < 1)) {
     return absl::InvalidArgumentError("interval_level: must be in (0, 1)");
@@ -352,6 +426,21 @@ absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> recor
   if (options.envelope_grid_points < 2 || options.isoflop_levels < 2) {
     return absl::InvalidArgumentError("envelope_grid_points, isoflop_levels: must be >= 2");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckBootstrapResamples(int resamples) {
+  if (resamples >= 0 && resamples <= kMaxBootstrapResamples) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("must be in [0, ", kMaxBootstrapResamples, "] (got ", resamples, ")"));
+}
+
+absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> records,
+                                         const FitOptions& options) {
+  if (records.empty()) return absl::InvalidArgumentError("records: empty");
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   auto archs = BuildArchData(records, options);
   if (!archs.ok()) return archs.status();
 
@@ -361,59 +450,10 @@ absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> recor
   report.methods = options.methods;
   report.bootstrap_resamples = options.bootstrap_resamples;
   report.interval_level = options.interval_level;
-  std::vector<std::string> all_errors;
   for (size_t a = 0; a < archs->size(); ++a) {
-    ArchData& data = (*archs)[a];
-    ArchFit out;
-    out.arch = data.arch;
-    out.warnings = std::move(data.warnings);
-    out.runs = static_cast<int>(data.runs.size());
-    out.flops_per_param_token = data.flops_per_param_token;
-    out.coefs.fill(kNaN);
-    out.compute_min = std::numeric_limits<double>::infinity();
-    for (const RunCurve& r : data.runs) {
-      out.points += static_cast<int>(r.compute.size());
-      out.compute_min = std::min(out.compute_min, r.compute.front());
-      out.compute_max = std::max(out.compute_max, r.compute.back());
-    }
-    if (data.runs.size() < 2) {
-      out.errors.push_back(absl::StrCat("a single run (",
-                                        data.runs.size() == 1 ? data.runs[0].run : "none",
-                                        "): scaling laws need runs of at least 2 model sizes"));
-    } else if (AllLossesEqual(data.runs)) {
-      out.errors.push_back(absl::StrCat("loss: all ", out.points, " values are equal (",
-                                        data.runs[0].loss[0], "); no law can be fitted"));
-    } else {
-      const MethodFits m = FitMethods(data.runs, options, data.flops_per_param_token, nullptr);
-      out.has_paper = m.has_paper;
-      out.has_approach2 = m.has_approach2;
-      out.has_approach3 = m.has_approach3;
-      out.paper = m.paper;
-      out.approach2 = m.approach2;
-      out.approach3 = m.approach3;
-      out.errors = m.errors;
-      out.coefs = ToCoefs(m, FlopsPerUnit(options.unit));
-      if (m.has_approach3 && !(m.approach3.alpha > 0 && m.approach3.beta > 0)) {
-        out.warnings.push_back(
-            "approach3: alpha or beta is not positive; no compute-optimal allocation");
-      }
-      if (m.has_paper || m.has_approach2 || m.has_approach3) {
-        const std::vector<Approach3Params> starts =
-            RefitStarts(m, options.approach3.bootstrap_solves);
-        HoldoutLargest(data.runs, options, data.flops_per_param_token, starts, out);
-        Bootstrap(data.runs, options, data.flops_per_param_token, starts, a, out);
-      }
-    }
-    for (const std::string& e : out.errors) all_errors.push_back(absl::StrCat(out.arch, ": ", e));
-    report.archs.push_back(std::move(out));
+    report.archs.push_back(FitArch((*archs)[a], options, a));
   }
-  const bool any = std::any_of(report.archs.begin(), report.archs.end(), [](const ArchFit& f) {
-    return f.has_paper || f.has_approach2 || f.has_approach3;
-  });
-  if (!any) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no law could be fitted: ", absl::StrJoin(all_errors, "; ")));
-  }
+  if (absl::Status s = CheckAnyLaw(report); !s.ok()) return s;
   return report;
 }
 

@@ -62,11 +62,20 @@ struct Approach3Grid {
   double huber_delta = 1e-3;  // on log-loss residuals
 };
 
+// The most bootstrap resamples a fit accepts, wherever it is asked for (the
+// CLI, the coordinator): each resample refits every method, so 10,000 already
+// takes hours on a large sweep.
+inline constexpr int kMaxBootstrapResamples = 10'000;
+
+// OK for 0 (no bootstrap) to kMaxBootstrapResamples; otherwise InvalidArgument
+// "must be in [0, 10000] (got N)" (the caller prefixes its field's name).
+absl::Status CheckBootstrapResamples(int resamples);
+
 struct FitOptions {
   ComputeUnit unit = ComputeUnit::kFlops;
   FlopsConvention convention = FlopsConvention::kFormula;
   unsigned methods = kAllMethods;
-  int bootstrap_resamples = 0;   // 0: no intervals
+  int bootstrap_resamples = 0;   // 0: no intervals; at most kMaxBootstrapResamples
   double interval_level = 0.95;  // percentile interval
   uint64_t seed = 1;
   double min_tokens = 0;     // drop checkpoints with fewer tokens

@@ -259,4 +259,33 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
   return out;
 }
 
+std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport> budgets) {
+  std::string out =
+      absl::StrFormat("%-10s %-6s %-10s %-10s %-7s %s\n",
+                      absl::StrFormat("C (%s)", std::string(ComputeUnitName(fit.unit))), "arch",
+                      "N_opt", "D_opt", "loss", "nearest preset (tokens)");
+  for (const BudgetReport& b : budgets) {
+    for (const ArchRecommendation& rec : b.archs) {
+      for (const MethodRecommendation& m : rec.methods) {
+        if (m.method != "paper") continue;
+        const std::string shape =
+            m.has_shape ? absl::StrFormat("%s (%.3g)", m.shape.name, m.shape_tokens) : "-";
+        absl::StrAppendFormat(&out, "%-10.3g %-6s %-10.3g %-10.3g %-7.4f %s%s\n", b.budget,
+                              rec.arch, m.n_opt.value, m.d_opt.value, m.loss.value, shape,
+                              rec.extrapolation_decades > 0 ? "  (extrapolated)" : "");
+      }
+    }
+    for (const BestArch& best : b.best) {
+      if (best.method != "paper") continue;
+      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss: %s", b.budget, best.arch);
+      if (best.resamples > 0) {
+        absl::StrAppendFormat(&out, " (in %.0f%% of %d bootstrap resamples)",
+                              100 * best.win_fraction, best.resamples);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace flopwise::fitting

@@ -2,6 +2,7 @@
 // numbers are never printed: JSON gets null, text gets "n/a".
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,11 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget);
 
 // A human-readable summary of the same content.
 std::string FitReportText(const FitReport& fit, const BudgetReport* budget);
+
+// The paper method's recommendation per budget and architecture, one line
+// each under a header, then per budget the architecture with the lowest
+// predicted loss: the short table `flopwise report` prints (report.md has
+// every method and interval).
+std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport> budgets);
 
 }  // namespace flopwise::fitting

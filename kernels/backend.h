@@ -76,7 +76,7 @@ class Backend {
   virtual void RmsNormBackward(float* dinp, float* dweight, const float* dout, const float* inp,
                                const float* weight, const float* rstd, int rows, int dim) = 0;
 
-  // ---- Rotary position embedding (rotate-half, architectures.md §13.2) -----
+  // ---- Rotary position embedding (rotate-half, docs/model-contract.md §13.2) -----
   // out,inp [B,T,H,D]; position τ = pos_offset + t; pair (c, c+D/2), ω_c = base^(-2c/D);
   // in place allowed; REQUIRES D even
   virtual void RopeForward(float* out, const float* inp, int batch, int seq, int heads,
@@ -131,7 +131,7 @@ class Backend {
                                             const float* initial_state, int batch, int seq,
                                             int heads, int key_dim, int value_dim, int chunk) = 0;
 
-  // ---- HGRN2 forget gate and lower bound (architectures.md §4.2, §7.4) -------
+  // ---- HGRN2 forget gate and lower bound (docs/model-contract.md §4.2, §7.4) -------
   // phi,log_f,k [rows,dim]; lower_bound [dim] in [0,1):
   // log_f = log(LB + (1-LB)σ(φ)) (logaddexp form; logσ(φ) where LB = 0), k = (1-LB)σ(-φ)
   virtual void Hgrn2GateForward(float* log_f, float* k, const float* phi, const float* lower_bound,
@@ -147,7 +147,7 @@ class Backend {
   virtual void Hgrn2LowerBoundBackward(float* dp, const float* dlower_bound, const float* p,
                                        int layers, int dim) = 0;
 
-  // ---- LRPE (cos2, architectures.md §5.1) --------------------------------
+  // ---- LRPE (cos2, docs/model-contract.md §5.1) --------------------------------
   // inp [B,T,H,D] → out [B,T,H,2D]: out[..,c] = x_c·cos(τθ[h,c]), out[..,D+c] = x_c·sin(τθ[h,c]);
   // theta [H,D]; τ = pos_offset + t
   virtual void LrpeForward(float* out, const float* inp, const float* theta, int batch, int seq,
@@ -157,7 +157,7 @@ class Backend {
                             const float* theta, int batch, int seq, int heads, int head_dim,
                             int pos_offset) = 0;
 
-  // ---- TPE, ssm variant (cos2, architectures.md §5.2, §13.4) ----------------
+  // ---- TPE, ssm variant (cos2, docs/model-contract.md §5.2, §13.4) ----------------
   // inp,out [B,T,dim]; b_weight [dim,e]; log_gamma [e] (≤ 0):
   // h_τ[c,j] = γ_j h_{τ-1}[c,j] + B[c,j]·x_τ[c], out_τ[c] = x_τ[c] + Σ_j h_τ[c,j]
   virtual void TpeForward(float* out, const float* inp, const float* b_weight,

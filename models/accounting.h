@@ -1,4 +1,4 @@
-// Parameter counts and training FLOPs: the paper's formulas (architectures.md
+// Parameter counts and training FLOPs: the paper's formulas (docs/model-contract.md
 // §8.1, §8.2; what scaling-law fits use) and the exact count of the tensors
 // this implementation trains (§12). docs/models.md explains the differences.
 #pragma once
@@ -9,7 +9,7 @@
 
 namespace flopwise::models {
 
-// Every non-embedding tensor of architectures.md §12 for this config: the
+// Every non-embedding tensor of docs/model-contract.md §12 for this config: the
 // paper's formula plus the 2L+1 RMSNorm gains (d each; LLaMA, and the linear
 // models with norm_affine) and cos2's learnable LRPE θ (L·h·D = L·d; not with
 // lrpe_variant xmixers, whose θ is a constant), which the paper does not

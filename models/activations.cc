@@ -10,6 +10,7 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   const bool hgrn2 = c.arch == Arch::kHgrn2;
   const bool cos2 = c.arch == Arch::kCos2;
   const bool gated = c.has_output_gate();
+  const bool silu_qk = c.arch == Arch::kTnl || cos2;  // q, k = silu(x̄W_q), silu(x̄W_k)
   ActivationSizes s;
   s.embed_out = c.has_tpe() ? nd : 0;
   s.residual = (L + 1) * nd;
@@ -19,7 +20,8 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   s.norm2 = L * nd;
   s.rstd2 = L * n;
   s.q_pre = linear ? L * nd : 0;
-  s.k_pre = linear ? L * nd : 0;
+  s.k_pre = silu_qk ? L * nd : 0;
+  s.phi = hgrn2 ? L * nd : 0;
   s.q = L * nd;
   s.k = L * nd;
   s.v = L * nd;
@@ -52,7 +54,8 @@ ActivationSizes ComputeActivationSizes(const ModelConfig& c, int64_t n) {
   s.d_v = nd;
   s.d_v_pre = c.has_v_silu() ? nd : 0;
   s.d_q_pre = linear ? nd : 0;
-  s.d_k_pre = linear ? nd : 0;
+  s.d_k_pre = silu_qk ? nd : 0;
+  s.d_phi = hgrn2 ? nd : 0;
   s.d_q_lrpe = cos2 ? 2 * nd : 0;
   s.d_k_lrpe = cos2 ? 2 * nd : 0;
   s.d_log_f = hgrn2 ? nd : 0;

@@ -22,10 +22,11 @@ struct ActivationBuffers {
   T norm2{};        // [L,N,d]
   T rstd2{};        // [L,N]
   T q_pre{};        // [L,N,d] x̄W_q before silu (linear models)
-  T k_pre{};        // [L,N,d] x̄W_k before silu (tnl, cos2); φ = x̄W_f (hgrn2)
+  T k_pre{};        // [L,N,d] x̄W_k before silu (tnl, cos2)
+  T phi{};          // [L,N,d] hgrn2 forget-gate pre-activation φ = x̄W_f
   T q{};            // [L,N,d] query after RoPE / silu
   T k{};            // [L,N,d] key after RoPE / silu; hgrn2 (1-LB)σ(-φ)
-  T v{};            // [L,N,d] value (after silu for tnl with v_act silu)
+  T v{};            // [L,N,d] value (after silu for tnl with v_act silu); hgrn2 x̄W_i
   T v_pre{};        // [L,N,d] x̄W_v before silu (tnl with v_act silu)
   T log_f{};        // [L,N,d] hgrn2 log forget gate
   T q_lrpe{};       // [L,N,2d] cos2 LRPE features
@@ -54,6 +55,7 @@ struct ActivationBuffers {
   T d_q{}, d_k{}, d_v{};              // [N,d]
   T d_v_pre{};                        // [N,d] tnl with v_act silu
   T d_q_pre{}, d_k_pre{};             // [N,d]
+  T d_phi{};                          // [N,d] hgrn2
   T d_q_lrpe{}, d_k_lrpe{};           // [N,2d] cos2
   T d_log_f{};                        // [N,d] hgrn2
   T d_core{};                         // [N,d]
@@ -68,16 +70,16 @@ struct ActivationBuffers {
   // Calls fn(field) on every buffer in declaration order.
   template <typename Fn>
   void ForEach(Fn&& fn) {
-    for (T* f : {&embed_out,  &residual, &mid,         &norm1,     &rstd1,      &norm2,
-                 &rstd2,      &q_pre,    &k_pre,       &q,         &k,          &v,
-                 &v_pre,      &log_f,    &q_lrpe,      &k_lrpe,    &core,       &lse,
-                 &rstd_o,     &u,        &gate_low,    &gate_z,    &gated,      &ffn_u,
-                 &ffn_v,      &ffn_h,    &lower_bound, &log_decay, &log_gamma,  &lrpe_theta,
-                 &final_norm, &rstd_f,   &losses,      &scratch,   &d_residual, &d_norm,
-                 &d_q,        &d_k,      &d_v,         &d_v_pre,   &d_q_pre,    &d_k_pre,
-                 &d_q_lrpe,   &d_k_lrpe, &d_log_f,     &d_core,    &d_u,        &d_gate_low,
-                 &d_gate_z,   &d_gated,  &d_ffn_u,     &d_ffn_v,   &d_ffn_h,    &d_lower_bound,
-                 &d_embed_out}) {
+    for (T* f :
+         {&embed_out,  &residual,  &mid,        &norm1,      &rstd1,   &norm2,   &rstd2,
+          &q_pre,      &k_pre,     &phi,        &q,          &k,       &v,       &v_pre,
+          &log_f,      &q_lrpe,    &k_lrpe,     &core,       &lse,     &rstd_o,  &u,
+          &gate_low,   &gate_z,    &gated,      &ffn_u,      &ffn_v,   &ffn_h,   &lower_bound,
+          &log_decay,  &log_gamma, &lrpe_theta, &final_norm, &rstd_f,  &losses,  &scratch,
+          &d_residual, &d_norm,    &d_q,        &d_k,        &d_v,     &d_v_pre, &d_q_pre,
+          &d_k_pre,    &d_phi,     &d_q_lrpe,   &d_k_lrpe,   &d_log_f, &d_core,  &d_u,
+          &d_gate_low, &d_gate_z,  &d_gated,    &d_ffn_u,    &d_ffn_v, &d_ffn_h, &d_lower_bound,
+          &d_embed_out}) {
       fn(*f);
     }
   }

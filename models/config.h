@@ -1,6 +1,6 @@
 // Model configuration shared by the trainer, the CLI and the scheduler: the
 // shape of one LLaMA / TNL / HGRN2 / cosFormer2 model (docs/models.md,
-// architectures.md of the design notes).
+// docs/model-contract.md).
 #pragma once
 
 #include <cstdint>
@@ -19,18 +19,18 @@ absl::StatusOr<Arch> ParseArch(std::string_view name);
 std::string_view ArchName(Arch arch);
 
 // cosFormer2's Toeplitz positional encoding: the per-channel SSM of
-// architectures.md §5.2 ("ssm"), or none (an ablation).
+// docs/model-contract.md §5.2 ("ssm"), or none (an ablation).
 enum class TpeVariant { kSsm, kNone };
 absl::StatusOr<TpeVariant> ParseTpeVariant(std::string_view name);
 std::string_view TpeVariantName(TpeVariant variant);
 
-// Activation on TNL's value projection (architectures.md §3.1, D5): none (the
+// Activation on TNL's value projection (docs/model-contract.md §3.1, D5): none (the
 // paper's equation) or silu (tnl_attn.py, xmixers).
 enum class VAct { kNone, kSilu };
 absl::StatusOr<VAct> ParseVAct(std::string_view name);
 std::string_view VActName(VAct act);
 
-// cosFormer2's LRPE angles θ (architectures.md §5.1, D11): "transnormer", a
+// cosFormer2's LRPE angles θ (docs/model-contract.md §5.1, D11): "transnormer", a
 // learnable h×D parameter initialised 10000^(-2(i·D+c)/d); or "xmixers", a fixed
 // buffer θ[c] = 10000^(-2c/D) for c < D/2 and 0 for the other half, the same
 // for every head (not a parameter, not in checkpoints).
@@ -49,7 +49,7 @@ struct ModelConfig {
   int context = 0;    // n, tokens per training sequence
   int gate_rank = 0;  // t, low-rank output gate (tnl, cos2; 0 otherwise)
   int tpe_dim = 0;    // e, TPE width (cos2 with tpe_variant ssm; 0 otherwise)
-  // Flags of architectures.md that this implementation supports (defaults are
+  // Flags of docs/model-contract.md that this implementation supports (defaults are
   // the documented decisions). A flag is ignored by the architectures it does
   // not name. Each one is also a row of ModelFlags() (models/model_flags.h),
   // which every reader and writer of flags iterates.

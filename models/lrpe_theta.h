@@ -1,4 +1,4 @@
-// cosFormer2's LRPE angles θ [h, D] (architectures.md §5.1, decision D11).
+// cosFormer2's LRPE angles θ [h, D] (docs/model-contract.md §5.1, decision D11).
 #pragma once
 
 #include <vector>

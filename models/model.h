@@ -2,7 +2,7 @@
 // kernels' Backend ops (llm.c style). The model owns four flat arenas of the
 // same layout (parameters, gradients, AdamW first and second moments) and one
 // activation arena, all sized once from (config, batch); nothing is allocated
-// during a step. Forward and backward follow architectures.md §1–§7.
+// during a step. Forward and backward follow docs/model-contract.md §1–§7.
 //
 // Not thread-safe: one thread drives a Model (and its Backend) at a time.
 #pragma once
@@ -46,16 +46,16 @@ class Model {
 
   // The §12 tensors in arena order; offsets index params(), grads(),
   // adam_m() and adam_v() alike.
-  const std::vector<TensorSpec>& tensors() const { return tensors_; }
+  const std::vector<TensorSpec>& tensors() const { return layout_.tensors; }
   // Returns nullptr when the architecture has no tensor of that name.
   const TensorSpec* FindTensor(std::string_view name) const;
-  int64_t arena_floats() const { return arena_floats_; }
+  int64_t arena_floats() const { return layout_.floats; }
   float* params() { return params_; }
   float* grads() { return grads_; }
   float* adam_m() { return adam_m_; }
   float* adam_v() { return adam_v_; }
 
-  // Initialisation of architectures.md §1.4 from `rng`: every linear and the
+  // Initialisation of docs/model-contract.md §1.4 from `rng`: every linear and the
   // embedding N(0, 0.02²) (W_o, W_down divided by sqrt(2L) with
   // scaled_residual_init), norm gains 1, HGRN2 lower-bound logits 0, LRPE θ
   // 10000^(-2(i·D+c)/d) (lrpe_variant transnormer), TPE B 0. Zeroes gradients
@@ -69,6 +69,10 @@ class Model {
   // grads() (grad_scale = 1/(tokens per optimizer step) gives the mean).
   double ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale);
 
+  // Per-target cross-entropy (nats) of the last Forward or ForwardBackward,
+  // [batch, context] row-major: what evaluation sums into log-likelihoods.
+  const std::vector<float>& token_losses() const { return host_losses_; }
+
   void ZeroGrads();
   double GradSquaredNorm();
   // One AdamW step on every tensor; grads are multiplied by grad_scale first
@@ -76,44 +80,64 @@ class Model {
   void AdamWStep(const AdamWOptions& options, float lr, int64_t step, float grad_scale);
 
  private:
-  struct LayerOffsets {
-    int64_t norm1 = -1, norm2 = -1, wq = -1, wk = -1, wv = -1, wo = -1;
-    int64_t gate_down = -1, gate_up = -1, theta = -1, ffn_u = -1, ffn_v = -1, ffn_down = -1;
-  };
-
   Model(const ModelConfig& config, int batch, kernels::Backend* backend);
   void Allocate();
+  void FillConstantBuffers();
+
+  // The block stack (model.cc): embedding (+ TPE), per layer norm → token
+  // mixer → residual → norm → channel mixer → residual, final norm and the
+  // fused classifier; Backward runs it in reverse with one running gradient
+  // of the residual stream (acts_.d_residual).
   void ForwardPass(const int32_t* inputs, const int32_t* targets, float grad_scale);
-  void LlamaMixerForward(int layer, const float* x_norm, float* out);
-  void TnlCos2MixerForward(int layer, const float* x_norm, float* out);
-  void Hgrn2MixerForward(int layer, const float* x_norm, float* out);
   void Backward();
-  // Each adds the gradient at the mixer's input (x̄ of `layer`) into acts_.d_norm
-  // given d_out = ∂loss/∂(mixer output).
+
+  // Each sub-block's forward reads x̄ (its norm's output) and writes the
+  // sub-block output into `out`; its backward takes d_out = ∂loss/∂(output)
+  // and ADDS ∂loss/∂x̄ into acts_.d_norm (which the caller zeroes), weight
+  // gradients into grad_views_. One file per mixer holds both directions.
+  void TokenMixerForward(int layer, const float* x_norm, float* out);
+  void TokenMixerBackward(int layer, const float* d_out);
+  void LlamaMixerForward(int layer, const float* x_norm, float* out);  // mixer_llama.cc
   void LlamaMixerBackward(int layer, const float* d_out);
-  void TnlCos2MixerBackward(int layer, const float* d_out);
+  void TnlMixerForward(int layer, const float* x_norm, float* out);  // mixer_tnl.cc
+  void TnlMixerBackward(int layer, const float* d_out);
+  void Cos2MixerForward(int layer, const float* x_norm, float* out);  // mixer_cos2.cc
+  void Cos2MixerBackward(int layer, const float* d_out);
+  void Hgrn2MixerForward(int layer, const float* x_norm, float* out);  // mixer_hgrn2.cc
   void Hgrn2MixerBackward(int layer, const float* d_out);
+  void ChannelMixerForward(int layer, const float* x_norm, float* out);  // channel_mixer.cc
+  void ChannelMixerBackward(int layer, const float* d_out);
+  // The parts TNL and cos2 share (mixer_tnl_cos2_parts.cc):
+  // q, k = silu(x̄W_q), silu(x̄W_k), v = x̄W_v (silu'd with v_act silu); and
+  // out = (SRMSNorm(core) ⊙ σ((x̄W_gd)W_gu)) W_o. SiluQkvBackward reads
+  // acts_.d_q, d_k, d_v; GatedOutputBackward writes acts_.d_core.
+  void SiluQkvForward(int layer, const float* x_norm);
+  void SiluQkvBackward(int layer);
+  void GatedOutputForward(int layer, const float* x_norm, float* out);
+  void GatedOutputBackward(int layer, const float* d_out);
 
   // cos2: layer `l`'s LRPE angles [h,D], a parameter or the shared fixed buffer.
-  const float* LrpeTheta(int l) {
-    const int64_t offset = layer_offsets_[l].theta;
-    return offset >= 0 ? params_ + offset : acts_.lrpe_theta;
+  const float* LrpeTheta(int l) const {
+    const float* theta = param_views_.layers[l].theta;
+    return theta != nullptr ? theta : acts_.lrpe_theta;
   }
-  float* P(int64_t offset) { return offset < 0 ? nullptr : params_ + offset; }
-  float* G(int64_t offset) { return offset < 0 ? nullptr : grads_ + offset; }
-  float* Slice(float* base, int layer, int64_t per_layer) { return base + layer * per_layer; }
+  // Layer `layer`'s slice of a per-layer activation buffer.
+  static float* Slice(float* base, int layer, int64_t per_layer) {
+    return base + layer * per_layer;
+  }
+  int tokens() const { return static_cast<int>(batch_tokens()); }
 
   ModelConfig config_;
   int batch_;
   kernels::Backend* backend_;
-  std::vector<TensorSpec> tensors_;
-  std::vector<LayerOffsets> layer_offsets_;
-  int64_t embed_offset_ = 0, lower_bound_offset_ = -1, tpe_b_offset_ = -1, norm_f_offset_ = -1;
-  int64_t arena_floats_ = 0;
+  ParamLayout layout_;
   float* params_ = nullptr;
   float* grads_ = nullptr;
   float* adam_m_ = nullptr;
   float* adam_v_ = nullptr;
+  // Every tensor's place in params_ and grads_, by role; built once.
+  ModelTensors<float*> param_views_;
+  ModelTensors<float*> grad_views_;
   float* activation_arena_ = nullptr;
   Activations acts_;
   int32_t* inputs_ = nullptr;  // [batch·context] backend copies of the step's ids

@@ -1,4 +1,4 @@
-// Named model sizes: the paper's six (architectures.md §8.3, with the fixes of
+// Named model sizes: the paper's six (docs/model-contract.md §8.3, with the fixes of
 // §8.4) and a CPU ladder of small models that train in minutes on two cores.
 #pragma once
 

@@ -1,4 +1,4 @@
-// ALiBi-style head slopes (architectures.md §3.2), used for TNL's decays and
+// ALiBi-style head slopes (docs/model-contract.md §3.2), used for TNL's decays and
 // the TPE decays of cos2 (§13.4).
 #pragma once
 

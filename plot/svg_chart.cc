@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -96,70 +98,82 @@ std::vector<Tick> TicksFor(const LogRange& r) {
   return ticks;
 }
 
-std::string RenderPanel(const std::string& figure_id, int panel_index, const Panel& panel, int x0,
-                        int y0, int width, int height) {
-  const double left = x0 + kMarginLeft, right = x0 + width - kMarginRight;
-  const double top = y0 + kMarginTop, bottom = y0 + height - kMarginBottom;
-  const LogRange xr = RangeOf(panel, true), yr = RangeOf(panel, false);
-  auto px = [&](double v) {
-    return left + (std::log10(v) - xr.lo) / (xr.hi - xr.lo) * (right - left);
-  };
-  auto py = [&](double v) {
-    return bottom - (std::log10(v) - yr.lo) / (yr.hi - yr.lo) * (bottom - top);
-  };
-  const std::string panel_id = absl::StrCat(figure_id, "-panel", panel_index);
-  std::string out = absl::StrFormat("<g id=\"%s\" class=\"panel\">\n", panel_id);
+bool Plottable(double x, double y) {
+  return x > 0 && y > 0 && std::isfinite(x) && std::isfinite(y);
+}
+
+// A panel's plot area in pixels and its log ranges: where a value lands.
+struct PlotArea {
+  double left, right, top, bottom;
+  LogRange xr, yr;
+  double XAt(double log_value) const {
+    return left + (log_value - xr.lo) / (xr.hi - xr.lo) * (right - left);
+  }
+  double YAt(double log_value) const {
+    return bottom - (log_value - yr.lo) / (yr.hi - yr.lo) * (bottom - top);
+  }
+  double X(double v) const { return XAt(std::log10(v)); }
+  double Y(double v) const { return YAt(std::log10(v)); }
+};
+
+// The frame, the title, ticks with grid lines and labels, and the axis labels.
+void AppendAxes(const Panel& panel, const PlotArea& a, int x0, std::string& out) {
   absl::StrAppendFormat(
       &out,
       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" "
       "stroke=\"#333333\" stroke-width=\"1\"/>\n",
-      left, top, right - left, bottom - top);
+      a.left, a.top, a.right - a.left, a.bottom - a.top);
   absl::StrAppendFormat(&out,
                         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\" "
                         "font-weight=\"bold\">%s</text>\n",
-                        (left + right) / 2, top - 12, XmlEscape(panel.title));
+                        (a.left + a.right) / 2, a.top - 12, XmlEscape(panel.title));
   out += "<g class=\"axes\" font-size=\"11\" fill=\"#333333\">\n";
-  for (const Tick& t : TicksFor(xr)) {
-    const double x = left + (t.log_value - xr.lo) / (xr.hi - xr.lo) * (right - left);
+  for (const Tick& t : TicksFor(a.xr)) {
+    const double x = a.XAt(t.log_value);
     const double len = t.label.empty() ? 3 : 6;
     absl::StrAppendFormat(
         &out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n", x,
-        bottom, x, bottom - len);
+        a.bottom, x, a.bottom - len);
     if (!t.label.empty()) {
       absl::StrAppendFormat(
           &out,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>\n"
           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-          x, top, x, bottom - len, x, bottom + 16, XmlEscape(t.label));
+          x, a.top, x, a.bottom - len, x, a.bottom + 16, XmlEscape(t.label));
     }
   }
-  for (const Tick& t : TicksFor(yr)) {
-    const double y = bottom - (t.log_value - yr.lo) / (yr.hi - yr.lo) * (bottom - top);
+  for (const Tick& t : TicksFor(a.yr)) {
+    const double y = a.YAt(t.log_value);
     const double len = t.label.empty() ? 3 : 6;
     absl::StrAppendFormat(
-        &out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n", left,
-        y, left + len, y);
+        &out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n",
+        a.left, y, a.left + len, y);
     if (!t.label.empty()) {
       absl::StrAppendFormat(
           &out,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>\n"
           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-          left + len, y, right, y, left - 6, y + 4, XmlEscape(t.label));
+          a.left + len, y, a.right, y, a.left - 6, y + 4, XmlEscape(t.label));
     }
   }
   absl::StrAppendFormat(
       &out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%s</text>\n",
-      (left + right) / 2, bottom + 36, XmlEscape(panel.x_label));
+      (a.left + a.right) / 2, a.bottom + 36, XmlEscape(panel.x_label));
   absl::StrAppendFormat(&out,
                         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
                         "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
-                        double(x0 + 16), (top + bottom) / 2, double(x0 + 16), (top + bottom) / 2,
-                        XmlEscape(panel.y_label));
+                        double(x0 + 16), (a.top + a.bottom) / 2, double(x0 + 16),
+                        (a.top + a.bottom) / 2, XmlEscape(panel.y_label));
   out += "</g>\n";
+}
+
+// Every series as one <g data-series>, clipped to the plot area.
+void AppendSeries(const Panel& panel, const PlotArea& a, const std::string& panel_id,
+                  std::string& out) {
   absl::StrAppendFormat(&out,
                         "<clipPath id=\"%s-clip\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                         "height=\"%.1f\"/></clipPath>\n",
-                        panel_id, left, top, right - left, bottom - top);
+                        panel_id, a.left, a.top, a.right - a.left, a.bottom - a.top);
   absl::StrAppendFormat(&out, "<g clip-path=\"url(#%s-clip)\">\n", panel_id);
   for (const Series& s : panel.series) {
     const std::string id = SafeId(s.id);
@@ -167,13 +181,13 @@ std::string RenderPanel(const std::string& figure_id, int panel_index, const Pan
                           id, id);
     std::string path;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!(s.x[i] > 0 && s.y[i] > 0 && std::isfinite(s.x[i]) && std::isfinite(s.y[i]))) continue;
+      if (!Plottable(s.x[i], s.y[i])) continue;
       if (s.style == SeriesStyle::kPoints) {
         absl::StrAppendFormat(&out, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%.1f\" fill=\"%s\"/>\n",
-                              px(s.x[i]), py(s.y[i]), s.width, s.color);
+                              a.X(s.x[i]), a.Y(s.y[i]), s.width, s.color);
       } else {
-        absl::StrAppendFormat(&path, "%s%.2f %.2f ", path.empty() ? "M" : "L", px(s.x[i]),
-                              py(s.y[i]));
+        absl::StrAppendFormat(&path, "%s%.2f %.2f ", path.empty() ? "M" : "L", a.X(s.x[i]),
+                              a.Y(s.y[i]));
       }
     }
     if (!path.empty()) {
@@ -184,62 +198,83 @@ std::string RenderPanel(const std::string& figure_id, int panel_index, const Pan
     out += "</g>\n";
   }
   out += "</g>\n";
-  // Legend, top right inside the plot area.
+}
+
+// The top-left corner of a w x h legend box: the corner of the plot area
+// (top right first) whose box covers the fewest data points.
+std::pair<double, double> LegendCorner(const Panel& panel, const PlotArea& a, double w, double h) {
+  const double corners[4][2] = {{a.right - w - 6, a.top + 6},
+                                {a.left + 6, a.top + 6},
+                                {a.right - w - 6, a.bottom - h - 6},
+                                {a.left + 6, a.bottom - h - 6}};
+  int best = 0, best_count = std::numeric_limits<int>::max();
+  for (int k = 0; k < 4; ++k) {
+    int count = 0;
+    for (const Series& s : panel.series) {
+      for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+        if (!Plottable(s.x[i], s.y[i])) continue;
+        const double x = a.X(s.x[i]), y = a.Y(s.y[i]);
+        count += x >= corners[k][0] && x <= corners[k][0] + w && y >= corners[k][1] &&
+                 y <= corners[k][1] + h;
+      }
+    }
+    if (count < best_count) {
+      best_count = count;
+      best = k;
+    }
+  }
+  return {corners[best][0], corners[best][1]};
+}
+
+// One entry per labelled series, inside the plot area; nothing without labels.
+void AppendLegend(const Panel& panel, const PlotArea& a, std::string& out) {
   std::vector<const Series*> entries;
   for (const Series& s : panel.series) {
     if (!s.label.empty()) entries.push_back(&s);
   }
-  if (!entries.empty()) {
-    size_t longest = 0;
-    for (const Series* s : entries) longest = std::max(longest, s->label.size());
-    const double w = 34 + 6.2 * longest, h = 6 + 16.0 * entries.size();
-    // The corner whose box covers the fewest data points.
-    const double corners[4][2] = {{right - w - 6, top + 6},
-                                  {left + 6, top + 6},
-                                  {right - w - 6, bottom - h - 6},
-                                  {left + 6, bottom - h - 6}};
-    int best = 0, best_count = std::numeric_limits<int>::max();
-    for (int k = 0; k < 4; ++k) {
-      int count = 0;
-      for (const Series& s : panel.series) {
-        for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-          if (!(s.x[i] > 0 && s.y[i] > 0 && std::isfinite(s.x[i]) && std::isfinite(s.y[i])))
-            continue;
-          const double x = px(s.x[i]), y = py(s.y[i]);
-          count += x >= corners[k][0] && x <= corners[k][0] + w && y >= corners[k][1] &&
-                   y <= corners[k][1] + h;
-        }
-      }
-      if (count < best_count) {
-        best_count = count;
-        best = k;
-      }
+  if (entries.empty()) return;
+  size_t longest = 0;
+  for (const Series* s : entries) longest = std::max(longest, s->label.size());
+  const double w = 34 + 6.2 * longest, h = 6 + 16.0 * entries.size();
+  const auto [lx, ly] = LegendCorner(panel, a, w, h);
+  absl::StrAppendFormat(
+      &out,
+      "<g class=\"legend\" font-size=\"11\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+      "height=\"%.1f\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#999999\"/>\n",
+      lx, ly, w, h);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Series& s = *entries[i];
+    const double y = ly + 14 + 16.0 * i;
+    if (s.style == SeriesStyle::kPoints) {
+      absl::StrAppendFormat(&out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                            lx + 15, y - 4, s.color);
+    } else {
+      absl::StrAppendFormat(&out,
+                            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                            "stroke-width=\"2\"%s/>\n",
+                            lx + 6, y - 4, lx + 26, y - 4, s.color,
+                            s.style == SeriesStyle::kDashedLine ? " stroke-dasharray=\"5 3\"" : "");
     }
-    const double lx = corners[best][0], ly = corners[best][1];
-    absl::StrAppendFormat(
-        &out,
-        "<g class=\"legend\" font-size=\"11\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-        "height=\"%.1f\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#999999\"/>\n",
-        lx, ly, w, h);
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const Series& s = *entries[i];
-      const double y = ly + 14 + 16.0 * i;
-      if (s.style == SeriesStyle::kPoints) {
-        absl::StrAppendFormat(&out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
-                              lx + 15, y - 4, s.color);
-      } else {
-        absl::StrAppendFormat(
-            &out,
-            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-            "stroke-width=\"2\"%s/>\n",
-            lx + 6, y - 4, lx + 26, y - 4, s.color,
-            s.style == SeriesStyle::kDashedLine ? " stroke-dasharray=\"5 3\"" : "");
-      }
-      absl::StrAppendFormat(&out, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx + 30, y,
-                            XmlEscape(s.label));
-    }
-    out += "</g>\n";
+    absl::StrAppendFormat(&out, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx + 30, y,
+                          XmlEscape(s.label));
   }
+  out += "</g>\n";
+}
+
+// One panel in the cell at (x0, y0) of the given size: axes, series, legend.
+std::string RenderPanel(const std::string& figure_id, int panel_index, const Panel& panel, int x0,
+                        int y0, int width, int height) {
+  const PlotArea area{.left = double(x0 + kMarginLeft),
+                      .right = double(x0 + width - kMarginRight),
+                      .top = double(y0 + kMarginTop),
+                      .bottom = double(y0 + height - kMarginBottom),
+                      .xr = RangeOf(panel, true),
+                      .yr = RangeOf(panel, false)};
+  const std::string panel_id = absl::StrCat(figure_id, "-panel", panel_index);
+  std::string out = absl::StrFormat("<g id=\"%s\" class=\"panel\">\n", panel_id);
+  AppendAxes(panel, area, x0, out);
+  AppendSeries(panel, area, panel_id, out);
+  AppendLegend(panel, area, out);
   out += "</g>\n";
   return out;
 }

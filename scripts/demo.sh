@@ -82,7 +82,16 @@ interrupt() {
   say "interrupted: run scripts/demo.sh again to resume the study where it stopped"
   exit 130
 }
-trap stop_daemons EXIT
+# The exit status is the script's own: 0 exactly when the report was written.
+# Nothing in the cleanup may replace it (set -e would end the trap at the first
+# failed command, e.g. a write to a closed stdout, with that command's status).
+on_exit() {
+  local status=$?
+  set +e
+  stop_daemons
+  exit "$status"
+}
+trap on_exit EXIT
 trap interrupt INT TERM
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
@@ -121,8 +130,13 @@ else
 fi
 SWEEP=$(cat submitted)
 # Ctrl-C during the watch ends the watch first; the INT trap then stops the daemons.
+WATCH_START=$(date +%s)
 "$BIN/flopwise" status "$SWEEP" --watch || true
 ((interrupted == 0)) || exit 130
+# Training time adds up over the invocations that trained (a resumed study, a
+# rerun that only reports), so the report never says "trained in 0 s".
+TRAINING_SECONDS=$(($(cat training.seconds 2>/dev/null || echo 0) + $(date +%s) - WATCH_START))
+echo "$TRAINING_SECONDS" >training.seconds
 "$BIN/flopwise" runs --sweep "$SWEEP" >runs.txt
 if grep -Eqi '\b(pending|running)\b' runs.txt; then
   say "the sweep has unfinished runs (see $DEMO/runs.txt): run scripts/demo.sh again to resume it" >&2
@@ -131,20 +145,21 @@ fi
 if grep -Eqi '\b(failed|diverged|cancelled)\b' runs.txt; then
   say "some runs did not succeed (see $DEMO/runs.txt); the report covers the others"
 fi
-TRAINED=$(date +%s)
 
 "$BIN/flopwise" export --sweep "$SWEEP" --format csv -o metrics.csv
 "$BIN/flopwise" export --sweep "$SWEEP" --what checkpoints --format csv -o checkpoints.csv
 stop_daemons
 say "fitting ($BOOTSTRAP bootstrap resamples) and drawing the figures"
+rm -f report/report.md
 "$BIN/flopwise" report --input metrics.csv --out report --bootstrap "$BOOTSTRAP" \
   --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
   --source "Brown corpus, byte-level tokens. Sweep $SWEEP of $DEMO/flopwise.db (spec: \
-$(basename "$SPEC")), trained in $((TRAINED - START)) s by $cores single-threaded workers." |
+$(basename "$SPEC")), trained in $TRAINING_SECONDS s by $cores single-threaded workers." |
   tee report.txt
+[[ -s report/report.md ]] || { say "the report was not written (see $DEMO/report.txt)" >&2; exit 1; }
 END=$(date +%s)
-cat <<EOF
-demo: done in $((END - START)) s (training $((TRAINED - START)) s). The report: $DEMO/report/report.md
+cat <<EOF || true  # the report is written: a closed stdout must not turn that into a failure
+demo: done in $((END - START)) s (training $TRAINING_SECONDS s in all). The report: $DEMO/report/report.md
 demo: metrics in $DEMO/metrics.csv, checkpoints in $DEMO/checkpoints/.
 demo: the daemons are stopped; to query the study again:
   $BIN/flopwise-coordinator --listen $ADDR --db $DEMO/flopwise.db \\
@@ -154,3 +169,4 @@ demo: the daemons are stopped; to query the study again:
   $BIN/flopwise fit --input $DEMO/metrics.csv --bootstrap 200
   $BIN/flopwise optimal --input $DEMO/metrics.csv --budget 1e16 --unit flops
 EOF
+exit 0

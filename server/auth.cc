@@ -19,7 +19,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 TokenAuth::TokenAuth(std::string client_token, std::string worker_token)
     : client_token_(std::move(client_token)), worker_token_(std::move(worker_token)) {}
 
-grpc::Status TokenAuth::Check(const grpc::ServerContext& context, Role role) const {
+grpc::Status TokenAuth::Check(const grpc::ServerContextBase& context, Role role) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {

@@ -1,6 +1,7 @@
 // Bearer-token authentication of the two services: `authorization: Bearer
 // <token>` metadata, a client token for UserService and a worker token for
-// WorkerService. Thread-safe (immutable).
+// WorkerService (method_roles.h says which method needs which, and
+// AuthorizedService checks every call). Thread-safe (immutable).
 #pragma once
 
 #include <grpcpp/server_context.h>
@@ -18,7 +19,7 @@ class TokenAuth {
 
   // OK when the call carries `role`'s token; UNAUTHENTICATED when the header
   // is missing or the token unknown; PERMISSION_DENIED for the other role's token.
-  grpc::Status Check(const grpc::ServerContext& context, Role role) const;
+  grpc::Status Check(const grpc::ServerContextBase& context, Role role) const;
 
  private:
   std::string client_token_;

@@ -1,82 +1,33 @@
 #include "server/coordinator_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <cmath>
 #include <fstream>
-#include <functional>
-#include <map>
 
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
+#include "base/yaml_config.h"
 
 namespace flopwise::server {
 
-absl::Status ApplyConfigFile(const std::string& path,
-                             const std::set<std::string>& set_on_command_line,
-                             CoordinatorFlags* flags) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(Cat("config: cannot read ", path));
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(Cat("config: ", path, ": not valid YAML: ", e.msg));
-  }
-  if (root.IsNull()) return absl::OkStatus();
-  if (!root.IsMap())
-    return absl::InvalidArgumentError(Cat("config: ", path, ": must be a mapping"));
-  using Setter = std::function<bool(const std::string&)>;
-  auto text = [](std::string* field) -> Setter {
-    return [field](const std::string& value) {
-      *field = value;
-      return true;
-    };
-  };
-  auto number = [](double* field) -> Setter {
-    return [field](const std::string& value) {
-      char* end = nullptr;
-      const double parsed = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !std::isfinite(parsed)) return false;
-      *field = parsed;
-      return true;
-    };
-  };
-  const std::map<std::string, Setter> setters = {
-      {"listen", text(&flags->listen)},
-      {"db", text(&flags->db)},
-      {"checkpoint_root", text(&flags->checkpoint_root)},
-      {"client_token_file", text(&flags->client_token_file)},
-      {"worker_token_file", text(&flags->worker_token_file)},
-      {"tls_cert", text(&flags->tls_cert)},
-      {"tls_key", text(&flags->tls_key)},
-      {"lease_seconds", number(&flags->lease_seconds)},
-      {"heartbeat_seconds", number(&flags->heartbeat_seconds)},
-      {"restart_grace_seconds", number(&flags->restart_grace_seconds)},
-      {"max_receive_bytes",
-       [flags](const std::string& value) {
-         char* end = nullptr;
-         const long long parsed = std::strtoll(value.c_str(), &end, 10);
-         if (value.empty() || *end != '\0' || parsed <= 0) return false;
-         flags->max_receive_bytes = parsed;
-         return true;
-       }},
-      {"log_level", text(&flags->log_level)},
-  };
-  for (const auto& entry : root) {
-    const std::string key = entry.first.Scalar();
-    auto setter = setters.find(key);
-    if (setter == setters.end()) {
-      return absl::InvalidArgumentError(Cat("config: ", path, ": ", key, ": unknown key"));
-    }
-    std::string flag_name = key;
-    for (char& c : flag_name) c = c == '_' ? '-' : c;
-    if (set_on_command_line.contains(flag_name)) continue;
-    if (!entry.second.IsScalar() || !setter->second(entry.second.Scalar())) {
-      return absl::InvalidArgumentError(Cat("config: ", path, ": ", key, ": bad value"));
-    }
-  }
-  return absl::OkStatus();
+void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
+  UseYamlConfig(app);
+  app.add_option("--listen", flags->listen, "HOST:PORT to serve gRPC on")->capture_default_str();
+  app.add_option("--db", flags->db, "SQLite database file (created when absent)");
+  app.add_option("--checkpoint-root", flags->checkpoint_root,
+                 "directory of run checkpoints (default: checkpoints/ beside the database)");
+  app.add_option("--client-token-file", flags->client_token_file, "file holding the client token");
+  app.add_option("--worker-token-file", flags->worker_token_file, "file holding the worker token");
+  app.add_option("--tls-cert", flags->tls_cert, "PEM certificate chain (serve TLS)");
+  app.add_option("--tls-key", flags->tls_key, "PEM private key (serve TLS)");
+  app.add_option("--lease-seconds", flags->lease_seconds, "lease duration")->capture_default_str();
+  app.add_option("--heartbeat-seconds", flags->heartbeat_seconds,
+                 "heartbeat interval told to workers (default: lease / 6)");
+  app.add_option("--restart-grace-seconds", flags->restart_grace_seconds,
+                 "minimum life of leases recovered at start (default: one lease)");
+  app.add_option("--max-receive-bytes", flags->max_receive_bytes, "largest accepted request")
+      ->capture_default_str();
+  app.add_option("--log-level", flags->log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
 }
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path, std::string_view option) {

@@ -1,9 +1,9 @@
 // flopwise-coordinator's settings: command-line flags, an optional YAML config
-// file whose keys are the long flag names with '_' for '-' (flags override
+// file whose keys are the long flag names (base/yaml_config.h; flags override
 // it), and the token files.
 #pragma once
 
-#include <set>
+#include <CLI/CLI.hpp>
 #include <string>
 #include <string_view>
 
@@ -28,12 +28,10 @@ struct CoordinatorFlags {
   std::string log_level = "info";
 };
 
-// Sets every field named in the YAML file at `path` unless its flag name (e.g.
-// "lease-seconds") is in `set_on_command_line`. InvalidArgument names the file
-// and key for an unknown key or a bad value; NotFound when the file is missing.
-absl::Status ApplyConfigFile(const std::string& path,
-                             const std::set<std::string>& set_on_command_line,
-                             CoordinatorFlags* flags);
+// Adds the coordinator's flags, bound to `flags`, and `--config FILE.yaml` to
+// `app`; app.parse() throws CLI11's errors (an unknown key or a bad value in
+// the file included).
+void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags);
 
 // The token in the file: its first line without surrounding whitespace.
 // NotFound / InvalidArgument name the option and the path.

@@ -13,7 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 namespace {
@@ -78,10 +78,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   ASSIGN_OR_RETURN(server->scheduler_,
                    Scheduler::Create(server->store_.get(), options.scheduler, std::move(clock)));
   server->auth_ = std::make_unique<TokenAuth>(options.client_token, options.worker_token);
-  server->user_service_ =
-      std::make_unique<UserServiceImpl>(server->auth_.get(), server->scheduler_.get());
-  server->worker_service_ = std::make_unique<WorkerServiceImpl>(
-      server->auth_.get(), server->scheduler_.get(), server->options_.checkpoint_root);
+  server->user_service_ = std::make_unique<UserServiceImpl>(server->scheduler_.get());
+  server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get(),
+                                                                server->options_.checkpoint_root);
+  server->authorized_user_service_ = std::make_unique<AuthorizedService>(
+      v1::UserService::service_full_name(), server->user_service_.get(), server->auth_.get());
+  server->authorized_worker_service_ = std::make_unique<AuthorizedService>(
+      v1::WorkerService::service_full_name(), server->worker_service_.get(), server->auth_.get());
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_path.empty()) {
@@ -108,8 +111,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   // destroys a thread for most calls under a burst of workers.
   builder.SetSyncServerOption(grpc::ServerBuilder::MIN_POLLERS, kMinPollers);
   builder.SetSyncServerOption(grpc::ServerBuilder::MAX_POLLERS, kMaxPollers);
-  builder.RegisterService(server->user_service_.get());
-  builder.RegisterService(server->worker_service_.get());
+  builder.RegisterService(server->authorized_user_service_.get());
+  builder.RegisterService(server->authorized_worker_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     server->server_.reset();
@@ -128,26 +131,29 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 }
 
 void CoordinatorServer::ReapLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopped_) {
-    stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.reap_interval_ms));
-    if (stopped_) break;
-    lock.unlock();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.reap_interval_ms);
+      while (!stopped_) {
+        if (stop_cv_.WaitWithDeadline(&mu_, deadline)) break;  // the interval is over
+      }
+      if (stopped_) return;
+    }
     auto expired = scheduler_->ReapExpiredLeases();
     if (!expired.ok()) spdlog::error("lease reaper: {}", expired.status().ToString());
     absl::Status stored = scheduler_->StoreLiveness();
     if (!stored.ok()) spdlog::error("storing lease deadlines: {}", stored.ToString());
-    lock.lock();
   }
 }
 
 void CoordinatorServer::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopped_) return;
     stopped_ = true;
+    stop_cv_.SignalAll();
   }
-  stop_cv_.notify_all();
   if (scheduler_) scheduler_->Shutdown();
   if (reaper_.joinable()) reaper_.join();
   if (server_) {
@@ -165,8 +171,8 @@ void CoordinatorServer::Stop() {
 }
 
 void CoordinatorServer::Wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  stop_cv_.wait(lock, [&] { return stopped_; });
+  absl::MutexLock lock(&mu_);
+  while (!stopped_) stop_cv_.Wait(&mu_);
 }
 
 CoordinatorServer::~CoordinatorServer() { Stop(); }

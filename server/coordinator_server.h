@@ -1,22 +1,23 @@
 // CoordinatorServer: the coordinator daemon as an object (flopwise-coordinator
 // is a thin main() over it; tests start it on an ephemeral loopback port).
-// Owns the store, the scheduler, both gRPC services (plus health checking and
-// reflection) and the lease reaper thread, which also writes heartbeats behind
-// (Scheduler::StoreLiveness).
+// Owns the store, the scheduler, both gRPC services behind token checks (plus
+// health checking and reflection, which are open) and the lease reaper thread, which also writes
+// heartbeats behind (Scheduler::StoreLiveness).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include <grpcpp/server.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "db/store.h"
 #include "server/auth.h"
+#include "server/authorized_service.h"
 #include "server/scheduler.h"
 #include "server/user_service.h"
 #include "server/worker_service.h"
@@ -54,9 +55,9 @@ class CoordinatorServer {
 
   // Stops serving (in-flight calls get two seconds), stops the reaper and
   // closes the database. Idempotent.
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until Stop() has been called from another thread.
-  void Wait();
+  void Wait() ABSL_LOCKS_EXCLUDED(mu_);
 
   int port() const { return port_; }
   const std::string& checkpoint_root() const { return options_.checkpoint_root; }
@@ -64,7 +65,7 @@ class CoordinatorServer {
 
  private:
   explicit CoordinatorServer(const CoordinatorOptions& options);
-  void ReapLoop();
+  void ReapLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   CoordinatorOptions options_;
   std::unique_ptr<db::Store> store_;
@@ -72,12 +73,15 @@ class CoordinatorServer {
   std::unique_ptr<TokenAuth> auth_;
   std::unique_ptr<UserServiceImpl> user_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  // What the server serves: the two services above behind `auth_`.
+  std::unique_ptr<AuthorizedService> authorized_user_service_;
+  std::unique_ptr<AuthorizedService> authorized_worker_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stopped_ = false;
+  absl::Mutex mu_;
+  absl::CondVar stop_cv_;  // signalled when stopped_ is set
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reaper_;
 };
 

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <vector>
 
+#include "base/str_cat.h"
 #include "fitting/report.h"
 #include "runspec/architecture.h"
 #include "server/proto_convert.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "fitting/fit.h"
 #include "fitting/preset_shapes.h"
 #include "fitting/report.h"
@@ -17,12 +18,9 @@
 #include "server/fit_inputs.h"
 #include "server/proto_convert.h"
 #include "server/scheduler.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {
-
-constexpr int kMaxBootstrapSamples = 10'000;
 
 // What a request asks to fit.
 struct FitQuery {
@@ -98,9 +96,8 @@ absl::StatusOr<FitQuery> ParseQuery(const Request& request, fitting::ComputeUnit
     }
     options.convention = *convention;
   }
-  if (request.bootstrap_samples() < 0 || request.bootstrap_samples() > kMaxBootstrapSamples) {
-    return Invalid(Cat("bootstrap_samples: must be in [0, ", kMaxBootstrapSamples, "] (got ",
-                       request.bootstrap_samples(), ")"));
+  if (absl::Status s = fitting::CheckBootstrapResamples(request.bootstrap_samples()); !s.ok()) {
+    return Invalid(Cat("bootstrap_samples: ", s.message()));
   }
   options.bootstrap_resamples = request.bootstrap_samples();
   if (request.has_interval_level()) {

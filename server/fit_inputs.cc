@@ -3,13 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
+#include "fitting/sweep_records.h"
 #include "server/run_plan.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {
@@ -20,10 +21,8 @@ constexpr char kFitCacheVersion[] = "flopwise-fit/1";
 
 struct RunInfo {
   std::string arch, name;
-  double n_params = 0;
+  int64_t params_non_embedding = 0;
 };
-
-bool PositiveFinite(double v) { return v > 0 && std::isfinite(v); }
 
 std::string JoinArchs(std::span<const std::string> archs) {
   std::string out;
@@ -77,7 +76,7 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
   for (const db::RunRecord& run : runs) {
     if (!archs.empty() && std::find(archs.begin(), archs.end(), run.arch) == archs.end()) continue;
     ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(run.config_json));
-    selected[run.run_id] = {run.arch, run.name, static_cast<double>(plan.params_non_embedding())};
+    selected[run.run_id] = {run.arch, run.name, plan.params_non_embedding()};
   }
   db::RowFilter row_filter;
   row_filter.sweep_id = sweep_id;
@@ -92,22 +91,21 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
     auto run = selected.find(c.run_id);
     if (run == selected.end()) continue;
     ++read;
-    const double tokens = static_cast<double>(c.row.tokens);
-    if (!PositiveFinite(tokens) || !PositiveFinite(c.row.flops) || !PositiveFinite(c.row.loss)) {
+    std::optional<fitting::CheckpointRecord> record =
+        fitting::RecordFromCheckpoint({.arch = run->second.arch,
+                                       .run = run->second.name,
+                                       .params_non_embedding = run->second.params_non_embedding,
+                                       .tokens = c.row.tokens,
+                                       .flops = c.row.flops,
+                                       .loss = c.row.loss});
+    if (!record) {
       if (left_out++ == 0) {
         example = Cat(run->second.name, " step ", c.row.step, ": tokens ", c.row.tokens, ", flops ",
                       c.row.flops, ", loss ", c.row.loss);
       }
       continue;
     }
-    fitting::CheckpointRecord record;
-    record.arch = run->second.arch;
-    record.run = run->second.name;
-    record.n_params = run->second.n_params;
-    record.tokens = tokens;
-    record.flops = c.row.flops;
-    record.loss = c.row.loss;
-    inputs.records.push_back(std::move(record));
+    inputs.records.push_back(*std::move(record));
     ++per_arch[run->second.arch];
   }
   if (left_out > 0) {

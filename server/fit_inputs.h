@@ -21,12 +21,10 @@ struct FitInputs {
 };
 
 // Reads the effective checkpoints (one per run and step) of `sweep_id`'s runs
-// of the architectures `archs` (every architecture when empty). A record is
-// arch, run = the run's name, n_params = its non-embedding parameters (paper
-// formula, models/accounting.h, as stored with the run), tokens and flops as
-// the trainer reported them, and the loss. Rows whose tokens, flops or loss
-// is not positive and finite (a step-0 checkpoint, a diverged loss) are left
-// out with a warning.
+// of the architectures `archs` (every architecture when empty), each made a
+// record by fitting::RecordFromCheckpoint with the non-embedding parameters
+// stored with its run; the checkpoints that rule leaves out (tokens, flops or
+// loss not positive and finite) are counted in a warning.
 // NotFound for an unknown sweep; FailedPrecondition naming the sweep when no
 // usable checkpoint remains, or naming the architecture when one in `archs`
 // has none.

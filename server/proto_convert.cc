@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "server/run_plan.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 

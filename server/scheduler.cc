@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "runspec/architecture.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 
@@ -31,9 +31,9 @@ namespace {
 // 128 random bits as hex: lease ids are unguessable, so a lease id is enough
 // to identify the worker's claim on a run.
 std::string NewLeaseId() {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::lock_guard<std::mutex> lock(mu);
+  static absl::Mutex mu(absl::kConstInit);
+  static std::mt19937_64 rng ABSL_GUARDED_BY(mu){std::random_device{}()};
+  absl::MutexLock lock(&mu);
   char text[33];
   std::snprintf(text, sizeof(text), "%016llx%016llx", static_cast<unsigned long long>(rng()),
                 static_cast<unsigned long long>(rng()));
@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(db::Store* store,
 }
 
 absl::Status Scheduler::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(const std::vector<db::WorkerRecord> workers, store_->ListWorkers());
   for (const db::WorkerRecord& worker : workers) {
     workers_[worker.worker_id] =
@@ -109,7 +109,7 @@ void Scheduler::EnqueueLocked(PendingRun run) {
 
 void Scheduler::BumpLocked() {
   ++version_;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& sweep,
@@ -127,7 +127,7 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
     row.max_attempts = plan.max_attempts();
     rows.push_back(std::move(row));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(db::CreatedSweep created, store_->CreateSweep(sweep, rows));
   for (size_t i = 0; i < runs.size(); ++i)
     EnqueueLocked(PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i]});
@@ -137,7 +137,7 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
 }
 
 absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(const db::SweepRecord sweep, store_->GetSweep(sweep_id));
   if (sweep.state != db::SweepState::kActive) {
     return absl::FailedPreconditionError(
@@ -173,7 +173,7 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
 absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
                                                       const std::string& hostname,
                                                       const std::string& inventory_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (worker_id.empty()) {
     for (int n = 1; worker_id.empty(); ++n) {
       std::string candidate = Cat(hostname, "-", n);
@@ -196,7 +196,7 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
 }
 
 absl::Status Scheduler::SetDraining(std::string_view worker_id, bool draining) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "'"));
@@ -208,14 +208,14 @@ absl::Status Scheduler::SetDraining(std::string_view worker_id, bool draining) {
 }
 
 bool Scheduler::IsDraining(std::string_view worker_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
   return it != workers_.end() && it->second.draining;
 }
 
 absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
                                                      std::span<const LeaseHeartbeat> leases) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register again)"));
@@ -255,7 +255,7 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
 
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view worker_id,
                                                                 const FreeResources& free) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register first)"));
@@ -348,7 +348,7 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
                                              std::optional<int64_t> resumed_from_step) {
   int64_t run_id = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
     run_id = lease->run_id;
     if (!lease->superseded_earlier && lease->attempt > 1) {
@@ -362,7 +362,7 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
   // The insert runs outside mu_: ingest must not stall heartbeats.
   ASSIGN_OR_RETURN(const int inserted, store_->RecordMetrics(run_id, attempt, rows));
   if (!rows.empty()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     const db::MetricRow& last = rows.back();
     RunProgress& progress = progress_[run_id];
     if (last.step >= progress.step || progress.attempt != attempt) {
@@ -382,13 +382,13 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
                                                  const db::CheckpointRow& row) {
   int64_t run_id = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
     run_id = lease->run_id;
   }
   ASSIGN_OR_RETURN(const int inserted,
                    store_->RecordCheckpoints(run_id, attempt, std::span(&row, 1)));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   BumpLocked();
   return inserted > 0;
 }
@@ -434,7 +434,7 @@ absl::Status Scheduler::MaybeCompleteSweepLocked(int64_t sweep_id) {
 }
 
 absl::Status Scheduler::CompleteRun(std::string_view lease_id, int attempt) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
   return EndLocked(std::string(lease_id), db::AttemptState::kSucceeded, "",
                    db::RunState::kSucceeded);
@@ -442,7 +442,7 @@ absl::Status Scheduler::CompleteRun(std::string_view lease_id, int attempt) {
 
 absl::StatusOr<db::RunState> Scheduler::FailRun(std::string_view lease_id, int attempt,
                                                 std::string_view reason, bool diverged) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
   const db::RunState run_state = diverged ? db::RunState::kDiverged : RetryOrFail(*lease);
   RETURN_IF_ERROR(EndLocked(std::string(lease_id),
@@ -453,7 +453,7 @@ absl::StatusOr<db::RunState> Scheduler::FailRun(std::string_view lease_id, int a
 
 absl::StatusOr<db::RunState> Scheduler::ReleaseRun(std::string_view lease_id, int attempt,
                                                    std::string_view reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
   RETURN_IF_ERROR(
       EndLocked(std::string(lease_id), db::AttemptState::kStopped, reason, db::RunState::kPending));
@@ -461,7 +461,7 @@ absl::StatusOr<db::RunState> Scheduler::ReleaseRun(std::string_view lease_id, in
 }
 
 absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now_ms = clock_();
   std::vector<std::string> expired;
   for (const auto& [lease_id, lease] : leases_) {
@@ -479,11 +479,11 @@ absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
 
 absl::Status Scheduler::StoreLiveness() {
   // One writer at a time, so an older deadline never lands after a newer one.
-  std::lock_guard<std::mutex> writing(liveness_mu_);
+  absl::MutexLock writing(&liveness_mu_);
   std::vector<db::LeaseDeadline> leases;
   std::vector<db::WorkerHeartbeat> workers;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (auto& [lease_id, lease] : leases_) {
       if (lease.deadline_ms == lease.stored_deadline_ms) continue;
       leases.push_back(db::LeaseDeadline{lease_id, lease.deadline_ms});
@@ -499,7 +499,7 @@ absl::Status Scheduler::StoreLiveness() {
   // again by now is simply written next time.
   absl::Status status = store_->StoreLiveness(leases, workers);
   if (status.ok()) return status;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (const db::LeaseDeadline& written : leases) {
     auto it = leases_.find(written.lease_id);
     if (it != leases_.end() && it->second.stored_deadline_ms == written.lease_deadline_ms) {
@@ -516,43 +516,35 @@ absl::Status Scheduler::StoreLiveness() {
 }
 
 std::optional<RunProgress> Scheduler::Progress(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = progress_.find(run_id);
   if (it == progress_.end()) return std::nullopt;
   return it->second;
 }
 
 uint64_t Scheduler::version() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return version_;
 }
 
 uint64_t Scheduler::WaitForChange(uint64_t seen, int64_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                    [&] { return version_ != seen || shutdown_; });
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+  while (version_ == seen && !shutdown_) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+  }
   return version_;
 }
 
 void Scheduler::Shutdown() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   shutdown_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 bool Scheduler::shutting_down() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return shutdown_;
-}
-
-size_t Scheduler::pending_count() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
-}
-
-size_t Scheduler::active_lease_count() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return leases_.size();
 }
 
 }  // namespace flopwise::server

@@ -16,12 +16,10 @@
 // grace anyway.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -30,8 +28,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "db/store.h"
 #include "server/run_plan.h"
 
@@ -120,66 +120,69 @@ class Scheduler {
   // ---- Sweeps ----
   // Stores the sweep and its runs in one transaction and queues the runs.
   absl::StatusOr<db::CreatedSweep> SubmitSweep(const db::NewSweep& sweep,
-                                               const std::vector<RunPlan>& runs);
+                                               const std::vector<RunPlan>& runs)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Cancels the sweep's pending and running runs; running ones are told at
   // their next heartbeat. Returns how many runs were cancelled.
-  absl::StatusOr<int> CancelSweep(int64_t sweep_id);
+  absl::StatusOr<int> CancelSweep(int64_t sweep_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Workers ----
   // Registers a worker (a known worker_id keeps its id). Returns the id.
   absl::StatusOr<std::string> RegisterWorker(std::string worker_id, const std::string& hostname,
-                                             const std::string& inventory_json);
-  absl::Status SetDraining(std::string_view worker_id, bool draining);
+                                             const std::string& inventory_json)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SetDraining(std::string_view worker_id, bool draining) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves the deadline of every listed lease the worker holds (in memory; see
   // StoreLiveness); a lease that ended (cancelled, expired) or is unknown gets
   // cancel. NotFound for an unknown worker (it must register again).
   absl::StatusOr<HeartbeatResult> Heartbeat(std::string_view worker_id,
-                                            std::span<const LeaseHeartbeat> leases);
+                                            std::span<const LeaseHeartbeat> leases)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The highest-priority pending run that fits, leased to the worker; nullopt
   // when none fits or the worker is draining. NotFound for an unknown worker.
   absl::StatusOr<std::optional<LeaseGrant>> AcquireRun(std::string_view worker_id,
-                                                       const FreeResources& free);
-  bool IsDraining(std::string_view worker_id);
+                                                       const FreeResources& free)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsDraining(std::string_view worker_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Reports (idempotent) ----
   // NotFound for an unknown lease; FailedPrecondition when the lease has ended
   // or `attempt` is not the lease's attempt.
   absl::StatusOr<int> ReportMetrics(std::string_view lease_id, int attempt,
                                     std::span<const db::MetricRow> rows,
-                                    std::optional<int64_t> resumed_from_step);
+                                    std::optional<int64_t> resumed_from_step)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<bool> ReportCheckpoint(std::string_view lease_id, int attempt,
-                                        const db::CheckpointRow& row);
-  absl::Status CompleteRun(std::string_view lease_id, int attempt);
+                                        const db::CheckpointRow& row) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CompleteRun(std::string_view lease_id, int attempt) ABSL_LOCKS_EXCLUDED(mu_);
   // Requeues the run (FAILED once max_attempts are used); DIVERGED at once when
   // `diverged`. Returns the run's new state.
   absl::StatusOr<db::RunState> FailRun(std::string_view lease_id, int attempt,
-                                       std::string_view reason, bool diverged);
+                                       std::string_view reason, bool diverged)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A graceful stop by the worker: the attempt ends `stopped` with `reason`
   // and the run is requeued at once. A released attempt does not count toward
   // max_attempts. Returns the run's new state (pending).
   absl::StatusOr<db::RunState> ReleaseRun(std::string_view lease_id, int attempt,
-                                          std::string_view reason);
+                                          std::string_view reason) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Expires every lease whose deadline has passed: the run is requeued (its
   // next attempt resumes from the newest checkpoint) or FAILED after
   // max_attempts. Returns how many leases expired.
-  absl::StatusOr<int> ReapExpiredLeases();
+  absl::StatusOr<int> ReapExpiredLeases() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes the lease deadlines and worker heartbeat times that changed since
   // the last call, in one transaction. On error they are written next time.
-  absl::Status StoreLiveness();
+  absl::Status StoreLiveness() ABSL_LOCKS_EXCLUDED(liveness_mu_, mu_);
 
   // ---- Watching ----
-  std::optional<RunProgress> Progress(int64_t run_id);
+  std::optional<RunProgress> Progress(int64_t run_id) ABSL_LOCKS_EXCLUDED(mu_);
   // A counter bumped by every state or progress change.
-  uint64_t version();
+  uint64_t version() ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until version() != seen, the timeout passes or Shutdown(); returns version().
-  uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
+  uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // Wakes every waiter; later waits return at once.
-  void Shutdown();
-  bool shutting_down();
-
-  size_t pending_count();
-  size_t active_lease_count();
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  bool shutting_down() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct PendingRun {
@@ -210,36 +213,38 @@ class Scheduler {
   using QueueKey = std::pair<int, int64_t>;  // (-priority, run_id)
 
   Scheduler(db::Store* store, const SchedulerOptions& options, Clock clock);
-  absl::Status Load();
-  // REQUIRES: mu_ held. Finds an active lease or says why it cannot be used.
-  absl::StatusOr<ActiveLease*> FindActiveLocked(std::string_view lease_id, int attempt);
-  // REQUIRES: mu_ held. Ends the lease's attempt with `outcome` and moves the
+  absl::Status Load() ABSL_LOCKS_EXCLUDED(mu_);
+  // Finds an active lease or says why it cannot be used.
+  absl::StatusOr<ActiveLease*> FindActiveLocked(std::string_view lease_id, int attempt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the lease's attempt with `outcome` and moves the
   // run to `run_state` (re-queueing it when pending).
   absl::Status EndLocked(const std::string& lease_id, db::AttemptState outcome,
-                         std::string_view reason, db::RunState run_state);
+                         std::string_view reason, db::RunState run_state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The run state after a failed or expired attempt: pending while attempts
   // remain, failed otherwise.
   static db::RunState RetryOrFail(const ActiveLease& lease);
-  // REQUIRES: mu_ held.
-  void EnqueueLocked(PendingRun run);
-  void BumpLocked();
-  // REQUIRES: mu_ held. Marks the sweep completed when none of its runs is
+  void EnqueueLocked(PendingRun run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the sweep completed when none of its runs is
   // pending or running.
-  absl::Status MaybeCompleteSweepLocked(int64_t sweep_id);
+  absl::Status MaybeCompleteSweepLocked(int64_t sweep_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   db::Store* const store_;
   const SchedulerOptions options_;
   const Clock clock_;
 
-  std::mutex liveness_mu_;  // serializes StoreLiveness(); taken before mu_
-  std::mutex mu_;
-  std::condition_variable changed_;
-  uint64_t version_ = 0;
-  bool shutdown_ = false;
-  std::map<QueueKey, PendingRun> queue_;
-  std::map<std::string, ActiveLease, std::less<>> leases_;
-  std::map<std::string, WorkerState, std::less<>> workers_;  // registered workers
-  std::map<int64_t, RunProgress> progress_;
+  absl::Mutex liveness_mu_;  // serializes StoreLiveness()
+  absl::Mutex mu_ ABSL_ACQUIRED_AFTER(liveness_mu_);
+  absl::CondVar changed_;  // signalled by BumpLocked() and Shutdown()
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<QueueKey, PendingRun> queue_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ActiveLease, std::less<>> leases_ ABSL_GUARDED_BY(mu_);
+  // Registered workers.
+  std::map<std::string, WorkerState, std::less<>> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, RunProgress> progress_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace flopwise::server

@@ -5,11 +5,11 @@
 #include <string>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "models/accounting.h"
 #include "models/config.h"
 #include "models/model_request.h"
 #include "runspec/model_shape.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {

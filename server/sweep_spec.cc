@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
-#include "server/str_cat.h"
+#include "base/str_cat.h"
 
 namespace flopwise::server {
 

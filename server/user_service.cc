@@ -8,10 +8,11 @@
 #include <set>
 #include <vector>
 
+#include "base/str_cat.h"
 #include "server/fit_handler.h"
 #include "server/proto_convert.h"
-#include "server/str_cat.h"
 #include "server/sweep_expand.h"
+#include "server/sweep_summary.h"
 
 namespace flopwise::server {
 namespace {
@@ -42,13 +43,11 @@ struct WatchKey {
 
 }  // namespace
 
-UserServiceImpl::UserServiceImpl(const TokenAuth* auth, Scheduler* scheduler)
-    : auth_(auth), scheduler_(scheduler) {}
+UserServiceImpl::UserServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
 
 grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                           const v1::SubmitSweepRequest* request,
                                           v1::SubmitSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->spec_yaml().empty()) return Invalid("spec_yaml: required");
   auto compiled = CompileSweep(request->spec_yaml());
   if (!compiled.ok()) return ToGrpcStatus(compiled.status());
@@ -78,46 +77,18 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-absl::Status UserServiceImpl::FillSweep(const db::SweepRecord& record, v1::Sweep* sweep) {
-  sweep->set_sweep_id(record.sweep_id);
-  sweep->set_name(record.name);
-  sweep->set_priority(record.priority);
-  sweep->set_state(SweepStateToProto(record.state));
-  sweep->set_created_ms(record.created_ms);
-  sweep->set_spec_yaml(record.spec_yaml);
-  db::RunFilter filter;
-  filter.sweep_id = record.sweep_id;
-  auto runs = scheduler_->store()->ListRuns(filter);
-  if (!runs.ok()) return runs.status();
-  double tokens_done = 0, tokens_total = 0;
-  for (const db::RunRecord& run : *runs) {
-    (*sweep->mutable_runs_by_state())[v1::RunState_Name(RunStateToProto(run.state))] += 1;
-    tokens_total += static_cast<double>(run.token_budget);
-    if (run.state == db::RunState::kSucceeded) {
-      tokens_done += static_cast<double>(run.token_budget);
-    } else if (run.latest_metric) {
-      tokens_done += static_cast<double>(std::min(run.latest_metric->row.tokens, run.token_budget));
-    }
-  }
-  sweep->set_runs_total(static_cast<int32_t>(runs->size()));
-  sweep->set_progress_fraction(tokens_total > 0 ? tokens_done / tokens_total : 0);
-  return absl::OkStatus();
-}
-
 grpc::Status UserServiceImpl::GetSweep(grpc::ServerContext* context,
                                        const v1::GetSweepRequest* request,
                                        v1::GetSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   auto record = scheduler_->store()->GetSweep(request->sweep_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
-  return ToGrpcStatus(FillSweep(*record, response->mutable_sweep()));
+  return ToGrpcStatus(FillSweep(*scheduler_, *record, response->mutable_sweep()));
 }
 
 grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
                                          const v1::ListSweepsRequest* request,
                                          v1::ListSweepsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   auto records = scheduler_->store()->ListSweeps();
   if (!records.ok()) return ToGrpcStatus(records.status());
   for (const db::SweepRecord& record : *records) {
@@ -128,7 +99,8 @@ grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
         record.state != db::SweepState::kActive) {
       continue;
     }
-    if (absl::Status status = FillSweep(record, response->add_sweeps()); !status.ok()) {
+    if (absl::Status status = FillSweep(*scheduler_, record, response->add_sweeps());
+        !status.ok()) {
       return ToGrpcStatus(status);
     }
   }
@@ -138,7 +110,6 @@ grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::CancelSweep(grpc::ServerContext* context,
                                           const v1::CancelSweepRequest* request,
                                           v1::CancelSweepResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   auto cancelled = scheduler_->CancelSweep(request->sweep_id());
   if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());
@@ -149,7 +120,6 @@ grpc::Status UserServiceImpl::CancelSweep(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
                                        const v1::ListRunsRequest* request,
                                        v1::ListRunsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() < 0) return Invalid("sweep_id: must not be negative");
   std::set<db::RunState> states;
   for (int state : request->states()) {
@@ -174,7 +144,6 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
 
 grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                                      v1::GetRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0) return Invalid("run_id: required");
   auto record = scheduler_->store()->GetRun(request->run_id());
   if (!record.ok()) return ToGrpcStatus(record.status());
@@ -206,7 +175,6 @@ grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::Get
 grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
                                         const v1::WatchRunsRequest* request,
                                         grpc::ServerWriter<v1::RunUpdate>* writer) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->sweep_id() < 0) return Invalid("sweep_id: must not be negative");
   std::map<int64_t, WatchKey> sent;
   while (!context->IsCancelled() && !scheduler_->shutting_down()) {
@@ -226,6 +194,7 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
       runs = std::move(*listed);
     }
     bool all_terminal = true;
+    std::map<int64_t, v1::Sweep> sweeps;  // this round's summaries, by sweep id
     for (const db::RunRecord& record : runs) {
       all_terminal = all_terminal && db::IsTerminal(record.state);
       const std::optional<RunProgress> progress = scheduler_->Progress(record.run_id);
@@ -259,6 +228,18 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
                                                 : -1);
       update.set_worker_id(run.worker_id());
       update.set_updated_ms(progress ? progress->updated_ms : SystemNowMs());
+      auto sweep = sweeps.find(record.sweep_id);
+      if (sweep == sweeps.end()) {
+        auto sweep_record = scheduler_->store()->GetSweep(record.sweep_id);
+        if (!sweep_record.ok()) return ToGrpcStatus(sweep_record.status());
+        v1::Sweep summary;
+        if (absl::Status status = FillSweep(*scheduler_, *sweep_record, &summary); !status.ok()) {
+          return ToGrpcStatus(status);
+        }
+        summary.clear_spec_yaml();
+        sweep = sweeps.emplace(record.sweep_id, std::move(summary)).first;
+      }
+      *update.mutable_sweep() = sweep->second;
       if (!writer->Write(update)) return grpc::Status::OK;  // the client went away
       sent[record.run_id] = key;
     }
@@ -271,7 +252,6 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
                                          const v1::GetMetricsRequest* request,
                                          v1::GetMetricsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
@@ -309,7 +289,6 @@ grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetCheckpoints(grpc::ServerContext* context,
                                              const v1::GetCheckpointsRequest* request,
                                              v1::GetCheckpointsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
@@ -378,7 +357,6 @@ absl::Status UserServiceImpl::FillWorker(const db::WorkerRecord& record, v1::Wor
 grpc::Status UserServiceImpl::ListWorkers(grpc::ServerContext* context,
                                           const v1::ListWorkersRequest* request,
                                           v1::ListWorkersResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   auto workers = scheduler_->store()->ListWorkers();
   if (!workers.ok()) return ToGrpcStatus(workers.status());
   for (const db::WorkerRecord& record : *workers) {
@@ -392,7 +370,6 @@ grpc::Status UserServiceImpl::ListWorkers(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::SetDraining(grpc::ServerContext* context,
                                           const v1::SetDrainingRequest* request,
                                           v1::SetDrainingResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   if (request->worker_id().empty()) return Invalid("worker_id: required");
   if (absl::Status status = scheduler_->SetDraining(request->worker_id(), request->draining());
       !status.ok()) {
@@ -406,14 +383,12 @@ grpc::Status UserServiceImpl::SetDraining(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::FitScalingLaw(grpc::ServerContext* context,
                                             const v1::FitScalingLawRequest* request,
                                             v1::FitScalingLawResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   return ToGrpcStatus(FitHandler(scheduler_->store()).FitScalingLaw(*request, response));
 }
 
 grpc::Status UserServiceImpl::QueryOptimal(grpc::ServerContext* context,
                                            const v1::QueryOptimalRequest* request,
                                            v1::QueryOptimalResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kClient); !status.ok()) return status;
   return ToGrpcStatus(FitHandler(scheduler_->store()).QueryOptimal(*request, response));
 }
 

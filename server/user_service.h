@@ -1,17 +1,17 @@
-// flopwise.v1.UserService over the Scheduler and the Store: request checks,
-// auth and status translation. Thread-safe.
+// flopwise.v1.UserService over the Scheduler and the Store: request checks and
+// status translation (AuthorizedService checks the caller's token). Thread-safe.
 #pragma once
 
 #include "flopwise/v1/user_service.grpc.pb.h"
-#include "server/auth.h"
+#include "server/authorized_service.h"
 #include "server/scheduler.h"
 
 namespace flopwise::server {
 
-class UserServiceImpl final : public v1::UserService::Service {
+class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
  public:
-  // `auth` and `scheduler` must outlive the service.
-  UserServiceImpl(const TokenAuth* auth, Scheduler* scheduler);
+  // `scheduler` must outlive the service.
+  explicit UserServiceImpl(Scheduler* scheduler);
 
   grpc::Status SubmitSweep(grpc::ServerContext* context, const v1::SubmitSweepRequest* request,
                            v1::SubmitSweepResponse* response) override;
@@ -26,7 +26,8 @@ class UserServiceImpl final : public v1::UserService::Service {
   grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                       v1::GetRunResponse* response) override;
   // Polls the store whenever the scheduler reports a change (at least every
-  // second) and sends the runs whose state or progress moved.
+  // second) and sends the runs whose state or progress moved, each with its
+  // sweep's summary (sweep_summary.h).
   grpc::Status WatchRuns(grpc::ServerContext* context, const v1::WatchRunsRequest* request,
                          grpc::ServerWriter<v1::RunUpdate>* writer) override;
   grpc::Status GetMetrics(grpc::ServerContext* context, const v1::GetMetricsRequest* request,
@@ -45,10 +46,8 @@ class UserServiceImpl final : public v1::UserService::Service {
                             v1::QueryOptimalResponse* response) override;
 
  private:
-  absl::Status FillSweep(const db::SweepRecord& record, v1::Sweep* sweep);
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);
 
-  const TokenAuth* auth_;
   Scheduler* scheduler_;
 };
 

@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/str_cat.h"
 #include "server/proto_convert.h"
-#include "server/str_cat.h"
 
 namespace flopwise::server {
 namespace {
@@ -38,14 +38,12 @@ void GrantedResources(const RunPlan& plan, v1::Resources* resources) {
 
 }  // namespace
 
-WorkerServiceImpl::WorkerServiceImpl(const TokenAuth* auth, Scheduler* scheduler,
-                                     std::string checkpoint_root)
-    : auth_(auth), scheduler_(scheduler), checkpoint_root_(std::move(checkpoint_root)) {}
+WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root)
+    : scheduler_(scheduler), checkpoint_root_(std::move(checkpoint_root)) {}
 
 grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
                                          const v1::RegisterRequest* request,
                                          v1::RegisterResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (request->hostname().empty()) return Invalid("hostname: required");
   if (request->cpu_cores() < 1) return Invalid("cpu_cores: must be at least 1");
   if (request->memory_bytes() < 1) return Invalid("memory_bytes: must be positive");
@@ -71,7 +69,6 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
                                           const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (request->worker_id().empty()) return Invalid("worker_id: required");
   std::vector<LeaseHeartbeat> leases;
   leases.reserve(request->leases_size());
@@ -99,7 +96,6 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
                                            const v1::AcquireRunRequest* request,
                                            v1::AcquireRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (request->worker_id().empty()) return Invalid("worker_id: required");
   if (request->free_cpu_cores() < 0) return Invalid("free_cpu_cores: must not be negative");
   if (request->free_memory_bytes() < 0) return Invalid("free_memory_bytes: must not be negative");
@@ -131,7 +127,6 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
     return status;
   }
@@ -154,7 +149,6 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
                                                  const v1::ReportCheckpointRequest* request,
                                                  v1::ReportCheckpointResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
     return status;
   }
@@ -174,7 +168,6 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext* context,
                                             const v1::CompleteRunRequest* request,
                                             v1::CompleteRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
     return status;
   }
@@ -184,7 +177,6 @@ grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
                                         const v1::FailRunRequest* request,
                                         v1::FailRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
     return status;
   }
@@ -199,7 +191,6 @@ grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
                                            const v1::ReleaseRunRequest* request,
                                            v1::ReleaseRunResponse* response) {
-  if (grpc::Status status = auth_->Check(*context, Role::kWorker); !status.ok()) return status;
   if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
     return status;
   }

@@ -1,19 +1,19 @@
-// flopwise.v1.WorkerService over the Scheduler: request checks, auth and
-// status translation only. Thread-safe.
+// flopwise.v1.WorkerService over the Scheduler: request checks and status
+// translation only (AuthorizedService checks the caller's token). Thread-safe.
 #pragma once
 
 #include <string>
 
 #include "flopwise/v1/worker_service.grpc.pb.h"
-#include "server/auth.h"
+#include "server/authorized_service.h"
 #include "server/scheduler.h"
 
 namespace flopwise::server {
 
-class WorkerServiceImpl final : public v1::WorkerService::Service {
+class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
  public:
-  // `auth` and `scheduler` must outlive the service.
-  WorkerServiceImpl(const TokenAuth* auth, Scheduler* scheduler, std::string checkpoint_root);
+  // `scheduler` must outlive the service.
+  WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
@@ -34,7 +34,6 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
                           v1::ReleaseRunResponse* response) override;
 
  private:
-  const TokenAuth* auth_;
   Scheduler* scheduler_;
   std::string checkpoint_root_;
 };

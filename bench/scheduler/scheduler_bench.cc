@@ -16,11 +16,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "flopwise/v1/user_service.grpc.pb.h"
 #include "flopwise/v1/worker_service.grpc.pb.h"
 #include "server/coordinator_server.h"
@@ -57,23 +58,28 @@ std::unique_ptr<grpc::ClientContext> Ctx(const char* token) {
 // Latencies of one kind of call, from many threads.
 class Latencies {
  public:
-  void Add(double ms) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Add(double ms) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     ms_.push_back(ms);
   }
-  void Print(const char* name) {
-    std::sort(ms_.begin(), ms_.end());
-    if (ms_.empty()) return;
+  void Print(const char* name) ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<double> ms;
+    {
+      absl::MutexLock lock(&mu_);
+      ms = ms_;
+    }
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) return;
     auto at = [&](double q) {
-      return ms_[std::min(ms_.size() - 1, static_cast<size_t>(q * ms_.size()))];
+      return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
     };
-    std::printf("%-12s calls %7zu   p50 %7.2f ms   p99 %7.2f ms   max %7.2f ms\n", name, ms_.size(),
-                at(0.50), at(0.99), ms_.back());
+    std::printf("%-12s calls %7zu   p50 %7.2f ms   p99 %7.2f ms   max %7.2f ms\n", name, ms.size(),
+                at(0.50), at(0.99), ms.back());
   }
 
  private:
-  std::mutex mu_;
-  std::vector<double> ms_;
+  absl::Mutex mu_;
+  std::vector<double> ms_ ABSL_GUARDED_BY(mu_);
 };
 
 // A sweep of 4 architectures x 7 CPU sizes x 14 contexts = 392 distinct runs.

@@ -1,25 +1,34 @@
 """Training throughput of flopwise-train against its PyTorch peer (CPU, float32).
 
 For each architecture and config it runs a full training step (forward,
-backward, AdamW) on synthetic tokens, first in `flopwise-train`, then in
-torch_peer.py with the same thread count, and prints
+backward, AdamW) on synthetic tokens in `flopwise-train` and in torch_peer.py,
+--repeats times each, interleaved (ours, PyTorch, ours, PyTorch, ...), and
+prints the median and the min-max spread of each side and of the per-repeat
+ratio:
 
-  <arch> <config> ours=<tokens/s> torch=<tokens/s> ratio=<ours/torch>
+  <arch> <config> ours=<tokens/s> [min-max] torch=<tokens/s> [min-max] ratio=<ours/torch> [min-max] n=<repeats>
   rss <arch> <config> ours=<MiB> torch=<MiB> estimate=<MiB> ours/estimate=<ratio>
 
-then the machine's sgemm FLOP/s (numpy on the system BLAS, the library
-flopwise links), the MFU of config B under the paper's FLOP formula, and the
+Before its repeats the PyTorch side is tuned as a user would: one run per
+thread setting (intra-op threads N or 1 with N BLAS threads set through the
+environment before torch is imported, and torch's default BLAS threads with
+N intra-op threads), the fastest kept (`torch_threads` line). Then come the
+machine's sgemm FLOP/s (numpy on the system BLAS, the library flopwise
+links), the MFU of config B under the paper's FLOP formula, the
 context-4096 / context-256 throughput ratio of every architecture (about 1
-for the linear models; LLaMA's falls as its attention grows). Warm-up
-steps are skipped; tokens/s is the harmonic mean of the per-step rates that
-the programs report. Without --flopwise-train only the PyTorch side runs and
-every `ours` field reads n/a.
+for the linear models; LLaMA's falls as its attention grows), and for the
+small-model config S each architecture's tokens/s relative to LLaMA's at the
+same size. Warm-up steps are skipped; tokens/s is the harmonic mean of the
+per-step rates that the programs report. Without --flopwise-train only the
+PyTorch side runs and every `ours` field reads n/a. The load average
+(/proc/loadavg) is printed at the start and at the end.
 """
 
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,19 +41,29 @@ PYTHON = "/usr/bin/python3"
 ARCHS = ("llama", "tnl", "hgrn2", "cos2")
 
 
-def ffn_dim(d):
-    """§8.3: g = 256 · ceil(8d / (3 · 256))."""
-    return 256 * -(-8 * d // (3 * 256))
+def ffn_dim(d, multiple=256):
+    """§8.3: g = multiple · ceil(8d / (3 · multiple)); the CPU presets use multiple 64."""
+    return multiple * -(-8 * d // (3 * multiple))
 
 
-def make_config(d, layers, heads, vocab, context, batch_tokens):
+def make_config(d, layers, heads, vocab, context, batch_tokens, ffn_multiple=256, threads=None):
+    """threads: None for --threads, else a fixed count for both sides."""
     return {"d_model": d, "layers": layers, "heads": heads, "vocab": vocab, "context": context,
-            "ffn_dim": ffn_dim(d), "batch_tokens": batch_tokens}
+            "ffn_dim": ffn_dim(d, ffn_multiple), "batch_tokens": batch_tokens,
+            "threads": threads}
 
 
+def small_config(d, layers, heads):
+    """The one-command study's models: byte vocabulary, context 256, one thread a run."""
+    return make_config(d, layers, heads, 264, 256, batch_tokens=2048, ffn_multiple=64, threads=1)
+
+
+# Each config name stands for one or more (label, dims) rows.
 CONFIGS = {
-    "A": make_config(256, 4, 4, 8192, 256, batch_tokens=4096),
-    "B": make_config(512, 6, 8, 32768, 512, batch_tokens=2048),
+    "A": [("A", make_config(256, 4, 4, 8192, 256, batch_tokens=4096))],
+    "B": [("B", make_config(512, 6, 8, 32768, 512, batch_tokens=2048))],
+    "S": [("S-2x32", small_config(32, 2, 2)), ("S-2x64", small_config(64, 2, 4)),
+          ("S-3x80", small_config(80, 3, 5))],
 }
 
 
@@ -95,7 +114,7 @@ def write_tokens(path, vocab, count, seed):
     rng.integers(0, vocab, size=count, dtype=np.uint32).astype("<u4").tofile(path)
 
 
-def run_ours(args, arch, cfg, batch_tokens, workdir):
+def run_ours(args, arch, cfg, batch_tokens, threads, workdir):
     data = os.path.join(workdir, f"tokens-v{cfg['vocab']}-{batch_tokens}.u32")
     steps = args.warmup_steps + args.steps
     if not os.path.exists(data):
@@ -107,7 +126,7 @@ def run_ours(args, arch, cfg, batch_tokens, workdir):
            batch_tokens, "--total-tokens", steps * batch_tokens, "--lr", "3e-4",
            "--weight-decay", "0.1", "--schedule", "constant", "--seed", "1",
            "--checkpoint-every-tokens", "0", "--log-every-steps", "1",
-           "--out", out_dir, "--threads", args.threads]
+           "--out", out_dir, "--threads", threads]
     events, rss, code, stderr = run_measured([str(c) for c in cmd])
     shutil.rmtree(out_dir, ignore_errors=True)
     if code != 0:
@@ -117,13 +136,31 @@ def run_ours(args, arch, cfg, batch_tokens, workdir):
     return steady_rate(events, args.warmup_steps), rss, estimate
 
 
-def run_torch(args, arch, cfg, batch_tokens):
+def torch_thread_settings(threads):
+    """(label, intra-op threads, BLAS threads or None for the library's default), deduplicated."""
+    settings = [(f"intra{threads}-blas{threads}", threads, threads),
+                (f"intra1-blas{threads}", 1, threads),
+                (f"intra{threads}-blasdefault", threads, None)]
+    seen, unique = set(), []
+    for label, intra, blas in settings:
+        if (intra, blas) not in seen:
+            seen.add((intra, blas))
+            unique.append((label, intra, blas))
+    return unique
+
+
+def run_torch(args, arch, cfg, batch_tokens, setting):
+    _, intra, blas = setting
     cmd = [PYTHON, os.path.join(HERE, "torch_peer.py"), "--arch", arch, "--steps",
-           args.warmup_steps + args.steps, "--threads", args.threads, "--batch-tokens",
-           batch_tokens]
+           args.warmup_steps + args.steps, "--threads", intra, "--batch-tokens", batch_tokens]
     for key in ("layers", "d_model", "heads", "ffn_dim", "vocab", "context"):
         cmd += ["--" + key.replace("_", "-"), cfg[key]]
-    events, rss, code, stderr = run_measured([str(c) for c in cmd])
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+        if blas is not None:
+            env[name] = str(blas)  # read by the BLAS when torch is imported
+    events, rss, code, stderr = run_measured([str(c) for c in cmd], env=env)
     if code != 0:
         raise RuntimeError(f"torch_peer {arch} exited {code}: {stderr.strip()[-2000:]}")
     forms = [e for e in events if e.get("event") == "attention_form"]
@@ -149,6 +186,26 @@ def fmt(value, digits=0):
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def summary(values):
+    """Median and (min, max) of the values that are not None, or Nones."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None, None
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt_spread(values, digits=0):
+    median, low, high = summary(values)
+    if median is None:
+        return "n/a"
+    return f"{median:.{digits}f} [{low:.{digits}f}-{high:.{digits}f}]"
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().strip()
+
+
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
@@ -158,12 +215,16 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--flopwise-train", help="flopwise-train program; omit for PyTorch only")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--configs", default="A,B", help="comma-separated subset of A,B")
+    parser.add_argument("--configs", default="A,B",
+                        help="comma-separated subset of A,B,S (S: the small study models, "
+                             "one thread a run)")
     parser.add_argument("--archs", default=",".join(ARCHS))
     parser.add_argument("--batch-tokens", type=int, default=0,
-                        help="tokens per step (default: 4096 for A, 2048 for B; at least one sequence)")
+                        help="tokens per step (default: 4096 for A, 2048 for B and S; at least one sequence)")
     parser.add_argument("--warmup-steps", type=int, default=1)
     parser.add_argument("--steps", type=int, default=3, help="measured steps after warm-up")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="runs per side, interleaved; medians and min-max are reported")
     parser.add_argument("--long-context", type=int, default=4096,
                         help="context of the long-sequence run at config A (0: skip)")
     parser.add_argument("--json", help="also write every figure to this JSON file")
@@ -175,15 +236,18 @@ def main():
             parser.error(f"--archs: unknown architecture {a!r}")
     for c in configs:
         if c not in CONFIGS:
-            parser.error(f"--configs: unknown config {c!r} (A or B)")
+            parser.error(f"--configs: unknown config {c!r} (A, B or S)")
+    if args.repeats < 1:
+        parser.error("--repeats: at least 1")
     if args.flopwise_train and not os.access(args.flopwise_train, os.X_OK):
         parser.error(f"--flopwise-train: {args.flopwise_train} is not an executable file")
 
     report = {"threads": args.threads, "warmup_steps": args.warmup_steps, "steps": args.steps,
-              "load_average_start": os.getloadavg(), "runs": []}
+              "repeats": args.repeats, "load_average_start": load_average(), "runs": []}
     print(f"# threads={args.threads} warmup_steps={args.warmup_steps} measured_steps="
-          f"{args.steps} load_average={os.getloadavg()[0]:.1f}"
+          f"{args.steps} repeats={args.repeats}"
           + ("" if args.flopwise_train else " (PyTorch side only)"), flush=True)
+    print(f"# loadavg at the start: {report['load_average_start']}", flush=True)
     sgemm = measure_sgemm(args.threads)
     report["sgemm_flops_per_s"] = sgemm
     print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads)",
@@ -195,29 +259,59 @@ def main():
         def measure(arch, name, cfg):
             start = time.perf_counter()
             batch_tokens = max(args.batch_tokens or cfg["batch_tokens"], cfg["context"])
-            ours = ours_rss = estimate = None
-            if args.flopwise_train:
-                ours, ours_rss, estimate = run_ours(args, arch, cfg, batch_tokens, workdir)
-            theirs, theirs_rss, form = run_torch(args, arch, cfg, batch_tokens)
+            threads = cfg["threads"] or args.threads
+            # The PyTorch side's thread setting, tuned once: the fastest of one run each.
+            tuning = {}
+            for setting in torch_thread_settings(threads):
+                tuning[setting] = run_torch(args, arch, cfg, batch_tokens, setting)[0] or 0.0
+            setting = max(tuning, key=tuning.get)
+            print(f"torch_threads {arch} {name} won={setting[0]} ("
+                  + ", ".join(f"{s[0]}={r:.0f}" for s, r in tuning.items()) + " tokens/s)",
+                  flush=True)
+            ours, theirs, ours_rss, theirs_rss = [], [], [], []
+            estimate = form = None
+            for _ in range(args.repeats):
+                if args.flopwise_train:
+                    rate, rss, estimate = run_ours(args, arch, cfg, batch_tokens, threads, workdir)
+                    ours.append(rate)
+                    ours_rss.append(rss)
+                rate, rss, form = run_torch(args, arch, cfg, batch_tokens, setting)
+                theirs.append(rate)
+                theirs_rss.append(rss)
+            ratios = [ratio(a, b) for a, b in zip(ours, theirs)]
             run = {"arch": arch, "config": name, "context": cfg["context"],
-                   "batch_tokens": batch_tokens, "ours": ours,
-                   "torch": theirs, "ratio": ratio(ours, theirs), "rss_ours_mib": ours_rss,
-                   "rss_torch_mib": theirs_rss, "memory_estimate_mib": estimate,
+                   "batch_tokens": batch_tokens, "threads": threads,
+                   "ours": summary(ours)[0], "torch": summary(theirs)[0],
+                   "ratio": summary(ratios)[0], "ours_all": ours, "torch_all": theirs,
+                   "ratio_all": ratios,
+                   "rss_ours_mib": max(ours_rss) if ours_rss else None,
+                   "rss_torch_mib": max(theirs_rss), "memory_estimate_mib": estimate,
+                   "torch_threads": setting[0],
+                   "torch_tuning": {s[0]: r for s, r in tuning.items()},
                    "torch_attention_form": form,
                    "wall_s": time.perf_counter() - start}
             report["runs"].append(run)
             results[(arch, name)] = run
-            print(f"{arch} {name} ours={fmt(ours)} torch={fmt(theirs)} "
-                  f"ratio={fmt(run['ratio'], 3)}", flush=True)
-            print(f"rss {arch} {name} ours={fmt(ours_rss)} torch={fmt(theirs_rss)} "
-                  f"estimate={fmt(estimate)} (MiB) ours/estimate={fmt(ratio(ours_rss, estimate), 2)}",
-                  flush=True)
+            print(f"{arch} {name} ours={fmt_spread(ours)} torch={fmt_spread(theirs)} "
+                  f"ratio={fmt_spread(ratios, 3)} n={args.repeats}", flush=True)
+            print(f"rss {arch} {name} ours={fmt(run['rss_ours_mib'])} "
+                  f"torch={fmt(run['rss_torch_mib'])} estimate={fmt(estimate)} (MiB) "
+                  f"ours/estimate={fmt(ratio(run['rss_ours_mib'], estimate), 2)}", flush=True)
 
         for name in configs:
-            for arch in archs:
-                measure(arch, name, CONFIGS[name])
+            for label, cfg in CONFIGS[name]:
+                for arch in archs:
+                    measure(arch, label, cfg)
+                if name == "S" and "llama" in archs:
+                    # The study compares architectures at equal size: each against LLaMA.
+                    base = results[("llama", label)]
+                    for arch in archs:
+                        run = results[(arch, label)]
+                        print(f"vs_llama {arch} {label} "
+                              f"ours={fmt(ratio(run['ours'], base['ours']), 3)} "
+                              f"torch={fmt(ratio(run['torch'], base['torch']), 3)}", flush=True)
         if args.long_context and "A" in configs:
-            long_cfg = dict(CONFIGS["A"], context=args.long_context)
+            long_cfg = dict(CONFIGS["A"][0][1], context=args.long_context)
             # All four: the linear models should hold their rate, LLaMA's falls.
             for arch in archs:
                 measure(arch, f"A@{args.long_context}", long_cfg)
@@ -227,7 +321,7 @@ def main():
                       f"{fmt(ratio(long_run['torch'], base['torch']), 3)}", flush=True)
 
     if "B" in configs:
-        cfg = CONFIGS["B"]
+        cfg = CONFIGS["B"][0][1]
         for arch in archs:
             run = results[(arch, "B")]
             paper = paper_flops_per_token(arch, cfg)
@@ -242,8 +336,8 @@ def main():
                   f"(paper non-embedding {paper / 1e6:.1f} MFLOP/token); with LM head 6dv: "
                   f"ours={fmt(mfu_full['ours'], 1)}% torch={fmt(mfu_full['torch'], 1)}%",
                   flush=True)
-    report["load_average_end"] = os.getloadavg()
-    print(f"# load_average={os.getloadavg()[0]:.1f} at the end", flush=True)
+    report["load_average_end"] = load_average()
+    print(f"# loadavg at the end: {report['load_average_end']}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

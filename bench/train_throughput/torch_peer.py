@@ -1,6 +1,6 @@
 """PyTorch peer of flopwise-train for the throughput benchmark (CPU, float32).
 
-The same four architectures as architectures.md, each in its fastest form that
+The same four architectures as docs/model-contract.md, each in its fastest form that
 torch 1.13 offers on the CPU: fused input projections, chunked linear
 attention (block 64, or 128 above 1024 tokens) for TNL and cosFormer2, the
 chunked GLA form (block 16, intra-chunk scores as one GEMM) for HGRN2, FFT convolution for TPE,

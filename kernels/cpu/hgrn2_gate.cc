@@ -8,45 +8,89 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/fast_math.h"
 
 namespace flopwise::kernels::cpu {
 namespace {
 
-// log σ(x) = −softplus(−x), finite for every finite x.
+// The gate of one element φ, built from one exp and one log1p: with
+// e = exp(−|φ|) and t = log1p(e), logσ(φ) = −(max(−φ,0) + t) and
+// logσ(−φ) = −(max(φ,0) + t), both finite for every finite φ; σ(±|φ|) are
+// 1/(1+e) and e/(1+e), neither cancelled.
 template <typename T>
-inline T LogSigmoid(T x) {
-  return -(std::max(-x, T(0)) + std::log1p(std::exp(-std::abs(x))));
-}
+struct GateTerms {
+  T log_sigmoid, log_sigmoid_neg, sigmoid, sigmoid_neg;
+};
 
 template <typename T>
-inline T Sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+inline GateTerms<T> Terms(T x) {
+  const T e = Exp<T>(-std::abs(x));
+  const T t = Log1p<T>(e);
+  const T inv = T(1) / (T(1) + e);
+  const bool positive = x >= T(0);
+  return {-(std::max(-x, T(0)) + t), -(std::max(x, T(0)) + t), positive ? inv : e * inv,
+          positive ? e * inv : inv};
 }
 
+// log f = logaddexp(log LB, log(1−LB) + logσ(φ)), or logσ(φ) where LB = 0;
+// log_lb and log_1m_lb are the column's log LB and log(1−LB). Both sides are
+// computed and one selected, so that the loops over columns vectorise.
 template <typename T>
-inline T LogAddExp(T a, T b) {
+inline T LogForget(T log_sigmoid, T lb, T log_lb, T log_1m_lb) {
+  const T a = log_lb, b = log_1m_lb + log_sigmoid;
   const T hi = std::max(a, b);
-  return hi + std::log1p(std::exp(std::min(a, b) - hi));
+  const T mixed = hi + Log1p<T>(Exp<T>(std::min(a, b) - hi));
+  return lb > T(0) ? mixed : log_sigmoid;
 }
 
+// log LB and log(1−LB) of every column (log LB is a finite placeholder 0
+// where LB = 0, its side of LogForget's select unused).
 template <typename T>
-inline T LogForget(T phi, T lb) {
-  if (lb <= T(0)) return LogSigmoid(phi);
-  return LogAddExp(std::log(lb), std::log1p(-lb) + LogSigmoid(phi));
+void ColumnLogs(T* log_lb, T* log_1m_lb, const T* lower_bound, int dim) {
+  for (int c = 0; c < dim; ++c) {
+    log_lb[c] = lower_bound[c] > T(0) ? std::log(lower_bound[c]) : T(0);
+    log_1m_lb[c] = std::log1p(-lower_bound[c]);
+  }
+}
+
+// One row of the gate's backward: dphi[c] += ..., dlb[c] += ... (where LB > 0).
+// Restrict-qualified so that the loop vectorises without alias checks.
+template <typename T>
+void GateBackwardRow(T* __restrict dphi, T* __restrict dlb, const T* __restrict dlog_f,
+                     const T* __restrict dk, const T* __restrict phi,
+                     const T* __restrict lower_bound, const T* __restrict log_lb,
+                     const T* __restrict log_1m_lb, int dim) {
+  for (int c = 0; c < dim; ++c) {
+    const T lb = lower_bound[c];
+    const GateTerms<T> g = Terms(phi[c]);
+    const T lf = LogForget(g.log_sigmoid, lb, log_lb[c], log_1m_lb[c]);
+    // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
+    const T mixed_share = Exp<T>(log_1m_lb[c] + g.log_sigmoid - lf);
+    const T share = lb > T(0) ? mixed_share : T(1);
+    dphi[c] += dlog_f[c] * share * g.sigmoid_neg - dk[c] * (T(1) - lb) * g.sigmoid * g.sigmoid_neg;
+    const T d = dlog_f[c] * Exp<T>(g.log_sigmoid_neg - lf) - dk[c] * g.sigmoid_neg;
+    dlb[c] += lb > T(0) ? d : T(0);
+  }
 }
 
 }  // namespace
 
 template <typename T>
 void Hgrn2GateForward(T* log_f, T* k, const T* phi, const T* lower_bound, int rows, int dim) {
+  std::vector<T> logs(2 * static_cast<size_t>(dim));
+  T* log_lb = logs.data();
+  T* log_1m_lb = log_lb + dim;
+  ColumnLogs(log_lb, log_1m_lb, lower_bound, dim);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const int64_t o = static_cast<int64_t>(r) * dim;
     for (int c = 0; c < dim; ++c) {
-      const T x = phi[o + c];
       const T lb = lower_bound[c];
-      log_f[o + c] = LogForget(x, lb);
-      k[o + c] = (T(1) - lb) * Sigmoid(-x);
+      const GateTerms<T> g = Terms(phi[o + c]);
+      log_f[o + c] = LogForget(g.log_sigmoid, lb, log_lb[c], log_1m_lb[c]);
+      k[o + c] = (T(1) - lb) * g.sigmoid_neg;
     }
   }
 }
@@ -55,33 +99,24 @@ template <typename T>
 void Hgrn2GateBackward(T* dphi, T* dlower_bound, const T* dlog_f, const T* dk, const T* phi,
                        const T* lower_bound, int rows, int dim, Scratch<T>& scratch) {
   const int max_threads = omp_get_max_threads();
-  T* partial =
-      dlower_bound != nullptr ? scratch.Get(static_cast<int64_t>(max_threads) * dim) : nullptr;
+  T* log_lb = scratch.Get((2 + static_cast<int64_t>(max_threads)) * dim);
+  T* log_1m_lb = log_lb + dim;
+  // Per-thread ∂loss/∂LB, accumulated even when the caller wants none: a
+  // branch-free loop body vectorises.
+  T* partial = log_1m_lb + dim;
+  ColumnLogs(log_lb, log_1m_lb, lower_bound, dim);
 #pragma omp parallel
   {
-    T* my_dlb =
-        partial != nullptr ? partial + static_cast<int64_t>(omp_get_thread_num()) * dim : nullptr;
-    if (my_dlb != nullptr) std::fill_n(my_dlb, dim, T(0));
+    T* my_dlb = partial + static_cast<int64_t>(omp_get_thread_num()) * dim;
+    std::fill_n(my_dlb, dim, T(0));
 #pragma omp for schedule(static)
     for (int r = 0; r < rows; ++r) {
       const int64_t o = static_cast<int64_t>(r) * dim;
-      for (int c = 0; c < dim; ++c) {
-        const T x = phi[o + c];
-        const T lb = lower_bound[c];
-        const T s = Sigmoid(x);
-        const T one_minus_s = Sigmoid(-x);
-        const T lf = LogForget(x, lb);
-        // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
-        const T share = lb <= T(0) ? T(1) : std::exp(std::log1p(-lb) + LogSigmoid(x) - lf);
-        dphi[o + c] +=
-            dlog_f[o + c] * share * one_minus_s - dk[o + c] * (T(1) - lb) * s * one_minus_s;
-        if (my_dlb != nullptr && lb > T(0)) {
-          my_dlb[c] += dlog_f[o + c] * std::exp(LogSigmoid(-x) - lf) - dk[o + c] * one_minus_s;
-        }
-      }
+      GateBackwardRow(dphi + o, my_dlb, dlog_f + o, dk + o, phi + o, lower_bound, log_lb, log_1m_lb,
+                      dim);
     }
   }
-  if (partial != nullptr) {
+  if (dlower_bound != nullptr) {
     for (int t = 0; t < max_threads; ++t) {
       for (int c = 0; c < dim; ++c) dlower_bound[c] += partial[static_cast<int64_t>(t) * dim + c];
     }

@@ -1,5 +1,5 @@
 // HGRN2's forget gate with a lower bound and the lower bound's layer softmax
-// (architectures.md §4.2, §7.2, §7.4), templated on the element type.
+// (docs/model-contract.md §4.2, §7.2, §7.4), templated on the element type.
 #pragma once
 
 #include "kernels/cpu/scratch.h"

@@ -1,4 +1,4 @@
-// Algorithm (architectures.md §6, scalar case): per (batch, head), chunks of
+// Algorithm (docs/model-contract.md §6, scalar case): per (batch, head), chunks of
 // C tokens; inside a chunk with incoming state S (Dk×Dv):
 //   A    = (Q Kᵀ) ⊙ M,  M[i,j] = λ^(i-j) for j ≤ i else 0   (mask built from powers ≤ 1)
 //   O    = A V + diag(λ^(i+1)) Q S
@@ -6,7 +6,7 @@
 // Every decay power is exp(non-positive): nothing is ever divided by a decay.
 // Backward recomputes the chunk states: a forward sweep gives dQ's inter-chunk
 // part, a reverse sweep carries R = ∂L/∂S' and gives the intra-chunk parts
-// and dK, dV (architectures.md §7.1).
+// and dK, dV (docs/model-contract.md §7.1).
 #include "kernels/cpu/linear_attention.h"
 
 #include <omp.h>
@@ -44,6 +44,121 @@ void ScaleRows(T* dst, const T* src, int ld_src, int rows, int cols, const T* fa
     T* d = dst + static_cast<int64_t>(r) * cols;
     for (int c = 0; c < cols; ++c) d[c] = s[c] * f;
   }
+}
+
+// Sizes and strides of one backward call (token-major [B,T,H,D] tensors).
+struct LaDims {
+  int seq, heads, key_dim, value_dim, chunk;
+  int ldk() const { return heads * key_dim; }
+  int ldv() const { return heads * value_dim; }
+  int64_t state_size() const { return static_cast<int64_t>(key_dim) * value_dim; }
+};
+
+// Per-thread scratch of the backward pass.
+template <typename T>
+struct LaBackwardScratch {
+  T* powers;       // [C+1] λ^m
+  T *qfac, *kfac;  // [C] λ^(i+1), λ^(len-1-j)
+  T *a, *da;       // [C,C]
+  T* scaled;       // [C, max(Dk,Dv)]
+  T* state;        // [Dk,Dv] forward chunk state
+  T* rev;          // [Dk,Dv] R = ∂L/∂(state after the chunk)
+
+  static int64_t Floats(const LaDims& dims) {
+    const int64_t C = dims.chunk;
+    return (C + 1) + 2 * C + 2 * C * C + C * std::max(dims.key_dim, dims.value_dim) +
+           2 * dims.state_size();
+  }
+  static LaBackwardScratch Carve(T* base, const LaDims& dims) {
+    const int64_t C = dims.chunk;
+    LaBackwardScratch s;
+    s.powers = base;
+    s.qfac = s.powers + (C + 1);
+    s.kfac = s.qfac + C;
+    s.a = s.kfac + C;
+    s.da = s.a + C * C;
+    s.scaled = s.da + C * C;
+    s.state = s.scaled + C * std::max(dims.key_dim, dims.value_dim);
+    s.rev = s.state + dims.state_size();
+    return s;
+  }
+  // qfac[i] = λ^(i+1), kfac[j] = λ^(len-1-j) for a chunk of `len` tokens.
+  void FillChunkFactors(int len) {
+    for (int i = 0; i < len; ++i) {
+      qfac[i] = powers[i + 1];
+      kfac[i] = powers[len - 1 - i];
+    }
+  }
+};
+
+// One (batch, head)'s tensors, each pointing at its first row of that head.
+template <typename T>
+struct LaHead {
+  const T *q, *k, *v, *dout;
+  T *dq, *dk, *dv;
+};
+
+// Forward sweep over the chunks: dQ += diag(λ^(i+1)) dO Sᵀ with S the state
+// entering each chunk.
+template <typename T>
+void DqFromIncomingStates(const LaHead<T>& hd, const T* initial_state, int64_t state_offset,
+                          const LaDims& dims, LaBackwardScratch<T>& s) {
+  const int dk = dims.key_dim, dv = dims.value_dim, ldk = dims.ldk(), ldv = dims.ldv();
+  const int64_t state_size = dims.state_size();
+  if (initial_state != nullptr) {
+    std::copy_n(initial_state + state_offset, state_size, s.state);
+  } else {
+    std::fill_n(s.state, state_size, T(0));
+  }
+  for (int t0 = 0; t0 < dims.seq; t0 += dims.chunk) {
+    const int len = std::min(dims.chunk, dims.seq - t0);
+    s.FillChunkFactors(len);
+    ScaleRows(s.scaled, hd.dout + static_cast<int64_t>(t0) * ldv, ldv, len, dv, s.qfac);
+    Gemm<T>(false, true, len, dk, dv, T(1), s.scaled, dv, s.state, dv, T(1),
+            hd.dq + static_cast<int64_t>(t0) * ldk, ldk);
+    if (t0 + len >= dims.seq) break;  // the last state is not needed
+    const T state_decay = s.powers[len];
+    for (int64_t e = 0; e < state_size; ++e) s.state[e] *= state_decay;
+    const T* kc = hd.k + static_cast<int64_t>(t0) * ldk;
+    ScaleRows(s.scaled, kc, ldk, len, dk, s.kfac);
+    Gemm<T>(true, false, dk, dv, len, T(1), s.scaled, dk, hd.v + static_cast<int64_t>(t0) * ldv,
+            ldv, T(1), s.state, dv);
+  }
+}
+
+// One chunk of the reverse sweep (chunk factors filled, R the gradient of
+// the chunk's exit state): the intra-chunk parts, the inter-chunk dK, dV,
+// then R becomes the gradient of the chunk's entry state.
+template <typename T>
+void ReverseSweepChunk(const LaHead<T>& hd, int t0, int len, const LaDims& dims,
+                       LaBackwardScratch<T>& s) {
+  const int dk = dims.key_dim, dv = dims.value_dim, ldk = dims.ldk(), ldv = dims.ldv();
+  const int C = dims.chunk;
+  const T* qc = hd.q + static_cast<int64_t>(t0) * ldk;
+  const T* kc = hd.k + static_cast<int64_t>(t0) * ldk;
+  const T* vc = hd.v + static_cast<int64_t>(t0) * ldv;
+  const T* doc = hd.dout + static_cast<int64_t>(t0) * ldv;
+  T* dqc = hd.dq + static_cast<int64_t>(t0) * ldk;
+  T* dkc = hd.dk + static_cast<int64_t>(t0) * ldk;
+  T* dvc = hd.dv + static_cast<int64_t>(t0) * ldv;
+  // Intra: A = (Q Kᵀ)⊙M, dA = (dO Vᵀ)⊙M; dQ += dA K, dK += dAᵀ Q, dV += Aᵀ dO.
+  Gemm<T>(false, true, len, len, dk, T(1), qc, ldk, kc, ldk, T(0), s.a, C);
+  ApplyCausalDecayMask(s.a, C, len, s.powers);
+  Gemm<T>(false, true, len, len, dv, T(1), doc, ldv, vc, ldv, T(0), s.da, C);
+  ApplyCausalDecayMask(s.da, C, len, s.powers);
+  Gemm<T>(false, false, len, dk, len, T(1), s.da, C, kc, ldk, T(1), dqc, ldk);
+  Gemm<T>(true, false, len, dk, len, T(1), s.da, C, qc, ldk, T(1), dkc, ldk);
+  Gemm<T>(true, false, len, dv, len, T(1), s.a, C, doc, ldv, T(1), dvc, ldv);
+  // Inter: dK += diag(λ^(len-1-j)) V Rᵀ, dV += diag(λ^(len-1-j)) K R.
+  ScaleRows(s.scaled, vc, ldv, len, dv, s.kfac);
+  Gemm<T>(false, true, len, dk, dv, T(1), s.scaled, dv, s.rev, dv, T(1), dkc, ldk);
+  ScaleRows(s.scaled, kc, ldk, len, dk, s.kfac);
+  Gemm<T>(false, false, len, dv, dk, T(1), s.scaled, dk, s.rev, dv, T(1), dvc, ldv);
+  // R ← λ^len R + (diag(λ^(i+1)) Q)ᵀ dO
+  const T state_decay = s.powers[len];
+  for (int64_t e = 0; e < dims.state_size(); ++e) s.rev[e] *= state_decay;
+  ScaleRows(s.scaled, qc, ldk, len, dk, s.qfac);
+  Gemm<T>(true, false, dk, dv, len, T(1), s.scaled, dk, doc, ldv, T(1), s.rev, dv);
 }
 
 }  // namespace
@@ -114,110 +229,39 @@ void LinearAttentionBackward(T* dq, T* dk, T* dv, T* dinitial_state, const T* do
                              const T* log_decay, const T* initial_state, int batch, int seq,
                              int heads, int key_dim, int value_dim, int chunk,
                              Scratch<T>& scratch) {
-  const int C = std::min(chunk, std::max(seq, 1));
-  const int64_t state_size = static_cast<int64_t>(key_dim) * value_dim;
-  const int width = std::max(key_dim, value_dim);
-  const int64_t per_thread = (C + 1) + 2 * C + 2 * static_cast<int64_t>(C) * C +
-                             static_cast<int64_t>(C) * width + 2 * state_size;
+  const LaDims dims{seq, heads, key_dim, value_dim, std::min(chunk, std::max(seq, 1))};
+  const int64_t state_size = dims.state_size();
+  const int64_t per_thread = LaBackwardScratch<T>::Floats(dims);
   T* base = scratch.Get(per_thread * omp_get_max_threads());
   BlasSingleThreaded single_blas;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < batch * heads; ++bh) {
     const int b = bh / heads;
     const int h = bh % heads;
-    T* ws = base + per_thread * omp_get_thread_num();
-    T* powers = ws;
-    T* qfac = powers + (C + 1);
-    T* kfac = qfac + C;
-    T* a = kfac + C;
-    T* da = a + static_cast<int64_t>(C) * C;
-    T* scaled = da + static_cast<int64_t>(C) * C;
-    T* state = scaled + static_cast<int64_t>(C) * width;
-    T* rev = state + state_size;  // R = ∂L/∂(state after the chunk)
-    FillPowers(powers, log_decay != nullptr ? log_decay[h] : T(0), C + 1);
+    auto s = LaBackwardScratch<T>::Carve(base + per_thread * omp_get_thread_num(), dims);
+    FillPowers(s.powers, log_decay != nullptr ? log_decay[h] : T(0), dims.chunk + 1);
     const int64_t state_offset = static_cast<int64_t>(bh) * state_size;
-    const int ldk = heads * key_dim;
-    const int ldv = heads * value_dim;
-    auto chunk_ptrs = [&](int t0, const T*& qc, const T*& kc, const T*& vc, const T*& doc, T*& dqc,
-                          T*& dkc, T*& dvc) {
-      const int64_t row0 = static_cast<int64_t>(b) * seq + t0;
-      const int64_t ko = row0 * ldk + static_cast<int64_t>(h) * key_dim;
-      const int64_t vo = row0 * ldv + static_cast<int64_t>(h) * value_dim;
-      qc = q + ko;
-      kc = k + ko;
-      vc = v + vo;
-      doc = dout + vo;
-      dqc = dq + ko;
-      dkc = dk + ko;
-      dvc = dv + vo;
-    };
-    // Forward sweep: dQ += diag(λ^(i+1)) dO Sᵀ with S the incoming chunk state.
-    if (initial_state != nullptr) {
-      std::copy_n(initial_state + state_offset, state_size, state);
-    } else {
-      std::fill_n(state, state_size, T(0));
-    }
-    for (int t0 = 0; t0 < seq; t0 += C) {
-      const int len = std::min(C, seq - t0);
-      const T *qc, *kc, *vc, *doc;
-      T *dqc, *dkc, *dvc;
-      chunk_ptrs(t0, qc, kc, vc, doc, dqc, dkc, dvc);
-      for (int i = 0; i < len; ++i) {
-        qfac[i] = powers[i + 1];
-        kfac[i] = powers[len - 1 - i];
-      }
-      ScaleRows(scaled, doc, ldv, len, value_dim, qfac);
-      Gemm<T>(false, true, len, key_dim, value_dim, T(1), scaled, value_dim, state, value_dim, T(1),
-              dqc, ldk);
-      if (t0 + len >= seq) break;  // the last state is not needed
-      const T state_decay = powers[len];
-      for (int64_t e = 0; e < state_size; ++e) state[e] *= state_decay;
-      ScaleRows(scaled, kc, ldk, len, key_dim, kfac);
-      Gemm<T>(true, false, key_dim, value_dim, len, T(1), scaled, key_dim, vc, ldv, T(1), state,
-              value_dim);
-    }
-    // Reverse sweep.
+    const int64_t ko =
+        static_cast<int64_t>(b) * seq * dims.ldk() + static_cast<int64_t>(h) * key_dim;
+    const int64_t vo =
+        static_cast<int64_t>(b) * seq * dims.ldv() + static_cast<int64_t>(h) * value_dim;
+    const LaHead<T> hd{q + ko, k + ko, v + vo, dout + vo, dq + ko, dk + ko, dv + vo};
+    DqFromIncomingStates(hd, initial_state, state_offset, dims, s);
     if (dfinal_state != nullptr) {
-      std::copy_n(dfinal_state + state_offset, state_size, rev);
+      std::copy_n(dfinal_state + state_offset, state_size, s.rev);
     } else {
-      std::fill_n(rev, state_size, T(0));
+      std::fill_n(s.rev, state_size, T(0));
     }
-    const int num_chunks = (seq + C - 1) / C;
+    const int num_chunks = (seq + dims.chunk - 1) / dims.chunk;
     for (int c = num_chunks - 1; c >= 0; --c) {
-      const int t0 = c * C;
-      const int len = std::min(C, seq - t0);
-      const T *qc, *kc, *vc, *doc;
-      T *dqc, *dkc, *dvc;
-      chunk_ptrs(t0, qc, kc, vc, doc, dqc, dkc, dvc);
-      for (int i = 0; i < len; ++i) {
-        qfac[i] = powers[i + 1];
-        kfac[i] = powers[len - 1 - i];
-      }
-      // Intra: A = (Q Kᵀ)⊙M, dA = (dO Vᵀ)⊙M; dQ += dA K, dK += dAᵀ Q, dV += Aᵀ dO.
-      Gemm<T>(false, true, len, len, key_dim, T(1), qc, ldk, kc, ldk, T(0), a, C);
-      ApplyCausalDecayMask(a, C, len, powers);
-      Gemm<T>(false, true, len, len, value_dim, T(1), doc, ldv, vc, ldv, T(0), da, C);
-      ApplyCausalDecayMask(da, C, len, powers);
-      Gemm<T>(false, false, len, key_dim, len, T(1), da, C, kc, ldk, T(1), dqc, ldk);
-      Gemm<T>(true, false, len, key_dim, len, T(1), da, C, qc, ldk, T(1), dkc, ldk);
-      Gemm<T>(true, false, len, value_dim, len, T(1), a, C, doc, ldv, T(1), dvc, ldv);
-      // Inter: dK += diag(λ^(len-1-j)) V Rᵀ, dV += diag(λ^(len-1-j)) K R.
-      ScaleRows(scaled, vc, ldv, len, value_dim, kfac);
-      Gemm<T>(false, true, len, key_dim, value_dim, T(1), scaled, value_dim, rev, value_dim, T(1),
-              dkc, ldk);
-      ScaleRows(scaled, kc, ldk, len, key_dim, kfac);
-      Gemm<T>(false, false, len, value_dim, key_dim, T(1), scaled, key_dim, rev, value_dim, T(1),
-              dvc, ldv);
-      // R ← λ^len R + (diag(λ^(i+1)) Q)ᵀ dO  (gradient of the incoming state)
-      const T state_decay = powers[len];
-      for (int64_t e = 0; e < state_size; ++e) rev[e] *= state_decay;
-      ScaleRows(scaled, qc, ldk, len, key_dim, qfac);
-      Gemm<T>(true, false, key_dim, value_dim, len, T(1), scaled, key_dim, doc, ldv, T(1), rev,
-              value_dim);
+      const int t0 = c * dims.chunk;
+      const int len = std::min(dims.chunk, seq - t0);
+      s.FillChunkFactors(len);
+      ReverseSweepChunk(hd, t0, len, dims, s);
     }
     if (dinitial_state != nullptr) {
       T* dst = dinitial_state + state_offset;
-      for (int64_t e = 0; e < state_size; ++e) dst[e] += rev[e];
+      for (int64_t e = 0; e < state_size; ++e) dst[e] += s.rev[e];
     }
   }
 }

@@ -134,9 +134,9 @@ TEST_F(AttemptsTest, StoreLivenessWritesActiveLeasesAndKnownWorkers) {
       {"lease-a", 7000}, {"lease-b", 7000}, {"no-such-lease", 7000}};
   const std::vector<WorkerHeartbeat> workers = {{"w1", 6000}, {"nobody", 6000}};
   ASSERT_TRUE(store_->StoreLiveness(leases, workers).ok());
-  EXPECT_EQ(store_->GetAttempt(run_, 1)->lease_deadline_ms, 7000);
+  EXPECT_EQ(store_->FindLease("lease-a")->lease_deadline_ms, 7000);
   // An ended lease keeps the deadline it ended with.
-  EXPECT_EQ(store_->GetAttempt(other_run_, 1)->lease_deadline_ms, 1000);
+  EXPECT_EQ(store_->FindLease("lease-b")->lease_deadline_ms, 1000);
   EXPECT_EQ(store_->GetWorker("w1")->last_heartbeat_ms, 6000);
   EXPECT_EQ(store_->GetWorker("w2")->last_heartbeat_ms, MakeWorker("w2").last_heartbeat_ms);
   EXPECT_TRUE(store_->StoreLiveness({}, {}).ok());
@@ -155,21 +155,17 @@ TEST_F(AttemptsTest, UnknownRunWorkerOrReusedLeaseAreRefused) {
   EXPECT_EQ(store_->GetRun(other_run_)->attempts, 0);
 }
 
-TEST_F(AttemptsTest, ExtendLeaseAndListExpired) {
+TEST_F(AttemptsTest, ListAttemptsFiltersByWorkerAndActivity) {
   ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
   ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(other_run_, "w2", "lease-b", 1000)).ok());
-  ASSERT_TRUE(store_->ExtendLease("lease-b", 5000).ok());
-  EXPECT_EQ(store_->ExtendLease("missing", 5000).code(), absl::StatusCode::kNotFound);
-  auto expired = store_->ListExpiredLeases(2000);
-  ASSERT_TRUE(expired.ok()) << expired.status();
-  ASSERT_EQ(expired->size(), 1u);
-  EXPECT_EQ((*expired)[0].lease_id, "lease-a");
-  // An ended attempt's lease can no longer be extended or expire.
   ASSERT_TRUE(
       store_->EndAttempt(run_, 1, AttemptState::kExpired, "lease expired", 2000, RunState::kPending)
           .ok());
-  EXPECT_EQ(store_->ExtendLease("lease-a", 9000).code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(store_->ListExpiredLeases(2000)->empty());
+  auto active = store_->ListAttempts({.active_only = true});
+  ASSERT_TRUE(active.ok()) << active.status();
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].lease_id, "lease-b");
+  EXPECT_EQ(store_->ListAttempts()->size(), 2u);
   auto by_worker = store_->ListAttempts({.worker_id = "w2", .active_only = true});
   ASSERT_TRUE(by_worker.ok());
   ASSERT_EQ(by_worker->size(), 1u);
@@ -181,7 +177,8 @@ TEST_F(AttemptsTest, LeasesAndWorkersSurviveReopen) {
   NewAttempt lease = MakeAttempt(run_, "w1", "lease-a", deadline_ms);
   lease.resumed_from_step = 40;
   ASSERT_TRUE(store_->BeginAttempt(lease).ok());
-  ASSERT_TRUE(store_->TouchWorker("w1", 1763900000999).ok());
+  const std::vector<WorkerHeartbeat> heartbeat = {{"w1", 1763900000999}};
+  ASSERT_TRUE(store_->StoreLiveness({}, heartbeat).ok());
   ASSERT_TRUE(store_->SetWorkerDraining("w2", true).ok());
   store_.reset();
 
@@ -222,7 +219,6 @@ TEST_F(AttemptsTest, UpsertWorkerKeepsFirstRegistration) {
   EXPECT_EQ(worker->registered_ms, 1700000000000);
   EXPECT_EQ(worker->last_heartbeat_ms, 1800000000000);
   EXPECT_EQ(store_->GetWorker("nobody").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->TouchWorker("nobody", 1).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

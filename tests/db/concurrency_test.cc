@@ -50,7 +50,8 @@ TEST(Concurrency, ReadersAndWritersFromSeveralThreads) {
         for (int i = 0; i < kRowsPerBatch; ++i) steps.push_back(batch * kRowsPerBatch + i);
         auto inserted = store.RecordMetrics(run, 1, MetricRows(steps, batch * kRowsPerBatch));
         if (!inserted.ok() || *inserted != kRowsPerBatch) ++errors;
-        if (!store.ExtendLease("lease-" + std::to_string(w), 1000 + batch).ok()) ++errors;
+        const std::vector<LeaseDeadline> deadline = {{"lease-" + std::to_string(w), 1000 + batch}};
+        if (!store.StoreLiveness(deadline, {}).ok()) ++errors;
       }
       ++writers_done;
     });

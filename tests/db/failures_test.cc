@@ -1,7 +1,12 @@
 // Full disk, read-only and corrupt files give clear errors, never a crash, and
 // a failed write leaves earlier data intact.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -64,7 +69,8 @@ TEST(Failures, FullDiskIsAClearErrorAndKeepsEarlierBatches) {
   EXPECT_EQ(static_cast<int64_t>(all->size()), stored);
   EXPECT_EQ(stored % 100, 0);
   // Small writes that fit still work, and the data survives a reopen.
-  EXPECT_TRUE(store->ExtendLease("lease-1", 2000).ok());
+  const std::vector<LeaseDeadline> deadline = {{"lease-1", 2000}};
+  EXPECT_TRUE(store->StoreLiveness(deadline, {}).ok());
   store.reset();
   EXPECT_EQ(RawQueryInt(path, "SELECT count(*) FROM metrics"), stored);
 }
@@ -118,6 +124,33 @@ TEST(Failures, CorruptPagesAreDataLoss) {
   EXPECT_NE(error.message().find("corrupt"), std::string_view::npos) << error;
 }
 
+// Clears CAP_DAC_OVERRIDE from the calling thread's effective capabilities
+// while it lives, so that file permission bits bind root as they bind any
+// other user (dropping a capability needs no privilege; the permitted set is
+// kept, so the destructor can raise it again). Without the capability the
+// call is a no-op that still succeeds.
+class WithoutDacOverride {
+ public:
+  WithoutDacOverride() {
+    if (syscall(SYS_capget, &header_, saved_) != 0) return;
+    __user_cap_data_struct lowered[2] = {saved_[0], saved_[1]};
+    lowered[CAP_TO_INDEX(CAP_DAC_OVERRIDE)].effective &= ~CAP_TO_MASK(CAP_DAC_OVERRIDE);
+    lowered_ = syscall(SYS_capset, &header_, lowered) == 0;
+  }
+  ~WithoutDacOverride() {
+    if (lowered_) syscall(SYS_capset, &header_, saved_);
+  }
+  WithoutDacOverride(const WithoutDacOverride&) = delete;
+  WithoutDacOverride& operator=(const WithoutDacOverride&) = delete;
+
+  bool lowered() const { return lowered_; }
+
+ private:
+  __user_cap_header_struct header_{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct saved_[2] = {};
+  bool lowered_ = false;
+};
+
 TEST(Failures, ReadOnlyFileIsAClearError) {
   TempDir dir;
   const std::string path = dir.File("flopwise.db");
@@ -125,9 +158,15 @@ TEST(Failures, ReadOnlyFileIsAClearError) {
   std::filesystem::permissions(path, std::filesystem::perms::owner_read |
                                          std::filesystem::perms::group_read |
                                          std::filesystem::perms::others_read);
-  if (access(path.c_str(), W_OK) == 0) {
-    GTEST_SKIP() << "this user can write read-only files (root)";
-  }
+  WithoutDacOverride no_override;
+  ASSERT_TRUE(no_override.lowered()) << "capset: " << std::strerror(errno);
+  // The file now refuses writes for every user id, root included.
+  const int fd = open(path.c_str(), O_RDWR);
+  const int open_errno = errno;
+  if (fd >= 0) close(fd);
+  ASSERT_LT(fd, 0) << path << " is still writable";
+  ASSERT_EQ(open_errno, EACCES) << std::strerror(open_errno);
+
   auto store = Store::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();

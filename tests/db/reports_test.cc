@@ -139,7 +139,10 @@ TEST_F(ReportsTest, ResumedAttemptSupersedesRowsAfterItsCheckpoint) {
   EXPECT_EQ(run->latest_metric->row.step, 80);
   ASSERT_TRUE(run->newest_checkpoint.has_value());
   EXPECT_EQ(run->newest_checkpoint->row.step, 80);
-  EXPECT_EQ(store_->GetAttempt(run_, 2)->resumed_from_step, 40);
+  auto attempts = store_->ListAttempts({.run_id = run_});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[1].resumed_from_step, 40);
 }
 
 TEST_F(ReportsTest, CheckpointsAboveTheResumePointAreSuperseded) {
@@ -256,9 +259,9 @@ TEST_F(ReportsTest, EvalsAndFitsUpsert) {
   EXPECT_EQ(fit->result_json, R"({"alpha":-0.048})");
   EXPECT_EQ(fit->created_ms, 20);
   EXPECT_EQ(store_->GetFit("abc", "approach3").status().code(), absl::StatusCode::kNotFound);
-  auto fits = store_->ListFits();
-  ASSERT_EQ(fits->size(), 2u);
-  EXPECT_EQ((*fits)[0].method, "power_law");
+  auto other = store_->GetFit("abc", "approach2");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->result_json, R"({"a":0.5})");
 }
 
 }  // namespace

@@ -109,7 +109,10 @@ TEST(Sweeps, CancelMarksPendingAndRunningRuns) {
   auto attempt =
       (*store)->BeginAttempt(testing::MakeAttempt(created->run_ids[1], "w1", "lease-1", 100000));
   ASSERT_TRUE(attempt.ok()) << attempt.status();
-  ASSERT_TRUE((*store)->SetRunState(created->run_ids[2], RunState::kSucceeded).ok());
+  ASSERT_EQ(testing::RawExec(dir.File("flopwise.db"),
+                             "UPDATE runs SET state = 'succeeded' WHERE run_id = " +
+                                 std::to_string(created->run_ids[2])),
+            SQLITE_OK);
 
   auto running = (*store)->CancelSweep(created->sweep_id);
   ASSERT_TRUE(running.ok()) << running.status();

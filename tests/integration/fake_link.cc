@@ -3,32 +3,32 @@
 namespace flopwise::workerd::testing {
 
 void FakeLink::AddLease(const v1::Lease& lease) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   pending_.push_back(lease);
 }
 
 void FakeLink::SetUnavailable(bool unavailable) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   unavailable_ = unavailable;
 }
 
 void FakeLink::ForgetWorker() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   forgotten_ = true;
 }
 
 void FakeLink::CancelLease(const std::string& lease_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   cancelled_.insert(lease_id);
 }
 
 FakeLink::Recorded FakeLink::recorded() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return recorded_;
 }
 
 std::vector<v1::MetricPoint> FakeLink::StoredRows(const std::string& lease_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<v1::MetricPoint> out;
   auto it = rows_.find(lease_id);
   if (it == rows_.end()) return out;
@@ -37,7 +37,7 @@ std::vector<v1::MetricPoint> FakeLink::StoredRows(const std::string& lease_id) c
 }
 
 bool FakeLink::Ended(const std::string& lease_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ended_.count(lease_id) > 0;
 }
 
@@ -53,7 +53,7 @@ absl::Status FakeLink::Check(const std::string& lease_id) {
 }
 
 absl::StatusOr<v1::RegisterResponse> FakeLink::Register(const v1::RegisterRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (unavailable_) {
     ++recorded_.failed_calls;
     return absl::UnavailableError("fake coordinator unreachable");
@@ -68,7 +68,7 @@ absl::StatusOr<v1::RegisterResponse> FakeLink::Register(const v1::RegisterReques
 }
 
 absl::StatusOr<v1::HeartbeatResponse> FakeLink::Heartbeat(const v1::HeartbeatRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (unavailable_) {
     ++recorded_.failed_calls;
     return absl::UnavailableError("fake coordinator unreachable");
@@ -91,7 +91,7 @@ absl::StatusOr<v1::HeartbeatResponse> FakeLink::Heartbeat(const v1::HeartbeatReq
 }
 
 absl::StatusOr<v1::AcquireRunResponse> FakeLink::AcquireRun(const v1::AcquireRunRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (unavailable_) {
     ++recorded_.failed_calls;
     return absl::UnavailableError("fake coordinator unreachable");
@@ -109,7 +109,7 @@ absl::StatusOr<v1::AcquireRunResponse> FakeLink::AcquireRun(const v1::AcquireRun
 }
 
 absl::Status FakeLink::ReportMetrics(const v1::ReportMetricsRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
   recorded_.metrics.push_back(request);
   for (const v1::MetricPoint& row : request.rows()) rows_[request.lease_id()][row.seq()] = row;
@@ -117,14 +117,14 @@ absl::Status FakeLink::ReportMetrics(const v1::ReportMetricsRequest& request) {
 }
 
 absl::Status FakeLink::ReportCheckpoint(const v1::ReportCheckpointRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
   recorded_.checkpoints.push_back(request);
   return absl::OkStatus();
 }
 
 absl::Status FakeLink::CompleteRun(const v1::CompleteRunRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
   recorded_.completes.push_back(request);
   ended_.insert(request.lease_id());
@@ -132,7 +132,7 @@ absl::Status FakeLink::CompleteRun(const v1::CompleteRunRequest& request) {
 }
 
 absl::Status FakeLink::FailRun(const v1::FailRunRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
   recorded_.fails.push_back(request);
   ended_.insert(request.lease_id());
@@ -140,7 +140,7 @@ absl::Status FakeLink::FailRun(const v1::FailRunRequest& request) {
 }
 
 absl::Status FakeLink::ReleaseRun(const v1::ReleaseRunRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
   recorded_.releases.push_back(request);
   ended_.insert(request.lease_id());

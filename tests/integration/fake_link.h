@@ -4,11 +4,12 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "worker/daemon/coordinator_link.h"
 
 namespace flopwise::workerd::testing {
@@ -48,18 +49,17 @@ class FakeLink : public CoordinatorLink {
   absl::Status ReleaseRun(const v1::ReleaseRunRequest& request) override;
 
  private:
-  // REQUIRES: mu_ held. Unavailable while unreachable, FailedPrecondition
-  // for an ended lease.
-  absl::Status Check(const std::string& lease_id);
+  // Unavailable while unreachable, FailedPrecondition for an ended lease.
+  absl::Status Check(const std::string& lease_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
-  std::vector<v1::Lease> pending_;
-  std::set<std::string> cancelled_;
-  std::set<std::string> ended_;
-  std::map<std::string, std::map<int64_t, v1::MetricPoint>> rows_;
-  bool unavailable_ = false;
-  bool forgotten_ = false;
-  Recorded recorded_;
+  mutable absl::Mutex mu_;
+  std::vector<v1::Lease> pending_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> cancelled_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> ended_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<int64_t, v1::MetricPoint>> rows_ ABSL_GUARDED_BY(mu_);
+  bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
+  bool forgotten_ ABSL_GUARDED_BY(mu_) = false;
+  Recorded recorded_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace flopwise::workerd::testing

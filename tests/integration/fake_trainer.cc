@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -30,6 +29,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+
+#include "flopwise/v1/types.pb.h"
+#include "runspec/architecture.h"
+#include "runspec/proto_json.h"
 
 namespace {
 
@@ -106,27 +109,21 @@ Written WriteCheckpoint(const fs::path& run_dir, int64_t step, int64_t tokens) {
 // Fills the flags the command line leaves unset from a RunConfig file (as
 // flopwise-train does): the few fields this stand-in uses.
 void MergeRunConfig(const std::string& path, std::map<std::string, std::string>* flags) {
-  std::ifstream in(path);
-  const Json config = Json::parse(in, nullptr, false);
-  if (config.is_discarded() || !config.is_object()) return;
-  // Protobuf JSON writes 64-bit integers as strings.
-  auto text = [](const Json& value) {
-    return value.is_string() ? value.get<std::string>() : value.dump();
+  flopwise::v1::RunConfig config;
+  if (!flopwise::runspec::ReadProtoJsonFile(path, &config).ok()) return;
+  auto set = [&](const std::string& key, auto value) {
+    if (value == 0) return;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", static_cast<double>(value));
+    flags->emplace(key, text);
   };
-  for (std::string key :
-       {"total_tokens", "batch_tokens", "checkpoint_every_tokens", "log_every_steps", "lr"}) {
-    if (!config.contains(key)) continue;
-    const Json& value = config[key];
-    std::replace(key.begin(), key.end(), '_', '-');
-    flags->emplace(key, text(value));
-  }
-  const std::string arch = config.value("model", Json::object()).value("arch", "");
-  const std::string prefix = "ARCHITECTURE_";
-  if (arch.rfind(prefix, 0) == 0) {
-    std::string name = arch.substr(prefix.size());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    flags->emplace("arch", name);
-  }
+  set("total-tokens", config.total_tokens());
+  set("batch-tokens", config.batch_tokens());
+  set("checkpoint-every-tokens", config.checkpoint_every_tokens());
+  set("log-every-steps", config.log_every_steps());
+  set("lr", config.lr());
+  const std::string arch = flopwise::runspec::ArchName(config.model().arch());
+  if (!arch.empty()) flags->emplace("arch", arch);
 }
 
 }  // namespace

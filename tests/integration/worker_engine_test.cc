@@ -26,6 +26,8 @@ v1::Lease MakeLease(const std::string& lease_id, int attempt, int64_t steps) {
   lease.set_run_name("tnl-test");
   lease.set_run_dir_name("run-1");
   lease.set_resume_step(-1);
+  lease.mutable_resources()->set_cpu_cores(1);
+  lease.mutable_resources()->set_memory_bytes(int64_t{1} << 30);
   v1::RunConfig* config = lease.mutable_config();
   config->mutable_model()->set_arch(v1::ARCHITECTURE_TNL);
   config->mutable_model()->set_preset("cpu-1");

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/fast_math.h"
 #include "tests/kernels/test_util.h"
 
@@ -61,7 +64,7 @@ TEST(Embedding, ScatterAddAccumulatesRepeatedTokens) {
 }
 
 TEST(RmsNorm, SrmsNormHandVector) {
-  // SRMSNorm([1, 2, 3, 4]) (architectures.md §9.1).
+  // SRMSNorm([1, 2, 3, 4]) (docs/model-contract.md §9.1).
   std::vector<double> x = {1, 2, 3, 4}, y(4), rstd(1);
   cpu::RmsNormForward<double>(y.data(), rstd.data(), x.data(), nullptr, 1, 4, 1e-6);
   const double expected[4] = {0.36515, 0.73030, 1.09545, 1.46059};
@@ -181,6 +184,53 @@ TEST(FastExp, WithinTwoUlpOnTheUsedRange) {
   EXPECT_EQ(cpu::FastExp(0.f), 1.f);
   EXPECT_GT(cpu::FastExp(-1000.f), 0.f);
   EXPECT_LT(cpu::FastExp(-1000.f), 1e-37f);
+}
+
+// Gemm<float> against a double loop, for every transpose pair, beta 0 / 0.5
+// and sizes below and above the kernels' chunk sizes.
+TEST(Gemm, SmallAndLargeProductsMatchDefinition) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  for (const int size : {3, 16, 40}) {
+    const int m = size, n = size + 1, k = size + 2, ld = 48;
+    std::vector<float> a(ld * ld), b(ld * ld), c0(ld * ld);
+    for (auto* v : {&a, &b, &c0}) {
+      for (float& x : *v) x = uniform(rng);
+    }
+    for (const bool ta : {false, true}) {
+      for (const bool tb : {false, true}) {
+        for (const float beta : {0.f, 0.5f}) {
+          std::vector<float> c = c0;
+          cpu::Gemm<float>(ta, tb, m, n, k, 2.f, a.data(), ld, b.data(), ld, beta, c.data(), ld);
+          double worst = 0;
+          for (int i = 0; i < m; ++i) {
+            for (int j = 0; j < n; ++j) {
+              double sum = 0;
+              for (int p = 0; p < k; ++p) {
+                sum += double(ta ? a[p * ld + i] : a[i * ld + p]) *
+                       double(tb ? b[j * ld + p] : b[p * ld + j]);
+              }
+              const double want = 2.0 * sum + (beta == 0.f ? 0.0 : beta * double(c0[i * ld + j]));
+              worst = std::max(worst, std::abs(c[i * ld + j] - want));
+            }
+          }
+          EXPECT_LE(worst, 1e-5) << size << ta << tb << beta;
+        }
+      }
+    }
+  }
+}
+
+TEST(FastLog1p, WithinTwoUlpOnZeroToOne) {
+  double worst = 0;
+  for (double x = 0.0; x <= 60.0; x += 0.001) {  // y = e^{-x}: the gates' softplus tails
+    const float y = static_cast<float>(std::exp(-x));
+    const double ref = std::log1p(static_cast<double>(y));
+    worst = std::max(worst, std::abs(cpu::FastLog1p(y) - ref) / ref);
+  }
+  EXPECT_LE(worst, 2.5e-7);
+  EXPECT_EQ(cpu::FastLog1p(0.f), 0.f);
+  EXPECT_EQ(cpu::FastLog1p(1e-30f), 1e-30f);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ void ExpectMatchesNaive(const Hgrn2Inputs& in, int batch, int seq, int heads, in
 }
 
 TEST(GatedLinearAttention, HandVector) {
-  // n = 3, D = 1, q = v = 1, f = k = 0.5 → o = [0.5, 0.75, 0.875] (architectures.md §9.1).
+  // n = 3, D = 1, q = v = 1, f = k = 0.5 → o = [0.5, 0.75, 0.875] (docs/model-contract.md §9.1).
   std::vector<double> ones(3, 1.0), half(3, 0.5), log_f(3, std::log(0.5)), out(3);
   cpu::Scratch<double> scratch;
   for (int chunk : {1, 2, 3}) {
@@ -98,7 +98,7 @@ TEST(GatedLinearAttention, ChunkedEqualsRecurrence) {
 
 TEST(GatedLinearAttention, StressPhiMinus30AtLayerZero) {
   // f = σ(−30) ≈ 1e-13 at every token: a state reset each step; the
-  // factorisation trap of architectures.md §6 would overflow here.
+  // factorisation trap of docs/model-contract.md §6 would overflow here.
   for (int seq : {129, 300}) {
     const Hgrn2Inputs in = MakeHgrn2Inputs(2, seq, 3, 16, 0.0, 0.0, -30.0, 200 + seq);
     for (int chunk : {16, 64, 128}) ExpectMatchesNaive(in, 2, seq, 3, 16, chunk);
@@ -192,7 +192,7 @@ TEST(GatedLinearAttention, BackwardFiniteUnderStress) {
 }
 
 TEST(Hgrn2Gate, LowerBoundAtInit) {
-  // P = 0 → LB = [0, 0.25, 0.5, 0.75] for L = 4 (architectures.md §9.1).
+  // P = 0 → LB = [0, 0.25, 0.5, 0.75] for L = 4 (docs/model-contract.md §9.1).
   std::vector<double> p(4 * 2, 0.0), lb(8);
   cpu::Hgrn2LowerBoundForward<double>(lb.data(), p.data(), 4, 2);
   const double expected[4] = {0.0, 0.25, 0.5, 0.75};

@@ -38,7 +38,7 @@ Problem MakeProblem(int seq, int dk, int dv, std::vector<double> log_decay_head,
   return p;
 }
 
-// TNL: three largest H = 32 slopes at κ = 1 and κ = 1e-5 (architectures.md §9.2).
+// TNL: three largest H = 32 slopes at κ = 1 and κ = 1e-5 (docs/model-contract.md §9.2).
 std::vector<double> TnlLogDecay(double kappa) {
   const double r = std::pow(2.0, -8.0 / 32.0);
   return {-r * kappa, -r * r * kappa, -r * r * r * kappa};
@@ -61,7 +61,7 @@ void ExpectMatchesNaive(const Problem& p, int chunk) {
   EXPECT_LE(RelativeError(out, ref), 1e-12) << "seq " << p.seq << " chunk " << chunk;
   EXPECT_LE(RelativeError(final_state, ref_final), 1e-12) << "seq " << p.seq;
 
-  // float kernel on the same inputs: architectures.md §9.2 fp32 budget.
+  // float kernel on the same inputs: docs/model-contract.md §9.2 fp32 budget.
   auto to_float = [](const std::vector<double>& x) {
     return std::vector<float>(x.begin(), x.end());
   };
@@ -81,7 +81,7 @@ void ExpectMatchesNaive(const Problem& p, int chunk) {
 }
 
 TEST(LinearAttention, HandVectorTnl) {
-  // n = 3, D = 1, q = k = v = 1, λ = 0.5 → o = [1, 1.5, 1.75] (architectures.md §9.1).
+  // n = 3, D = 1, q = k = v = 1, λ = 0.5 → o = [1, 1.5, 1.75] (docs/model-contract.md §9.1).
   std::vector<double> ones(3, 1.0), out(3), log_decay = {std::log(0.5)};
   cpu::Scratch<double> scratch;
   for (int chunk : {1, 2, 3}) {

@@ -1,4 +1,4 @@
-// Token-by-token recurrences in double (architectures.md §3.3, §4.1, §6): the
+// Token-by-token recurrences in double (docs/model-contract.md §3.3, §4.1, §6): the
 // references the chunked kernels are held against.
 #pragma once
 

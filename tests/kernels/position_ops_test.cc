@@ -74,7 +74,7 @@ std::vector<double> Cos2Attention(const std::vector<double>& q, const std::vecto
 }
 
 TEST(Lrpe, HandVector) {
-  // n = 3, D = 1, q = k = v = 1, θ = π/2 → o = [1, 1, 0] (architectures.md §9.1).
+  // n = 3, D = 1, q = k = v = 1, θ = π/2 → o = [1, 1, 0] (docs/model-contract.md §9.1).
   const std::vector<double> ones(3, 1.0), theta = {std::numbers::pi / 2};
   const std::vector<double> out = Cos2Attention(ones, ones, ones, theta, 1, 3, 1, 1, 0);
   EXPECT_NEAR(out[0], 1.0, 1e-15);
@@ -124,7 +124,7 @@ TEST(Lrpe, BackwardMatchesFiniteDifferencesIncludingTheta) {
 }
 
 TEST(Tpe, HandVector) {
-  // e = 1, γ = 0.5, B = 1, X = [1, 0, 0] → X + Y = [2, 0.5, 0.25] (architectures.md §9.1).
+  // e = 1, γ = 0.5, B = 1, X = [1, 0, 0] → X + Y = [2, 0.5, 0.25] (docs/model-contract.md §9.1).
   const std::vector<double> x = {1, 0, 0}, b = {1}, log_gamma = {std::log(0.5)};
   std::vector<double> y(3);
   cpu::Scratch<double> scratch;

@@ -1,5 +1,5 @@
 // Helpers shared by the kernel tests: seeded random tensors, the relative
-// error metric of architectures.md §9, and a directional finite-difference
+// error metric of docs/model-contract.md §9, and a directional finite-difference
 // check of a backward pass.
 #pragma once
 

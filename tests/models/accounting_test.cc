@@ -1,4 +1,4 @@
-// Parameter and FLOP accounting against architectures.md §8.3 (Table 7 with
+// Parameter and FLOP accounting against docs/model-contract.md §8.3 (Table 7 with
 // the fixes of §8.4) and the exact tensor count of §12.
 #include "models/accounting.h"
 
@@ -19,7 +19,7 @@ struct Row {
   double pflops[4];    // per step at b = 480, n = 8192
 };
 
-// architectures.md §8.3.
+// docs/model-contract.md §8.3.
 const Row kTable[] = {
     {"70M", {20.45, 21.23, 20.45, 21.30}, {1.6, 0.5, 0.5, 0.5}},
     {"160M", {84.93, 87.29, 84.94, 87.39}, {5.6, 2.2, 2.1, 2.3}},

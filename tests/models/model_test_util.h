@@ -25,7 +25,7 @@ inline ModelConfig TinyConfig(Arch arch, int vocab = 97, int context = 16) {
 }
 
 // An architecture with some of its flags set: the four defaults and one
-// variant per flag of architectures.md (D3 norm_affine, D5 v_act, D11
+// variant per flag of docs/model-contract.md (D3 norm_affine, D5 v_act, D11
 // lrpe_variant, D14 embed_scale).
 struct ModelVariant {
   const char* name;

@@ -1,4 +1,4 @@
-// Head slopes and TNL's layer factor against architectures.md §3.2 / §9.1.
+// Head slopes and TNL's layer factor against docs/model-contract.md §3.2 / §9.1.
 #include "models/slopes.h"
 
 #include <gtest/gtest.h>

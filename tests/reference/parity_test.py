@@ -1,6 +1,6 @@
 """Whole-model parity of `flopwise-train check` against the PyTorch reference.
 
-  parity_test.py --flopwise-train BIN --arch ARCH [--flags K=V,...]   (architectures.md §9.4, §12)
+  parity_test.py --flopwise-train BIN --arch ARCH [--flags K=V,...]   (docs/model-contract.md §9.4, §12)
   parity_test.py --self-test                          (the reference checked on its own)
 
 --flags sets model flags of the contract (norm_affine=true, v_act=silu,

@@ -1,4 +1,4 @@
-"""Independent PyTorch reference of the four architectures (docs: architectures.md).
+"""Independent PyTorch reference of the four architectures (docs/model-contract.md).
 
 Written from the model contract alone, in the masked quadratic forms (never the
 chunked ones), so that it shares no algorithm with the C++ kernels. Meant to run

@@ -1,5 +1,7 @@
 // The coordinator end to end over real gRPC on an ephemeral loopback port,
 // with a temporary SQLite file and an injected clock for lease deadlines.
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -212,6 +215,50 @@ TEST_F(CoordinatorTest, AuthStatuses) {
   EXPECT_EQ(worker_->Register(Ctx(kClientToken).get(), reg, &reg_response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(worker_->Register(Ctx(kWorkerToken).get(), reg, &reg_response).ok());
+}
+
+// Calls `method` with an empty request and `token` (none when empty); the
+// status code the server answers.
+grpc::StatusCode CallWithEmptyRequest(grpc::GenericStub& stub, const std::string& method,
+                                      const std::string& token) {
+  grpc::ClientContext context;
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::Slice empty("");
+  const grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get().error_code();
+}
+
+TEST_F(CoordinatorTest, EveryMethodRefusesCallersWithoutItsToken) {
+  grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                             grpc::InsecureChannelCredentials()));
+  struct Case {
+    const char* service;
+    const char* other_role_token;
+  };
+  for (const Case& c : {Case{"flopwise.v1.UserService", kWorkerToken},
+                        Case{"flopwise.v1.WorkerService", kClientToken}}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(c.service);
+    ASSERT_NE(service, nullptr) << c.service;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method = "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, ""), grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, "not-a-token"),
+                grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      EXPECT_EQ(CallWithEmptyRequest(stub, method, c.other_role_token),
+                grpc::StatusCode::PERMISSION_DENIED)
+          << method;
+    }
+  }
+  // Health checking stays open.
+  EXPECT_EQ(CallWithEmptyRequest(stub, "/grpc.health.v1.Health/Check", ""), grpc::StatusCode::OK);
 }
 
 TEST_F(CoordinatorTest, OversizedRequestIsRefused) {
@@ -739,6 +786,58 @@ TEST_F(CoordinatorTest, WatchRunsStreamsUntilEveryRunIsTerminal) {
   EXPECT_EQ(update.state(), v1::RUN_STATE_FAILED);
   EXPECT_EQ(update.step(), 2);
   EXPECT_EQ(update.total_tokens(), 4096);
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(CoordinatorTest, SweepSummariesComeFromTheCoordinator) {
+  const auto sweep = Submit(OneRunSpec("summary", 0, 1));
+  auto get_sweep = [&] {
+    v1::GetSweepRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    v1::GetSweepResponse response;
+    grpc::Status status = user_->GetSweep(Ctx(kClientToken).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.sweep();
+  };
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {2}, 0, -1, &metrics).ok());  // 2048 of 4096 tokens
+  v1::Sweep running = get_sweep();
+  EXPECT_EQ(running.state(), v1::SWEEP_STATE_ACTIVE);
+  EXPECT_EQ(running.runs_total(), 1);
+  EXPECT_EQ(running.runs_finished(), 0);
+  EXPECT_EQ(running.runs_by_state().at("RUN_STATE_RUNNING"), 1);
+  EXPECT_DOUBLE_EQ(running.progress_fraction(), 0.5);
+
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(lease, "boom", false, &failed).ok());
+  const v1::Sweep ended = get_sweep();
+  EXPECT_EQ(ended.state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(ended.runs_finished(), 1);
+  EXPECT_EQ(ended.runs_by_state().at("RUN_STATE_FAILED"), 1);
+  v1::ListSweepsRequest list;
+  list.set_include_finished(true);
+  v1::ListSweepsResponse listed;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), list, &listed).ok());
+  ASSERT_EQ(listed.sweeps_size(), 1);
+  EXPECT_EQ(listed.sweeps(0).runs_finished(), 1);
+  EXPECT_EQ(listed.sweeps(0).state(), v1::SWEEP_STATE_COMPLETED);
+
+  // Every run update carries its sweep's summary, without the spec.
+  v1::WatchRunsRequest request;
+  request.add_run_ids(sweep.runs(0).run_id());
+  auto context = Ctx(kClientToken);
+  auto reader = user_->WatchRuns(context.get(), request);
+  v1::RunUpdate update;
+  ASSERT_TRUE(reader->Read(&update));
+  ASSERT_TRUE(update.has_sweep());
+  EXPECT_EQ(update.sweep().sweep_id(), sweep.sweep_id());
+  EXPECT_EQ(update.sweep().name(), "summary");
+  EXPECT_EQ(update.sweep().state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(update.sweep().runs_finished(), 1);
+  EXPECT_DOUBLE_EQ(update.sweep().progress_fraction(), 0.5);
+  EXPECT_TRUE(update.sweep().spec_yaml().empty());
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_TRUE(reader->Finish().ok());
 }

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <limits>
 
-#include "db/store.h"
 #include "runspec/architecture.h"
+#include "tests/db/db_test_util.h"
 
 namespace flopwise::server::testing {
 
@@ -185,17 +185,7 @@ void FitStudy::ReportNanCheckpointOnHeldLease() {
 }
 
 int FitStudy::FitRows() const {
-  auto store = db::Store::Open(db_path());
-  if (!store.ok()) {
-    ADD_FAILURE() << store.status();
-    return -1;
-  }
-  auto fits = (*store)->ListFits();
-  if (!fits.ok()) {
-    ADD_FAILURE() << fits.status();
-    return -1;
-  }
-  return static_cast<int>(fits->size());
+  return static_cast<int>(db::testing::RawQueryInt(db_path(), "SELECT count(*) FROM fits"));
 }
 
 }  // namespace flopwise::server::testing

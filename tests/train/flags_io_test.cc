@@ -1,6 +1,7 @@
-// The model flags of architectures.md (norm_affine D3, v_act D5, lrpe_variant
-// D11, embed_scale D14) through every file the trainer writes: the weights' metadata and
-// tensors (§12), full checkpoints with the optimizer state, and `check`.
+// The model flags of docs/model-contract.md (norm_affine D3, v_act D5,
+// lrpe_variant D11, embed_scale D14) through every file the trainer writes:
+// the weights' metadata and tensors (§12), full checkpoints with the optimizer
+// state, and `check`.
 #include <gtest/gtest.h>
 
 #include <algorithm>

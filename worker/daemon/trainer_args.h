@@ -1,5 +1,6 @@
 // How the worker starts flopwise-train for one leased run: the run config as a
-// file in the run directory, and a command line that names it.
+// file in the run directory, and a command line that names it
+// (docs/training.md).
 #pragma once
 
 #include <string>

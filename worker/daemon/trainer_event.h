@@ -1,5 +1,5 @@
-// The trainer's stdout protocol (flopwise-train, docs/contracts): one JSON
-// object per line. ParseTrainerLine turns one line into a TrainerEvent.
+// The trainer's stdout protocol (flopwise-train, docs/training.md "Progress
+// protocol"): one JSON object per line. ParseTrainerLine turns one line into a TrainerEvent.
 #pragma once
 
 #include <cstdint>

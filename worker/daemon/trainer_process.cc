@@ -21,7 +21,7 @@ TrainerProcess::TrainerProcess(std::unique_ptr<ChildProcess> child, std::functio
 
 TrainerProcess::~TrainerProcess() {
   {
-    std::lock_guard<std::mutex> lock(child_mu_);
+    absl::MutexLock lock(&child_mu_);
     if (!child_->TryWait().has_value()) child_->Signal(SIGKILL);
   }
   reader_.join();
@@ -36,37 +36,37 @@ void TrainerProcess::ReadLoop() {
       continue;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       events_.push_back(*std::move(event));
     }
     if (on_event_) on_event_();
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     output_closed_ = true;
   }
   if (on_event_) on_event_();
 }
 
 std::vector<TrainerEvent> TrainerProcess::TakeEvents() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<TrainerEvent> out;
   out.swap(events_);
   return out;
 }
 
 bool TrainerProcess::output_closed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return output_closed_ && events_.empty();
 }
 
 void TrainerProcess::Signal(int signal) {
-  std::lock_guard<std::mutex> lock(child_mu_);
+  absl::MutexLock lock(&child_mu_);
   child_->Signal(signal);
 }
 
 std::optional<ExitStatus> TrainerProcess::TryWait() {
-  std::lock_guard<std::mutex> lock(child_mu_);
+  absl::MutexLock lock(&child_mu_);
   return child_->TryWait();
 }
 

@@ -4,12 +4,13 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "worker/daemon/child_process.h"
 #include "worker/daemon/trainer_event.h"
 
@@ -29,24 +30,26 @@ class TrainerProcess {
 
   // Events parsed since the last call, in order. Lines that are not valid
   // events are logged and skipped.
-  std::vector<TrainerEvent> TakeEvents();
+  std::vector<TrainerEvent> TakeEvents() ABSL_LOCKS_EXCLUDED(mu_);
   // True once the trainer closed its stdout and every event was read.
-  bool output_closed() const;
+  bool output_closed() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  void Signal(int signal);
-  std::optional<ExitStatus> TryWait();
+  void Signal(int signal) ABSL_LOCKS_EXCLUDED(child_mu_);
+  std::optional<ExitStatus> TryWait() ABSL_LOCKS_EXCLUDED(child_mu_);
   pid_t pid() const { return child_->pid(); }
 
  private:
   TrainerProcess(std::unique_ptr<ChildProcess> child, std::function<void()> on_event);
-  void ReadLoop();
+  void ReadLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   std::unique_ptr<ChildProcess> child_;
   std::function<void()> on_event_;
-  mutable std::mutex mu_;
-  std::vector<TrainerEvent> events_;  // GUARDED_BY(mu_)
-  bool output_closed_ = false;        // GUARDED_BY(mu_)
-  std::mutex child_mu_;               // serialises Signal/TryWait
+  mutable absl::Mutex mu_;
+  std::vector<TrainerEvent> events_ ABSL_GUARDED_BY(mu_);
+  bool output_closed_ ABSL_GUARDED_BY(mu_) = false;
+  // Serialises child_'s Signal() and TryWait() (a reaped pid must not be
+  // signalled); its pid and output need no lock.
+  absl::Mutex child_mu_;
   std::thread reader_;
 };
 

@@ -118,7 +118,7 @@ Worker::Worker(WorkerOptions options, CoordinatorLink* link)
 Worker::~Worker() = default;
 
 std::string Worker::worker_id() const {
-  std::lock_guard<std::mutex> lock(id_mu_);
+  absl::MutexLock lock(&id_mu_);
   return worker_id_;
 }
 
@@ -128,16 +128,17 @@ void Worker::RequestStop() {
 }
 
 void Worker::Wake() {
-  {
-    std::lock_guard<std::mutex> lock(wake_mu_);
-    woken_ = true;
-  }
-  wake_cv_.notify_one();
+  absl::MutexLock lock(&wake_mu_);
+  woken_ = true;
+  wake_cv_.Signal();
 }
 
 void Worker::SleepUntilWoken(int64_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(wake_mu_);
-  wake_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return woken_; });
+  absl::MutexLock lock(&wake_mu_);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+  while (!woken_) {
+    if (wake_cv_.WaitWithDeadline(&wake_mu_, deadline)) break;  // timed out
+  }
   woken_ = false;
 }
 
@@ -160,7 +161,7 @@ absl::Status Worker::PrepareWorkDir() {
   std::ifstream id_file(fs::path(options_.work_dir) / kWorkerIdFile);
   std::string id;
   if (id_file && std::getline(id_file, id)) {
-    std::lock_guard<std::mutex> lock(id_mu_);
+    absl::MutexLock lock(&id_mu_);
     worker_id_ = std::string(absl::StripAsciiWhitespace(id));
   }
   return absl::OkStatus();
@@ -188,7 +189,7 @@ bool Worker::Register(int64_t now_ms) {
   }
   register_backoff_.Reset();
   {
-    std::lock_guard<std::mutex> lock(id_mu_);
+    absl::MutexLock lock(&id_mu_);
     worker_id_ = response->worker_id();
   }
   std::ofstream(fs::path(options_.work_dir) / kWorkerIdFile) << response->worker_id() << "\n";
@@ -296,14 +297,13 @@ void Worker::Acquire(int64_t now_ms) {
 
 void Worker::StartRun(const v1::Lease& lease) {
   auto slot = std::make_unique<Slot>(lease, options_.backoff);
-  // What the coordinator granted (Lease.resources; all zero from an older
-  // coordinator, and the memory of a GPU run is the GPUs').
+  // What the coordinator granted (Lease.resources; the memory of a GPU run is
+  // the GPUs', so its host memory is estimated here).
   const v1::Resources& granted = lease.resources();
   slot->threads = threads_per_run_;
   slot->cores = std::max(threads_per_run_, granted.cpu_cores());
-  slot->memory_bytes = granted.gpus() == 0 && granted.memory_bytes() > 0
-                           ? granted.memory_bytes()
-                           : EstimateMemoryBytes(lease.config(), slot->threads);
+  slot->memory_bytes = granted.gpus() == 0 ? granted.memory_bytes()
+                                           : EstimateMemoryBytes(lease.config(), slot->threads);
   slot->progress.set_lease_id(lease.lease_id());
   slot->progress.set_attempt(lease.attempt());
   slot->progress.set_step(std::max<int64_t>(0, lease.resume_step()));
@@ -325,8 +325,7 @@ void Worker::StartRun(const v1::Lease& lease) {
     }
     spawn.env.emplace_back("CUDA_VISIBLE_DEVICES", absl::StrJoin(slot->gpu_indices, ","));
   }
-  const std::string dir_name =
-      lease.run_dir_name().empty() ? absl::StrCat("run-", lease.run_id()) : lease.run_dir_name();
+  const std::string& dir_name = lease.run_dir_name();
   const fs::path run_dir = fs::path(checkpoint_root_) / dir_name;
   const fs::path log_path = fs::path(options_.work_dir) / "logs" /
                             absl::StrCat(absl::StrReplaceAll(dir_name, {{"/", "_"}}), ".attempt-",

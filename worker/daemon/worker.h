@@ -6,16 +6,16 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "kernels/device_info.h"
 #include "worker/daemon/backoff.h"
 #include "worker/daemon/coordinator_link.h"
@@ -50,24 +50,24 @@ class Worker {
   // checkpoints, releases their leases and returns. FailedPrecondition when
   // the work directory cannot be used.
   absl::Status Run();
-  void RequestStop();
+  void RequestStop() ABSL_LOCKS_EXCLUDED(wake_mu_);
 
   // The id the coordinator assigned (empty before registration). Thread-safe.
-  std::string worker_id() const;
+  std::string worker_id() const ABSL_LOCKS_EXCLUDED(id_mu_);
 
  private:
   struct Slot;
 
-  absl::Status PrepareWorkDir();
-  bool Register(int64_t now_ms);
+  absl::Status PrepareWorkDir() ABSL_LOCKS_EXCLUDED(id_mu_);
+  bool Register(int64_t now_ms) ABSL_LOCKS_EXCLUDED(id_mu_);
   void Heartbeat(int64_t now_ms);
   void Acquire(int64_t now_ms);
   void StartRun(const v1::Lease& lease);
   void PumpEvents(Slot& slot);
   void FinishIfExited(Slot& slot);
   void StopSlot(Slot& slot, const std::string& reason, bool lease_ended);
-  void Wake();
-  void SleepUntilWoken(int64_t timeout_ms);
+  void Wake() ABSL_LOCKS_EXCLUDED(wake_mu_);
+  void SleepUntilWoken(int64_t timeout_ms) ABSL_LOCKS_EXCLUDED(wake_mu_);
 
   const WorkerOptions options_;
   CoordinatorLink* const link_;
@@ -75,8 +75,8 @@ class Worker {
   int threads_per_run_ = 1;
   std::string checkpoint_root_;
 
-  mutable std::mutex id_mu_;
-  std::string worker_id_;  // GUARDED_BY(id_mu_)
+  mutable absl::Mutex id_mu_;
+  std::string worker_id_ ABSL_GUARDED_BY(id_mu_);
   bool registered_ = false;
   bool draining_ = false;
   int heartbeat_interval_ms_ = 5000;
@@ -89,9 +89,9 @@ class Worker {
   std::map<std::string, std::unique_ptr<Slot>> slots_;  // by lease id
 
   std::atomic<bool> stop_requested_{false};
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  bool woken_ = false;  // GUARDED_BY(wake_mu_)
+  absl::Mutex wake_mu_;
+  absl::CondVar wake_cv_;  // signalled when woken_ is set
+  bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
 };
 
 }  // namespace flopwise::workerd

@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "base/yaml_config.h"
 #include "client/channel.h"
 #include "kernels/device_info.h"
 #include "worker/daemon/coordinator_link.h"
 #include "worker/daemon/worker.h"
-#include "worker/daemon/yaml_config.h"
 
 namespace {
 
@@ -46,9 +46,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"flopwise-worker: leases runs from the coordinator and trains them"};
-  app.config_formatter(std::make_shared<flopwise::workerd::YamlConfig>());
-  app.set_config("--config", "", "YAML file whose keys are these flags' long names");
-  app.allow_config_extras(CLI::config_extras_mode::error);
+  flopwise::UseYamlConfig(app);
   flopwise::client::ConnectFlags connect;
   flopwise::workerd::WorkerOptions options;
   std::string log_level = "info";

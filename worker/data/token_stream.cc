@@ -27,8 +27,8 @@ class ConcatenatedStream final : public TokenStream {
     for (const auto& source : sources_) starts_.push_back(starts_.back() + source->length());
     windows_ = (starts_.back() - 1) / static_cast<uint64_t>(options_.sequence_length);
   }
-  uint64_t windows() const { return windows_; }
   uint64_t stream_tokens() const { return starts_.back(); }
+  uint64_t sequences_per_epoch() const override { return windows_; }
 
   absl::Status NextSequence(std::span<int32_t> out) override {
     const uint64_t want = static_cast<uint64_t>(options_.sequence_length) + 1;

@@ -55,6 +55,9 @@ class TokenStream {
   virtual uint64_t position() const = 0;
   virtual absl::Status Seek(uint64_t position) = 0;
 
+  // Distinct windows in the data: one epoch (the stream repeats after it).
+  virtual uint64_t sequences_per_epoch() const = 0;
+
   virtual int64_t vocab_size() const = 0;  // from the shard header (0 if unknown: raw files)
   virtual std::string tokenizer_name() const = 0;  // "" if unknown
 };

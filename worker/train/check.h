@@ -1,4 +1,4 @@
-// `flopwise-train check` (architectures.md §12): the loss, and optionally
+// `flopwise-train check` (docs/model-contract.md §12): the loss, and optionally
 // every parameter gradient, of given weights on given tokens, in fp32. The
 // cross-implementation parity test of the CPU trainer.
 #pragma once

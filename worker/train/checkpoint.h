@@ -1,5 +1,5 @@
 // Training checkpoints (docs/checkpoints.md): RUN_DIR/step-00001234/ holding
-// model.safetensors (architectures.md §12), optimizer.safetensors (AdamW
+// model.safetensors (docs/model-contract.md §12), optimizer.safetensors (AdamW
 // moments "adam_m.<name>", "adam_v.<name>") and state.json (step, tokens,
 // data position, RNG state). Written under a temporary name and renamed, so a
 // directory named step-* is always complete.

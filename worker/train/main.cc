@@ -1,20 +1,22 @@
 // flopwise-train: trains one model (docs/training.md) or, with `check`,
-// evaluates given weights on given tokens (architectures.md §12).
+// evaluates given weights on given tokens (docs/model-contract.md §12).
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/text_format.h"
+#include "base/yaml_config.h"
 #include "models/model_flags.h"
 #include "runspec/proto_json.h"
 #include "worker/train/check.h"
+#include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
 
@@ -68,7 +70,7 @@ class StdoutSink final : public EventSink {
                    "done: step %lld, %s tokens, loss %.4f, peak memory %.0f MiB (%.0f MiB "
                    "estimated from the config)\n",
                    static_cast<long long>(event.value("step", int64_t{0})),
-                   FormatCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
+                   ShortCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
                    event.value("peak_rss_bytes", 0.0) / (1 << 20),
                    event.value("memory_estimate_bytes", 0.0) / (1 << 20));
     }
@@ -105,52 +107,6 @@ int TerminalColumns(int fd) {
   return size.ws_col;
 }
 
-bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
-  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
-    return a == flag || a.rfind(flag + "=", 0) == 0;
-  });
-}
-
-// Prepends `--key value` for every key of the YAML file that the command line
-// does not set itself (flags override the file). Throws CLI::ValidationError
-// for an unreadable file or an unknown key.
-void MergeYamlConfig(const std::string& path, CLI::App& app, std::vector<std::string>* args) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw CLI::ValidationError("--config", path + ": " + e.what());
-  }
-  if (!root.IsMap()) throw CLI::ValidationError("--config", path + ": not a mapping of flag names");
-  std::vector<std::string> extra;
-  for (const auto& item : root) {
-    std::string key = item.first.as<std::string>();
-    std::string flag = "--" + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    const CLI::Option* option = app.get_option_no_throw(flag);
-    if (option == nullptr || flag == "--config") {
-      throw CLI::ValidationError("--config", path + ": unknown key '" + key + "'");
-    }
-    if (HasFlag(*args, flag)) continue;
-    if (!item.second.IsScalar()) {
-      throw CLI::ValidationError("--config", path + ": key '" + key + "' must be a scalar");
-    }
-    const std::string value = item.second.as<std::string>();
-    if (option->get_expected_max() == 0) {  // a flag: present when true
-      bool on = false;
-      if (!YAML::convert<bool>::decode(item.second, on)) {
-        throw CLI::ValidationError(
-            "--config", path + ": key '" + key + "' must be true or false, got '" + value + "'");
-      }
-      if (on) extra.push_back(flag);
-      continue;
-    }
-    extra.push_back(flag);
-    extra.push_back(value);
-  }
-  args->insert(args->begin(), extra.begin(), extra.end());
-}
-
 // One command-line flag per model flag (models/model_flags.h): a valueless
 // flag for a boolean, a flag with a value for a choice.
 void AddModelFlags(CLI::App& app, models::ModelFlagValues* values) {
@@ -169,24 +125,40 @@ void AddModelFlags(CLI::App& app, models::ModelFlagValues* values) {
   }
 }
 
-// Sets the options from a RunConfig file (flags given on the command line are
-// parsed afterwards and override it). Throws CLI::ValidationError for a file
-// that cannot be read or is not a RunConfig.
-void ApplyRunConfigFile(const std::string& path, TrainOptions* options) {
-  v1::RunConfig config;
-  if (absl::Status s = runspec::ReadProtoJsonFile(path, &config); !s.ok()) {
-    throw CLI::ValidationError("--config", std::string(s.message()));
+// A `--config RUN.json` is a RunConfig as protobuf JSON, as the worker writes
+// it into a run directory: it sets the options' starting values and is taken
+// out of `args`, so the command line, parsed afterwards, overrides it. Any
+// other --config file stays for UseYamlConfig's YAML reader. Throws
+// CLI::ValidationError for a file that cannot be read or is not a RunConfig.
+void TakeRunConfigFile(std::vector<std::string>* args, TrainOptions* options) {
+  for (auto it = args->begin(); it != args->end(); ++it) {
+    std::string path;
+    auto end = it + 1;
+    if (*it == "--config" && end != args->end()) {
+      path = *end++;
+    } else if (it->starts_with("--config=")) {
+      path = it->substr(std::string_view("--config=").size());
+    } else {
+      continue;
+    }
+    if (!path.ends_with(".json")) return;
+    v1::RunConfig config;
+    if (absl::Status s = runspec::ReadProtoJsonFile(path, &config); !s.ok()) {
+      throw CLI::ValidationError("--config", std::string(s.message()));
+    }
+    ApplyRunConfig(config, options);
+    args->erase(it, end);
+    return;
   }
-  ApplyRunConfig(config, options);
 }
 
 int Main(int argc, char** argv) {
   CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
   TrainOptions o;
-  std::string config_path;
-  app.add_option("--config", config_path,
-                 "Run config: a RunConfig as protobuf JSON (*.json, as the worker writes it) or "
-                 "YAML of flags (keys: long flag names with _)");
+  UseYamlConfig(app);
+  app.get_config_ptr()->description(
+      "Run config: a RunConfig as protobuf JSON (*.json, as the worker writes it) or YAML of "
+      "flags (keys: long flag names, '_' or '-')");
   app.add_option("--arch", o.model.arch, "llama, tnl, hgrn2 or cos2");
   app.add_option("--preset", o.model.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
   app.add_option("--layers", o.model.layers, "Override the preset's layers");
@@ -229,19 +201,13 @@ int Main(int argc, char** argv) {
   check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
   check->add_option("--threads", co.threads, "CPU threads (0: all)");
 
-  std::vector<std::string> args(argv + 1, argv + argc);
+  EvalCommand eval_command;
+  CLI::App* evaluate = AddEvalCommand(&app, &eval_command);
+
   try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    TakeRunConfigFile(&args, &o);
     app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-    if (!config_path.empty() && !check->parsed()) {
-      o = TrainOptions();
-      if (config_path.ends_with(".json")) {
-        ApplyRunConfigFile(config_path, &o);
-      } else {
-        MergeYamlConfig(config_path, app, &args);
-      }
-      app.clear();
-      app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-    }
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
@@ -257,6 +223,8 @@ int Main(int argc, char** argv) {
     std::printf("loss %.10g\n", *loss);
     return 0;
   }
+
+  if (evaluate->parsed()) return RunEvalCommand(eval_command);
 
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;

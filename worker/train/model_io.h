@@ -1,5 +1,5 @@
 // Moving a Model's arenas to and from safetensors files with the tensor names
-// of architectures.md §12 (model weights, gradients, AdamW moments).
+// of docs/model-contract.md §12 (model weights, gradients, AdamW moments).
 #pragma once
 
 #include <string>

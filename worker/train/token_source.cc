@@ -1,12 +1,8 @@
 #include "worker/train/token_source.h"
 
-#ifdef FLOPWISE_TRAIN_HAVE_TOKEN_STREAM
 #include "worker/data/token_stream.h"
-#endif
 
 namespace flopwise::train {
-
-#ifdef FLOPWISE_TRAIN_HAVE_TOKEN_STREAM
 namespace {
 
 class StreamSource final : public TokenSource {
@@ -34,15 +30,5 @@ absl::StatusOr<std::unique_ptr<TokenSource>> TokenSource::Open(const std::string
   }
   return std::unique_ptr<TokenSource>(new StreamSource(std::move(*stream)));
 }
-
-#else
-
-absl::StatusOr<std::unique_ptr<TokenSource>> TokenSource::Open(const std::string& path,
-                                                               int64_t sequence_length,
-                                                               uint64_t seed) {
-  return OpenRawTokenFile(path, sequence_length);
-}
-
-#endif
 
 }  // namespace flopwise::train

@@ -1,6 +1,6 @@
-// Where training sequences come from: flopwise::data::TokenStream when the
-// data module provides it, otherwise a plain reader of raw little-endian
-// token files (uint32, or uint16 for `.u16`).
+// Where training sequences come from: flopwise::data::TokenStream (shard
+// directories, shards, llm.c files and raw token files; docs/data.md) behind
+// the small interface the trainer needs.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +28,5 @@ class TokenSource {
   virtual uint64_t position() const = 0;
   virtual absl::Status Seek(uint64_t position) = 0;
 };
-
-// The fallback reader, also used directly by tests: consecutive windows of
-// sequence_length + 1 tokens (overlapping by one), wrapping at the end.
-absl::StatusOr<std::unique_ptr<TokenSource>> OpenRawTokenFile(const std::string& path,
-                                                              int64_t sequence_length);
 
 }  // namespace flopwise::train

@@ -1,11 +1,11 @@
-#include "worker/daemon/yaml_config.h"
+#include "base/yaml_config.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <sstream>
 
-namespace flopwise::workerd {
+namespace flopwise {
 
 std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool write_description,
                                   std::string prefix) const {
@@ -57,4 +57,10 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   return items;
 }
 
-}  // namespace flopwise::workerd
+void UseYamlConfig(CLI::App& app) {
+  app.config_formatter(std::make_shared<YamlConfig>());
+  app.set_config("--config", "", "YAML file of these flags (keys: long flag names, '_' or '-')");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+}
+
+}  // namespace flopwise

@@ -1,0 +1,40 @@
+// The whole study in one folder, as `flopwise report` writes it: fit every
+// method with a bootstrap, recommend N and D at a few budgets, draw the
+// figures, and write report.md and fit.json beside them (docs/fitting.md).
+// Library flopwise_fitting_study: the part of fitting that draws through
+// plot/ and rounds to the models' presets, apart from the fits themselves.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fitting/fit.h"
+
+namespace flopwise::fitting {
+
+struct StudyFolderOptions {
+  std::string out_dir;  // created when missing
+  std::string title = "Scaling study";
+  std::string source;           // a line under the title saying where the data is from
+  std::vector<double> budgets;  // in fit.unit; empty: DefaultReportBudgets
+  FitOptions fit;
+};
+
+struct StudyFolder {
+  FitReport fit;
+  std::vector<BudgetReport> budgets;  // one per budget, in the order asked
+  std::string report_path;            // <out_dir>/report.md
+  std::vector<std::string> files;     // every file written: figures, report.md, fit.json
+};
+
+// Fits `records`, recommends at each budget (rounded to the models' presets),
+// writes the figures (plot/scaling_figures.h), report.md (StudyReportMarkdown,
+// the overlay first among its figures) and fit.json (FitReportJson) into
+// options.out_dir. Errors: the fit's and the recommendation's InvalidArgument;
+// Unavailable naming the folder or the file that cannot be written.
+absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> records,
+                                             const StudyFolderOptions& options);
+
+}  // namespace flopwise::fitting

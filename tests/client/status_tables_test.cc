@@ -1,0 +1,83 @@
+#include "client/status_tables.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+
+namespace flopwise::client {
+namespace {
+
+namespace v1 = ::flopwise::v1;
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+TEST(StatusTables, SweepLineShowsTheCoordinatorsSummaryAsSent) {
+  v1::Sweep sweep;
+  sweep.set_sweep_id(7);
+  sweep.set_name("ladder");
+  sweep.set_state(v1::SWEEP_STATE_COMPLETED);
+  sweep.set_runs_total(5);
+  sweep.set_runs_finished(3);
+  sweep.set_progress_fraction(0.5);
+  // Counts that disagree with runs_finished: the table does not recount.
+  (*sweep.mutable_runs_by_state())["RUN_STATE_PENDING"] = 5;
+  const std::vector<std::string> lines = Lines(SweepTable({&sweep, 1}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind("sweep  name", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("7      ladder", 0), 0u) << lines[1];
+  EXPECT_NE(lines[1].find(" completed "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(" 3/5 "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("[###############...............]  50%"), std::string::npos) << lines[1];
+}
+
+TEST(StatusTables, RunUpdatesShowEtaOnlyWhileRunning) {
+  std::map<int64_t, v1::RunUpdate> runs;
+  v1::RunUpdate& running = runs[2];
+  running.set_name("llama-a");
+  running.set_state(v1::RUN_STATE_RUNNING);
+  running.set_tokens(1500);
+  running.set_progress_fraction(0.25);
+  running.set_loss(3.5);
+  running.set_eta_seconds(125);
+  running.set_worker_id("w1");
+  v1::RunUpdate& done = runs[1];
+  done.set_name("llama-b");
+  done.set_state(v1::RUN_STATE_SUCCEEDED);
+  done.set_eta_seconds(0);
+  const std::vector<std::string> lines = Lines(RunUpdateTable(runs));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1].rfind("1      llama-b", 0), 0u) << lines[1];  // by run id
+  EXPECT_NE(lines[1].find("succeeded"), std::string::npos);
+  EXPECT_EQ(lines[1].find("0s"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[1].back(), '-') << lines[1];  // no worker
+  EXPECT_NE(lines[2].find("1.50k"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("2m05s"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("3.5000"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[2].substr(lines[2].size() - 2), "w1") << lines[2];
+}
+
+TEST(StatusTables, RunTableShowsAttemptsAndTheLastFailure) {
+  v1::Run run;
+  run.set_run_id(3);
+  run.set_sweep_id(1);
+  run.set_name("tnl-x");
+  run.set_state(v1::RUN_STATE_FAILED);
+  run.set_attempts(2);
+  run.set_max_attempts(2);
+  run.add_failure_reasons("attempt 1 (failed): first");
+  run.add_failure_reasons("attempt 2 (failed): second");
+  const std::vector<std::string> lines = Lines(RunTable(std::vector<v1::Run>{run}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("last failure"), std::string::npos);
+  EXPECT_NE(lines[1].find(" 2/2 "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("attempt 2 (failed): second"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[1].find("first"), std::string::npos) << lines[1];
+}
+
+}  // namespace
+}  // namespace flopwise::client

@@ -1,0 +1,148 @@
+// `flopwise-train eval` end to end: a byte-level dataset, a short training
+// run, every task, and the validation loss against `flopwise-train check`.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/eval/eval_test_util.h"
+#include "worker/data/prepare.h"
+#include "worker/eval/multiple_choice.h"
+#include "worker/eval/validation.h"
+#include "worker/train/checkpoint.h"
+
+namespace flopwise::eval {
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+};
+
+Result RunTrain(const std::string& args) {
+  Result result;
+  FILE* pipe = popen((std::string(FLOPWISE_TRAIN_BIN) + " " + args).c_str(), "r");
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class EvalCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("cli"));
+    const std::string text = *dir_ + "/text";
+    std::filesystem::create_directories(text);
+    for (int d = 0; d < 30; ++d) {
+      std::ofstream doc(text + "/doc" + std::to_string(d) + ".txt");
+      for (int s = 0; s < 14; ++s) {
+        doc << "The river " << d << " runs past the mill and the bridge number " << s << ".\n";
+      }
+    }
+    data::PrepareOptions prepare;
+    prepare.tokenizer = "byte";
+    prepare.inputs = {text};
+    prepare.out_dir = *dir_ + "/data";
+    prepare.validation_fraction = 0.3;
+    prepare.threads = 1;
+    ASSERT_TRUE(data::PrepareDataset(prepare).ok());
+    const Result train = RunTrain("--arch tnl --preset cpu-1 --vocab 264 --context 64 --data " +
+                                  *dir_ + "/data --batch-tokens 256 --total-tokens 1024 --out " +
+                                  *dir_ + "/run --threads 1 > /dev/null 2>&1");
+    ASSERT_EQ(train.exit_code, 0);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static std::string* dir_;
+};
+std::string* EvalCliTest::dir_ = nullptr;
+
+TEST_F(EvalCliTest, EveryTaskPrintsOneJsonLineAndValidationMatchesCheck) {
+  const std::string& dir = *dir_;
+  const std::string task_file = dir + "/tiny-task.jsonl";
+  ASSERT_TRUE(WriteMcTaskFile({{"The river 3 runs past the", {"mill", "moon"}, 0},
+                               {"and the bridge", {"number", "sky"}, 0}},
+                              task_file)
+                  .ok());
+  const Result r =
+      RunTrain("eval --checkpoint " + dir + "/run --context 64 --data " + dir +
+               "/data --tasks validation,needle,brown-continuation," + task_file +
+               " --validation-tokens 256 --batch 4 --needle-lengths 160,192 --needle-depths 0,0.5,1"
+               " --continuation-documents 10 --figures " +
+               dir + "/figures --threads 1 2>" + dir + "/eval.stderr");
+  std::stringstream stderr_text;
+  stderr_text << std::ifstream(dir + "/eval.stderr").rdbuf();
+  ASSERT_EQ(r.exit_code, 0) << r.out << stderr_text.str();
+  // The summary names every task.
+  EXPECT_NE(stderr_text.str().find("brown-continuation"), std::string::npos) << stderr_text.str();
+  std::map<std::string, nlohmann::json> by_task;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["event"], "eval");
+    EXPECT_EQ(j["arch"], "tnl");
+    EXPECT_EQ(j["training_tokens"], 1024);
+    by_task[j["task"]] = j;
+  }
+  ASSERT_EQ(by_task.size(), 5u) << r.out;
+  for (const char* mode : {"needle-easy", "needle-standard"}) {
+    const nlohmann::json& m = by_task[mode]["metrics"];
+    EXPECT_EQ(m["scores"].size(), 2u);
+    EXPECT_EQ(m["cases"], 6);
+    EXPECT_GE(m["niah_score"].get<double>(), 0.0);
+    EXPECT_LE(m["weighted_average_accuracy"].get<double>(), 1.0);
+    for (const auto& figure : by_task[mode]["figures"]) {
+      EXPECT_TRUE(std::filesystem::exists(figure.get<std::string>())) << figure;
+    }
+  }
+  EXPECT_EQ(by_task["brown-continuation"]["metrics"]["documents"], 10);
+  EXPECT_EQ(by_task["tiny-task"]["metrics"]["documents"], 2);
+
+  // The same four windows through `check`.
+  const nlohmann::json& v = by_task["validation"]["metrics"];
+  EXPECT_EQ(v["windows"], 4);
+  EXPECT_GT(v["bytes"].get<int64_t>(), 0);
+  auto windows = ReadValidationWindows(dir + "/data/validation", 64, /*seed=*/1, 4);
+  ASSERT_TRUE(windows.ok()) << windows.status();
+  WriteU32(windows->ids, dir + "/windows.u32");
+  const std::string weights = *train::FindLatestCheckpoint(dir + "/run") + "/model.safetensors";
+  const Result check = RunTrain("check --weights " + weights + " --tokens " + dir +
+                                "/windows.u32 --batch 4 --context 64 --threads 1");
+  ASSERT_EQ(check.exit_code, 0) << check.out;
+  const double check_loss = std::stod(check.out.substr(check.out.rfind("loss ") + 5));
+  EXPECT_NEAR(v["loss"].get<double>(), check_loss, 1e-9 * check_loss);
+}
+
+TEST_F(EvalCliTest, AnUnreadableTaskFileFailsWithItsPath) {
+  const std::string missing = *dir_ + "/no-such-task.jsonl";
+  const Result r = RunTrain("eval --checkpoint " + *dir_ + "/run --context 64 --data " + *dir_ +
+                            "/data --tasks " + missing + " --threads 1 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
+}
+
+TEST_F(EvalCliTest, UnknownTaskAndMissingCheckpointAreErrors) {
+  Result r = RunTrain("eval --checkpoint " + *dir_ + "/run --context 64 --tasks bogus 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("unknown task 'bogus'"), std::string::npos) << r.out;
+  r = RunTrain("eval --checkpoint " + *dir_ + "/nowhere --context 64 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find(*dir_ + "/nowhere"), std::string::npos) << r.out;
+  EXPECT_EQ(RunTrain("eval --context 64 2>/dev/null").exit_code, 2);  // --checkpoint is required
+}
+
+}  // namespace
+}  // namespace flopwise::eval
