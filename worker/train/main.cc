@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -211,6 +212,11 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  } catch (const std::invalid_argument&) {
+    // CLI11 converts a config file's value for a model flag (AddModelFlags)
+    // in the flag's callback, where a word that is no boolean throws this.
+    std::fprintf(stderr, "flopwise-train: --config: a flag takes true or false\n");
+    return kExitUsage;
   }
 
   if (check->parsed()) {
