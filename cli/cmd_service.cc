@@ -10,6 +10,7 @@
 #include "client/errors.h"
 #include "client/format.h"
 #include "client/user_connection.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::cli {
 namespace {
@@ -40,7 +41,7 @@ int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool
                 "tokens", "FLOPs", "memory");
     for (const v1::Run& run : response.runs()) {
       std::printf("%-5d %-36s %-6s %12s %12s %10s %9.2fG\n", run.index_in_sweep(),
-                  run.name().c_str(), client::ArchName(run.config().model().arch()).c_str(),
+                  run.name().c_str(), runspec::ArchName(run.config().model().arch()).c_str(),
                   client::ShortCount(static_cast<double>(run.params_non_embedding())).c_str(),
                   client::ShortCount(static_cast<double>(run.config().total_tokens())).c_str(),
                   client::ShortCount(run.estimated_flops()).c_str(),

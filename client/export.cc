@@ -10,6 +10,7 @@
 #include "client/channel.h"
 #include "client/errors.h"
 #include "client/format.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::client {
 namespace {
@@ -132,7 +133,7 @@ Row RowOf(int64_t sweep_id, const std::map<int64_t, v1::Run>& runs, int64_t run_
   auto it = runs.find(run_id);
   if (it != runs.end()) {
     row.run = it->second.name();
-    row.arch = ArchName(it->second.config().model().arch());
+    row.arch = runspec::ArchName(it->second.config().model().arch());
     row.params_non_embedding = it->second.params_non_embedding();
   }
   return row;
@@ -173,7 +174,7 @@ absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::
         row.superseded = c.superseded();
         row.path = c.checkpoint().path();
         row.sha256 = c.checkpoint().sha256();
-        if (row.arch.empty()) row.arch = ArchName(c.arch());
+        if (row.arch.empty()) row.arch = runspec::ArchName(c.arch());
         Write(row, metrics, options.format, out);
         ++written;
       }

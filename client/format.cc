@@ -24,10 +24,6 @@ std::string SweepStateName(v1::SweepState state) {
   return Lowered(v1::SweepState_Name(state), "SWEEP_STATE_");
 }
 
-std::string ArchName(v1::Architecture arch) {
-  return Lowered(v1::Architecture_Name(arch), "ARCHITECTURE_");
-}
-
 v1::RunState ParseRunState(const std::string& name) {
   v1::RunState state = v1::RUN_STATE_UNSPECIFIED;
   if (!v1::RunState_Parse("RUN_STATE_" + absl::AsciiStrToUpper(name), &state)) {

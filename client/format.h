@@ -18,8 +18,6 @@ using ::flopwise::ShortDuration;
 // RUN_STATE_SUCCEEDED -> "succeeded".
 std::string RunStateName(::flopwise::v1::RunState state);
 std::string SweepStateName(::flopwise::v1::SweepState state);
-// ARCHITECTURE_TNL -> "tnl".
-std::string ArchName(::flopwise::v1::Architecture arch);
 
 // Parses "pending", "running", ... back; UNSPECIFIED when unknown.
 ::flopwise::v1::RunState ParseRunState(const std::string& name);

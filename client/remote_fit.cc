@@ -2,7 +2,7 @@
 
 #include "base/status_macros.h"
 #include "client/errors.h"
-#include "client/format.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::client {
 namespace {
@@ -28,18 +28,16 @@ void SetFitOptions(const RemoteFitQuery& query, Request* request) {
 
 void AddShapes(const std::vector<fitting::ShapeOption>& shapes, v1::QueryOptimalRequest* request) {
   for (const fitting::ShapeOption& s : shapes) {
-    for (int a = v1::Architecture_MIN; a <= v1::Architecture_MAX; ++a) {
-      const auto arch = static_cast<v1::Architecture>(a);
-      if (arch == v1::ARCHITECTURE_UNSPECIFIED || ArchName(arch) != s.arch) continue;
-      v1::ShapeOption* shape = request->add_shapes();
-      shape->set_arch(arch);
-      shape->set_name(s.name);
-      shape->set_layers(s.layers);
-      shape->set_d_model(s.d_model);
-      shape->set_heads(s.heads);
-      shape->set_n_params(s.n_params);
-      shape->set_flops_per_token(s.flops_per_token);
-    }
+    const v1::Architecture arch = runspec::ArchFromName(s.arch);
+    if (arch == v1::ARCHITECTURE_UNSPECIFIED) continue;
+    v1::ShapeOption* shape = request->add_shapes();
+    shape->set_arch(arch);
+    shape->set_name(s.name);
+    shape->set_layers(s.layers);
+    shape->set_d_model(s.d_model);
+    shape->set_heads(s.heads);
+    shape->set_n_params(s.n_params);
+    shape->set_flops_per_token(s.flops_per_token);
   }
 }
 

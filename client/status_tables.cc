@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "client/format.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::client {
 
@@ -41,7 +42,7 @@ std::string RunTable(std::span<const v1::Run> runs) {
     const std::string attempts = absl::StrFormat("%d/%d", run.attempts(), run.max_attempts());
     absl::StrAppendFormat(&out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8.4f %-16s %s\n",
                           run.run_id(), run.sweep_id(), run.name(),
-                          ArchName(run.config().model().arch()), RunStateName(run.state()),
+                          runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
                           attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
                           run.loss(), run.worker_id().empty() ? "-" : run.worker_id(),
                           run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());

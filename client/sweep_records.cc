@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
-#include "client/format.h"
 #include "fitting/sweep_records.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::client {
 namespace {
@@ -53,7 +53,7 @@ absl::StatusOr<SweepRecords> FetchSweepRecords(const UserConnection& connection,
     if (name == names.end()) continue;
     const v1::CheckpointPoint& c = row.checkpoint();
     std::optional<fitting::CheckpointRecord> record =
-        fitting::RecordFromCheckpoint({.arch = ArchName(row.arch()),
+        fitting::RecordFromCheckpoint({.arch = runspec::ArchName(row.arch()),
                                        .run = name->second,
                                        .params_non_embedding = row.params_non_embedding(),
                                        .tokens = c.tokens(),

@@ -116,8 +116,66 @@ CREATE TABLE fits (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: runs.config_json holds the protobuf JSON of a flopwise.v1.Run
+// (server/run_plan.h) instead of version 1's flat object; this rewrites the
+// stored plans field by field (the evaluation fields and flops_per_token go).
+constexpr std::string_view kRunPlanAsRunV2 = R"sql(
+UPDATE runs SET config_json = json_object(
+  'index_in_sweep', json_extract(config_json, '$.index_in_sweep'),
+  'name', json_extract(config_json, '$.name'),
+  'config', json_object(
+    'model', json_object(
+      'arch', 'ARCHITECTURE_' || upper(json_extract(config_json, '$.arch')),
+      'preset', json_extract(config_json, '$.preset'),
+      'layers', json_extract(config_json, '$.layers'),
+      'd_model', json_extract(config_json, '$.d_model'),
+      'heads', json_extract(config_json, '$.heads'),
+      'head_dim', json_extract(config_json, '$.head_dim'),
+      'ffn_dim', json_extract(config_json, '$.ffn_dim'),
+      'vocab', json_extract(config_json, '$.vocab'),
+      'context', json_extract(config_json, '$.context'),
+      'gate_rank', json_extract(config_json, '$.gate_rank'),
+      'tpe_dim', json_extract(config_json, '$.tpe_dim'),
+      'tpe_variant', json_extract(config_json, '$.tpe_variant'),
+      'scaled_residual_init',
+        json(CASE WHEN json_extract(config_json, '$.scaled_residual_init') THEN 'true'
+                  ELSE 'false' END),
+      'norm_affine',
+        json(CASE WHEN json_extract(config_json, '$.norm_affine') THEN 'true' ELSE 'false' END),
+      'v_act', json_extract(config_json, '$.v_act'),
+      'lrpe_variant', json_extract(config_json, '$.lrpe_variant')),
+    'batch_tokens', json_extract(config_json, '$.batch_tokens'),
+    'grad_accum', json_extract(config_json, '$.grad_accum'),
+    'total_tokens', json_extract(config_json, '$.total_tokens'),
+    'lr', json_extract(config_json, '$.lr'),
+    'weight_decay', json_extract(config_json, '$.weight_decay'),
+    'schedule', CASE json_extract(config_json, '$.schedule')
+                  WHEN 'cosine' THEN 'LR_SCHEDULE_COSINE' ELSE 'LR_SCHEDULE_CONSTANT' END,
+    'warmup_tokens', json_extract(config_json, '$.warmup_tokens'),
+    'seed', json_extract(config_json, '$.seed'),
+    'data_path', json_extract(config_json, '$.data_path'),
+    'checkpoint_every_tokens', json_extract(config_json, '$.checkpoint_every_tokens'),
+    'log_every_steps', json_extract(config_json, '$.log_every_steps'),
+    'min_lr', json_extract(config_json, '$.min_lr'),
+    'beta1', json_extract(config_json, '$.beta1'),
+    'beta2', json_extract(config_json, '$.beta2'),
+    'checkpoint_keep_last', json_extract(config_json, '$.checkpoint_keep_last')),
+  'params_non_embedding', json_extract(config_json, '$.params_non_embedding'),
+  'params_embedding', json_extract(config_json, '$.params_embedding'),
+  'estimated_flops', json_extract(config_json, '$.estimated_flops'),
+  'estimated_memory_bytes', json_extract(config_json, '$.estimated_memory_bytes'),
+  'resources', json_object(
+    'cpu_cores', json_extract(config_json, '$.cpu_cores'),
+    'gpus', json_extract(config_json, '$.gpus'),
+    'memory_bytes', json_extract(config_json, '$.memory_bytes')),
+  'priority', json_extract(config_json, '$.priority'),
+  'max_attempts', json_extract(config_json, '$.max_attempts'))
+WHERE json_valid(config_json) AND json_type(config_json, '$.arch') = 'text';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kRunPlanAsRunV2},
 };
 
 }  // namespace

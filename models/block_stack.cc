@@ -1,6 +1,8 @@
 // The block stack of docs/model-contract.md §1.1 and §1.5, forward and
 // backward: embedding (+ TPE), L pre-norm blocks, final norm, tied LM head.
 // The mixers themselves live in mixer_*.cc and channel_mixer.cc.
+#include <cmath>
+
 #include "models/model.h"
 #include "models/model_constants.h"
 
@@ -17,13 +19,13 @@ void Model::ForwardPass(const int32_t* inputs, const int32_t* targets, float gra
   backend_->CopyFromHost(inputs_, inputs, token_bytes);
   backend_->CopyFromHost(targets_, targets, token_bytes);
 
-  // X_0 = E[tokens] (+ TPE for cos2).
+  // X_0 = E[tokens] (× √d with embed_scale, + TPE for cos2).
+  float* embedded = c.has_tpe() ? acts_.embed_out : acts_.residual;
+  backend_->EmbeddingForward(embedded, inputs_, w.embed, n, d);
+  if (c.embed_scale) backend_->Scale(embedded, std::sqrt(static_cast<float>(d)), nd);
   if (c.has_tpe()) {
-    backend_->EmbeddingForward(acts_.embed_out, inputs_, w.embed, n, d);
     backend_->TpeForward(acts_.residual, acts_.embed_out, w.tpe_b, acts_.log_gamma, batch_,
                          c.context, d, c.tpe_dim);
-  } else {
-    backend_->EmbeddingForward(acts_.residual, inputs_, w.embed, n, d);
   }
   if (c.arch == Arch::kHgrn2) {
     backend_->Hgrn2LowerBoundForward(acts_.lower_bound, w.lower_bound, c.layers, d);
@@ -88,14 +90,15 @@ void Model::Backward() {
   if (c.arch == Arch::kHgrn2) {
     be.Hgrn2LowerBoundBackward(dw.lower_bound, acts_.d_lower_bound, w.lower_bound, c.layers, d);
   }
+  float* d_embedded = d_res;
   if (c.has_tpe()) {
     be.Zero(acts_.d_embed_out, nd_bytes);
     be.TpeBackward(acts_.d_embed_out, dw.tpe_b, d_res, acts_.embed_out, w.tpe_b, acts_.log_gamma,
                    batch_, c.context, d, c.tpe_dim);
-    be.EmbeddingBackward(dw.embed, acts_.d_embed_out, inputs_, n, d);
-  } else {
-    be.EmbeddingBackward(dw.embed, d_res, inputs_, n, d);
+    d_embedded = acts_.d_embed_out;
   }
+  if (c.embed_scale) be.Scale(d_embedded, std::sqrt(static_cast<float>(d)), nd);
+  be.EmbeddingBackward(dw.embed, d_embedded, inputs_, n, d);
 }
 
 void Model::TokenMixerForward(int l, const float* x_norm, float* out) {

@@ -51,16 +51,20 @@ struct ModelConfig {
   int tpe_dim = 0;    // e, TPE width (cos2 with tpe_variant ssm; 0 otherwise)
   // Flags of docs/model-contract.md that this implementation supports (defaults are
   // the documented decisions). A flag is ignored by the architectures it does
-  // not name.
+  // not name. Each one is also a row of ModelFlags() (models/model_flags.h),
+  // which every reader and writer of flags iterates.
   TpeVariant tpe_variant = TpeVariant::kSsm;             // cos2 only
   bool scaled_residual_init = false;                     // W_o, W_down std 0.02/sqrt(2L) (D13)
   bool norm_affine = false;                              // tnl, hgrn2, cos2: RMSNorm gains (D3)
   VAct v_act = VAct::kNone;                              // tnl only (D5)
   LrpeVariant lrpe_variant = LrpeVariant::kTransnormer;  // cos2 only (D11)
+  bool embed_scale = false;                              // X_0 = √d · E[tokens] (D14)
 
   // Returns InvalidArgument naming the first bad field, e.g.
   // "d_model: must be divisible by heads (8)".
   absl::Status Validate() const;
+
+  bool operator==(const ModelConfig&) const = default;
 
   // Vocabulary rows held in memory: vocab rounded up to a multiple of 128.
   int padded_vocab() const { return (vocab + 127) / 128 * 128; }

@@ -6,6 +6,7 @@
 
 #include "base/str_cat.h"
 #include "fitting/report.h"
+#include "runspec/architecture.h"
 #include "server/proto_convert.h"
 
 namespace flopwise::server {
@@ -83,7 +84,7 @@ void SetEstimate(const fitting::Estimate& e, double* value, double* lower, doubl
 
 void RecommendationToProto(const fitting::ArchRecommendation& arch,
                            const fitting::MethodRecommendation& m, v1::Recommendation* out) {
-  out->set_arch(ArchToProto(arch.arch));
+  out->set_arch(runspec::ArchFromName(arch.arch));
   out->set_method(m.method);
   double value, lower, upper;
   bool has_interval;
@@ -104,7 +105,7 @@ void RecommendationToProto(const fitting::ArchRecommendation& arch,
   out->set_predicted_loss_has_interval(has_interval);
   if (m.has_shape) {
     v1::ShapeOption* shape = out->mutable_nearest_shape();
-    shape->set_arch(ArchToProto(m.shape.arch));
+    shape->set_arch(runspec::ArchFromName(m.shape.arch));
     shape->set_name(m.shape.name);
     shape->set_layers(m.shape.layers);
     shape->set_d_model(m.shape.d_model);
@@ -125,7 +126,7 @@ v1::ComputeUnit ComputeUnitToProto(fitting::ComputeUnit unit) {
 
 void ArchFitToProto(const fitting::ArchFit& fit, const fitting::FitReport& report,
                     v1::ArchitectureFit* out) {
-  out->set_arch(ArchToProto(fit.arch));
+  out->set_arch(runspec::ArchFromName(fit.arch));
   out->set_compute_unit(ComputeUnitToProto(report.unit));
   out->set_runs(fit.runs);
   out->set_checkpoints(fit.points);
@@ -188,7 +189,7 @@ void BudgetReportToProto(const fitting::BudgetReport& budget, v1::QueryOptimalRe
   for (const fitting::BestArch& best : budget.best) {
     v1::Winner* winner = out->add_winners();
     winner->set_method(best.method);
-    winner->set_arch(ArchToProto(best.arch));
+    winner->set_arch(runspec::ArchFromName(best.arch));
     winner->set_win_fraction(best.resamples > 0 ? Finite(best.win_fraction) : 0);
     winner->set_resamples(best.resamples);
   }
@@ -198,7 +199,7 @@ void BudgetReportToProto(const fitting::BudgetReport& budget, v1::QueryOptimalRe
 absl::StatusOr<fitting::ShapeOption> ShapeFromProto(const v1::ShapeOption& shape,
                                                     const std::string& field) {
   fitting::ShapeOption out;
-  out.arch = ArchFromProto(shape.arch());
+  out.arch = runspec::ArchName(shape.arch());
   if (out.arch.empty()) {
     return absl::InvalidArgumentError(
         Cat(field, ".arch: unknown architecture (", static_cast<int>(shape.arch()), ")"));

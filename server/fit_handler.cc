@@ -13,6 +13,7 @@
 #include "fitting/preset_shapes.h"
 #include "fitting/report.h"
 #include "fitting/report_state.h"
+#include "runspec/architecture.h"
 #include "server/fit_convert.h"
 #include "server/fit_inputs.h"
 #include "server/proto_convert.h"
@@ -73,7 +74,7 @@ absl::StatusOr<FitQuery> ParseQuery(const Request& request, fitting::ComputeUnit
   if (request.sweep_id() <= 0) return Invalid("sweep_id: required");
   query.sweep_id = request.sweep_id();
   for (int i = 0; i < request.architectures_size(); ++i) {
-    const std::string arch = ArchFromProto(request.architectures(i));
+    const std::string arch = runspec::ArchName(request.architectures(i));
     if (arch.empty()) {
       return Invalid(Cat("architectures[", i, "]: unknown architecture (",
                          static_cast<int>(request.architectures(i)), ")"));

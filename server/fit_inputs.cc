@@ -76,7 +76,7 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
   for (const db::RunRecord& run : runs) {
     if (!archs.empty() && std::find(archs.begin(), archs.end(), run.arch) == archs.end()) continue;
     ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(run.config_json));
-    selected[run.run_id] = {run.arch, run.name, plan.params_non_embedding};
+    selected[run.run_id] = {run.arch, run.name, plan.params_non_embedding()};
   }
   db::RowFilter row_filter;
   row_filter.sweep_id = sweep_id;

@@ -4,35 +4,13 @@
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "server/run_plan.h"
 
 namespace flopwise::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
-v1::Architecture ArchToProto(std::string_view arch) {
-  if (arch == "llama") return v1::ARCHITECTURE_LLAMA;
-  if (arch == "tnl") return v1::ARCHITECTURE_TNL;
-  if (arch == "hgrn2") return v1::ARCHITECTURE_HGRN2;
-  if (arch == "cos2") return v1::ARCHITECTURE_COS2;
-  return v1::ARCHITECTURE_UNSPECIFIED;
-}
-
-std::string ArchFromProto(v1::Architecture arch) {
-  switch (arch) {
-    case v1::ARCHITECTURE_LLAMA:
-      return "llama";
-    case v1::ARCHITECTURE_TNL:
-      return "tnl";
-    case v1::ARCHITECTURE_HGRN2:
-      return "hgrn2";
-    case v1::ARCHITECTURE_COS2:
-      return "cos2";
-    default:
-      return "";
-  }
 }
 
 v1::RunState RunStateToProto(db::RunState state) {
@@ -104,63 +82,10 @@ v1::AttemptOutcome AttemptOutcomeToProto(db::AttemptState state) {
   return v1::ATTEMPT_OUTCOME_UNSPECIFIED;
 }
 
-void RunPlanToConfig(const RunPlan& plan, v1::RunConfig* config) {
-  v1::ModelShape* model = config->mutable_model();
-  model->set_arch(ArchToProto(plan.arch));
-  model->set_preset(plan.preset);
-  model->set_layers(plan.layers);
-  model->set_d_model(plan.d_model);
-  model->set_heads(plan.heads);
-  model->set_head_dim(plan.head_dim);
-  model->set_ffn_dim(plan.ffn_dim);
-  model->set_vocab(plan.vocab);
-  model->set_context(plan.context);
-  model->set_gate_rank(plan.gate_rank);
-  model->set_tpe_dim(plan.tpe_dim);
-  model->set_tpe_variant(plan.tpe_variant);
-  model->set_scaled_residual_init(plan.scaled_residual_init);
-  model->set_norm_affine(plan.norm_affine);
-  model->set_v_act(plan.v_act);
-  model->set_lrpe_variant(plan.lrpe_variant);
-  config->set_batch_tokens(plan.batch_tokens);
-  config->set_grad_accum(plan.grad_accum);
-  config->set_total_tokens(plan.total_tokens);
-  config->set_lr(plan.lr);
-  config->set_weight_decay(plan.weight_decay);
-  config->set_schedule(plan.schedule == "cosine" ? v1::LR_SCHEDULE_COSINE
-                                                 : v1::LR_SCHEDULE_CONSTANT);
-  config->set_warmup_tokens(plan.warmup_tokens);
-  config->set_seed(plan.seed);
-  config->set_data_path(plan.data_path);
-  config->set_checkpoint_every_tokens(plan.checkpoint_every_tokens);
-  config->set_checkpoint_keep_last(plan.checkpoint_keep_last);
-  config->set_log_every_steps(plan.log_every_steps);
-  config->set_min_lr(plan.min_lr);
-  config->set_beta1(plan.beta1);
-  config->set_beta2(plan.beta2);
-}
-
-void RunPlanToRun(const RunPlan& plan, v1::Run* run) {
-  run->set_index_in_sweep(plan.index_in_sweep);
-  run->set_name(plan.name);
-  RunPlanToConfig(plan, run->mutable_config());
-  run->set_params_non_embedding(plan.params_non_embedding);
-  run->set_params_embedding(plan.params_embedding);
-  run->set_estimated_flops(plan.estimated_flops);
-  run->set_estimated_memory_bytes(plan.estimated_memory_bytes);
-  v1::Resources* resources = run->mutable_resources();
-  resources->set_cpu_cores(plan.cpu_cores);
-  resources->set_gpus(plan.gpus);
-  resources->set_memory_bytes(plan.memory_bytes);
-  run->set_priority(plan.priority);
-  run->set_max_attempts(plan.max_attempts);
-  run->set_state(v1::RUN_STATE_PENDING);
-}
-
 absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* progress,
                             v1::Run* run) {
-  ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(record.config_json));
-  RunPlanToRun(plan, run);
+  ASSIGN_OR_RETURN(*run, RunPlanFromJson(record.config_json));
+  const int64_t total_tokens = run->config().total_tokens();
   run->set_run_id(record.run_id);
   run->set_sweep_id(record.sweep_id);
   run->set_index_in_sweep(record.index_in_sweep);
@@ -183,10 +108,10 @@ absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* prog
     run->set_worker_id(progress->worker_id);
   }
   if (record.state == db::RunState::kSucceeded)
-    run->set_tokens(std::max(run->tokens(), plan.total_tokens));
-  if (plan.total_tokens > 0) {
+    run->set_tokens(std::max(run->tokens(), total_tokens));
+  if (total_tokens > 0) {
     run->set_progress_fraction(
-        std::min(1.0, static_cast<double>(run->tokens()) / static_cast<double>(plan.total_tokens)));
+        std::min(1.0, static_cast<double>(run->tokens()) / static_cast<double>(total_tokens)));
   }
   for (const db::AttemptReason& reason : record.failure_reasons) {
     run->add_failure_reasons(Cat("attempt ", reason.attempt, " (",

@@ -1,5 +1,5 @@
-// Conversions between the coordinator's plain records (db/, RunPlan) and the
-// flopwise.v1 messages, and from absl::Status to grpc::Status.
+// Conversions between the coordinator's plain records (db/) and the flopwise.v1
+// messages, and from absl::Status to grpc::Status.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -12,7 +12,6 @@
 #include "db/records.h"
 #include "flopwise/v1/types.pb.h"
 #include "flopwise/v1/user_service.pb.h"
-#include "server/run_plan.h"
 #include "server/scheduler.h"
 
 namespace flopwise::server {
@@ -20,16 +19,11 @@ namespace flopwise::server {
 // The one place where internal statuses become RPC statuses (codes match).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-v1::Architecture ArchToProto(std::string_view arch);  // "tnl" -> ARCHITECTURE_TNL
-std::string ArchFromProto(v1::Architecture arch);     // "" for UNSPECIFIED
 v1::RunState RunStateToProto(db::RunState state);
 absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state);
 v1::SweepState SweepStateToProto(db::SweepState state);
 v1::AttemptOutcome AttemptOutcomeToProto(db::AttemptState state);
 
-void RunPlanToConfig(const RunPlan& plan, v1::RunConfig* config);
-// A dry-run or freshly expanded run (no database ids yet).
-void RunPlanToRun(const RunPlan& plan, v1::Run* run);
 // A stored run with its latest progress; `progress` overlays newer heartbeat
 // progress when present.
 absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* progress, v1::Run* run);

@@ -9,6 +9,7 @@
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "runspec/architecture.h"
 
 namespace flopwise::server {
 
@@ -19,9 +20,10 @@ int64_t SystemNowMs() {
 }
 
 bool Fits(const RunPlan& plan, const FreeResources& free) {
-  if (plan.cpu_cores > free.cpu_cores || plan.gpus > free.gpus) return false;
-  if (plan.gpus > 0) return plan.memory_bytes <= free.gpu_memory_bytes * plan.gpus;
-  return plan.memory_bytes <= free.memory_bytes;
+  const ::flopwise::v1::Resources& need = plan.resources();
+  if (need.cpu_cores() > free.cpu_cores || need.gpus() > free.gpus) return false;
+  if (need.gpus() > 0) return need.memory_bytes() <= free.gpu_memory_bytes * need.gpus();
+  return need.memory_bytes() <= free.memory_bytes;
 }
 
 namespace {
@@ -101,7 +103,7 @@ absl::Status Scheduler::Load() {
 }
 
 void Scheduler::EnqueueLocked(PendingRun run) {
-  const QueueKey key{-run.plan.priority, run.run_id};
+  const QueueKey key{-run.plan.priority(), run.run_id};
   queue_[key] = std::move(run);
 }
 
@@ -116,13 +118,13 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
   rows.reserve(runs.size());
   for (const RunPlan& plan : runs) {
     db::NewRun row;
-    row.index_in_sweep = plan.index_in_sweep;
-    row.arch = plan.arch;
-    row.name = plan.name;
+    row.index_in_sweep = plan.index_in_sweep();
+    row.arch = runspec::ArchName(plan.config().model().arch());
+    row.name = plan.name();
     row.config_json = RunPlanToJson(plan);
-    row.token_budget = plan.total_tokens;
-    row.priority = plan.priority;
-    row.max_attempts = plan.max_attempts;
+    row.token_budget = plan.config().total_tokens();
+    row.priority = plan.priority();
+    row.max_attempts = plan.max_attempts();
     rows.push_back(std::move(row));
   }
   absl::MutexLock lock(&mu_);
@@ -314,7 +316,7 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view
         now_ms};
     BumpLocked();
     spdlog::info(
-        "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name, grant.attempt,
+        "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name(), grant.attempt,
         worker_id,
         grant.resume_step >= 0 ? Cat(", resuming at step ", grant.resume_step) : std::string());
     return grant;
@@ -393,7 +395,7 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
 
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
   const int counted = lease.attempt - lease.released;
-  return counted >= lease.plan.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
+  return counted >= lease.plan.max_attempts() ? db::RunState::kFailed : db::RunState::kPending;
 }
 
 absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 
@@ -184,7 +185,6 @@ class Reader {
   SpecProblems* problems_;
 };
 
-constexpr std::string_view kArchitectures[] = {"llama", "tnl", "hgrn2", "cos2"};
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
@@ -216,11 +216,9 @@ std::vector<std::string> ParseArchitectures(Reader& reader, const YAML::Node& no
     const std::string item_path = Index(path, i);
     auto name = reader.String(node[i], item_path);
     if (!name) continue;
-    bool known = false;
-    for (std::string_view arch : kArchitectures) known = known || arch == *name;
-    if (!known) {
-      reader.Problem(item_path,
-                     Cat("unknown architecture '", *name, "' (llama, tnl, hgrn2, cos2)"));
+    // models::ParseArch's message is "arch: unknown architecture ...".
+    if (absl::Status known = models::ParseArch(*name).status(); !known.ok()) {
+      reader.Problem(item_path, std::string(absl::StripPrefix(known.message(), "arch: ")));
     } else if (!seen.insert(*name).second) {
       reader.Problem(item_path, Cat("duplicate architecture '", *name, "'"));
     } else {
@@ -308,31 +306,36 @@ std::vector<int> ParseContexts(Reader& reader, const YAML::Node& node, const std
 }
 
 // Reads a `model` mapping into `flags`, leaving unset keys as they are (the
-// top-level values a grid inherits).
+// top-level values a grid inherits). Keys and values are those of
+// models::ModelFlags().
 void ParseModelFlags(Reader& reader, const YAML::Node& node, const std::string& path,
-                     ModelFlagsSpec* flags) {
+                     models::ModelFlagValues* flags) {
   if (!reader.IsMap(node, path)) return;
-  reader.CheckKeys(node, path,
-                   {"tpe_variant", "scaled_residual_init", "norm_affine", "v_act", "lrpe_variant"});
-  // The models:: parsers name the key: "v_act: unknown activation 'relu' (...)".
-  auto variant = [&](const char* key, auto parse, auto* field) {
-    if (!node[key]) return;
-    auto name = reader.String(node[key], Child(path, key));
-    if (!name) return;
-    auto value = parse(*name);
-    if (value.ok()) {
-      *field = *value;
-    } else {
-      reader.Problem("", Cat(path, ".", value.status().message()));
+  for (const auto& entry : node) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
+    const models::ModelFlag* flag = models::FindModelFlag(key);
+    const std::string field = Child(path, key);
+    if (flag == nullptr) {
+      reader.Problem(field, "unknown field");
+      continue;
     }
-  };
-  variant("tpe_variant", models::ParseTpeVariant, &flags->tpe_variant);
-  variant("v_act", models::ParseVAct, &flags->v_act);
-  variant("lrpe_variant", models::ParseLrpeVariant, &flags->lrpe_variant);
-  for (auto [key, field] : {std::pair{"scaled_residual_init", &flags->scaled_residual_init},
-                            {"norm_affine", &flags->norm_affine}}) {
-    if (!node[key]) continue;
-    if (auto value = reader.Bool(node[key], Child(path, key))) *field = *value;
+    std::string text;
+    if (flag->kind == models::FlagKind::kBool) {
+      std::optional<bool> value = reader.Bool(entry.second, field);
+      if (!value) continue;
+      text = *value ? "true" : "false";
+    } else {
+      std::optional<std::string> value = reader.String(entry.second, field);
+      if (!value) continue;
+      text = *value;
+    }
+    // The flag's parser names the key: "v_act: unknown activation 'relu' (...)".
+    models::ModelConfig scratch;
+    if (absl::Status s = flag->set(text, &scratch); !s.ok()) {
+      reader.Problem("", Cat(path, ".", s.message()));
+      continue;
+    }
+    (*flags)[key] = text;
   }
 }
 
@@ -369,7 +372,9 @@ void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& 
     grid->batch_tokens =
         reader.Integer(node["batch_tokens"], Child(path, "batch_tokens"), 1, kMaxInt64).value_or(0);
   }
-  if (node["model"]) ParseModelFlags(reader, node["model"], Child(path, "model"), &grid->model);
+  if (node["model"]) {
+    ParseModelFlags(reader, node["model"], Child(path, "model"), &grid->model_flags);
+  }
 }
 
 // Checks that an (inherited) grid is complete and consistent.
@@ -454,29 +459,6 @@ void ParseOptimizer(Reader& reader, const YAML::Node& node, OptimizerSpec* optim
   }
 }
 
-void ParseEvaluation(Reader& reader, const YAML::Node& node, EvaluationSpec* evaluation) {
-  if (!reader.IsMap(node, "evaluation")) return;
-  reader.CheckKeys(node, "evaluation", {"tasks", "every_checkpoint"});
-  if (node["tasks"]) {
-    const YAML::Node tasks = node["tasks"];
-    if (!tasks.IsSequence()) {
-      reader.Problem("evaluation.tasks", "must be a list");
-    } else {
-      for (size_t i = 0; i < tasks.size(); ++i) {
-        auto task = reader.String(tasks[i], Index("evaluation.tasks", i));
-        if (task) {
-          CheckName(reader, *task, Index("evaluation.tasks", i));
-          evaluation->tasks.push_back(*task);
-        }
-      }
-    }
-  }
-  if (node["every_checkpoint"]) {
-    evaluation->every_checkpoint =
-        reader.Bool(node["every_checkpoint"], "evaluation.every_checkpoint").value_or(false);
-  }
-}
-
 void ParseResources(Reader& reader, const YAML::Node& node, ResourceSpec* resources) {
   if (!reader.IsMap(node, "resources")) return;
   reader.CheckKeys(node, "resources", {"cpu_cores", "gpus", "memory"});
@@ -558,7 +540,13 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
         reader.Int(root["log_every_steps"], "log_every_steps", 1, kMaxInt).value_or(1);
   }
   if (root["optimizer"]) ParseOptimizer(reader, root["optimizer"], &spec->optimizer);
-  if (root["evaluation"]) ParseEvaluation(reader, root["evaluation"], &spec->evaluation);
+  if (root["evaluation"]) {
+    // Refused rather than ignored: a study must not believe its checkpoints
+    // were evaluated.
+    reader.Problem("evaluation",
+                   "not supported by this coordinator yet (the trainer reports training loss "
+                   "only); remove the section");
+  }
   if (root["resources"]) ParseResources(reader, root["resources"], &spec->resources);
 }
 

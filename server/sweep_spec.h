@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "models/config.h"
+#include "models/model_flags.h"
 
 namespace flopwise::server {
 
@@ -36,26 +36,10 @@ struct OptimizerSpec {
   double min_lr = 0;  // cosine floor
 };
 
-struct EvaluationSpec {
-  std::vector<std::string> tasks;  // e.g. "validation", "needle"
-  bool every_checkpoint = false;   // evaluate each checkpoint, not only the last
-};
-
 struct ResourceSpec {
   int cpu_cores = 1;
   int gpus = 0;
   int64_t memory_bytes = 0;  // 0: the model's estimate
-};
-
-// The `model` mapping: flopwise-train's model flags (docs/models.md, "Model
-// flags"). Unset keys keep the model's defaults; an architecture ignores the
-// flags that do not name it.
-struct ModelFlagsSpec {
-  std::optional<models::TpeVariant> tpe_variant;  // cos2
-  std::optional<bool> scaled_residual_init;
-  std::optional<bool> norm_affine;                  // tnl, hgrn2, cos2
-  std::optional<models::VAct> v_act;                // tnl
-  std::optional<models::LrpeVariant> lrpe_variant;  // cos2
 };
 
 // One cross product architectures × sizes × contexts with one token budget.
@@ -68,7 +52,10 @@ struct GridSpec {
   std::optional<int64_t> tokens;           // absolute budget per run
   std::optional<double> tokens_per_param;  // budget = ratio × non-embedding params
   int64_t batch_tokens = 0;
-  ModelFlagsSpec model;  // a grid's keys override the top-level ones, key by key
+  // The `model` mapping: model flags by name (models/model_flags.h), values
+  // checked. A grid's keys override the top-level ones, key by key; an
+  // architecture ignores the flags that do not name it.
+  models::ModelFlagValues model_flags;
 };
 
 struct SweepSpec {
@@ -84,7 +71,6 @@ struct SweepSpec {
   int checkpoint_keep_last = 0;  // 0: keep every checkpoint on disk
   int log_every_steps = 10;
   OptimizerSpec optimizer;
-  EvaluationSpec evaluation;
   ResourceSpec resources;
   // The top-level architectures/sizes/contexts/budget form one grid when
   // `grids` is absent; otherwise each grid inherits the top-level values it

@@ -54,8 +54,10 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
   response->set_name(compiled->spec.name);
   double total_flops = 0;
   for (const RunPlan& plan : compiled->runs) {
-    RunPlanToRun(plan, response->add_runs());
-    total_flops += plan.estimated_flops;
+    v1::Run* run = response->add_runs();
+    *run = plan;
+    run->set_state(v1::RUN_STATE_PENDING);
+    total_flops += plan.estimated_flops();
   }
   response->set_total_estimated_flops(total_flops);
   if (request->dry_run()) return grpc::Status::OK;
@@ -310,8 +312,8 @@ grpc::Status UserServiceImpl::GetCheckpoints(grpc::ServerContext* context,
     row->set_run_id(record.run_id);
     row->set_attempt(record.attempt);
     row->set_superseded(record.superseded);
-    row->set_params_non_embedding(plan->second.params_non_embedding);
-    row->set_arch(ArchToProto(plan->second.arch));
+    row->set_params_non_embedding(plan->second.params_non_embedding());
+    row->set_arch(plan->second.config().model().arch());
     CheckpointRowToProto(record.row, row->mutable_checkpoint());
   }
   return grpc::Status::OK;

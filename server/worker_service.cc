@@ -84,12 +84,13 @@ grpc::Status CheckLease(const std::string& lease_id, int attempt) {
 
 // Lease.resources: what the run was scheduled against (see Fits()).
 void GrantedResources(const RunPlan& plan, v1::Resources* resources) {
-  resources->set_cpu_cores(plan.cpu_cores);
-  resources->set_gpus(plan.gpus);
-  if (plan.gpus > 0) {
-    resources->set_gpu_memory_bytes((plan.memory_bytes + plan.gpus - 1) / plan.gpus);
+  const v1::Resources& need = plan.resources();
+  resources->set_cpu_cores(need.cpu_cores());
+  resources->set_gpus(need.gpus());
+  if (need.gpus() > 0) {
+    resources->set_gpu_memory_bytes((need.memory_bytes() + need.gpus() - 1) / need.gpus());
   } else {
-    resources->set_memory_bytes(plan.memory_bytes);
+    resources->set_memory_bytes(need.memory_bytes());
   }
 }
 
@@ -173,8 +174,8 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
   lease->set_run_id(granted.run_id);
   lease->set_attempt(granted.attempt);
   lease->set_lease_deadline_ms(granted.lease_deadline_ms);
-  RunPlanToConfig(granted.plan, lease->mutable_config());
-  lease->set_run_name(granted.plan.name);
+  *lease->mutable_config() = granted.plan.config();
+  lease->set_run_name(granted.plan.name());
   lease->set_run_dir_name(granted.run_dir_name);
   lease->set_resume_checkpoint_path(granted.resume_checkpoint_path);
   lease->set_resume_step(granted.resume_step);

@@ -11,8 +11,12 @@ COEFS = ["L_coef", "L_exp", "nopt_coef", "nopt_exp", "dopt_coef", "dopt_exp",
          "E", "A", "B", "alpha", "beta"]
 
 
-def expected_checkpoint_steps(config):
-    batch, total, every = config["batch_tokens"], config["total_tokens"], config["checkpoint_every_tokens"]
+def expected_checkpoint_steps(plan):
+    # runs.config_json is the protobuf JSON of a flopwise.v1 Run: 64-bit
+    # integers are strings and fields at zero are left out.
+    config = plan["config"]
+    batch, total, every = (int(config.get(key, 0)) for key in
+                           ("batch_tokens", "total_tokens", "checkpoint_every_tokens"))
     steps = total // batch
     want = {steps}  # the final checkpoint
     for s in range(1, steps):

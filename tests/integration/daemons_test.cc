@@ -68,7 +68,7 @@ TEST_F(DaemonsTest, TwoWorkersCompleteASweepAndEveryRowIsStoredOnce) {
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
   cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
   cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
-  // norm_affine reaches the tnl runs as a valueless flag (llama ignores it).
+  // A model flag travels in the run config file (llama ignores norm_affine).
   const int64_t sweep =
       cluster.Submit(SweepSpec("two-workers", "llama, tnl", "cpu-1, cpu-2", 30, 10) +
                      "model:\n  norm_affine: true\n");

@@ -1,5 +1,6 @@
 // flopwise-fake-train: a stand-in for flopwise-train in the daemon tests. It
-// takes flopwise-train's flags, speaks exactly its stdout protocol (start,
+// takes flopwise-train's flags and the run config file the worker passes with
+// --config (protobuf JSON of flopwise.v1.RunConfig), speaks exactly its stdout protocol (start,
 // progress, checkpoint, done, diverged, stopped, error; exit codes 0/1/3/4),
 // writes and resumes from checkpoint directories RUN_DIR/step-NNNNNNNN/
 // (state.json + model.safetensors, renamed into place), and trains nothing:
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -27,6 +29,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+
+#include "flopwise/v1/types.pb.h"
+#include "runspec/architecture.h"
+#include "runspec/proto_json.h"
 
 namespace {
 
@@ -100,6 +106,26 @@ Written WriteCheckpoint(const fs::path& run_dir, int64_t step, int64_t tokens) {
   return {final_dir.string(), Digest(weights)};
 }
 
+// Fills the flags the command line leaves unset from a RunConfig file (as
+// flopwise-train does): the few fields this stand-in uses.
+void MergeRunConfig(const std::string& path, std::map<std::string, std::string>* flags) {
+  flopwise::v1::RunConfig config;
+  if (!flopwise::runspec::ReadProtoJsonFile(path, &config).ok()) return;
+  auto set = [&](const std::string& key, auto value) {
+    if (value == 0) return;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", static_cast<double>(value));
+    flags->emplace(key, text);
+  };
+  set("total-tokens", config.total_tokens());
+  set("batch-tokens", config.batch_tokens());
+  set("checkpoint-every-tokens", config.checkpoint_every_tokens());
+  set("log-every-steps", config.log_every_steps());
+  set("lr", config.lr());
+  const std::string arch = flopwise::runspec::ArchName(config.model().arch());
+  if (!arch.empty()) flags->emplace("arch", arch);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +140,7 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
     flags[arg.substr(2)] = has_value ? argv[++i] : "true";
   }
+  if (flags.count("config")) MergeRunConfig(flags["config"], &flags);
   auto flag_int = [&](const char* name, int64_t fallback) {
     auto it = flags.find(name);
     return it == flags.end() ? fallback : std::atoll(it->second.c_str());

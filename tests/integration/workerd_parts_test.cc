@@ -2,7 +2,6 @@
 // processes, backoff, the report queue and the trainer command line.
 #include <signal.h>
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -208,86 +207,13 @@ TEST(ReportQueue, NothingIsQueuedAfterTheFinalReport) {
   EXPECT_TRUE(link.recorded().metrics.empty());
 }
 
-TEST(TrainerArgs, MapsTheRunConfigOntoFlags) {
-  v1::RunConfig config;
-  config.mutable_model()->set_arch(v1::ARCHITECTURE_HGRN2);
-  config.mutable_model()->set_preset("cpu-2");
-  config.mutable_model()->set_vocab(50304);
-  config.mutable_model()->set_context(256);
-  config.set_batch_tokens(8192);
-  config.set_total_tokens(2000000);
-  config.set_lr(3e-4);
-  config.set_schedule(v1::LR_SCHEDULE_COSINE);
-  config.set_min_lr(3e-5);
-  config.set_beta2(0.95);
-  config.mutable_model()->set_gate_rank(16);
-  config.set_seed(7);
-  config.set_data_path("/data/shards");
-  config.set_checkpoint_every_tokens(200000);
-  config.set_checkpoint_keep_last(3);
-  std::vector<std::string> argv = TrainerArgv("/bin/flopwise-train", config, "/ckpt/run-1", 4);
-  auto value_of = [&argv](const std::string& flag) -> std::string {
-    for (size_t i = 1; i + 1 < argv.size(); ++i) {
-      if (argv[i] == flag) return argv[i + 1];
-    }
-    return "<absent>";
-  };
-  EXPECT_EQ(argv[0], "/bin/flopwise-train");
-  EXPECT_EQ(value_of("--arch"), "hgrn2");
-  EXPECT_EQ(value_of("--preset"), "cpu-2");
-  EXPECT_EQ(value_of("--vocab"), "50304");
-  EXPECT_EQ(value_of("--context"), "256");
-  EXPECT_EQ(value_of("--batch-tokens"), "8192");
-  EXPECT_EQ(value_of("--total-tokens"), "2000000");
-  EXPECT_DOUBLE_EQ(std::stod(value_of("--lr")), 3e-4);
-  EXPECT_EQ(value_of("--schedule"), "cosine");
-  EXPECT_EQ(value_of("--seed"), "7");
-  EXPECT_DOUBLE_EQ(std::stod(value_of("--min-lr-ratio")), 0.1);
-  EXPECT_EQ(value_of("--gate-rank"), "16");
-  EXPECT_DOUBLE_EQ(std::stod(value_of("--beta2")), 0.95);
-  EXPECT_EQ(value_of("--beta1"), "<absent>");
-  EXPECT_EQ(value_of("--tpe-dim"), "<absent>");
-  EXPECT_EQ(value_of("--data"), "/data/shards");
-  EXPECT_EQ(value_of("--checkpoint-every-tokens"), "200000");
-  EXPECT_EQ(value_of("--keep-checkpoints"), "3");
-  EXPECT_EQ(value_of("--out"), "/ckpt/run-1");
-  EXPECT_EQ(value_of("--threads"), "4");
-  EXPECT_EQ(value_of("--layers"), "<absent>");  // zero: the preset's value applies
-  EXPECT_EQ(argv.size() % 2, 1u);               // program + flag/value pairs
-}
-
-// The argv of `config` (preset cpu-1, no vocab or context) between the
-// preset and the training flags: the model flags.
-std::vector<std::string> ModelFlagArgs(const v1::RunConfig& config) {
-  const std::vector<std::string> argv = TrainerArgv("flopwise-train", config, "/ckpt/run-1", 1);
-  const auto begin = std::find(argv.begin(), argv.end(), "cpu-1") + 1;
-  return {begin, std::find(begin, argv.end(), "--weight-decay")};
-}
-
-TEST(TrainerArgs, PassesTheModelFlagsThatDifferFromTheDefaults) {
-  v1::RunConfig config;
-  v1::ModelShape* model = config.mutable_model();
-  model->set_arch(v1::ARCHITECTURE_COS2);
-  model->set_preset("cpu-1");
-  EXPECT_EQ(ModelFlagArgs(config), std::vector<std::string>{});
-  model->set_tpe_variant("none");
-  model->set_scaled_residual_init(true);
-  model->set_norm_affine(true);
-  model->set_lrpe_variant("xmixers");
-  EXPECT_EQ(ModelFlagArgs(config),
-            (std::vector<std::string>{"--tpe-variant", "none", "--scaled-residual-init",
-                                      "--norm-affine", "--lrpe-variant", "xmixers"}));
-
-  // The coordinator sends every flag; those at their defaults need no flag.
-  model->set_arch(v1::ARCHITECTURE_TNL);
-  model->set_tpe_variant("ssm");
-  model->set_scaled_residual_init(false);
-  model->set_norm_affine(false);
-  model->set_v_act("none");
-  model->set_lrpe_variant("transnormer");
-  EXPECT_EQ(ModelFlagArgs(config), std::vector<std::string>{});
-  model->set_v_act("silu");
-  EXPECT_EQ(ModelFlagArgs(config), (std::vector<std::string>{"--v-act", "silu"}));
+TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryAndTheThreads) {
+  EXPECT_EQ(
+      TrainerArgv("/bin/flopwise-train", "/ckpt/run-1/run_config.json", "/ckpt/run-1", 4),
+      (std::vector<std::string>{"/bin/flopwise-train", "--config", "/ckpt/run-1/run_config.json",
+                                "--out", "/ckpt/run-1", "--threads", "4"}));
+  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0),
+            (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run"}));
 }
 
 }  // namespace

@@ -290,6 +290,31 @@ TEST(ModelFlags, VActSiluChangesOnlyTnl) {
   }
 }
 
+// embed_scale multiplies X_0 by √d in every architecture: same weights (no
+// tensor is added), another loss.
+TEST(ModelFlags, EmbedScaleChangesEveryArchitecture) {
+  auto backend = kernels::MakeCpuBackend(1);
+  for (Arch arch : {Arch::kLlama, Arch::kTnl, Arch::kHgrn2, Arch::kCos2}) {
+    ModelConfig plain_config = TinyConfig(arch);
+    ModelConfig scaled_config = plain_config;
+    scaled_config.embed_scale = true;
+    auto plain = MakeModel(plain_config, 2, 5, backend.get());
+    auto scaled = MakeModel(scaled_config, 2, 5, backend.get());
+    Perturb(plain.get(), 0.05f, 7);
+    Perturb(scaled.get(), 0.05f, 7);
+    ASSERT_EQ(scaled->tensors().size(), plain->tensors().size());
+    ASSERT_EQ(scaled->arena_floats(), plain->arena_floats());
+    ASSERT_TRUE(
+        std::equal(plain->params(), plain->params() + plain->arena_floats(), scaled->params()));
+    const int64_t n = 2 * plain_config.context;
+    const auto inputs = RandomTokens(n, plain_config.vocab, 8);
+    const auto targets = RandomTokens(n, plain_config.vocab, 9);
+    const double plain_loss = plain->Forward(inputs.data(), targets.data());
+    const double scaled_loss = scaled->Forward(inputs.data(), targets.data());
+    EXPECT_GT(std::abs(scaled_loss - plain_loss), 1e-4 * plain_loss) << ArchName(arch);
+  }
+}
+
 TEST(ModelCreate, RejectsBadConfig) {
   auto backend = kernels::MakeCpuBackend(1);
   ModelConfig c = TinyConfig(Arch::kTnl);

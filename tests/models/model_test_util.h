@@ -26,19 +26,21 @@ inline ModelConfig TinyConfig(Arch arch, int vocab = 97, int context = 16) {
 
 // An architecture with some of its flags set: the four defaults and one
 // variant per flag of docs/model-contract.md (D3 norm_affine, D5 v_act, D11
-// lrpe_variant).
+// lrpe_variant, D14 embed_scale).
 struct ModelVariant {
   const char* name;
   Arch arch;
   bool norm_affine = false;
   VAct v_act = VAct::kNone;
   LrpeVariant lrpe_variant = LrpeVariant::kTransnormer;
+  bool embed_scale = false;
 
   ModelConfig Config(int vocab = 97, int context = 16) const {
     ModelConfig c = TinyConfig(arch, vocab, context);
     c.norm_affine = norm_affine;
     c.v_act = v_act;
     c.lrpe_variant = lrpe_variant;
+    c.embed_scale = embed_scale;
     return c;
   }
 };
@@ -57,6 +59,9 @@ inline std::vector<ModelVariant> AllModelVariants() {
       {"hgrn2_norm_affine", Arch::kHgrn2, true},
       {"cos2_norm_affine", Arch::kCos2, true},
       {"cos2_lrpe_xmixers", Arch::kCos2, false, VAct::kNone, LrpeVariant::kXmixers},
+      {"hgrn2_embed_scale", Arch::kHgrn2, false, VAct::kNone, LrpeVariant::kTransnormer, true},
+      // TPE runs on the scaled embeddings.
+      {"cos2_embed_scale", Arch::kCos2, false, VAct::kNone, LrpeVariant::kTransnormer, true},
   };
 }
 

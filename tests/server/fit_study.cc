@@ -9,7 +9,7 @@
 #include <fstream>
 #include <limits>
 
-#include "server/proto_convert.h"
+#include "runspec/architecture.h"
 #include "tests/db/db_test_util.h"
 
 namespace flopwise::server::testing {
@@ -138,7 +138,7 @@ int FitStudy::TrainAll(const std::map<std::string, Law>& laws, int checkpoints,
     const int64_t total = run.run().config().total_tokens();
     const double flops_per_token = run.run().estimated_flops() / static_cast<double>(total);
     const double n = static_cast<double>(run.run().params_non_embedding());
-    const Law& law = laws.at(ArchFromProto(run.run().config().model().arch()));
+    const Law& law = laws.at(runspec::ArchName(run.run().config().model().arch()));
     std::vector<v1::CheckpointPoint> points;
     for (int k = 1; k <= checkpoints; ++k) {
       const int64_t tokens = total * k / checkpoints;

@@ -18,6 +18,7 @@ namespace flopwise::server {
 namespace {
 
 namespace fs = std::filesystem;
+namespace v1 = ::flopwise::v1;
 
 constexpr int64_t kLeaseMs = 10'000;
 constexpr int64_t kGraceMs = 5'000;
@@ -26,13 +27,14 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 // A run needing one core and `memory_bytes`.
 RunPlan Plan(const std::string& name, int priority, int max_attempts, int64_t memory_bytes = kGiB) {
   RunPlan plan;
-  plan.name = name;
-  plan.arch = "llama";
-  plan.preset = "cpu-1";
-  plan.total_tokens = 4096;
-  plan.priority = priority;
-  plan.max_attempts = max_attempts;
-  plan.memory_bytes = memory_bytes;
+  plan.set_name(name);
+  plan.mutable_config()->mutable_model()->set_arch(v1::ARCHITECTURE_LLAMA);
+  plan.mutable_config()->mutable_model()->set_preset("cpu-1");
+  plan.mutable_config()->set_total_tokens(4096);
+  plan.set_priority(priority);
+  plan.set_max_attempts(max_attempts);
+  plan.mutable_resources()->set_cpu_cores(1);
+  plan.mutable_resources()->set_memory_bytes(memory_bytes);
   return plan;
 }
 
@@ -79,7 +81,7 @@ class SchedulerTest : public ::testing::Test {
     sweep.name = name;
     sweep.created_ms = now_ms_;
     std::vector<RunPlan> indexed = runs;
-    for (size_t i = 0; i < indexed.size(); ++i) indexed[i].index_in_sweep = static_cast<int>(i);
+    for (size_t i = 0; i < indexed.size(); ++i) indexed[i].set_index_in_sweep(static_cast<int>(i));
     auto created = scheduler_->SubmitSweep(sweep, indexed);
     EXPECT_TRUE(created.ok()) << created.status();
     if (!created.ok()) return {};

@@ -8,8 +8,9 @@
 #include <string>
 
 #include "models/accounting.h"
+#include "models/model_flags.h"
 #include "models/presets.h"
-#include "server/proto_convert.h"
+#include "runspec/model_shape.h"
 #include "server/run_plan.h"
 #include "server/sweep_expand.h"
 #include "server/sweep_spec.h"
@@ -45,6 +46,13 @@ std::string Problems(const std::string& yaml) {
   return std::string(compiled.status().message());
 }
 
+// The model a run trains.
+models::ModelConfig ModelOf(const RunPlan& run) {
+  auto model = runspec::ModelConfigFromShape(run.config().model());
+  EXPECT_TRUE(model.ok()) << model.status();
+  return model.ok() ? *model : models::ModelConfig();
+}
+
 // Replaces the first occurrence of `from` in the valid spec by `to`.
 std::string Edit(const std::string& from, const std::string& to) {
   std::string spec = kValidSpec;
@@ -57,18 +65,18 @@ TEST(SweepSpec, ValidSpecExpandsToTheCrossProduct) {
   auto compiled = CompileSweep(kValidSpec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   ASSERT_EQ(compiled->runs.size(), 8u);
-  EXPECT_EQ(compiled->runs[0].name, "llama-cpu-1-ctx64");
-  EXPECT_EQ(compiled->runs[1].name, "llama-cpu-1-ctx128");
-  EXPECT_EQ(compiled->runs[7].name, "tnl-cpu-2-ctx128");
+  EXPECT_EQ(compiled->runs[0].name(), "llama-cpu-1-ctx64");
+  EXPECT_EQ(compiled->runs[1].name(), "llama-cpu-1-ctx128");
+  EXPECT_EQ(compiled->runs[7].name(), "tnl-cpu-2-ctx128");
   for (size_t i = 0; i < compiled->runs.size(); ++i) {
     const RunPlan& run = compiled->runs[i];
-    EXPECT_EQ(run.index_in_sweep, static_cast<int>(i));
-    EXPECT_EQ(run.total_tokens, 8192);
-    EXPECT_GT(run.params_non_embedding, 0);
-    EXPECT_GT(run.estimated_memory_bytes, 0);
-    EXPECT_DOUBLE_EQ(run.estimated_flops, run.flops_per_token * 8192);
+    EXPECT_EQ(run.index_in_sweep(), static_cast<int>(i));
+    EXPECT_EQ(run.config().total_tokens(), 8192);
+    EXPECT_GT(run.params_non_embedding(), 0);
+    EXPECT_GT(run.estimated_memory_bytes(), 0);
+    EXPECT_DOUBLE_EQ(run.estimated_flops(), models::TrainFlopsPerTokenFormula(ModelOf(run)) * 8192);
   }
-  EXPECT_GT(compiled->runs[2].params_non_embedding, compiled->runs[0].params_non_embedding);
+  EXPECT_GT(compiled->runs[2].params_non_embedding(), compiled->runs[0].params_non_embedding());
 }
 
 TEST(SweepSpec, ExpansionIsDeterministic) {
@@ -89,15 +97,17 @@ TEST(SweepSpec, RunPlanRoundTripsThroughJson) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(RunPlanToJson(*back), json);
   EXPECT_FALSE(RunPlanFromJson("[1, 2]").ok());
+  EXPECT_FALSE(RunPlanFromJson(R"({"arch": "cos2", "layers": 2})").ok());  // not a Run
 }
 
 TEST(SweepSpec, TokensPerParamGivesWholeStepsProportionalToN) {
   auto compiled = CompileSweep(Edit("tokens: 8192", "tokens_per_param: 20"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   for (const RunPlan& run : compiled->runs) {
-    EXPECT_EQ(run.total_tokens % 1024, 0) << run.name;
-    EXPECT_NEAR(static_cast<double>(run.total_tokens), 20.0 * run.params_non_embedding, 1024.0)
-        << run.name;
+    EXPECT_EQ(run.config().total_tokens() % 1024, 0) << run.name();
+    EXPECT_NEAR(static_cast<double>(run.config().total_tokens()), 20.0 * run.params_non_embedding(),
+                1024.0)
+        << run.name();
   }
 }
 
@@ -145,16 +155,23 @@ TEST(SweepSpec, BadLearningRateIsReported) {
 TEST(SweepSpec, CheckpointKeepLastReachesEveryRun) {
   auto compiled = CompileSweep(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: 2}"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
-  for (const RunPlan& run : compiled->runs) EXPECT_EQ(run.checkpoint_keep_last, 2) << run.name;
+  for (const RunPlan& run : compiled->runs)
+    EXPECT_EQ(run.config().checkpoint_keep_last(), 2) << run.name();
   auto plain = CompileSweep(kValidSpec);
   ASSERT_TRUE(plain.ok());
-  EXPECT_EQ(plain->runs[0].checkpoint_keep_last, 0);  // default: keep every checkpoint
+  EXPECT_EQ(plain->runs[0].config().checkpoint_keep_last(), 0);  // default: keep every checkpoint
 }
 
 TEST(SweepSpec, NegativeKeepLastIsReported) {
   EXPECT_NE(Problems(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: -1}"))
                 .find("checkpoint.keep_last: "),
             std::string::npos);
+}
+
+TEST(SweepSpec, EvaluationSectionIsRefused) {
+  const std::string problems =
+      Problems(Edit("checkpoint:", "evaluation: {tasks: [validation]}\ncheckpoint:"));
+  EXPECT_EQ(problems.rfind("evaluation: not supported by this coordinator yet", 0), 0u) << problems;
 }
 
 TEST(SweepSpec, UnknownFieldIsReported) {
@@ -229,7 +246,7 @@ TEST(SweepSpec, GridsInheritTopLevelValuesAndDropDuplicateRuns) {
   // base: 2 archs x ctx {64, 128}; again: 2 archs x ctx {64 (duplicate), 256}.
   ASSERT_EQ(compiled->runs.size(), 6u);
   std::set<std::string> names;
-  for (const RunPlan& run : compiled->runs) names.insert(run.name);
+  for (const RunPlan& run : compiled->runs) names.insert(run.name());
   EXPECT_EQ(names.size(), 6u);
   EXPECT_TRUE(names.contains("tnl-cpu-1-ctx256"));
 }
@@ -252,12 +269,14 @@ model:
   norm_affine: yes
   v_act: silu
   lrpe_variant: xmixers
+  embed_scale: true
 )";
 
-// cpu-1 of `arch` at context 64 with the flags `set` applies.
+// cpu-1 of `arch` at context 64 with embed_scale and the flags `set` applies.
 models::ModelConfig Cpu1(models::Arch arch, void (*set)(models::ModelConfig*)) {
   auto config = models::FindPreset(arch, "cpu-1", 256, 64);
   EXPECT_TRUE(config.ok()) << config.status();
+  config->embed_scale = true;  // kFlagsSpec's flag of every architecture
   set(&*config);
   models::FillDerivedFields(&*config);
   return *config;
@@ -303,23 +322,22 @@ TEST(SweepSpec, ModelFlagsReachTheRunsOfTheArchitecturesTheyName) {
   for (size_t i = 0; i < 4; ++i) {
     const RunPlan& run = compiled->runs[i];
     const Expected& want = expected[i];
-    ASSERT_EQ(run.arch, want.arch);
-    EXPECT_EQ(run.tpe_variant, want.tpe_variant) << run.name;
-    EXPECT_TRUE(run.scaled_residual_init) << run.name;
-    EXPECT_EQ(run.norm_affine, want.norm_affine) << run.name;
-    EXPECT_EQ(run.v_act, want.v_act) << run.name;
-    EXPECT_EQ(run.lrpe_variant, want.lrpe_variant) << run.name;
-    EXPECT_EQ(run.tpe_dim, want.config.tpe_dim) << run.name;
-    EXPECT_EQ(run.params_non_embedding, models::NonEmbeddingParamsFormula(want.config)) << run.name;
-    EXPECT_EQ(run.flops_per_token, models::TrainFlopsPerTokenFormula(want.config)) << run.name;
-    EXPECT_EQ(run.estimated_memory_bytes,
-              models::EstimateTrainMemoryBytes(want.config, 1024, run.cpu_cores))
-        << run.name;
+    const models::ModelConfig model = ModelOf(run);
+    ASSERT_EQ(models::ArchName(model.arch), want.arch);
+    EXPECT_EQ(model, want.config) << run.name();
+    EXPECT_EQ(run.params_non_embedding(), models::NonEmbeddingParamsFormula(want.config))
+        << run.name();
+    EXPECT_DOUBLE_EQ(run.estimated_flops(), models::TrainFlopsPerTokenFormula(want.config) * 8192)
+        << run.name();
+    EXPECT_EQ(run.estimated_memory_bytes(),
+              models::EstimateTrainMemoryBytes(want.config, 1024, run.resources().cpu_cores()))
+        << run.name();
   }
   // cos2 without TPE: no TPE width, e·d fewer parameters than with it.
-  EXPECT_EQ(compiled->runs[3].tpe_dim, 0);
+  EXPECT_EQ(compiled->runs[3].config().model().tpe_dim(), 0);
   const models::ModelConfig cos2_ssm = Cpu1(models::Arch::kCos2, [](models::ModelConfig*) {});
-  EXPECT_EQ(models::NonEmbeddingParamsFormula(cos2_ssm) - compiled->runs[3].params_non_embedding,
+  EXPECT_TRUE(compiled->runs[0].config().model().embed_scale());
+  EXPECT_EQ(models::NonEmbeddingParamsFormula(cos2_ssm) - compiled->runs[3].params_non_embedding(),
             int64_t{cos2_ssm.d_model} * cos2_ssm.tpe_dim);
 }
 
@@ -327,20 +345,13 @@ TEST(SweepSpec, ModelFlagsDefaultToTheTrainersDefaults) {
   auto compiled = CompileSweep(Edit("[llama, tnl]", "[tnl, cos2]"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   for (const RunPlan& run : compiled->runs) {
-    EXPECT_EQ(run.tpe_variant, "ssm") << run.name;
-    EXPECT_FALSE(run.scaled_residual_init) << run.name;
-    EXPECT_FALSE(run.norm_affine) << run.name;
-    EXPECT_EQ(run.v_act, "none") << run.name;
-    EXPECT_EQ(run.lrpe_variant, "transnormer") << run.name;
+    const models::ModelConfig model = ModelOf(run);
+    models::ModelConfig defaults;
+    defaults.arch = model.arch;
+    for (const models::ModelFlag& flag : models::ModelFlags()) {
+      EXPECT_EQ(flag.get(model), flag.get(defaults)) << run.name() << " " << flag.name;
+    }
   }
-  // A plan stored before the flags existed reads back with the defaults.
-  auto old = RunPlanFromJson(R"({"arch": "cos2", "layers": 2})");
-  ASSERT_TRUE(old.ok()) << old.status();
-  EXPECT_EQ(old->tpe_variant, "ssm");
-  EXPECT_FALSE(old->scaled_residual_init);
-  EXPECT_FALSE(old->norm_affine);
-  EXPECT_EQ(old->v_act, "none");
-  EXPECT_EQ(old->lrpe_variant, "transnormer");
 }
 
 TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
@@ -349,21 +360,17 @@ TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
   const RunPlan& cos2 = compiled->runs[3];
   auto back = RunPlanFromJson(RunPlanToJson(cos2));
   ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(back->tpe_variant, "none");
-  EXPECT_TRUE(back->scaled_residual_init);
-  EXPECT_TRUE(back->norm_affine);
-  EXPECT_EQ(back->lrpe_variant, "xmixers");
-  v1::RunConfig config;
-  RunPlanToConfig(*back, &config);
-  EXPECT_EQ(config.model().tpe_variant(), "none");
-  EXPECT_TRUE(config.model().scaled_residual_init());
-  EXPECT_TRUE(config.model().norm_affine());
-  EXPECT_EQ(config.model().v_act(), "none");
-  EXPECT_EQ(config.model().lrpe_variant(), "xmixers");
-  EXPECT_EQ(config.model().tpe_dim(), 0);
-  RunPlanToConfig(compiled->runs[1], &config);  // tnl
-  EXPECT_EQ(config.model().v_act(), "silu");
-  EXPECT_EQ(config.model().tpe_variant(), "ssm");
+  const v1::ModelShape& shape = back->config().model();
+  EXPECT_EQ(shape.tpe_variant(), "none");
+  EXPECT_TRUE(shape.scaled_residual_init());
+  EXPECT_TRUE(shape.norm_affine());
+  EXPECT_EQ(shape.v_act(), "");  // tnl only: the default
+  EXPECT_EQ(shape.lrpe_variant(), "xmixers");
+  EXPECT_EQ(shape.tpe_dim(), 0);
+  EXPECT_EQ(ModelOf(*back), ModelOf(cos2));
+  const v1::ModelShape& tnl = compiled->runs[1].config().model();
+  EXPECT_EQ(tnl.v_act(), "silu");
+  EXPECT_EQ(tnl.tpe_variant(), "");
 }
 
 TEST(SweepSpec, GridModelKeysOverrideTheTopLevelOnesKeyByKey) {
@@ -385,15 +392,15 @@ grids:
 )");
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   ASSERT_EQ(compiled->runs.size(), 3u);
-  EXPECT_EQ(compiled->runs[0].name, "tnl-cpu-1-ctx64");
-  EXPECT_TRUE(compiled->runs[0].norm_affine);
-  EXPECT_EQ(compiled->runs[0].v_act, "silu");
-  EXPECT_EQ(compiled->runs[1].name, "tnl-cpu-1-ctx64-plain-v");
-  EXPECT_TRUE(compiled->runs[1].norm_affine);  // inherited
-  EXPECT_EQ(compiled->runs[1].v_act, "none");
-  EXPECT_EQ(compiled->runs[2].name, "tnl-cpu-1-ctx64-srms");
-  EXPECT_FALSE(compiled->runs[2].norm_affine);
-  EXPECT_EQ(compiled->runs[2].v_act, "silu");  // inherited
+  EXPECT_EQ(compiled->runs[0].name(), "tnl-cpu-1-ctx64");
+  EXPECT_TRUE(ModelOf(compiled->runs[0]).norm_affine);
+  EXPECT_EQ(ModelOf(compiled->runs[0]).v_act, models::VAct::kSilu);
+  EXPECT_EQ(compiled->runs[1].name(), "tnl-cpu-1-ctx64-plain-v");
+  EXPECT_TRUE(ModelOf(compiled->runs[1]).norm_affine);  // inherited
+  EXPECT_EQ(ModelOf(compiled->runs[1]).v_act, models::VAct::kNone);
+  EXPECT_EQ(compiled->runs[2].name(), "tnl-cpu-1-ctx64-srms");
+  EXPECT_FALSE(ModelOf(compiled->runs[2]).norm_affine);
+  EXPECT_EQ(ModelOf(compiled->runs[2]).v_act, models::VAct::kSilu);  // inherited
 }
 
 // Grids that differ only in a flag give distinct runs for the architectures
@@ -405,7 +412,9 @@ TEST(SweepSpec, FlagsMakeDistinctRunsOnlyWhereTheyApply) {
   auto compiled = CompileSweep(spec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   std::vector<std::string> names;
-  for (const RunPlan& run : compiled->runs) names.push_back(run.name + " " + run.v_act);
+  for (const RunPlan& run : compiled->runs) {
+    names.push_back(run.name() + " " + std::string(models::VActName(ModelOf(run).v_act)));
+  }
   EXPECT_EQ(names,
             (std::vector<std::string>{"llama-cpu-1-ctx64 none", "llama-cpu-1-ctx128 none",
                                       "tnl-cpu-1-ctx64 none", "tnl-cpu-1-ctx128 none",
@@ -425,10 +434,10 @@ TEST(SweepSpec, BadModelFlagsNameTheirFieldPaths) {
            "  - {name: a, model: 3}\n"
            "  - {name: b, model: {tpe_variant: fft, scaled_residual_init: 1}}");
   EXPECT_EQ(Problems(spec),
-            "model.colour: unknown field\n"
             "model.v_act: unknown activation 'relu' (expected none or silu)\n"
-            "model.lrpe_variant: must be a string\n"
             "model.norm_affine: must be true or false\n"
+            "model.lrpe_variant: must be a string\n"
+            "model.colour: unknown field\n"
             "grids[0].model: must be a mapping\n"
             "grids[1].model.tpe_variant: unknown variant 'fft' (expected ssm or none)\n"
             "grids[1].model.scaled_residual_init: must be true or false");
@@ -443,15 +452,17 @@ TEST(SweepSpec, ExampleSweepsCompile) {
   ASSERT_TRUE(smoke.ok()) << smoke.status();
   EXPECT_EQ(smoke->runs.size(), 4u);
   for (const RunPlan& run : smoke->runs) {
-    EXPECT_GE(run.total_tokens / run.checkpoint_every_tokens, 3) << run.name;
+    EXPECT_GE(run.config().total_tokens() / run.config().checkpoint_every_tokens(), 3)
+        << run.name();
   }
   // The demo: 4 architectures x 5 sizes, checkpoints every few percent.
   auto demo = CompileSweep(ReadFile("examples/sweeps/cpu-demo.yaml"));
   ASSERT_TRUE(demo.ok()) << demo.status();
   EXPECT_EQ(demo->runs.size(), 20u);
   for (const RunPlan& run : demo->runs) {
-    EXPECT_GE(run.total_tokens / run.checkpoint_every_tokens, 10) << run.name;
-    EXPECT_GT(run.checkpoint_keep_last, 0) << run.name;
+    EXPECT_GE(run.config().total_tokens() / run.config().checkpoint_every_tokens(), 10)
+        << run.name();
+    EXPECT_GT(run.config().checkpoint_keep_last(), 0) << run.name();
   }
   auto demo_smoke = CompileSweep(ReadFile("examples/sweeps/cpu-demo-smoke.yaml"));
   ASSERT_TRUE(demo_smoke.ok()) << demo_smoke.status();

@@ -10,11 +10,14 @@
 #include <sstream>
 #include <string>
 
+#include "runspec/proto_json.h"
 #include "tests/train/train_test_util.h"
 #include "worker/train/safetensors.h"
 
 namespace flopwise::train {
 namespace {
+
+namespace v1 = ::flopwise::v1;
 
 struct Result {
   int exit_code = -1;
@@ -121,6 +124,43 @@ TEST(FlopwiseTrainCli, ModelFlagsReachTheCheckpoint) {
   EXPECT_EQ(bad_key.exit_code, 1);
   EXPECT_NE(bad_key.out.find("--lrpe-variant: unknown variant 'rope'"), std::string::npos)
       << bad_key.out;
+}
+
+// The file a worker writes (protobuf JSON of a RunConfig) drives a run; flags
+// on the command line override it; a file that is not a RunConfig is a usage
+// error.
+TEST(FlopwiseTrainCli, RunConfigFileTrainsAndFlagsOverrideIt) {
+  const std::string dir = MakeTempDir("cli-run-config");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 4);
+  v1::RunConfig config;
+  v1::ModelShape* model = config.mutable_model();
+  model->set_arch(v1::ARCHITECTURE_COS2);
+  model->set_preset("cpu-1");
+  model->set_vocab(64);
+  model->set_context(32);
+  model->set_lrpe_variant("xmixers");
+  model->set_embed_scale(true);
+  config.set_data_path(data);
+  config.set_batch_tokens(64);
+  config.set_total_tokens(256);
+  config.set_lr(1e-3);
+  config.set_log_every_steps(1);
+  const std::string path = dir + "/run_config.json";
+  ASSERT_TRUE(runspec::WriteProtoJsonFile(config, path).ok());
+
+  const Result r =
+      RunTrainBinary("--config " + path + " --out " + dir + "/run --threads 1 --total-tokens 128");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"("event":"done")"), std::string::npos) << r.out;
+  auto weights = SafetensorsFile::Read(dir + "/run/step-00000002/model.safetensors");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  EXPECT_EQ(weights->metadata().at("arch"), "cos2");
+  const nlohmann::json metadata = nlohmann::json::parse(weights->metadata().at("config"));
+  EXPECT_EQ(metadata.value("embed_scale", false), true) << metadata;
+  EXPECT_EQ(metadata.value("lrpe_variant", ""), "xmixers") << metadata;
+
+  std::ofstream(dir + "/bad.json") << R"({"model": {"arch": "ARCHITECTURE_TNL"}, "colour": 1})";
+  EXPECT_EQ(RunTrainBinary("--config " + dir + "/bad.json --out " + dir + "/bad").exit_code, 2);
 }
 
 // On a terminal (util-linux `script` gives the run a pseudo-terminal for both

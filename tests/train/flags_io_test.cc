@@ -1,6 +1,7 @@
-// The model flags of docs/model-contract.md (norm_affine D3, v_act D5, lrpe_variant
-// D11) through every file the trainer writes: the weights' metadata and
-// tensors (§12), full checkpoints with the optimizer state, and `check`.
+// The model flags of docs/model-contract.md (norm_affine D3, v_act D5,
+// lrpe_variant D11, embed_scale D14) through every file the trainer writes:
+// the weights' metadata and tensors (§12), full checkpoints with the optimizer
+// state, and `check`.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@ struct FlagCase {
   VAct v_act;
   LrpeVariant lrpe_variant;
   nlohmann::json extra_metadata;  // the flag keys `config` must carry, and only these
+  bool embed_scale = false;
 };
 
 const FlagCase kCases[] = {
@@ -59,6 +61,13 @@ const FlagCase kCases[] = {
      VAct::kNone,
      LrpeVariant::kXmixers,
      {{"lrpe_variant", "xmixers"}}},
+    {"tnl embed_scale",
+     Arch::kTnl,
+     false,
+     VAct::kNone,
+     LrpeVariant::kTransnormer,
+     {{"embed_scale", true}},
+     true},
     // Flags an architecture does not have are not part of its model.
     {"llama norm_affine v_act silu lrpe xmixers", Arch::kLlama, true, VAct::kSilu,
      LrpeVariant::kXmixers, nlohmann::json::object()},
@@ -74,6 +83,7 @@ models::ModelConfig CaseConfig(const FlagCase& f) {
   c.norm_affine = f.norm_affine;
   c.v_act = f.v_act;
   c.lrpe_variant = f.lrpe_variant;
+  c.embed_scale = f.embed_scale;
   return c;
 }
 
@@ -190,6 +200,7 @@ TEST(FlagsIo, CheckpointRoundTripsWithOptimizerStateAndRejectsOtherFlags) {
     plain.norm_affine = false;
     plain.v_act = VAct::kNone;
     plain.lrpe_variant = LrpeVariant::kTransnormer;
+    plain.embed_scale = false;
     auto other = MakeModel(plain, backend.get(), 5);
     const absl::Status s = LoadCheckpoint(written->path, other.get(), &loaded_state);
     ASSERT_FALSE(s.ok()) << f.name;

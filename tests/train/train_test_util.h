@@ -52,10 +52,10 @@ class RecordingSink final : public EventSink {
 // A small TNL run: 64-token sequences, 4 sequences per step.
 inline TrainOptions TinyRun(const std::string& data, const std::string& out) {
   TrainOptions o;
-  o.arch = "tnl";
-  o.preset = "cpu-1";
-  o.vocab = 64;
-  o.context = 32;
+  o.model.arch = "tnl";
+  o.model.preset = "cpu-1";
+  o.model.vocab = 64;
+  o.model.context = 32;
   o.data = data;
   o.batch_tokens = 128;
   o.total_tokens = 128 * 8;

@@ -92,7 +92,7 @@ TEST(Trainer, ResumeIsBitExact) {
     const std::string dir = MakeTempDir("resume");
     const std::string data = WriteTokenFile(dir, 20000, 64, 2);
     TrainOptions straight = TinyRun(data, dir + "/straight");
-    straight.arch = arch;
+    straight.model.arch = arch;
     straight.grad_accum = 2;
     straight.schedule = "cosine";
     straight.warmup_tokens = 256;
@@ -147,16 +147,17 @@ TEST(Trainer, BadInputsGiveErrorEvents) {
     std::string message_part;
   };
   const std::vector<Case> cases = {
-      {[](TrainOptions* o) { o->arch = "gpt"; }, "unknown architecture 'gpt'"},
+      {[](TrainOptions* o) { o->model.arch = "gpt"; }, "unknown architecture 'gpt'"},
       {[&](TrainOptions* o) { o->data = dir + "/missing.u32"; }, "no such file"},
-      {[](TrainOptions* o) { o->vocab = 8; }, "outside the vocabulary [0, 8)"},
+      {[](TrainOptions* o) { o->model.vocab = 8; }, "outside the vocabulary [0, 8)"},
       {[](TrainOptions* o) { o->batch_tokens = 100; }, "--batch-tokens"},
-      {[](TrainOptions* o) { o->preset = "cpu-99"; }, "cpu-99"},
-      {[](TrainOptions* o) { o->v_act = "relu"; },
+      {[](TrainOptions* o) { o->model.preset = "cpu-99"; }, "cpu-99"},
+      {[](TrainOptions* o) { o->model.flags["v_act"] = "relu"; },
        "--v-act: unknown activation 'relu' (expected none or silu)"},
-      {[](TrainOptions* o) { o->lrpe_variant = "rope"; },
+      {[](TrainOptions* o) { o->model.flags["lrpe_variant"] = "rope"; },
        "--lrpe-variant: unknown variant 'rope' (expected transnormer or xmixers)"},
-      {[](TrainOptions* o) { o->tpe_variant = "fft"; }, "--tpe-variant: unknown variant 'fft'"},
+      {[](TrainOptions* o) { o->model.flags["tpe_variant"] = "fft"; },
+       "--tpe-variant: unknown variant 'fft'"},
   };
   for (const Case& c : cases) {
     TrainOptions o = TinyRun(data, dir + "/run");
@@ -178,7 +179,7 @@ TEST(Trainer, ResumeRejectsAnotherConfig) {
   o.total_tokens = 128;
   RecordingSink first;
   ASSERT_EQ(RunTraining(o, &first, nullptr), kExitDone);
-  o.preset = "cpu-2";
+  o.model.preset = "cpu-2";
   o.total_tokens = 256;
   RecordingSink second;
   EXPECT_EQ(RunTraining(o, &second, nullptr), kExitError);

@@ -1,19 +1,28 @@
-// The flopwise-train command line of one leased run (docs/training.md).
+// How the worker starts flopwise-train for one leased run: the run config as a
+// file in the run directory, and a command line that names it
+// (docs/training.md).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "flopwise/v1/types.pb.h"
 
 namespace flopwise::workerd {
 
-// argv[0] is `trainer_path`; `run_dir` becomes --out and `threads` --threads.
-// Zero-valued optional fields of the config and model flags at their defaults
-// are left out (the trainer's defaults apply). min_lr becomes --min-lr-ratio
-// (min_lr / lr, cosine only).
+// The file name of the run config in a run directory.
+inline constexpr char kRunConfigFile[] = "run_config.json";
+
+// Writes `config` as protobuf JSON to RUN_DIR/run_config.json (replacing the
+// previous attempt's) and returns its path.
+absl::StatusOr<std::string> WriteRunConfig(const ::flopwise::v1::RunConfig& config,
+                                           const std::string& run_dir);
+
+// {trainer_path, --config, config_path, --out, run_dir, --threads, threads}
+// (--threads only when positive).
 std::vector<std::string> TrainerArgv(const std::string& trainer_path,
-                                     const ::flopwise::v1::RunConfig& config,
-                                     const std::string& run_dir, int threads);
+                                     const std::string& config_path, const std::string& run_dir,
+                                     int threads);
 
 }  // namespace flopwise::workerd

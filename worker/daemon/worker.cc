@@ -16,9 +16,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "client/errors.h"
-#include "client/format.h"
 #include "models/accounting.h"
 #include "models/config.h"
+#include "runspec/model_shape.h"
 #include "worker/daemon/report_queue.h"
 #include "worker/daemon/trainer_args.h"
 #include "worker/daemon/trainer_process.h"
@@ -43,47 +43,14 @@ std::string LocalHostname() {
   return name;
 }
 
-// Sets `field` from a model flag of the shape (empty: keeps the default).
-// False for an unknown value.
-template <typename T>
-bool ReadModelFlag(const std::string& name, absl::StatusOr<T> (*parse)(std::string_view),
-                   T* field) {
-  if (name.empty()) return true;
-  absl::StatusOr<T> value = parse(name);
-  if (!value.ok()) return false;
-  *field = *value;
-  return true;
-}
-
 // Host memory the run will take: the models module's estimate for the
-// lease's shape (0 when the shape is incomplete or a flag unknown).
+// lease's shape (0 when the shape does not resolve).
 int64_t EstimateMemoryBytes(const v1::RunConfig& config, int threads) {
-  const v1::ModelShape& shape = config.model();
-  absl::StatusOr<models::Arch> arch = models::ParseArch(client::ArchName(shape.arch()));
-  if (!arch.ok()) return 0;
-  models::ModelConfig model;
-  model.arch = *arch;
-  model.layers = shape.layers();
-  model.d_model = shape.d_model();
-  model.heads = shape.heads();
-  model.head_dim = shape.head_dim();
-  model.ffn_dim = shape.ffn_dim();
-  model.vocab = shape.vocab();
-  model.context = shape.context();
-  model.gate_rank = shape.gate_rank();
-  model.tpe_dim = shape.tpe_dim();
-  model.scaled_residual_init = shape.scaled_residual_init();
-  model.norm_affine = shape.norm_affine();
-  if (!ReadModelFlag(shape.tpe_variant(), models::ParseTpeVariant, &model.tpe_variant) ||
-      !ReadModelFlag(shape.v_act(), models::ParseVAct, &model.v_act) ||
-      !ReadModelFlag(shape.lrpe_variant(), models::ParseLrpeVariant, &model.lrpe_variant)) {
-    return 0;
-  }
-  models::FillDerivedFields(&model);
-  if (!model.Validate().ok()) return 0;
+  absl::StatusOr<models::ModelConfig> model = runspec::ModelConfigFromShape(config.model());
+  if (!model.ok()) return 0;
   const int64_t micro_batch_tokens =
       config.batch_tokens() / std::max<int64_t>(1, config.grad_accum());
-  return models::EstimateTrainMemoryBytes(model, micro_batch_tokens, threads);
+  return models::EstimateTrainMemoryBytes(*model, micro_batch_tokens, threads);
 }
 
 // Moves checkpoints newer than the coordinator's newest known one out of the
@@ -363,7 +330,6 @@ void Worker::StartRun(const v1::Lease& lease) {
   const fs::path log_path = fs::path(options_.work_dir) / "logs" /
                             absl::StrCat(absl::StrReplaceAll(dir_name, {{"/", "_"}}), ".attempt-",
                                          lease.attempt(), ".log");
-  spawn.argv = TrainerArgv(options_.trainer_path, lease.config(), run_dir.string(), slot->threads);
   spawn.stderr_path = log_path.string();
   // A worker killed outright takes its trainers with it: no checkpoint is
   // written that the coordinator will never hear of.
@@ -374,10 +340,16 @@ void Worker::StartRun(const v1::Lease& lease) {
   std::error_code ec;
   fs::create_directories(run_dir, ec);
   if (!ec) SetAsideUnreportedCheckpoints(run_dir, lease.resume_step());
-  absl::StatusOr<std::unique_ptr<TrainerProcess>> trainer =
+  const absl::StatusOr<std::string> config_path =
       ec ? absl::FailedPreconditionError(
                absl::StrCat("run directory ", run_dir.string(), ": ", ec.message()))
-         : TrainerProcess::Start(spawn, [this] { Wake(); });
+         : WriteRunConfig(lease.config(), run_dir.string());
+  if (config_path.ok()) {
+    spawn.argv = TrainerArgv(options_.trainer_path, *config_path, run_dir.string(), slot->threads);
+  }
+  absl::StatusOr<std::unique_ptr<TrainerProcess>> trainer =
+      config_path.ok() ? TrainerProcess::Start(spawn, [this] { Wake(); })
+                       : absl::StatusOr<std::unique_ptr<TrainerProcess>>(config_path.status());
   if (!trainer.ok()) {
     spdlog::error("run {} ({}): cannot start the trainer: {}", lease.run_id(), lease.run_name(),
                   std::string(trainer.status().message()));

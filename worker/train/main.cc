@@ -7,10 +7,15 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/text_format.h"
 #include "base/yaml_config.h"
+#include "models/model_flags.h"
+#include "runspec/proto_json.h"
 #include "worker/train/check.h"
 #include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
@@ -18,6 +23,8 @@
 
 namespace flopwise::train {
 namespace {
+
+namespace v1 = ::flopwise::v1;
 
 std::atomic<bool> g_stop_requested{false};
 
@@ -101,28 +108,70 @@ int TerminalColumns(int fd) {
   return size.ws_col;
 }
 
+// One command-line flag per model flag (models/model_flags.h): a valueless
+// flag for a boolean, a flag with a value for a choice.
+void AddModelFlags(CLI::App& app, models::ModelFlagValues* values) {
+  for (const models::ModelFlag& flag : models::ModelFlags()) {
+    const std::string name(flag.name);
+    const std::string help(flag.help);
+    if (flag.kind == models::FlagKind::kBool) {
+      app.add_flag_function(
+          models::CommandLineFlag(flag),
+          [values, name](int64_t count) { (*values)[name] = count > 0 ? "true" : "false"; }, help);
+    } else {
+      app.add_option_function<std::string>(
+          models::CommandLineFlag(flag),
+          [values, name](const std::string& text) { (*values)[name] = text; }, help);
+    }
+  }
+}
+
+// A `--config RUN.json` is a RunConfig as protobuf JSON, as the worker writes
+// it into a run directory: it sets the options' starting values and is taken
+// out of `args`, so the command line, parsed afterwards, overrides it. Any
+// other --config file stays for UseYamlConfig's YAML reader. Throws
+// CLI::ValidationError for a file that cannot be read or is not a RunConfig.
+void TakeRunConfigFile(std::vector<std::string>* args, TrainOptions* options) {
+  for (auto it = args->begin(); it != args->end(); ++it) {
+    std::string path;
+    auto end = it + 1;
+    if (*it == "--config" && end != args->end()) {
+      path = *end++;
+    } else if (it->starts_with("--config=")) {
+      path = it->substr(std::string_view("--config=").size());
+    } else {
+      continue;
+    }
+    if (!path.ends_with(".json")) return;
+    v1::RunConfig config;
+    if (absl::Status s = runspec::ReadProtoJsonFile(path, &config); !s.ok()) {
+      throw CLI::ValidationError("--config", std::string(s.message()));
+    }
+    ApplyRunConfig(config, options);
+    args->erase(it, end);
+    return;
+  }
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
   TrainOptions o;
   UseYamlConfig(app);
-  app.add_option("--arch", o.arch, "llama, tnl, hgrn2 or cos2");
-  app.add_option("--preset", o.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
-  app.add_option("--layers", o.layers, "Override the preset's layers");
-  app.add_option("--d-model", o.d_model, "Override the preset's width");
-  app.add_option("--heads", o.heads, "Override the preset's heads");
-  app.add_option("--ffn-dim", o.ffn_dim, "Override the preset's channel-mixer width");
-  app.add_option("--gate-rank", o.gate_rank, "Output-gate rank t (tnl, cos2; default head dim)");
-  app.add_option("--tpe-dim", o.tpe_dim, "TPE width e (cos2; default head dim)");
-  app.add_option("--tpe-variant", o.tpe_variant, "cos2 TPE: ssm or none");
-  app.add_flag("--scaled-residual-init", o.scaled_residual_init,
-               std::string("Divide W_o and W_down init std by sqrt(2L)"));
-  app.add_flag("--norm-affine", o.norm_affine,
-               std::string("tnl, hgrn2, cos2: RMSNorm gains on the block and final norms"));
-  app.add_option("--v-act", o.v_act, "tnl value activation: none or silu");
-  app.add_option("--lrpe-variant", o.lrpe_variant,
-                 "cos2 LRPE angles: transnormer (learned) or xmixers (fixed)");
-  app.add_option("--vocab", o.vocab, "Vocabulary size");
-  app.add_option("--context", o.context, "Tokens per training sequence");
+  app.get_config_ptr()->description(
+      "Run config: a RunConfig as protobuf JSON (*.json, as the worker writes it) or YAML of "
+      "flags (keys: long flag names, '_' or '-')");
+  app.add_option("--arch", o.model.arch, "llama, tnl, hgrn2 or cos2");
+  app.add_option("--preset", o.model.preset, "cpu-1 … cpu-7, 70M … 7B (see `flopwise models`)");
+  app.add_option("--layers", o.model.layers, "Override the preset's layers");
+  app.add_option("--d-model", o.model.d_model, "Override the preset's width");
+  app.add_option("--heads", o.model.heads, "Override the preset's heads");
+  app.add_option("--ffn-dim", o.model.ffn_dim, "Override the preset's channel-mixer width");
+  app.add_option("--gate-rank", o.model.gate_rank,
+                 "Output-gate rank t (tnl, cos2; default head dim)");
+  app.add_option("--tpe-dim", o.model.tpe_dim, "TPE width e (cos2; default head dim)");
+  AddModelFlags(app, &o.model.flags);
+  app.add_option("--vocab", o.model.vocab, "Vocabulary size");
+  app.add_option("--context", o.model.context, "Tokens per training sequence");
   app.add_option("--data", o.data, "Token data: shard directory, shard, or raw .u16/.u32/.bin");
   app.add_option("--batch-tokens", o.batch_tokens, "Tokens per optimizer step");
   app.add_option("--grad-accum", o.grad_accum, "Micro-steps per optimizer step");
@@ -157,10 +206,17 @@ int Main(int argc, char** argv) {
   CLI::App* evaluate = AddEvalCommand(&app, &eval_command);
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    TakeRunConfigFile(&args, &o);
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  } catch (const std::invalid_argument&) {
+    // CLI11 converts a config file's value for a model flag (AddModelFlags)
+    // in the flag's callback, where a word that is no boolean throws this.
+    std::fprintf(stderr, "flopwise-train: --config: a flag takes true or false\n");
+    return kExitUsage;
   }
 
   if (check->parsed()) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "models/model_flags.h"
 
 namespace flopwise::train {
 namespace {
@@ -23,19 +24,6 @@ float* ArenaBase(models::Model& model, Arena arena) {
   return nullptr;
 }
 
-// j[key] parsed by `parse`; an error message starts "config.<key>: ".
-template <typename Parse>
-auto ParseStringFlag(const nlohmann::json& j, const char* key, Parse parse)
-    -> decltype(parse(std::string_view())) {
-  if (!j[key].is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.", key, ": not a string"));
-  }
-  auto value = parse(j[key].get<std::string>());
-  if (!value.ok())
-    return absl::InvalidArgumentError(absl::StrCat("config.", value.status().message()));
-  return value;
-}
-
 std::string ShapeText(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
@@ -47,14 +35,12 @@ Metadata ModelMetadata(const models::ModelConfig& c) {
                            {"heads", c.heads},    {"ffn_dim", c.ffn_dim},
                            {"vocab", c.vocab},    {"gate_rank", c.gate_rank},
                            {"tpe_dim", c.tpe_dim}};
-  if (c.arch == models::Arch::kCos2 && c.tpe_variant != models::TpeVariant::kSsm) {
-    config["tpe_variant"] = std::string(models::TpeVariantName(c.tpe_variant));
-  }
-  if (c.scaled_residual_init) config["scaled_residual_init"] = true;
-  if (c.arch != models::Arch::kLlama && c.norm_affine) config["norm_affine"] = true;
-  if (c.has_v_silu()) config["v_act"] = std::string(models::VActName(c.v_act));
-  if (c.has_lrpe_theta_buffer()) {
-    config["lrpe_variant"] = std::string(models::LrpeVariantName(c.lrpe_variant));
+  for (const auto& [name, text] : models::NonDefaultModelFlags(c)) {
+    if (models::FindModelFlag(name)->kind == models::FlagKind::kBool) {
+      config[name] = text == "true";
+    } else {
+      config[name] = text;
+    }
   }
   return {{"arch", std::string(models::ArchName(c.arch))}, {"config", config.dump()}};
 }
@@ -86,29 +72,22 @@ absl::StatusOr<models::ModelConfig> ConfigFromMetadata(const SafetensorsFile& fi
     *field = j[key].get<int>();
   }
   if (c.heads > 0) c.head_dim = c.d_model / c.heads;
-  if (j.contains("tpe_variant")) {
-    auto variant = ParseStringFlag(j, "tpe_variant", models::ParseTpeVariant);
-    if (!variant.ok()) return bad(std::string(variant.status().message()));
-    c.tpe_variant = *variant;
-  } else if (c.arch == models::Arch::kCos2 && c.tpe_dim == 0) {
-    c.tpe_variant = models::TpeVariant::kNone;
-  }
-  if (j.contains("v_act")) {
-    auto act = ParseStringFlag(j, "v_act", models::ParseVAct);
-    if (!act.ok()) return bad(std::string(act.status().message()));
-    c.v_act = *act;
-  }
-  if (j.contains("lrpe_variant")) {
-    auto variant = ParseStringFlag(j, "lrpe_variant", models::ParseLrpeVariant);
-    if (!variant.ok()) return bad(std::string(variant.status().message()));
-    c.lrpe_variant = *variant;
-  }
-  const std::pair<const char*, bool*> flags[] = {{"scaled_residual_init", &c.scaled_residual_init},
-                                                 {"norm_affine", &c.norm_affine}};
-  for (const auto& [key, field] : flags) {
+  // Files written before tpe_variant existed mark a TPE-less cos2 by tpe_dim 0.
+  if (c.arch == models::Arch::kCos2 && c.tpe_dim == 0) c.tpe_variant = models::TpeVariant::kNone;
+  models::ModelFlagValues flags;
+  for (const models::ModelFlag& flag : models::ModelFlags()) {
+    const std::string key(flag.name);
     if (!j.contains(key)) continue;
-    if (!j[key].is_boolean()) return bad(absl::StrCat("config.", key, ": not a boolean"));
-    *field = j[key].get<bool>();
+    if (flag.kind == models::FlagKind::kBool) {
+      if (!j[key].is_boolean()) return bad(absl::StrCat("config.", key, ": not a boolean"));
+      flags[key] = j[key].get<bool>() ? "true" : "false";
+    } else {
+      if (!j[key].is_string()) return bad(absl::StrCat("config.", key, ": not a string"));
+      flags[key] = j[key].get<std::string>();
+    }
+  }
+  if (absl::Status s = models::ApplyModelFlags(flags, &c); !s.ok()) {
+    return bad(absl::StrCat("config.", s.message()));
   }
   if (absl::Status s = c.Validate(); !s.ok()) return bad(absl::StrCat("config.", s.message()));
   return c;

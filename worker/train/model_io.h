@@ -14,7 +14,8 @@
 namespace flopwise::train {
 
 // "arch" and "config" (JSON: the seven integer keys layers, d_model, heads,
-// ffn_dim, vocab, gate_rank, tpe_dim, plus every non-default flag).
+// ffn_dim, vocab, gate_rank, tpe_dim, plus every model flag that applies to
+// the architecture and differs from its default, models/model_flags.h).
 Metadata ModelMetadata(const models::ModelConfig& config);
 
 // The model config a weights file describes, with `context` set. Returns

@@ -5,10 +5,12 @@
 #include <numbers>
 
 #include "absl/strings/str_cat.h"
-#include "models/presets.h"
+#include "runspec/model_shape.h"
 
 namespace flopwise::train {
 namespace {
+
+namespace v1 = ::flopwise::v1;
 
 // A models:: error "field_name: reason" restated for the command line as
 // "--field-name: reason".
@@ -23,55 +25,32 @@ absl::Status FlagError(const absl::Status& status) {
 }  // namespace
 
 absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& o) {
-  if (o.arch.empty())
-    return absl::InvalidArgumentError("--arch: required (llama, tnl, hgrn2, cos2)");
-  auto arch = models::ParseArch(o.arch);
-  if (!arch.ok()) return FlagError(arch.status());
-  if (o.vocab <= 0) return absl::InvalidArgumentError("--vocab: required and positive");
-  if (o.context <= 0) return absl::InvalidArgumentError("--context: required and positive");
-  models::ModelConfig c;
-  c.arch = *arch;
-  c.vocab = o.vocab;
-  c.context = o.context;
-  if (!o.preset.empty()) {
-    auto preset = models::FindPreset(*arch, o.preset, o.vocab, o.context);
-    if (!preset.ok()) return FlagError(preset.status());
-    c = *preset;
-  } else if (o.layers == 0 || o.d_model == 0 || o.heads == 0 || o.ffn_dim == 0) {
-    return absl::InvalidArgumentError(
-        "--preset: required unless --layers, --d-model, --heads and --ffn-dim are all given");
+  absl::StatusOr<models::ModelConfig> config = models::ResolveModel(o.model);
+  if (!config.ok()) return FlagError(config.status());
+  return config;
+}
+
+void ApplyRunConfig(const v1::RunConfig& config, TrainOptions* o) {
+  o->model = runspec::RequestFromShape(config.model());
+  if (!config.data_path().empty()) o->data = config.data_path();
+  if (config.batch_tokens() > 0) o->batch_tokens = config.batch_tokens();
+  if (config.grad_accum() > 0) o->grad_accum = config.grad_accum();
+  if (config.total_tokens() > 0) o->total_tokens = config.total_tokens();
+  if (config.lr() > 0) o->lr = config.lr();
+  o->weight_decay = config.weight_decay();
+  if (config.beta1() > 0) o->beta1 = config.beta1();
+  if (config.beta2() > 0) o->beta2 = config.beta2();
+  o->schedule = config.schedule() == v1::LR_SCHEDULE_COSINE ? "cosine" : "constant";
+  if (config.schedule() == v1::LR_SCHEDULE_COSINE && config.min_lr() > 0 && config.lr() > 0) {
+    o->min_lr_ratio = config.min_lr() / config.lr();
   }
-  auto tpe = models::ParseTpeVariant(o.tpe_variant);
-  if (!tpe.ok()) return FlagError(tpe.status());
-  c.tpe_variant = *tpe;
-  auto v_act = models::ParseVAct(o.v_act);
-  if (!v_act.ok()) return FlagError(v_act.status());
-  c.v_act = *v_act;
-  auto lrpe = models::ParseLrpeVariant(o.lrpe_variant);
-  if (!lrpe.ok()) return FlagError(lrpe.status());
-  c.lrpe_variant = *lrpe;
-  c.scaled_residual_init = o.scaled_residual_init;
-  c.norm_affine = o.norm_affine;
-  if (o.layers) c.layers = o.layers;
-  if (o.d_model || o.heads) {
-    if (o.d_model) c.d_model = o.d_model;
-    if (o.heads) c.heads = o.heads;
-    c.head_dim = 0;
-    c.gate_rank = 0;
-    c.tpe_dim = 0;
+  if (config.warmup_tokens() > 0) o->warmup_tokens = config.warmup_tokens();
+  o->seed = config.seed();
+  if (config.checkpoint_every_tokens() > 0) {
+    o->checkpoint_every_tokens = config.checkpoint_every_tokens();
   }
-  if (o.ffn_dim) c.ffn_dim = o.ffn_dim;
-  if (c.heads > 0 && c.d_model % c.heads != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--d-model: must be divisible by --heads (", c.heads, ")"));
-  }
-  if (o.gate_rank) c.gate_rank = o.gate_rank;
-  if (o.tpe_dim) c.tpe_dim = o.tpe_dim;
-  models::FillDerivedFields(&c);
-  if (absl::Status s = c.Validate(); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("model config: ", s.message()));
-  }
-  return c;
+  if (config.checkpoint_keep_last() > 0) o->keep_checkpoints = config.checkpoint_keep_last();
+  if (config.log_every_steps() > 0) o->log_every_steps = config.log_every_steps();
 }
 
 absl::StatusOr<Schedule> ParseSchedule(const std::string& name) {

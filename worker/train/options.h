@@ -6,24 +6,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "flopwise/v1/types.pb.h"
 #include "models/config.h"
+#include "models/model_request.h"
 
 namespace flopwise::train {
 
 enum class Schedule { kConstant, kCosine };
 
 struct TrainOptions {
-  // Model: a preset, optionally overridden field by field (0 = keep).
-  std::string arch;
-  std::string preset;
-  int layers = 0, d_model = 0, heads = 0, ffn_dim = 0, gate_rank = 0, tpe_dim = 0;
-  std::string tpe_variant = "ssm";
-  bool scaled_residual_init = false;
-  bool norm_affine = false;                  // tnl, hgrn2, cos2
-  std::string v_act = "none";                // tnl
-  std::string lrpe_variant = "transnormer";  // cos2
-  int vocab = 0;
-  int context = 0;
+  // Model: a preset, optionally overridden field by field, and model flags.
+  models::ModelRequest model;
   // Data and batch.
   std::string data;
   int64_t batch_tokens = 0;  // tokens per optimizer step
@@ -49,6 +42,11 @@ struct TrainOptions {
 // The model config the options describe (preset + overrides), validated;
 // InvalidArgument/NotFound name the flag at fault.
 absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& options);
+
+// Sets the options a run config describes (its model and training fields; a
+// zero field keeps the option's default, docs/training.md). `out` and
+// `threads` are not part of a run config.
+void ApplyRunConfig(const ::flopwise::v1::RunConfig& config, TrainOptions* options);
 
 // Checks the non-model options (InvalidArgument naming the flag).
 absl::Status ValidateTrainOptions(const TrainOptions& options, const models::ModelConfig& config);
