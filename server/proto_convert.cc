@@ -120,24 +120,40 @@ absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* prog
   return absl::OkStatus();
 }
 
-void MetricRowToProto(const db::MetricRow& row, v1::MetricPoint* point) {
+namespace {
+
+// The fields a metric and a checkpoint report share, in both directions.
+template <typename Row, typename Point>
+void CommonFieldsToProto(const Row& row, Point* point) {
   point->set_seq(row.seq);
   point->set_step(row.step);
   point->set_tokens(row.tokens);
   point->set_flops(row.flops);
   point->set_loss(row.loss);
+}
+
+template <typename Row, typename Point>
+Row CommonFieldsFromProto(const Point& point) {
+  Row row;
+  row.seq = point.seq();
+  row.step = point.step();
+  row.tokens = point.tokens();
+  row.flops = point.flops();
+  row.loss = point.loss();
+  return row;
+}
+
+}  // namespace
+
+void MetricRowToProto(const db::MetricRow& row, v1::MetricPoint* point) {
+  CommonFieldsToProto(row, point);
   point->set_lr(row.lr);
   point->set_grad_norm(row.grad_norm);
   point->set_tokens_per_s(row.tokens_per_s);
 }
 
 db::MetricRow MetricRowFromProto(const v1::MetricPoint& point) {
-  db::MetricRow row;
-  row.seq = point.seq();
-  row.step = point.step();
-  row.tokens = point.tokens();
-  row.flops = point.flops();
-  row.loss = point.loss();
+  auto row = CommonFieldsFromProto<db::MetricRow>(point);
   row.lr = point.lr();
   row.grad_norm = point.grad_norm();
   row.tokens_per_s = point.tokens_per_s();
@@ -145,22 +161,13 @@ db::MetricRow MetricRowFromProto(const v1::MetricPoint& point) {
 }
 
 void CheckpointRowToProto(const db::CheckpointRow& row, v1::CheckpointPoint* point) {
-  point->set_seq(row.seq);
-  point->set_step(row.step);
-  point->set_tokens(row.tokens);
-  point->set_flops(row.flops);
-  point->set_loss(row.loss);
+  CommonFieldsToProto(row, point);
   point->set_path(row.path);
   point->set_sha256(row.sha256);
 }
 
 db::CheckpointRow CheckpointRowFromProto(const v1::CheckpointPoint& point) {
-  db::CheckpointRow row;
-  row.seq = point.seq();
-  row.step = point.step();
-  row.tokens = point.tokens();
-  row.flops = point.flops();
-  row.loss = point.loss();
+  auto row = CommonFieldsFromProto<db::CheckpointRow>(point);
   row.path = point.path();
   row.sha256 = point.sha256();
   return row;
