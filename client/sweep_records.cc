@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
+#include "client/sweep_status.h"
 #include "fitting/sweep_records.h"
 #include "runspec/architecture.h"
 
@@ -18,22 +19,10 @@ namespace v1 = ::flopwise::v1;
 // Run id -> name, of the sweep's runs. NotFound for an unknown sweep.
 absl::StatusOr<std::map<int64_t, std::string>> RunNames(const UserConnection& connection,
                                                         int64_t sweep_id) {
-  {
-    grpc::ClientContext context;
-    connection.Prepare(&context);
-    v1::GetSweepRequest request;
-    request.set_sweep_id(sweep_id);
-    v1::GetSweepResponse response;
-    RETURN_IF_ERROR(FromGrpc(connection.stub->GetSweep(&context, request, &response)));
-  }
-  grpc::ClientContext context;
-  connection.Prepare(&context);
-  v1::ListRunsRequest request;
-  request.set_sweep_id(sweep_id);
-  v1::ListRunsResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->ListRuns(&context, request, &response)));
+  RETURN_IF_ERROR(GetSweep(connection, sweep_id).status());
+  ASSIGN_OR_RETURN(const std::vector<v1::Run> runs, ListRuns(connection, sweep_id, {}));
   std::map<int64_t, std::string> names;
-  for (const v1::Run& run : response.runs()) names[run.run_id()] = run.name();
+  for (const v1::Run& run : runs) names[run.run_id()] = run.name();
   return names;
 }
 

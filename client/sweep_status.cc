@@ -27,16 +27,6 @@ absl::StatusOr<v1::ListSweepsResponse> ListSweepsAfter(const UserConnection& con
   return response;
 }
 
-absl::StatusOr<v1::Sweep> GetSweep(const UserConnection& connection, int64_t sweep_id) {
-  grpc::ClientContext context;
-  connection.Prepare(&context);
-  v1::GetSweepRequest request;
-  request.set_sweep_id(sweep_id);
-  v1::GetSweepResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->GetSweep(&context, request, &response)));
-  return response.sweep();
-}
-
 // The sweeps of `followed` in id order, with `runs`.
 SweepView ViewOf(const std::map<int64_t, v1::Sweep>& followed,
                  const std::map<int64_t, v1::RunUpdate>& runs) {
@@ -47,6 +37,16 @@ SweepView ViewOf(const std::map<int64_t, v1::Sweep>& followed,
 }
 
 }  // namespace
+
+absl::StatusOr<v1::Sweep> GetSweep(const UserConnection& connection, int64_t sweep_id) {
+  grpc::ClientContext context;
+  connection.Prepare(&context);
+  v1::GetSweepRequest request;
+  request.set_sweep_id(sweep_id);
+  v1::GetSweepResponse response;
+  RETURN_IF_ERROR(FromGrpc(connection.stub->GetSweep(&context, request, &response)));
+  return response.sweep();
+}
 
 absl::StatusOr<std::vector<v1::Sweep>> ListSweeps(const UserConnection& connection,
                                                   bool include_finished) {

@@ -30,6 +30,9 @@ using SweepViewCallback = std::function<void(const SweepView& view)>;
 absl::StatusOr<std::vector<::flopwise::v1::Sweep>> ListSweeps(const UserConnection& connection,
                                                               bool include_finished);
 
+// One sweep's summary. NotFound for an unknown sweep.
+absl::StatusOr<::flopwise::v1::Sweep> GetSweep(const UserConnection& connection, int64_t sweep_id);
+
 // The runs of `sweep_id` (0: every sweep) in `states` (empty: every state).
 absl::StatusOr<std::vector<::flopwise::v1::Run>> ListRuns(
     const UserConnection& connection, int64_t sweep_id,
