@@ -3,7 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
+
+#include "base/yaml_document.h"
 
 namespace flopwise {
 
@@ -24,12 +27,12 @@ std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool w
 }
 
 std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const {
-  YAML::Node root;
-  try {
-    root = YAML::Load(input);
-  } catch (const YAML::Exception& e) {
-    throw CLI::ConversionError("config: not valid YAML: " + std::string(e.what()));
+  const std::string text(std::istreambuf_iterator<char>(input), {});
+  absl::StatusOr<YAML::Node> document = ParseYamlDocument(text);
+  if (!document.ok()) {
+    throw CLI::ConversionError("config: " + std::string(document.status().message()));
   }
+  const YAML::Node& root = *document;
   std::vector<CLI::ConfigItem> items;
   if (root.IsNull()) return items;
   if (!root.IsMap()) throw CLI::ConversionError("config: the top level must be a mapping");

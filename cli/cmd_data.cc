@@ -13,10 +13,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/utf8.h"
 #include "cli/command_registry.h"
 #include "worker/data/prepare.h"
 #include "worker/data/tokenizer.h"
-#include "worker/data/utf8.h"
 
 namespace flopwise::cli {
 namespace {
@@ -43,7 +43,7 @@ int RunEncode(const EncodeFlags& flags) {
   auto special = data::ParseSpecialTokens(flags.special);
   if (!special.ok()) return Fail(special.status());
   std::string text = ReadStdin();
-  if (flags.replace_invalid) text = data::ReplaceInvalidUtf8(text);
+  if (flags.replace_invalid) text = ReplaceInvalidUtf8(text);
   std::vector<int32_t> ids;
   if (absl::Status s = (*tokenizer)->Encode(text, *special, &ids); !s.ok()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat("stdin: ", s.message())));

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "base/yaml_document.h"
 
 namespace flopwise::server {
 
@@ -554,14 +555,12 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
 
 SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems) {
   SweepSpec spec;
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    problems->Add("spec", Cat("not valid YAML (line ", e.mark.line + 1, ", column ",
-                              e.mark.column + 1, "): ", e.msg));
+  absl::StatusOr<YAML::Node> document = ParseYamlDocument(yaml_text);
+  if (!document.ok()) {
+    problems->Add("spec", Cat("not valid YAML: ", document.status().message()));
     return spec;
   }
+  const YAML::Node& root = *document;
   if (!root.IsMap()) {
     problems->Add("spec", "must be a YAML mapping");
     return spec;

@@ -5,7 +5,6 @@
 #include "tests/data/test_support.h"
 #include "worker/data/ranks_file.h"
 #include "worker/data/tokenizer.h"
-#include "worker/data/utf8.h"
 
 namespace flopwise::data {
 namespace {
@@ -141,19 +140,6 @@ TEST(RanksFile, RanksWithoutEveryByteAreRejected) {
   ASSERT_FALSE(tokenizer.ok());
   EXPECT_NE(tokenizer.status().message().find("no token for the single byte 0"), std::string::npos)
       << tokenizer.status();
-}
-
-TEST(Utf8, FindsAndReplacesInvalidSequences) {
-  EXPECT_EQ(FindInvalidUtf8("plain ascii text, long enough for the fast path"), -1);
-  EXPECT_EQ(FindInvalidUtf8("ok \xC3\xA9 \xF0\x9F\x8E\x89"), -1);
-  EXPECT_EQ(FindInvalidUtf8("12345678\xC0\xAF"), 8);     // overlong
-  EXPECT_EQ(FindInvalidUtf8("ab\xED\xA0\x80"), 2);       // surrogate
-  EXPECT_EQ(FindInvalidUtf8("abc\xF4\x90\x80\x80"), 3);  // above U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("truncated \xE2\x82"), 10);
-  EXPECT_EQ(ReplaceInvalidUtf8("a\xff\xfe"
-                               "b\xC3"),
-            "a\xEF\xBF\xBD"
-            "b\xEF\xBF\xBD");
 }
 
 }  // namespace

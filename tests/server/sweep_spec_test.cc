@@ -226,6 +226,21 @@ TEST(SweepSpec, InvalidYamlIsReported) {
   EXPECT_NE(Problems("name: [unclosed\n").find("spec: not valid YAML"), std::string::npos);
 }
 
+// yaml-cpp alone keeps the first of two equal keys, so the second `lr` would
+// be dropped without a word.
+TEST(SweepSpec, RepeatedKeyIsReportedWithItsLine) {
+  const std::string spec = Edit("checkpoint:", "name: again\ncheckpoint:");
+  EXPECT_NE(Problems(spec).find("duplicate key 'name' (first at line 2)"), std::string::npos)
+      << Problems(spec);
+}
+
+// Bytes that are not UTF-8 would otherwise reach a protobuf string field.
+TEST(SweepSpec, TextThatIsNotUtf8IsReported) {
+  const std::string spec = Edit("checkpoint:", "# caf\xe9\ncheckpoint:");
+  EXPECT_NE(Problems(spec).find("not valid UTF-8 (byte 0xe9)"), std::string::npos)
+      << Problems(spec);
+}
+
 TEST(SweepSpec, EveryProblemIsReportedAtOnce) {
   std::string spec = Edit("[llama, tnl]", "[llama, gpt]");
   spec.replace(spec.find("[cpu-1, cpu-2]"), 14, "[cpu-1, cpu-99]");

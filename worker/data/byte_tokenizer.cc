@@ -2,7 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "worker/data/utf8.h"
+#include "base/utf8.h"
 
 namespace flopwise::data {
 namespace {

@@ -10,9 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 #include "worker/data/brown.h"
 #include "worker/data/data_dir.h"
-#include "worker/data/utf8.h"
 
 namespace flopwise::data {
 namespace fs = std::filesystem;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <span>
 
+#include "base/utf8.h"
 #include "worker/data/token_stream.h"
-#include "worker/data/utf8.h"
 
 namespace flopwise::eval {
 namespace {
@@ -43,7 +43,7 @@ absl::StatusOr<std::vector<int32_t>> ReadHaystack(const std::string& split_path,
   }
   if (absl::Status s = tokenizer.Decode(run, &text); !s.ok()) return s;
   // A cut inside a multi-byte character leaves a broken tail.
-  const int64_t invalid = data::FindInvalidUtf8(text);
+  const int64_t invalid = FindInvalidUtf8(text);
   if (invalid >= 0) text.resize(invalid);
   std::vector<int32_t> ids;
   if (absl::Status s = tokenizer.Encode(text, data::SpecialTokens::kAsText, &ids); !s.ok()) {

@@ -1,8 +1,8 @@
-#include "worker/data/utf8.h"
+#include "base/utf8.h"
 
 #include <cstring>
 
-namespace flopwise::data {
+namespace flopwise {
 namespace {
 
 // Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
@@ -74,4 +74,4 @@ std::string ReplaceInvalidUtf8(std::string_view text) {
   return out;
 }
 
-}  // namespace flopwise::data
+}  // namespace flopwise

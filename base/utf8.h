@@ -1,11 +1,11 @@
-// UTF-8 validation for text entering the tokenizers.
+// UTF-8 validation: text entering the tokenizers, sweep specs and config files.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace flopwise::data {
+namespace flopwise {
 
 // Returns the byte offset of the first invalid UTF-8 sequence in `text`
 // (overlong forms, surrogates and code points above U+10FFFF are invalid), or
@@ -15,4 +15,4 @@ int64_t FindInvalidUtf8(std::string_view text);
 // Returns `text` with every maximal invalid sequence replaced by U+FFFD.
 std::string ReplaceInvalidUtf8(std::string_view text);
 
-}  // namespace flopwise::data
+}  // namespace flopwise
