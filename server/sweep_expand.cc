@@ -1,6 +1,7 @@
 #include "server/sweep_expand.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "models/config.h"
 #include "models/model_request.h"
 #include "runspec/model_shape.h"
+#include "server/limits.h"
 
 namespace flopwise::server {
 namespace {
@@ -53,10 +55,11 @@ absl::StatusOr<models::ModelConfig> ResolveCell(const std::string& arch, const S
 }
 
 // The grid's budget, or tokens_per_param × N in whole optimizer steps (at
-// least one).
-int64_t TokenBudget(const GridSpec& grid, int64_t params_non_embedding) {
+// least one); nullopt when that is above kMaxTokens.
+std::optional<int64_t> TokenBudget(const GridSpec& grid, int64_t params_non_embedding) {
   if (grid.tokens) return *grid.tokens;
   const double wanted = *grid.tokens_per_param * static_cast<double>(params_non_embedding);
+  if (!(wanted <= static_cast<double>(kMaxTokens))) return std::nullopt;
   const int64_t steps =
       std::max<int64_t>(1, std::llround(wanted / static_cast<double>(grid.batch_tokens)));
   return steps * grid.batch_tokens;
@@ -89,11 +92,10 @@ v1::RunConfig MakeRunConfig(const SweepSpec& spec, const GridSpec& grid,
 
 // The run config plus its accounting and what scheduling it needs.
 RunPlan MakePlan(const SweepSpec& spec, const GridSpec& grid, const models::ModelConfig& model,
-                 const std::string& preset) {
+                 const std::string& preset, int64_t total_tokens) {
   RunPlan plan;
   plan.set_params_non_embedding(models::NonEmbeddingParamsFormula(model));
   plan.set_params_embedding(models::EmbeddingParams(model));
-  const int64_t total_tokens = TokenBudget(grid, plan.params_non_embedding());
   *plan.mutable_config() = MakeRunConfig(spec, grid, model, preset, total_tokens);
   plan.set_estimated_flops(models::TrainFlopsPerTokenFormula(model) *
                            static_cast<double>(total_tokens));
@@ -129,7 +131,15 @@ class Expansion {
       if (reported_.insert(problem).second) problems_->Add("", problem);
       return;
     }
-    RunPlan plan = MakePlan(spec_, grid, *model, size.preset);
+    const std::optional<int64_t> tokens =
+        TokenBudget(grid, models::NonEmbeddingParamsFormula(*model));
+    if (!tokens) {
+      problems_->Add(grid.path.empty() ? "tokens_per_param" : Cat(grid.path, ".tokens_per_param"),
+                     Cat("gives ", arch, " ", size.label, " more than ", kMaxTokens,
+                         " tokens, the limit of a run"));
+      return;
+    }
+    RunPlan plan = MakePlan(spec_, grid, *model, size.preset, *tokens);
     if (!seen_.insert(DedupeKey(plan.config())).second) return;
     plan.set_name(UniqueName(grid, arch, size, context));
     plan.set_index_in_sweep(static_cast<int>(runs_.size()));

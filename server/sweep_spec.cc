@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "base/yaml_document.h"
+#include "server/limits.h"
 
 namespace flopwise::server {
 
@@ -356,7 +357,7 @@ void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& 
     grid->tokens_per_param.reset();
   }
   if (node["tokens"])
-    grid->tokens = reader.Integer(node["tokens"], Child(path, "tokens"), 1, kMaxInt64);
+    grid->tokens = reader.Integer(node["tokens"], Child(path, "tokens"), 1, kMaxTokens);
   if (node["tokens_per_param"]) {
     const std::string field = Child(path, "tokens_per_param");
     if (node["tokens"]) {
@@ -371,7 +372,8 @@ void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& 
   }
   if (node["batch_tokens"]) {
     grid->batch_tokens =
-        reader.Integer(node["batch_tokens"], Child(path, "batch_tokens"), 1, kMaxInt64).value_or(0);
+        reader.Integer(node["batch_tokens"], Child(path, "batch_tokens"), 1, kMaxTokens)
+            .value_or(0);
   }
   if (node["model"]) {
     ParseModelFlags(reader, node["model"], Child(path, "model"), &grid->model_flags);
@@ -448,7 +450,7 @@ void ParseOptimizer(Reader& reader, const YAML::Node& node, OptimizerSpec* optim
   }
   if (node["warmup_tokens"]) {
     optimizer->warmup_tokens =
-        reader.Integer(node["warmup_tokens"], "optimizer.warmup_tokens", 0, kMaxInt64).value_or(0);
+        reader.Integer(node["warmup_tokens"], "optimizer.warmup_tokens", 0, kMaxTokens).value_or(0);
   }
   if (node["min_lr"]) {
     auto min_lr = reader.Double(node["min_lr"], "optimizer.min_lr");
@@ -532,7 +534,7 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
     } else {
       spec->checkpoint_every_tokens =
           reader
-              .Integer(root["checkpoint"]["every_tokens"], "checkpoint.every_tokens", 1, kMaxInt64)
+              .Integer(root["checkpoint"]["every_tokens"], "checkpoint.every_tokens", 1, kMaxTokens)
               .value_or(0);
     }
   }

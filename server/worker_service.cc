@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/str_cat.h"
+#include "server/limits.h"
 #include "server/proto_convert.h"
 
 namespace flopwise::server {
@@ -17,10 +18,8 @@ grpc::Status Invalid(const std::string& message) {
 
 // The most metric rows one ReportMetrics call may carry.
 constexpr int kMaxRowsPerReport = 100'000;
-// Bounds on what a worker reports (docs/api.md, "Limits of worker reports").
-// A step or token count beyond 10^13 is no study this service runs: it is a
-// bug or a forged report, and stored it would stretch every plot's axis.
-constexpr int64_t kMaxStepOrTokens = 10'000'000'000'000;
+// Bounds on what a worker reports (docs/api.md, "Limits of worker reports");
+// steps and tokens share server/limits.h's kMaxTokens with the spec.
 constexpr size_t kMaxHostnameBytes = 253;  // a DNS name's limit
 constexpr size_t kMaxLabelBytes = 256;     // version, GPU names
 constexpr size_t kMaxCheckpointPathBytes = 4096;
@@ -38,9 +37,9 @@ std::string Printable(std::string_view text, size_t max_bytes) {
 }
 
 grpc::Status CheckStepAndTokens(std::string_view what, int64_t step, int64_t tokens) {
-  if (step < 0 || step > kMaxStepOrTokens || tokens < 0 || tokens > kMaxStepOrTokens) {
-    return Invalid(Cat(what, ": step and tokens must be in 0..", kMaxStepOrTokens, " (got ", step,
-                       ", ", tokens, ")"));
+  if (step < 0 || step > kMaxTokens || tokens < 0 || tokens > kMaxTokens) {
+    return Invalid(Cat(what, ": step and tokens must be in 0..", kMaxTokens, " (got ", step, ", ",
+                       tokens, ")"));
   }
   return grpc::Status::OK;
 }

@@ -111,6 +111,22 @@ TEST(SweepSpec, TokensPerParamGivesWholeStepsProportionalToN) {
   }
 }
 
+// The spec is held to the same token ceiling as the workers' reports
+// (server/limits.h), so an accepted run can always report its progress.
+TEST(SweepSpec, TokenCountsAboveTheLimitAreRefused) {
+  EXPECT_NE(Problems(Edit("tokens: 8192", "tokens: 1e18"))
+                .find("tokens: must be in [1, 10000000000000] (got 1000000000000000000)"),
+            std::string::npos)
+      << Problems(Edit("tokens: 8192", "tokens: 1e18"));
+  EXPECT_NE(Problems(Edit("tokens: 8192", "tokens: 2e13")).find("tokens: must be in"),
+            std::string::npos);
+  EXPECT_TRUE(CompileSweep(Edit("tokens: 8192", "tokens: 1T")).ok());
+  const std::string per_param = Problems(Edit("tokens: 8192", "tokens_per_param: 1e12"));
+  EXPECT_NE(per_param.find("tokens_per_param: gives llama cpu-1 more than 10000000000000 tokens"),
+            std::string::npos)
+      << per_param;
+}
+
 TEST(SweepSpec, MissingNameIsReported) {
   EXPECT_NE(Problems(Edit("name: tiny\n", "")).find("name: required"), std::string::npos);
 }
@@ -248,7 +264,7 @@ TEST(SweepSpec, EveryProblemIsReportedAtOnce) {
   const std::string problems = Problems(spec);
   EXPECT_NE(problems.find("architectures[1]: unknown architecture 'gpt'"), std::string::npos);
   EXPECT_NE(problems.find("sizes[1]: unknown preset 'cpu-99' for llama"), std::string::npos);
-  EXPECT_NE(problems.find("checkpoint.every_tokens: must be at least 1 (got -5)"),
+  EXPECT_NE(problems.find("checkpoint.every_tokens: must be in [1, 10000000000000] (got -5)"),
             std::string::npos);
 }
 
