@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/fake_link.h"
 #include "tests/integration/test_paths.h"
+#include "worker/daemon/work_dir_lock.h"
 #include "worker/daemon/worker.h"
 
 namespace flopwise::workerd {
@@ -73,6 +74,45 @@ class WorkerHarness {
   std::thread thread_;
   absl::Status status_;
 };
+
+TEST(WorkDirLock, ASecondHolderIsRefusedUntilTheFirstLetsGo) {
+  TempDir dir;
+  absl::StatusOr<WorkDirLock> first = WorkDirLock::Acquire(dir.path());
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<WorkDirLock> second = WorkDirLock::Acquire(dir.path());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find(
+                absl::StrCat("in use by another flopwise-worker (pid ", getpid(), ")")),
+            std::string::npos)
+      << second.status();
+  { WorkDirLock released = std::move(*first); }
+  EXPECT_TRUE(WorkDirLock::Acquire(dir.path()).ok());
+}
+
+TEST(WorkDirLock, AMissingFolderIsNamed) {
+  absl::StatusOr<WorkDirLock> lock = WorkDirLock::Acquire("/nonexistent/flopwise-work");
+  ASSERT_FALSE(lock.ok());
+  EXPECT_NE(lock.status().message().find("--work-dir /nonexistent/flopwise-work: cannot open"),
+            std::string::npos)
+      << lock.status();
+}
+
+// Two workers on one folder would share one worker id and its leases.
+TEST(WorkerEngine, ASecondWorkerOnTheSameWorkDirStopsWithAClearError) {
+  TempDir dir;
+  testing::FakeLink link;
+  WorkerHarness first(&link, dir.path(), 2);
+  ASSERT_TRUE(WaitFor([&] { return link.recorded().registrations > 0; }, kTimeoutS));
+  WorkerHarness second(&link, dir.path(), 2);
+  const absl::Status refused = second.Stop();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("in use by another flopwise-worker"), std::string::npos)
+      << refused;
+  ASSERT_TRUE(first.Stop().ok());
+  WorkerHarness third(&link, dir.path(), 2);  // the folder is free once the first returns
+  ASSERT_TRUE(third.Stop().ok());
+}
 
 TEST(WorkerEngine, CompletesARunAndReportsEveryRowOnce) {
   TempDir dir;

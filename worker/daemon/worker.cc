@@ -142,13 +142,18 @@ void Worker::SleepUntilWoken(int64_t timeout_ms) {
   woken_ = false;
 }
 
-absl::Status Worker::PrepareWorkDir() {
+absl::StatusOr<WorkDirLock> Worker::LockWorkDir() {
   std::error_code ec;
   fs::create_directories(fs::path(options_.work_dir) / "logs", ec);
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("--work-dir ", options_.work_dir, ": cannot create: ", ec.message()));
   }
+  return WorkDirLock::Acquire(options_.work_dir);
+}
+
+absl::Status Worker::PrepareWorkDir() {
+  std::error_code ec;
   const fs::path probe = fs::path(options_.work_dir) / ".write-test";
   {
     std::ofstream out(probe);
@@ -445,6 +450,9 @@ void Worker::StopSlot(Slot& slot, const std::string& reason, bool lease_ended) {
 }
 
 absl::Status Worker::Run() {
+  // Held until Run returns: a second worker on this folder is refused meanwhile.
+  absl::StatusOr<WorkDirLock> work_dir_lock = LockWorkDir();
+  if (!work_dir_lock.ok()) return work_dir_lock.status();
   if (absl::Status status = PrepareWorkDir(); !status.ok()) return status;
   bool stopping = false;
   int64_t kill_at_ms = 0;

@@ -19,6 +19,7 @@
 #include "kernels/device_info.h"
 #include "worker/daemon/backoff.h"
 #include "worker/daemon/coordinator_link.h"
+#include "worker/daemon/work_dir_lock.h"
 
 namespace flopwise::workerd {
 
@@ -58,6 +59,8 @@ class Worker {
  private:
   struct Slot;
 
+  // Creates --work-dir and locks it (work_dir_lock.h).
+  absl::StatusOr<WorkDirLock> LockWorkDir();
   absl::Status PrepareWorkDir() ABSL_LOCKS_EXCLUDED(id_mu_);
   bool Register(int64_t now_ms) ABSL_LOCKS_EXCLUDED(id_mu_);
   void Heartbeat(int64_t now_ms);
