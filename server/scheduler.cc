@@ -170,9 +170,9 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
   return cancelled;
 }
 
-absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
-                                                      const std::string& hostname,
-                                                      const std::string& inventory_json) {
+absl::StatusOr<std::string> Scheduler::RegisterWorker(
+    std::string worker_id, const std::string& hostname, const std::string& inventory_json,
+    const std::vector<std::string>& held_lease_ids) {
   absl::MutexLock lock(&mu_);
   if (worker_id.empty()) {
     for (int n = 1; worker_id.empty(); ++n) {
@@ -192,7 +192,25 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(std::string worker_id,
   workers_[worker_id] =
       WorkerState{record.draining, record.last_heartbeat_ms, record.last_heartbeat_ms};
   spdlog::info("worker {} registered ({})", worker_id, hostname);
+  RETURN_IF_ERROR(EndLostLeasesLocked(worker_id, held_lease_ids));
   return worker_id;
+}
+
+absl::Status Scheduler::EndLostLeasesLocked(const std::string& worker_id,
+                                            const std::vector<std::string>& held_lease_ids) {
+  const std::set<std::string> held(held_lease_ids.begin(), held_lease_ids.end());
+  std::vector<std::string> lost;
+  for (const auto& [lease_id, lease] : leases_) {
+    if (lease.worker_id == worker_id && !held.contains(lease_id)) lost.push_back(lease_id);
+  }
+  for (const std::string& lease_id : lost) {
+    const ActiveLease& lease = leases_.find(lease_id)->second;
+    spdlog::warn("worker {} registered again without lease {}: ending it", worker_id, lease_id);
+    RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired,
+                              Cat("worker ", worker_id, " restarted (registered again without it)"),
+                              RetryOrFail(lease)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Scheduler::SetDraining(std::string_view worker_id, bool draining) {

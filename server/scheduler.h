@@ -127,9 +127,13 @@ class Scheduler {
   absl::StatusOr<int> CancelSweep(int64_t sweep_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Workers ----
-  // Registers a worker (a known worker_id keeps its id). Returns the id.
+  // Registers a worker (a known worker_id keeps its id). Returns the id. The
+  // worker's active leases not in `held_lease_ids` end as expired (retried
+  // like any lost lease): a worker that registers again without them was
+  // restarted and its trainers are gone.
   absl::StatusOr<std::string> RegisterWorker(std::string worker_id, const std::string& hostname,
-                                             const std::string& inventory_json)
+                                             const std::string& inventory_json,
+                                             const std::vector<std::string>& held_lease_ids = {})
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SetDraining(std::string_view worker_id, bool draining) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves the deadline of every listed lease the worker holds (in memory; see
@@ -221,6 +225,10 @@ class Scheduler {
   // run to `run_state` (re-queueing it when pending).
   absl::Status EndLocked(const std::string& lease_id, db::AttemptState outcome,
                          std::string_view reason, db::RunState run_state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the worker's active leases that are not in `held_lease_ids`.
+  absl::Status EndLostLeasesLocked(const std::string& worker_id,
+                                   const std::vector<std::string>& held_lease_ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The run state after a failed or expired attempt: pending while attempts
   // remain, failed otherwise.

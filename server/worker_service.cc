@@ -114,7 +114,8 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
                                  {"memory_bytes", gpu.memory_bytes()}});
   }
   auto worker_id = scheduler_->RegisterWorker(
-      request->worker_id(), Printable(request->hostname(), kMaxHostnameBytes), inventory.dump());
+      request->worker_id(), Printable(request->hostname(), kMaxHostnameBytes), inventory.dump(),
+      {request->held_lease_ids().begin(), request->held_lease_ids().end()});
   if (!worker_id.ok()) return ToGrpcStatus(worker_id.status());
   response->set_worker_id(*worker_id);
   response->set_checkpoint_root(checkpoint_root_);

@@ -194,6 +194,31 @@ TEST_F(SchedulerTest, ExpiredLeaseRequeuesTheRunForItsNextAttempt) {
   EXPECT_NE(second->lease_id, first->lease_id);
 }
 
+// A worker restarted with its old id has lost its trainers: its leases end
+// at once instead of a lease length later. One re-registering after a
+// coordinator restart names the leases it still runs, and keeps them.
+TEST_F(SchedulerTest, RegisteringAgainEndsOnlyTheLeasesTheWorkerNoLongerHolds) {
+  const std::vector<int64_t> runs = Submit("two", {Plan("kept", 0, 3), Plan("lost", 0, 3)});
+  const std::string worker = Register("host");
+  std::optional<LeaseGrant> kept = Acquire(worker);
+  std::optional<LeaseGrant> lost = Acquire(worker);
+  ASSERT_TRUE(kept.has_value() && lost.has_value());
+  auto again = scheduler_->RegisterWorker(worker, "host", "{}", {kept->lease_id});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, worker);
+  EXPECT_EQ(StateOf(kept->run_id), db::RunState::kRunning);
+  EXPECT_EQ(StateOf(lost->run_id), db::RunState::kPending);
+  auto attempt = store_->FindLease(lost->lease_id);
+  ASSERT_TRUE(attempt.ok()) << attempt.status();
+  EXPECT_EQ(attempt->state, db::AttemptState::kExpired);
+  EXPECT_NE(attempt->reason.find("restarted"), std::string::npos) << attempt->reason;
+  std::optional<LeaseGrant> retried = Acquire(worker);
+  ASSERT_TRUE(retried.has_value());
+  EXPECT_EQ(retried->run_id, lost->run_id);
+  EXPECT_EQ(retried->attempt, 2);
+  EXPECT_EQ(runs.size(), 2u);
+}
+
 TEST_F(SchedulerTest, RunFailsOnceMaxAttemptsAreUsed) {
   const std::vector<int64_t> runs = Submit("one", {Plan("run", 0, 2)});
   const std::string worker = Register("host");

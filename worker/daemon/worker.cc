@@ -185,6 +185,7 @@ bool Worker::Register(int64_t now_ms) {
   }
   request.set_worker_id(worker_id());
   request.set_version(kVersion);
+  for (const auto& [lease_id, slot] : slots_) request.add_held_lease_ids(lease_id);
   absl::StatusOr<v1::RegisterResponse> response = link_->Register(request);
   if (!response.ok()) {
     const int64_t delay_ms = register_backoff_.NextDelayMs();
