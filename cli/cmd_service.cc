@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
+#include "client/json_output.h"
 #include "client/sweep_submit.h"
 #include "client/user_connection.h"
 #include "client/workers.h"
@@ -14,40 +15,47 @@
 namespace flopwise::cli {
 namespace {
 
-int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool dry_run) {
+int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool dry_run,
+           bool json) {
   auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("submit", connection.status());
   auto response = client::SubmitSweepFile(*connection, spec_path, dry_run);
   if (!response.ok()) return ReportError("submit", response.status());
-  std::printf("%s", client::SubmitText(*response, dry_run).c_str());
+  const std::string out =
+      json ? client::SubmitJson(*response, dry_run) : client::SubmitText(*response, dry_run);
+  std::printf("%s", out.c_str());
   return 0;
 }
 
-int Cancel(const client::ConnectFlags& flags, int64_t sweep_id) {
+int Cancel(const client::ConnectFlags& flags, int64_t sweep_id, bool json) {
   auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("cancel", connection.status());
   auto response = client::CancelSweep(*connection, sweep_id);
   if (!response.ok()) return ReportError("cancel", response.status());
-  std::printf("%s", client::CancelText(sweep_id, *response).c_str());
+  const std::string out =
+      json ? client::CancelJson(sweep_id, *response) : client::CancelText(sweep_id, *response);
+  std::printf("%s", out.c_str());
   return 0;
 }
 
-int Workers(const client::ConnectFlags& flags) {
+int Workers(const client::ConnectFlags& flags, bool json) {
   auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("workers", connection.status());
   auto workers = client::ListWorkers(*connection);
   if (!workers.ok()) return ReportError("workers", workers.status());
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  std::printf("%s", client::WorkerTable(*workers, now_ms).c_str());
+  const std::string out =
+      json ? client::WorkersJson(*workers) : client::WorkerTable(*workers, now_ms);
+  std::printf("%s", out.c_str());
   return 0;
 }
 
-int Drain(const client::ConnectFlags& flags, const std::string& worker_id, bool undo) {
+int Drain(const client::ConnectFlags& flags, const std::string& worker_id, bool undo, bool json) {
   auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("drain", connection.status());
   auto worker = client::SetDraining(*connection, worker_id, !undo);
   if (!worker.ok()) return ReportError("drain", worker.status());
-  std::printf("%s", client::DrainText(*worker).c_str());
+  std::printf("%s", (json ? client::DrainJson(*worker) : client::DrainText(*worker)).c_str());
   return 0;
 }
 
@@ -55,30 +63,35 @@ const CommandRegistrar kService([](CLI::App& app, CliContext& ctx) {
   static client::ConnectFlags flags;
   static std::string spec_path;
   static bool dry_run = false;
+  static bool json = false;
   auto* submit = app.add_subcommand("submit", "Submit a sweep spec (YAML) to the coordinator");
   submit->add_option("spec", spec_path, "Sweep spec file")->required();
   submit->add_flag("--dry-run", dry_run,
                    std::string("Validate and expand only: runs, estimated FLOPs and memory"));
+  AddJsonFlag(submit, &json);
   AddConnectionOptions(submit, &flags);
-  submit->callback([&ctx] { ctx.exit_code = Submit(flags, spec_path, dry_run); });
+  submit->callback([&ctx] { ctx.exit_code = Submit(flags, spec_path, dry_run, json); });
 
   static int64_t sweep_id = 0;
   auto* cancel = app.add_subcommand("cancel", "Cancel a sweep: its pending and running runs");
   cancel->add_option("sweep", sweep_id, "Sweep id")->required();
+  AddJsonFlag(cancel, &json);
   AddConnectionOptions(cancel, &flags);
-  cancel->callback([&ctx] { ctx.exit_code = Cancel(flags, sweep_id); });
+  cancel->callback([&ctx] { ctx.exit_code = Cancel(flags, sweep_id, json); });
 
   auto* workers = app.add_subcommand("workers", "List the workers, their inventory and runs");
+  AddJsonFlag(workers, &json);
   AddConnectionOptions(workers, &flags);
-  workers->callback([&ctx] { ctx.exit_code = Workers(flags); });
+  workers->callback([&ctx] { ctx.exit_code = Workers(flags, json); });
 
   static std::string worker_id;
   static bool undo = false;
   auto* drain = app.add_subcommand("drain", "Stop giving a worker new runs (running ones go on)");
   drain->add_option("worker", worker_id, "Worker id (see `flopwise workers`)")->required();
   drain->add_flag("--undo", undo, std::string("Let the worker take runs again"));
+  AddJsonFlag(drain, &json);
   AddConnectionOptions(drain, &flags);
-  drain->callback([&ctx] { ctx.exit_code = Drain(flags, worker_id, undo); });
+  drain->callback([&ctx] { ctx.exit_code = Drain(flags, worker_id, undo, json); });
 });
 
 }  // namespace

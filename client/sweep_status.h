@@ -40,7 +40,8 @@ absl::StatusOr<std::vector<::flopwise::v1::Run>> ListRuns(
 
 // One sweep and one update per run (a snapshot); with `follow`, every update
 // until all of its runs have ended, calling `on_change`. NotFound for an
-// unknown sweep.
+// unknown sweep; Unavailable when the coordinator ends the stream (it
+// stopped) while runs are still active.
 absl::StatusOr<SweepView> WatchSweep(const UserConnection& connection, int64_t sweep_id,
                                      bool follow, const SweepViewCallback& on_change);
 
@@ -52,7 +53,7 @@ inline constexpr int64_t kRelistMs = 5'000;
 // is left: one WatchRuns stream over the runs of every sweep seen so far, at
 // most kRelistMs long (or until they are all terminal), then the sweeps are
 // listed again. Sweeps that end stay in the view with their final states.
-// An empty view: no sweep was active.
+// An empty view: no sweep was active. Unavailable as WatchSweep's.
 absl::StatusOr<SweepView> WatchActiveSweeps(const UserConnection& connection,
                                             const SweepViewCallback& on_change);
 

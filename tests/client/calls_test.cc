@@ -7,10 +7,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "client/sweep_records.h"
 #include "client/sweep_status.h"
@@ -141,6 +144,22 @@ TEST_F(ClientCallsTest, WatchingActiveSweepsWithNoneEndsAtOnce) {
   auto view = WatchActiveSweeps(connection_, [](const SweepView&) {});
   ASSERT_TRUE(view.ok()) << view.status();
   EXPECT_TRUE(view->sweeps.empty());
+}
+
+TEST_F(ClientCallsTest, FollowingASweepWhoseCoordinatorStopsIsAnError) {
+  const int64_t sweep_id = Submit();
+  std::atomic<bool> following = false;
+  absl::Status watched;
+  std::thread watch([&] {
+    watched = WatchSweep(connection_, sweep_id, /*follow=*/true, [&](const SweepView&) {
+                following = true;
+              }).status();
+  });
+  while (!following) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server_.reset();  // its streams end with OK while both runs are pending
+  watch.join();
+  EXPECT_EQ(watched.code(), absl::StatusCode::kUnavailable) << watched;
+  EXPECT_NE(watched.message().find("2 of 2 runs were still active"), std::string::npos) << watched;
 }
 
 TEST_F(ClientCallsTest, SweepRecordsNeedASweepWithCheckpoints) {
