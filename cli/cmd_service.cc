@@ -74,7 +74,7 @@ const CommandRegistrar kService([](CLI::App& app, CliContext& ctx) {
 
   static int64_t sweep_id = 0;
   auto* cancel = app.add_subcommand("cancel", "Cancel a sweep: its pending and running runs");
-  cancel->add_option("sweep", sweep_id, "Sweep id")->required();
+  cancel->add_option("sweep,--sweep", sweep_id, "Sweep id (positional or --sweep)")->required();
   AddJsonFlag(cancel, &json);
   AddConnectionOptions(cancel, &flags);
   cancel->callback([&ctx] { ctx.exit_code = Cancel(flags, sweep_id, json); });

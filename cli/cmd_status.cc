@@ -131,7 +131,8 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
   static bool all = false;
   static bool json = false;
   auto* status = app.add_subcommand("status", "Sweeps, or one sweep's runs with progress bars");
-  status->add_option("sweep", sweep_id, "Sweep id (omit for every active sweep)");
+  status->add_option("sweep,--sweep", sweep_id,
+                     "Sweep id, positional or --sweep (omit for every active sweep)");
   status->add_flag("--watch", watch,
                    std::string("Follow the runs live until they all end (without a sweep id: "
                                "every active sweep, until none is left); exits 3 when a sweep "

@@ -81,6 +81,10 @@ absl::StatusOr<std::vector<v1::Run>> ListRuns(const UserConnection& connection, 
   for (v1::RunState state : states) request.add_states(state);
   v1::ListRunsResponse response;
   RETURN_IF_ERROR(FromGrpc(connection.stub->ListRuns(&context, request, &response)));
+  // No runs of a sweep id: NotFound unless the sweep exists (its runs are in
+  // none of `states`).
+  if (response.runs().empty() && sweep_id > 0)
+    RETURN_IF_ERROR(GetSweep(connection, sweep_id).status());
   return std::vector<v1::Run>(response.runs().begin(), response.runs().end());
 }
 

@@ -34,6 +34,7 @@ absl::StatusOr<std::vector<::flopwise::v1::Sweep>> ListSweeps(const UserConnecti
 absl::StatusOr<::flopwise::v1::Sweep> GetSweep(const UserConnection& connection, int64_t sweep_id);
 
 // The runs of `sweep_id` (0: every sweep) in `states` (empty: every state).
+// NotFound for an unknown sweep.
 absl::StatusOr<std::vector<::flopwise::v1::Run>> ListRuns(
     const UserConnection& connection, int64_t sweep_id,
     std::span<const ::flopwise::v1::RunState> states);

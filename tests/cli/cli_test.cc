@@ -215,9 +215,12 @@ TEST_F(CliTest, UsageErrorsExitWithTheUsageCode) {
 }
 
 TEST_F(CliTest, ErrorsExitWithTheirOwnCodes) {
-  const Result missing = Run({"status", "99"});
-  EXPECT_EQ(missing.code, client::kExitFailed);
-  EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status", "99"}, {"runs", "--sweep", "99"}, {"cancel", "99"}}) {
+    const Result missing = Run(args);
+    EXPECT_EQ(missing.code, client::kExitFailed) << args[0];
+    EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
+  }
   const Result no_file = Run({"submit", dir_.Sub("missing.yaml")});
   EXPECT_EQ(no_file.code, client::kExitFailed) << no_file.err;
   // A port nothing listens on: the coordinator cannot be reached.
@@ -262,7 +265,15 @@ TEST_F(CliTest, JsonOfSubmitStatusRunsWorkersAndCancel) {
   ASSERT_EQ(workers.code, 0) << workers.err;
   EXPECT_TRUE(Json::parse(workers.out).at("workers").empty());
 
-  const Result cancel = Run({"cancel", id, "--json"});
+  // --sweep names a sweep in every command; status and cancel also take it
+  // as their positional argument.
+  const Result by_flag = Run({"status", "--sweep", id, "--json"});
+  ASSERT_EQ(by_flag.code, 0) << by_flag.err;
+  const Json flagged = Json::parse(by_flag.out);
+  EXPECT_EQ(flagged.at("sweeps").at(0).at("sweep_id"), id);
+  EXPECT_EQ(flagged.at("runs").size(), 2u);
+
+  const Result cancel = Run({"cancel", "--sweep", id, "--json"});
   ASSERT_EQ(cancel.code, 0) << cancel.err;
   const Json cancelled = Json::parse(cancel.out);
   EXPECT_EQ(cancelled.at("sweep_id"), id);

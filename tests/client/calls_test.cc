@@ -138,6 +138,7 @@ TEST_F(ClientCallsTest, ListsSweepsAndRunsByState) {
   EXPECT_EQ(all->size(), 2u);
   EXPECT_EQ(ListRuns(connection_, sweep_id, pending)->size(), 2u);
   EXPECT_TRUE(ListRuns(connection_, sweep_id, running)->empty());
+  EXPECT_EQ(ListRuns(connection_, sweep_id + 1, {}).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(ClientCallsTest, WatchingActiveSweepsWithNoneEndsAtOnce) {
