@@ -1,7 +1,8 @@
-// `flopwise status [SWEEP] [--watch]` and `flopwise runs`: sweeps and runs with
-// progress bars, tokens, loss and ETA; --watch follows WatchRuns and redraws
-// (one sweep, or every active sweep when no id is given). The calls are
-// client/sweep_status.h, the tables client/status_tables.h.
+// `flopwise status [SWEEP] [--watch]`, `flopwise runs` and `flopwise run`:
+// sweeps and runs with progress bars, tokens, loss and ETA; --watch follows
+// WatchRuns and redraws (one sweep, or every active sweep when no id is
+// given); one run with its attempts. The calls are client/sweep_status.h and
+// client/run_detail.h, the tables client/status_tables.h.
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,11 +13,14 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
 #include "client/exit_codes.h"
 #include "client/format.h"
 #include "client/json_output.h"
+#include "client/run_detail.h"
 #include "client/status_tables.h"
 #include "client/sweep_status.h"
 #include "client/user_connection.h"
@@ -124,6 +128,14 @@ int Runs(const client::UserConnection& connection, int64_t sweep_id, const std::
   return client::kExitOk;
 }
 
+int RunDetail(const client::UserConnection& connection, int64_t run_id, bool json) {
+  auto run = client::GetRun(connection, run_id);
+  if (!run.ok()) return ReportError("run", run.status());
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  std::printf("%s", (json ? client::RunJson(*run) : client::RunDetailText(*run, now_ms)).c_str());
+  return client::kExitOk;
+}
+
 const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
   static client::ConnectFlags flags;
   static int64_t sweep_id = 0;
@@ -168,6 +180,20 @@ const CommandRegistrar kStatus([](CLI::App& app, CliContext& ctx) {
       return;
     }
     ctx.exit_code = Runs(*connection, runs_sweep_id, states, json);
+  });
+
+  static int64_t run_id = 0;
+  auto* run = app.add_subcommand("run", "One run: its attempts, their workers and why they ended");
+  run->add_option("run", run_id, "Run id (see `flopwise runs`)")->required();
+  AddJsonFlag(run, &json);
+  AddConnectionOptions(run, &flags);
+  run->callback([&ctx] {
+    auto connection = client::ConnectUser(flags);
+    if (!connection.ok()) {
+      ctx.exit_code = ReportError("run", connection.status());
+      return;
+    }
+    ctx.exit_code = RunDetail(*connection, run_id, json);
   });
 });
 

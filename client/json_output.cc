@@ -43,6 +43,12 @@ std::string SweepViewJson(const SweepView& view) {
 
 std::string RunsJson(std::span<const v1::Run> runs) { return Document({{"runs", Array(runs)}}); }
 
+std::string RunJson(const v1::Run& run) {
+  v1::GetRunResponse response;
+  *response.mutable_run() = run;
+  return Document(ToJson(response));
+}
+
 std::string WorkersJson(std::span<const v1::Worker> workers) {
   return Document({{"workers", Array(workers)}});
 }

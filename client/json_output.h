@@ -1,5 +1,5 @@
 // The documents `--json` prints for the service commands (`status`, `runs`,
-// `workers`, `submit`, `cancel`, `drain`): one JSON object each, made of the
+// `run`, `workers`, `submit`, `cancel`, `drain`): one JSON object each, made of the
 // coordinator's messages in the protobuf JSON mapping (field names as in
 // proto/flopwise/v1/*.proto, enums by name, 64-bit integers as strings) with
 // every field present, defaults included (docs/operations.md "--json").
@@ -20,6 +20,8 @@ std::string SweepsJson(std::span<const ::flopwise::v1::Sweep> sweeps);
 std::string SweepViewJson(const SweepView& view);
 // {"runs": [Run...]}
 std::string RunsJson(std::span<const ::flopwise::v1::Run> runs);
+// {"run": Run} (with its attempt history)
+std::string RunJson(const ::flopwise::v1::Run& run);
 // {"workers": [Worker...]}
 std::string WorkersJson(std::span<const ::flopwise::v1::Worker> workers);
 // The SubmitSweepResponse's fields and "dry_run" (sweep_id "0": nothing stored).

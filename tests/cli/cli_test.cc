@@ -287,6 +287,18 @@ TEST_F(CliTest, WatchOfASweepWhoseRunsFailedSaysSoAndExitsNonZero) {
   EXPECT_EQ(watch.code, client::kExitSweepFailed) << watch.out << watch.err;
   EXPECT_NE(watch.out.find("completed with 2 failed"), std::string::npos) << watch.out;
   EXPECT_NE(watch.out.find("diverged"), std::string::npos) << watch.out;
+  // Each run's attempts say which worker had it and why it ended.
+  const Result run = Run({"run", "1"});
+  ASSERT_EQ(run.code, client::kExitOk) << run.err;
+  EXPECT_NE(run.out.find("attempts 1/1"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("cli-test"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exit code 1: test"), std::string::npos) << run.out;
+  const Result json = Run({"run", "2", "--json"});
+  ASSERT_EQ(json.code, client::kExitOk) << json.err;
+  const Json history = Json::parse(json.out).at("run").at("attempt_history");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].at("outcome"), "ATTEMPT_OUTCOME_FAILED");
+  EXPECT_EQ(Run({"run", "99"}).code, client::kExitFailed);
   // A snapshot reports the same and is not an error.
   const Result snapshot = Run({"status", std::to_string(sweep_id)});
   EXPECT_EQ(snapshot.code, client::kExitOk) << snapshot.err;
