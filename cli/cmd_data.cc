@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "base/utf8.h"
 #include "cli/command_registry.h"
+#include "client/exit_codes.h"
 #include "worker/data/prepare.h"
 #include "worker/data/tokenizer.h"
 
@@ -23,7 +24,7 @@ namespace {
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "flopwise data: %s\n", std::string(status.message()).c_str());
-  return 1;
+  return client::ExitCodeFor(status);
 }
 
 std::string ReadStdin() {

@@ -14,6 +14,7 @@
 #include "cli/fit_flags.h"
 #include "cli/fit_remote.h"
 #include "cli/service_connection.h"
+#include "client/exit_codes.h"
 #include "client/sweep_records.h"
 #include "client/user_connection.h"
 #include "fitting/fit.h"
@@ -27,7 +28,7 @@ namespace {
 
 int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "flopwise %s: %s\n", command, std::string(status.message()).c_str());
-  return 1;
+  return client::ExitCodeFor(status);
 }
 
 absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
@@ -90,7 +91,7 @@ int RunFit(const char* command, const FitFlags& flags) {
         !s.ok() && !(flags.extrapolate && absl::IsOutOfRange(s))) {
       std::fprintf(stderr, "flopwise %s: %s%s\n", command, std::string(s.message()).c_str(),
                    absl::IsOutOfRange(s) ? " (pass --extrapolate to answer anyway)" : "");
-      return 1;
+      return client::ExitCodeFor(s);
     }
     auto shapes = Shapes(flags, *fit);
     if (!shapes.ok()) return Fail(command, shapes.status());

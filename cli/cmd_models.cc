@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "client/exit_codes.h"
 #include "models/accounting.h"
 #include "models/presets.h"
 
@@ -27,13 +28,13 @@ int ListModels(const ModelsFlags& flags) {
     auto arch = models::ParseArch(flags.arch);
     if (!arch.ok()) {
       std::fprintf(stderr, "flopwise models: %s\n", std::string(arch.status().message()).c_str());
-      return 2;
+      return client::kExitUsage;
     }
     archs = {*arch};
   }
   if (flags.context < 0) {
     std::fprintf(stderr, "flopwise models: context: must be positive (got %d)\n", flags.context);
-    return 2;
+    return client::kExitUsage;
   }
   nlohmann::json rows = nlohmann::json::array();
   if (!flags.json) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/command_registry.h"
+#include "client/exit_codes.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
 #include "fitting/study_folder.h"
@@ -27,7 +28,7 @@ struct ReportFlags {
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "flopwise report: %s\n", std::string(status.message()).c_str());
-  return 1;
+  return client::ExitCodeFor(status);
 }
 
 int RunReport(ReportFlags flags) {

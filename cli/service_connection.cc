@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "client/errors.h"
+#include "client/exit_codes.h"
 
 namespace flopwise::cli {
 
@@ -18,9 +19,14 @@ void AddConnectionOptions(CLI::App* command, client::ConnectFlags* flags) {
       ->capture_default_str();
 }
 
+void AddJsonFlag(CLI::App* command, bool* json) {
+  command->add_flag("--json", *json,
+                    std::string("Print one JSON document (protobuf JSON of the API's messages)"));
+}
+
 int ReportError(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "flopwise %s: %s\n", command, client::OneLine(status).c_str());
-  return 1;
+  return client::ExitCodeFor(status);
 }
 
 }  // namespace flopwise::cli

@@ -14,7 +14,12 @@ namespace flopwise::cli {
 // Adds the connection options to `command`, stored in `flags`.
 void AddConnectionOptions(CLI::App* command, client::ConnectFlags* flags);
 
-// Prints "flopwise COMMAND: CODE: message" on one line to stderr; returns 1.
+// Adds `--json`: print one JSON document (client/json_output.h) instead of
+// the text.
+void AddJsonFlag(CLI::App* command, bool* json);
+
+// Prints "flopwise COMMAND: CODE: message" on one line to stderr; returns the
+// exit code of that error (client::ExitCodeFor).
 int ReportError(const char* command, const absl::Status& status);
 
 }  // namespace flopwise::cli

@@ -10,12 +10,11 @@ namespace v1 = ::flopwise::v1;
 
 std::string SweepTable(std::span<const v1::Sweep> sweeps) {
   std::string out =
-      absl::StrFormat("%-6s %-28s %-10s %-10s %s\n", "sweep", "name", "state", "runs", "progress");
+      absl::StrFormat("%-6s %-28s %-24s %-10s %s\n", "sweep", "name", "state", "runs", "progress");
   for (const v1::Sweep& sweep : sweeps) {
     const std::string runs = absl::StrFormat("%d/%d", sweep.runs_finished(), sweep.runs_total());
-    absl::StrAppendFormat(&out, "%-6d %-28s %-10s %-10s %s\n", sweep.sweep_id(), sweep.name(),
-                          SweepStateName(sweep.state()), runs,
-                          ProgressBar(sweep.progress_fraction(), 30));
+    absl::StrAppendFormat(&out, "%-6d %-28s %-24s %-10s %s\n", sweep.sweep_id(), sweep.name(),
+                          SweepOutcome(sweep), runs, ProgressBar(sweep.progress_fraction(), 30));
   }
   return out;
 }
@@ -25,11 +24,11 @@ std::string RunUpdateTable(const std::map<int64_t, v1::RunUpdate>& runs) {
                                     "state", "progress", "tokens", "loss", "eta", "worker");
   for (const auto& [id, run] : runs) {
     const bool running = run.state() == v1::RUN_STATE_RUNNING;
-    absl::StrAppendFormat(&out, "%-6d %-34s %-10s %-38s %9s %8.4f %8s %s\n", id, run.name(),
-                          RunStateName(run.state()), ProgressBar(run.progress_fraction(), 30),
-                          ShortCount(static_cast<double>(run.tokens())), run.loss(),
-                          running ? ShortDuration(run.eta_seconds()) : "-",
-                          run.worker_id().empty() ? "-" : run.worker_id());
+    absl::StrAppendFormat(
+        &out, "%-6d %-34s %-10s %-38s %9s %8s %8s %s\n", id, run.name(), RunStateName(run.state()),
+        ProgressBar(run.progress_fraction(), 30), ShortCount(static_cast<double>(run.tokens())),
+        LossText(run.loss(), run.tokens()), running ? ShortDuration(run.eta_seconds()) : "-",
+        run.worker_id().empty() ? "-" : run.worker_id());
   }
   return out;
 }
@@ -40,12 +39,12 @@ std::string RunTable(std::span<const v1::Run> runs) {
                                     "loss", "worker", "last failure");
   for (const v1::Run& run : runs) {
     const std::string attempts = absl::StrFormat("%d/%d", run.attempts(), run.max_attempts());
-    absl::StrAppendFormat(&out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8.4f %-16s %s\n",
-                          run.run_id(), run.sweep_id(), run.name(),
-                          runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
-                          attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
-                          run.loss(), run.worker_id().empty() ? "-" : run.worker_id(),
-                          run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());
+    absl::StrAppendFormat(
+        &out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8s %-16s %s\n", run.run_id(), run.sweep_id(),
+        run.name(), runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
+        attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
+        LossText(run.loss(), run.tokens()), run.worker_id().empty() ? "-" : run.worker_id(),
+        run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
 
@@ -25,6 +26,23 @@ absl::StatusOr<v1::ListSweepsResponse> ListSweepsAfter(const UserConnection& con
   v1::ListSweepsResponse response;
   RETURN_IF_ERROR(FromGrpc(connection.stub->ListSweeps(&context, request, &response)));
   return response;
+}
+
+bool IsTerminal(v1::RunState state) {
+  return state == v1::RUN_STATE_SUCCEEDED || state == v1::RUN_STATE_FAILED ||
+         state == v1::RUN_STATE_DIVERGED || state == v1::RUN_STATE_CANCELLED;
+}
+
+// The coordinator ends a followed stream with OK once every run has ended,
+// and also when it stops: runs still active mean the coordinator went away.
+absl::Status CheckEveryRunEnded(const std::map<int64_t, v1::RunUpdate>& runs) {
+  const auto active = std::count_if(runs.begin(), runs.end(), [](const auto& entry) {
+    return !IsTerminal(entry.second.state());
+  });
+  if (active == 0) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the coordinator ended the watch while ", active, " of ", runs.size(),
+      " runs were still active (stopped or restarted?); run the command again to go on"));
 }
 
 // The sweeps of `followed` in id order, with `runs`.
@@ -63,6 +81,10 @@ absl::StatusOr<std::vector<v1::Run>> ListRuns(const UserConnection& connection, 
   for (v1::RunState state : states) request.add_states(state);
   v1::ListRunsResponse response;
   RETURN_IF_ERROR(FromGrpc(connection.stub->ListRuns(&context, request, &response)));
+  // No runs of a sweep id: NotFound unless the sweep exists (its runs are in
+  // none of `states`).
+  if (response.runs().empty() && sweep_id > 0)
+    RETURN_IF_ERROR(GetSweep(connection, sweep_id).status());
   return std::vector<v1::Run>(response.runs().begin(), response.runs().end());
 }
 
@@ -89,6 +111,7 @@ absl::StatusOr<SweepView> WatchSweep(const UserConnection& connection, int64_t s
   }
   const grpc::Status status = reader->Finish();
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) return FromGrpc(status);
+  if (follow) RETURN_IF_ERROR(CheckEveryRunEnded(view.runs));
   view.sweeps = {sweep};
   return view;
 }
@@ -145,6 +168,7 @@ absl::StatusOr<SweepView> WatchActiveSweeps(const UserConnection& connection,
       return FromGrpc(status);
     }
     all_ended = status.ok();
+    if (all_ended) RETURN_IF_ERROR(CheckEveryRunEnded(runs));
   }
   return ViewOf(followed, runs);
 }

@@ -34,13 +34,15 @@ absl::StatusOr<std::vector<::flopwise::v1::Sweep>> ListSweeps(const UserConnecti
 absl::StatusOr<::flopwise::v1::Sweep> GetSweep(const UserConnection& connection, int64_t sweep_id);
 
 // The runs of `sweep_id` (0: every sweep) in `states` (empty: every state).
+// NotFound for an unknown sweep.
 absl::StatusOr<std::vector<::flopwise::v1::Run>> ListRuns(
     const UserConnection& connection, int64_t sweep_id,
     std::span<const ::flopwise::v1::RunState> states);
 
 // One sweep and one update per run (a snapshot); with `follow`, every update
 // until all of its runs have ended, calling `on_change`. NotFound for an
-// unknown sweep.
+// unknown sweep; Unavailable when the coordinator ends the stream (it
+// stopped) while runs are still active.
 absl::StatusOr<SweepView> WatchSweep(const UserConnection& connection, int64_t sweep_id,
                                      bool follow, const SweepViewCallback& on_change);
 
@@ -52,7 +54,7 @@ inline constexpr int64_t kRelistMs = 5'000;
 // is left: one WatchRuns stream over the runs of every sweep seen so far, at
 // most kRelistMs long (or until they are all terminal), then the sweeps are
 // listed again. Sweeps that end stay in the view with their final states.
-// An empty view: no sweep was active.
+// An empty view: no sweep was active. Unavailable as WatchSweep's.
 absl::StatusOr<SweepView> WatchActiveSweeps(const UserConnection& connection,
                                             const SweepViewCallback& on_change);
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/channel.h"
+#include "client/errors.h"
 #include "flopwise/v1/user_service.grpc.pb.h"
 
 namespace flopwise::client {
@@ -20,6 +21,22 @@ struct UserConnection {
   // Adds the bearer token and the call deadline (now + timeout_ms).
   void Prepare(grpc::ClientContext* context) const;
 };
+
+// One unary call of the UserService with the connection's token and deadline,
+// e.g. Call(connection, &v1::UserService::Stub::CancelSweep, request). The
+// coordinator's error comes back as an absl::Status with the same code.
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(const UserConnection& connection,
+                              grpc::Status (::flopwise::v1::UserService::Stub::*method)(
+                                  grpc::ClientContext*, const Request&, Response*),
+                              const Request& request) {
+  grpc::ClientContext context;
+  connection.Prepare(&context);
+  Response response;
+  absl::Status status = FromGrpc(((*connection.stub).*method)(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
 
 // Resolves `flags` (ResolveConnectOptions) and makes the stub; errors name
 // the flag that is missing or the file that cannot be read.

@@ -21,13 +21,33 @@ function(flopwise_target_options target)
   endif()
 endfunction()
 
+# flopwise_add_library(NAME SOURCES ... [PUBLIC deps...] [PRIVATE deps...]):
+# a static library of flopwise's own code, built with flopwise_target_options.
+# Its headers are included by their path from the repository root
+# ("db/store.h"), in it and in everything that links it.
+function(flopwise_add_library name)
+  cmake_parse_arguments(L "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  add_library(${name} ${L_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${L_PUBLIC} PRIVATE ${L_PRIVATE})
+  flopwise_target_options(${name})
+endfunction()
+
+# flopwise_add_executable(NAME SOURCES ... [LIBS ...]): a program of
+# flopwise's own, linked to LIBS, built with flopwise_target_options.
+function(flopwise_add_executable name)
+  cmake_parse_arguments(E "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${E_SOURCES})
+  target_link_libraries(${name} PRIVATE ${E_LIBS})
+  flopwise_target_options(${name})
+endfunction()
+
 # flopwise_test(NAME SOURCES... LIBS ...): a GoogleTest executable registered
 # with ctest, one ctest entry per TEST().
 function(flopwise_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
-  add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
-  flopwise_target_options(${name})
+  flopwise_add_executable(${name} SOURCES ${T_SOURCES}
+    LIBS ${T_LIBS} GTest::gtest GTest::gtest_main)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()

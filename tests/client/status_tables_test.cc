@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "client/format.h"
 
 namespace flopwise::client {
 namespace {
@@ -33,6 +34,49 @@ TEST(StatusTables, SweepLineShowsTheCoordinatorsSummaryAsSent) {
   EXPECT_NE(lines[1].find(" completed "), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find(" 3/5 "), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("[###############...............]  50%"), std::string::npos) << lines[1];
+}
+
+TEST(StatusTables, SweepWithFailedRunsSaysHowMany) {
+  v1::Sweep sweep;
+  sweep.set_sweep_id(2);
+  sweep.set_name("broken");
+  sweep.set_state(v1::SWEEP_STATE_COMPLETED);
+  sweep.set_runs_total(3);
+  sweep.set_runs_finished(3);
+  (*sweep.mutable_runs_by_state())["RUN_STATE_FAILED"] = 1;
+  (*sweep.mutable_runs_by_state())["RUN_STATE_DIVERGED"] = 1;
+  (*sweep.mutable_runs_by_state())["RUN_STATE_SUCCEEDED"] = 1;
+  EXPECT_EQ(FailedRuns(sweep), 2);
+  EXPECT_FALSE(SweepSucceeded(sweep));
+  EXPECT_EQ(SweepOutcome(sweep), "completed with 2 failed");
+  const std::vector<std::string> lines = Lines(SweepTable({&sweep, 1}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find(" completed with 2 failed "), std::string::npos) << lines[1];
+
+  (*sweep.mutable_runs_by_state())["RUN_STATE_FAILED"] = 0;
+  (*sweep.mutable_runs_by_state())["RUN_STATE_DIVERGED"] = 0;
+  EXPECT_TRUE(SweepSucceeded(sweep));
+  EXPECT_EQ(SweepOutcome(sweep), "completed");
+  sweep.set_state(v1::SWEEP_STATE_CANCELLED);
+  EXPECT_FALSE(SweepSucceeded(sweep));
+  EXPECT_EQ(SweepOutcome(sweep), "cancelled");
+}
+
+TEST(StatusTables, RunsWithoutAReportShowNoLoss) {
+  std::map<int64_t, v1::RunUpdate> updates;
+  updates[1].set_name("pending-run");
+  updates[1].set_state(v1::RUN_STATE_PENDING);
+  const std::vector<std::string> update_lines = Lines(RunUpdateTable(updates));
+  ASSERT_EQ(update_lines.size(), 2u);
+  EXPECT_EQ(update_lines[1].find("0.0000"), std::string::npos) << update_lines[1];
+  EXPECT_NE(update_lines[1].find(" - "), std::string::npos) << update_lines[1];
+
+  v1::Run run;
+  run.set_run_id(1);
+  run.set_state(v1::RUN_STATE_PENDING);
+  const std::vector<std::string> run_lines = Lines(RunTable(std::vector<v1::Run>{run}));
+  ASSERT_EQ(run_lines.size(), 2u);
+  EXPECT_EQ(run_lines[1].find("0.0000"), std::string::npos) << run_lines[1];
 }
 
 TEST(StatusTables, RunUpdatesShowEtaOnlyWhileRunning) {

@@ -89,7 +89,7 @@ def main():
         bad.write("arch,run,n_params,tokens,flops,loss\nllama,a,1e8,1e9,6e17,oops\n")
     try:
         out = run(binary, "fit", "--input", bad.name)
-        assert out.returncode == 1, out.returncode
+        assert out.returncode == 2, out.returncode  # invalid input (docs/operations.md)
         assert ":2: column 'loss' (6): not a number" in out.stderr, out.stderr
     finally:
         os.unlink(bad.name)

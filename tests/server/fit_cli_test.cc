@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/server/fit_study.h"
 
@@ -147,12 +149,14 @@ TEST_F(FitCliTest, OptimalNamesTheBestArchitecture) {
   EXPECT_GT(parsed["archs"][0]["recommendation"]["extrapolation_decades"].get<double>(), 1);
 }
 
+// Each with its exit code (docs/operations.md "Exit codes").
 TEST_F(FitCliTest, ErrorsAreOneLine) {
-  for (const std::string& args :
-       {std::string("optimal --sweep 999 --budget 1e18"), "optimal" + Sweep() + " --budget -5",
-        "fit" + Sweep() + " --coordinator 127.0.0.1:1 --timeout-ms 2000"}) {
+  for (const auto& [args, code] : std::vector<std::pair<std::string, int>>{
+           {"optimal --sweep 999 --budget 1e18", 1},   // NOT_FOUND
+           {"optimal" + Sweep() + " --budget -5", 2},  // INVALID_ARGUMENT
+           {"fit" + Sweep() + " --coordinator 127.0.0.1:1 --timeout-ms 2000", 4}}) {
     const Result r = Flopwise(args);
-    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(r.exit_code, code) << args;
     EXPECT_TRUE(r.out.empty()) << r.out;
     ASSERT_FALSE(r.err.empty()) << args;
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;

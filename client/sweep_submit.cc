@@ -1,0 +1,61 @@
+#include "client/sweep_submit.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_format.h"
+#include "client/format.h"
+#include "runspec/architecture.h"
+
+namespace flopwise::client {
+
+namespace v1 = ::flopwise::v1;
+
+absl::StatusOr<v1::SubmitSweepResponse> SubmitSweepFile(const UserConnection& connection,
+                                                        const std::string& spec_path,
+                                                        bool dry_run) {
+  std::ifstream in(spec_path);
+  if (!in) return absl::NotFoundError(spec_path + ": cannot open");
+  std::ostringstream spec;
+  spec << in.rdbuf();
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(spec.str());
+  request.set_dry_run(dry_run);
+  return Call(connection, &v1::UserService::Stub::SubmitSweep, request);
+}
+
+absl::StatusOr<v1::CancelSweepResponse> CancelSweep(const UserConnection& connection,
+                                                    int64_t sweep_id) {
+  v1::CancelSweepRequest request;
+  request.set_sweep_id(sweep_id);
+  return Call(connection, &v1::UserService::Stub::CancelSweep, request);
+}
+
+std::string SubmitText(const v1::SubmitSweepResponse& response, bool dry_run) {
+  const std::string flops = ShortCount(response.total_estimated_flops());
+  if (!dry_run) {
+    return absl::StrFormat("submitted sweep %d (%s): %d runs, %s FLOPs\n", response.sweep_id(),
+                           response.name(), response.runs_size(), flops);
+  }
+  std::string out =
+      absl::StrFormat("sweep %s: %d runs (dry run, nothing stored), %s FLOPs in all\n",
+                      response.name(), response.runs_size(), flops);
+  absl::StrAppendFormat(&out, "%-5s %-36s %-6s %12s %12s %10s %10s\n", "index", "run", "arch",
+                        "params(N)", "tokens", "FLOPs", "memory");
+  for (const v1::Run& run : response.runs()) {
+    absl::StrAppendFormat(&out, "%-5d %-36s %-6s %12s %12s %10s %9.2fG\n", run.index_in_sweep(),
+                          run.name(), runspec::ArchName(run.config().model().arch()),
+                          ShortCount(static_cast<double>(run.params_non_embedding())),
+                          ShortCount(static_cast<double>(run.config().total_tokens())),
+                          ShortCount(run.estimated_flops()),
+                          static_cast<double>(run.estimated_memory_bytes()) / (1 << 30));
+  }
+  return out;
+}
+
+std::string CancelText(int64_t sweep_id, const v1::CancelSweepResponse& response) {
+  return absl::StrFormat("cancelled sweep %d: %d runs stopped or dequeued\n", sweep_id,
+                         response.runs_cancelled());
+}
+
+}  // namespace flopwise::client
