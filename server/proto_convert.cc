@@ -1,6 +1,7 @@
 #include "server/proto_convert.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -13,41 +14,28 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+// The run states of the database and of the API, one pair per state.
+constexpr std::pair<db::RunState, v1::RunState> kRunStates[] = {
+    {db::RunState::kPending, v1::RUN_STATE_PENDING},
+    {db::RunState::kRunning, v1::RUN_STATE_RUNNING},
+    {db::RunState::kSucceeded, v1::RUN_STATE_SUCCEEDED},
+    {db::RunState::kFailed, v1::RUN_STATE_FAILED},
+    {db::RunState::kDiverged, v1::RUN_STATE_DIVERGED},
+    {db::RunState::kCancelled, v1::RUN_STATE_CANCELLED},
+};
+
 v1::RunState RunStateToProto(db::RunState state) {
-  switch (state) {
-    case db::RunState::kPending:
-      return v1::RUN_STATE_PENDING;
-    case db::RunState::kRunning:
-      return v1::RUN_STATE_RUNNING;
-    case db::RunState::kSucceeded:
-      return v1::RUN_STATE_SUCCEEDED;
-    case db::RunState::kFailed:
-      return v1::RUN_STATE_FAILED;
-    case db::RunState::kDiverged:
-      return v1::RUN_STATE_DIVERGED;
-    case db::RunState::kCancelled:
-      return v1::RUN_STATE_CANCELLED;
+  for (const auto& [stored, sent] : kRunStates) {
+    if (stored == state) return sent;
   }
   return v1::RUN_STATE_UNSPECIFIED;
 }
 
 absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state) {
-  switch (state) {
-    case v1::RUN_STATE_PENDING:
-      return db::RunState::kPending;
-    case v1::RUN_STATE_RUNNING:
-      return db::RunState::kRunning;
-    case v1::RUN_STATE_SUCCEEDED:
-      return db::RunState::kSucceeded;
-    case v1::RUN_STATE_FAILED:
-      return db::RunState::kFailed;
-    case v1::RUN_STATE_DIVERGED:
-      return db::RunState::kDiverged;
-    case v1::RUN_STATE_CANCELLED:
-      return db::RunState::kCancelled;
-    default:
-      return absl::InvalidArgumentError(Cat("states: unknown run state ", static_cast<int>(state)));
+  for (const auto& [stored, sent] : kRunStates) {
+    if (sent == state) return stored;
   }
+  return absl::InvalidArgumentError(Cat("states: unknown run state ", static_cast<int>(state)));
 }
 
 v1::SweepState SweepStateToProto(db::SweepState state) {
