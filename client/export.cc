@@ -33,8 +33,10 @@ struct Row {
   bool superseded = false;
   // metrics only
   double lr = 0, grad_norm = 0, tokens_per_s = 0;
-  // checkpoints only
+  // checkpoints only; the trainer's validation (NaN and 0 tokens: none ran)
   std::string path, sha256;
+  double validation_loss = NAN, validation_bits_per_byte = NAN;
+  int64_t validation_tokens = 0;
 };
 
 Json Number(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
@@ -54,6 +56,9 @@ std::string Real(double value) {
   std::snprintf(text, sizeof(text), "%.10g", value);
   return text;
 }
+
+// An empty CSV field for a value that is not there (NaN).
+std::string OptionalReal(double value) { return std::isnan(value) ? "" : Real(value); }
 
 void Write(const Row& row, bool metrics, const std::string& format, std::ostream& out) {
   if (format == "jsonl") {
@@ -75,6 +80,9 @@ void Write(const Row& row, bool metrics, const std::string& format, std::ostream
     } else {
       j["path"] = row.path;
       j["sha256"] = row.sha256;
+      j["validation_loss"] = Number(row.validation_loss);
+      j["validation_bits_per_byte"] = Number(row.validation_bits_per_byte);
+      j["validation_tokens"] = row.validation_tokens;
     }
     out << j.dump() << "\n";
     return;
@@ -85,14 +93,17 @@ void Write(const Row& row, bool metrics, const std::string& format, std::ostream
   if (metrics) {
     out << "," << Real(row.lr) << "," << Real(row.grad_norm) << "," << Real(row.tokens_per_s);
   } else {
-    out << "," << CsvField(row.path) << "," << row.sha256;
+    out << "," << CsvField(row.path) << "," << row.sha256 << ","
+        << OptionalReal(row.validation_loss) << "," << OptionalReal(row.validation_bits_per_byte)
+        << "," << row.validation_tokens;
   }
   out << "\n";
 }
 
 void WriteCsvHeader(bool metrics, std::ostream& out) {
   out << "sweep,run,run_id,arch,params_non_embedding,attempt,step,tokens,flops,loss,superseded";
-  out << (metrics ? ",lr,grad_norm,tokens_per_s\n" : ",path,sha256\n");
+  out << (metrics ? ",lr,grad_norm,tokens_per_s\n"
+                  : ",path,sha256,validation_loss,validation_bits_per_byte,validation_tokens\n");
 }
 
 absl::StatusOr<std::vector<int64_t>> SweepIds(v1::UserService::StubInterface& stub,
@@ -174,6 +185,11 @@ absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::
         row.superseded = c.superseded();
         row.path = c.checkpoint().path();
         row.sha256 = c.checkpoint().sha256();
+        if (c.checkpoint().validation_tokens() > 0) {
+          row.validation_loss = c.checkpoint().validation_loss();
+          row.validation_bits_per_byte = c.checkpoint().validation_bits_per_byte();
+          row.validation_tokens = c.checkpoint().validation_tokens();
+        }
         if (row.arch.empty()) row.arch = runspec::ArchName(c.arch());
         Write(row, metrics, options.format, out);
         ++written;

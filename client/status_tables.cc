@@ -8,6 +8,16 @@ namespace flopwise::client {
 
 namespace v1 = ::flopwise::v1;
 
+namespace {
+
+// The trainer's validation loss at the newest checkpoint, "-" when none ran.
+template <typename RunOrUpdate>
+std::string ValidationLoss(const RunOrUpdate& run) {
+  return run.has_validation_loss() ? absl::StrFormat("%.4f", run.validation_loss()) : "-";
+}
+
+}  // namespace
+
 std::string SweepTable(std::span<const v1::Sweep> sweeps) {
   std::string out =
       absl::StrFormat("%-6s %-28s %-24s %-10s %s\n", "sweep", "name", "state", "runs", "progress");
@@ -20,31 +30,34 @@ std::string SweepTable(std::span<const v1::Sweep> sweeps) {
 }
 
 std::string RunUpdateTable(const std::map<int64_t, v1::RunUpdate>& runs) {
-  std::string out = absl::StrFormat("%-6s %-34s %-10s %-38s %9s %8s %8s %s\n", "run", "name",
-                                    "state", "progress", "tokens", "loss", "eta", "worker");
+  std::string out =
+      absl::StrFormat("%-6s %-34s %-10s %-38s %9s %8s %8s %8s %s\n", "run", "name", "state",
+                      "progress", "tokens", "loss", "val loss", "eta", "worker");
   for (const auto& [id, run] : runs) {
     const bool running = run.state() == v1::RUN_STATE_RUNNING;
-    absl::StrAppendFormat(
-        &out, "%-6d %-34s %-10s %-38s %9s %8s %8s %s\n", id, run.name(), RunStateName(run.state()),
-        ProgressBar(run.progress_fraction(), 30), ShortCount(static_cast<double>(run.tokens())),
-        LossText(run.loss(), run.tokens()), running ? ShortDuration(run.eta_seconds()) : "-",
-        run.worker_id().empty() ? "-" : run.worker_id());
+    absl::StrAppendFormat(&out, "%-6d %-34s %-10s %-38s %9s %8s %8s %8s %s\n", id, run.name(),
+                          RunStateName(run.state()), ProgressBar(run.progress_fraction(), 30),
+                          ShortCount(static_cast<double>(run.tokens())),
+                          LossText(run.loss(), run.tokens()), ValidationLoss(run),
+                          running ? ShortDuration(run.eta_seconds()) : "-",
+                          run.worker_id().empty() ? "-" : run.worker_id());
   }
   return out;
 }
 
 std::string RunTable(std::span<const v1::Run> runs) {
-  std::string out = absl::StrFormat("%-6s %-6s %-34s %-6s %-10s %8s %8s %9s %8s %-16s %s\n", "run",
-                                    "sweep", "name", "arch", "state", "attempts", "step", "tokens",
-                                    "loss", "worker", "last failure");
+  std::string out = absl::StrFormat("%-6s %-6s %-34s %-6s %-10s %8s %8s %9s %8s %8s %-16s %s\n",
+                                    "run", "sweep", "name", "arch", "state", "attempts", "step",
+                                    "tokens", "loss", "val loss", "worker", "last failure");
   for (const v1::Run& run : runs) {
     const std::string attempts = absl::StrFormat("%d/%d", run.attempts(), run.max_attempts());
-    absl::StrAppendFormat(
-        &out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8s %-16s %s\n", run.run_id(), run.sweep_id(),
-        run.name(), runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
-        attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
-        LossText(run.loss(), run.tokens()), run.worker_id().empty() ? "-" : run.worker_id(),
-        run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());
+    absl::StrAppendFormat(&out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8s %8s %-16s %s\n",
+                          run.run_id(), run.sweep_id(), run.name(),
+                          runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
+                          attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
+                          LossText(run.loss(), run.tokens()), ValidationLoss(run),
+                          run.worker_id().empty() ? "-" : run.worker_id(),
+                          run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());
   }
   return out;
 }

@@ -17,11 +17,11 @@ namespace flopwise::client {
 std::string SweepTable(std::span<const ::flopwise::v1::Sweep> sweeps);
 
 // A header and one line per run update (by run id): state, progress bar,
-// tokens, loss, ETA while running, worker.
+// tokens, loss, validation loss ("-" when none), ETA while running, worker.
 std::string RunUpdateTable(const std::map<int64_t, ::flopwise::v1::RunUpdate>& runs);
 
 // A header and one line per run: sweep, arch, state, attempts, step, tokens,
-// loss, worker and the last failure.
+// loss, validation loss ("-" when none), worker and the last failure.
 std::string RunTable(std::span<const ::flopwise::v1::Run> runs);
 
 }  // namespace flopwise::client

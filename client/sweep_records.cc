@@ -41,13 +41,15 @@ absl::StatusOr<SweepRecords> FetchSweepRecords(const UserConnection& connection,
     auto name = names.find(row.run_id());
     if (name == names.end()) continue;
     const v1::CheckpointPoint& c = row.checkpoint();
-    std::optional<fitting::CheckpointRecord> record =
-        fitting::RecordFromCheckpoint({.arch = runspec::ArchName(row.arch()),
-                                       .run = name->second,
-                                       .params_non_embedding = row.params_non_embedding(),
-                                       .tokens = c.tokens(),
-                                       .flops = c.flops(),
-                                       .loss = c.loss()});
+    std::optional<fitting::CheckpointRecord> record = fitting::RecordFromCheckpoint(
+        {.arch = runspec::ArchName(row.arch()),
+         .run = name->second,
+         .params_non_embedding = row.params_non_embedding(),
+         .tokens = c.tokens(),
+         .flops = c.flops(),
+         .loss = c.loss(),
+         .validation_loss =
+             c.validation_tokens() > 0 ? c.validation_loss() : fitting::kNoValidationLoss});
     if (!record) {
       ++out.left_out;
       continue;

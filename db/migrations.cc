@@ -173,9 +173,19 @@ UPDATE runs SET config_json = json_object(
 WHERE json_valid(config_json) AND json_type(config_json, '$.arch') = 'text';
 )sql";
 
+// Version 3: the trainer's validation of each checkpoint (docs/training.md
+// "Validation"); NULL in all three where none ran, as in every older row.
+constexpr std::string_view kCheckpointValidationV3 = R"sql(
+ALTER TABLE checkpoints ADD COLUMN validation_loss REAL;
+ALTER TABLE checkpoints ADD COLUMN validation_bits_per_byte REAL;
+ALTER TABLE checkpoints ADD COLUMN validation_tokens INTEGER
+  CHECK (validation_tokens IS NULL OR validation_tokens > 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kRunPlanAsRunV2},
+    {3, kCheckpointValidationV3},
 };
 
 }  // namespace

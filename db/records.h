@@ -92,6 +92,13 @@ struct MetricRecord {
   bool superseded = false;
 };
 
+// The trainer's validation of one checkpoint (docs/training.md "Validation").
+struct CheckpointValidation {
+  double loss = 0;           // mean next-token loss on the held-out windows, nats
+  double bits_per_byte = 0;  // NaN when the trainer had no tokenizer to count bytes
+  int64_t tokens = 0;        // targets scored, > 0
+};
+
 // One checkpoint written by the trainer; keyed like MetricRow.
 struct CheckpointRow {
   int64_t seq = 0;
@@ -99,8 +106,9 @@ struct CheckpointRow {
   int64_t tokens = 0;
   double flops = 0;
   double loss = 0;
-  std::string path;    // checkpoint directory on the worker
-  std::string sha256;  // hex of model.safetensors
+  std::string path;                                // checkpoint directory on the worker
+  std::string sha256;                              // hex of model.safetensors
+  std::optional<CheckpointValidation> validation;  // nullopt: none ran (stored as NULLs)
 };
 
 struct CheckpointRecord {

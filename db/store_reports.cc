@@ -1,6 +1,7 @@
 // Store: metric and checkpoint reports (idempotent batches, supersede, the
 // effective view), evaluations and fits.
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -19,7 +20,8 @@ namespace {
 constexpr char kMetricColumns[] =
     "run_id, attempt, seq, step, tokens, flops, loss, lr, grad_norm, tokens_per_s, superseded";
 constexpr char kCheckpointColumns[] =
-    "run_id, attempt, seq, step, tokens, flops, loss, path, sha256, superseded";
+    "run_id, attempt, seq, step, tokens, flops, loss, path, sha256, superseded, validation_loss, "
+    "validation_bits_per_byte, validation_tokens";
 
 MetricRecord ReadMetric(const Statement& stmt) {
   MetricRecord metric;
@@ -49,6 +51,11 @@ CheckpointRecord ReadCheckpoint(const Statement& stmt) {
   checkpoint.row.path = stmt.ColumnText(7);
   checkpoint.row.sha256 = stmt.ColumnText(8);
   checkpoint.superseded = stmt.ColumnInt64(9) != 0;
+  if (!stmt.ColumnIsNull(12)) {
+    checkpoint.row.validation = CheckpointValidation{.loss = stmt.ColumnDouble(10),
+                                                     .bits_per_byte = stmt.ColumnDouble(11),
+                                                     .tokens = stmt.ColumnInt64(12)};
+  }
   return checkpoint;
 }
 
@@ -70,6 +77,14 @@ absl::Status ValidateCheckpointPath(std::string_view what, size_t i, std::string
   }
   if (problem == nullptr) return absl::OkStatus();
   return absl::InvalidArgumentError(Cat("db: ", what, ": rows[", i, "].path: ", problem));
+}
+
+// A validation that ran scored some tokens.
+absl::Status ValidateCheckpointValidation(std::string_view what, size_t i,
+                                          const std::optional<CheckpointValidation>& validation) {
+  if (!validation || validation->tokens > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat("db: ", what, ": rows[", i, "].validation.tokens: must be > 0 (nullopt: none ran)"));
 }
 
 // NotFound unless the attempt exists. Returns the lowest resumed_from_step of
@@ -221,15 +236,25 @@ absl::StatusOr<int> Store::RecordCheckpoints(int64_t run_id, int attempt,
   for (size_t i = 0; i < rows.size(); ++i) {
     RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
     RETURN_IF_ERROR(ValidateCheckpointPath(kWhat, i, rows[i].path));
+    RETURN_IF_ERROR(ValidateCheckpointValidation(kWhat, i, rows[i].validation));
   }
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
     return InsertReportRows(
         conn, kWhat,
         "INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, path, sha256, "
-        "superseded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-        10, run_id, attempt, rows, [](Statement& insert, const CheckpointRow& row) {
+        "validation_loss, validation_bits_per_byte, validation_tokens, superseded) VALUES (?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+        13, run_id, attempt, rows, [](Statement& insert, const CheckpointRow& row) {
+          constexpr double kNull = std::numeric_limits<double>::quiet_NaN();  // bound as NULL
           insert.BindText(8, row.path);
           insert.BindText(9, row.sha256);
+          insert.BindDouble(10, row.validation ? row.validation->loss : kNull);
+          insert.BindDouble(11, row.validation ? row.validation->bits_per_byte : kNull);
+          if (row.validation) {
+            insert.BindInt64(12, row.validation->tokens);
+          } else {
+            insert.BindNull(12);
+          }
         });
   });
 }

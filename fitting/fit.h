@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@
 #include "absl/status/statusor.h"
 
 namespace flopwise::fitting {
+
+// A checkpoint without the trainer's validation.
+inline constexpr double kNoValidationLoss = std::numeric_limits<double>::quiet_NaN();
 
 // One checkpoint of one training run.
 struct CheckpointRecord {
@@ -29,6 +33,9 @@ struct CheckpointRecord {
   double tokens = 0;          // tokens seen so far (D)
   double flops = 0;           // training FLOPs so far (C), always in FLOPs
   double loss = 0;            // training loss, nats per token
+  // The trainer's validation loss at this checkpoint (nats per token); NaN
+  // when none ran.
+  double validation_loss = kNoValidationLoss;
 };
 
 inline constexpr double kFlopsPerPfDay = 8.64e19;  // 1e15 FLOP/s for one day

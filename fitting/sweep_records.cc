@@ -23,6 +23,7 @@ std::optional<CheckpointRecord> RecordFromCheckpoint(SweepCheckpoint checkpoint)
   record.tokens = tokens;
   record.flops = checkpoint.flops;
   record.loss = checkpoint.loss;
+  record.validation_loss = checkpoint.validation_loss;
   return record;
 }
 

@@ -91,13 +91,15 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
     auto run = selected.find(c.run_id);
     if (run == selected.end()) continue;
     ++read;
-    std::optional<fitting::CheckpointRecord> record =
-        fitting::RecordFromCheckpoint({.arch = run->second.arch,
-                                       .run = run->second.name,
-                                       .params_non_embedding = run->second.params_non_embedding,
-                                       .tokens = c.row.tokens,
-                                       .flops = c.row.flops,
-                                       .loss = c.row.loss});
+    std::optional<fitting::CheckpointRecord> record = fitting::RecordFromCheckpoint(
+        {.arch = run->second.arch,
+         .run = run->second.name,
+         .params_non_embedding = run->second.params_non_embedding,
+         .tokens = c.row.tokens,
+         .flops = c.row.flops,
+         .loss = c.row.loss,
+         .validation_loss =
+             c.row.validation ? c.row.validation->loss : fitting::kNoValidationLoss});
     if (!record) {
       if (left_out++ == 0) {
         example = Cat(run->second.name, " step ", c.row.step, ": tokens ", c.row.tokens, ", flops ",

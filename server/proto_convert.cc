@@ -1,6 +1,7 @@
 #include "server/proto_convert.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "base/status_macros.h"
@@ -101,6 +102,10 @@ absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* prog
     run->set_progress_fraction(
         std::min(1.0, static_cast<double>(run->tokens()) / static_cast<double>(total_tokens)));
   }
+  if (record.newest_checkpoint && record.newest_checkpoint->row.validation &&
+      !std::isnan(record.newest_checkpoint->row.validation->loss)) {
+    run->set_validation_loss(record.newest_checkpoint->row.validation->loss);
+  }
   for (const db::AttemptReason& reason : record.failure_reasons) {
     run->add_failure_reasons(Cat("attempt ", reason.attempt, " (",
                                  db::AttemptStateName(reason.outcome), "): ", reason.reason));
@@ -152,12 +157,22 @@ void CheckpointRowToProto(const db::CheckpointRow& row, v1::CheckpointPoint* poi
   CommonFieldsToProto(row, point);
   point->set_path(row.path);
   point->set_sha256(row.sha256);
+  if (row.validation) {
+    point->set_validation_loss(row.validation->loss);
+    point->set_validation_bits_per_byte(row.validation->bits_per_byte);
+    point->set_validation_tokens(row.validation->tokens);
+  }
 }
 
 db::CheckpointRow CheckpointRowFromProto(const v1::CheckpointPoint& point) {
   auto row = CommonFieldsFromProto<db::CheckpointRow>(point);
   row.path = point.path();
   row.sha256 = point.sha256();
+  if (point.validation_tokens() > 0) {  // 0: none ran
+    row.validation = db::CheckpointValidation{.loss = point.validation_loss(),
+                                              .bits_per_byte = point.validation_bits_per_byte(),
+                                              .tokens = point.validation_tokens()};
+  }
   return row;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct WatchKey {
   int64_t step;
   int64_t tokens;
   std::string worker_id;
+  std::optional<double> validation_loss;  // lands with a checkpoint, after its step
   bool operator==(const WatchKey&) const = default;
 };
 
@@ -204,7 +206,13 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
         return ToGrpcStatus(status);
       }
       const int32_t attempt = progress ? progress->attempt : record.attempts;
-      WatchKey key{run.state(), attempt, run.step(), run.tokens(), run.worker_id()};
+      WatchKey key{
+          run.state(),
+          attempt,
+          run.step(),
+          run.tokens(),
+          run.worker_id(),
+          run.has_validation_loss() ? std::optional<double>(run.validation_loss()) : std::nullopt};
       auto it = sent.find(record.run_id);
       if (it != sent.end() && it->second == key) continue;
       v1::RunUpdate update;
@@ -217,6 +225,7 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
       update.set_tokens(run.tokens());
       update.set_total_tokens(run.config().total_tokens());
       update.set_loss(run.loss());
+      if (run.has_validation_loss()) update.set_validation_loss(run.validation_loss());
       update.set_progress_fraction(run.progress_fraction());
       const double tokens_per_s =
           progress ? progress->tokens_per_s

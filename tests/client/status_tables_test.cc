@@ -123,5 +123,28 @@ TEST(StatusTables, RunTableShowsAttemptsAndTheLastFailure) {
   EXPECT_EQ(lines[1].find("first"), std::string::npos) << lines[1];
 }
 
+// The trainer's validation loss at the newest checkpoint, "-" where none ran.
+TEST(StatusTables, ValidationLossColumnShowsADashWithoutOne) {
+  std::map<int64_t, v1::RunUpdate> updates;
+  updates[1].set_name("llama-a");
+  updates[1].set_validation_loss(2.25);
+  updates[2].set_name("llama-b");
+  std::vector<std::string> lines = Lines(RunUpdateTable(updates));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("val loss"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" 0.0000   2.2500 "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(" 0.0000        - "), std::string::npos) << lines[2];
+
+  std::vector<v1::Run> runs(2);
+  runs[0].set_name("tnl-x");
+  runs[0].set_validation_loss(3.125);
+  runs[1].set_name("tnl-y");
+  lines = Lines(RunTable(runs));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("val loss"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" 0.0000   3.1250 "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(" 0.0000        - "), std::string::npos) << lines[2];
+}
+
 }  // namespace
 }  // namespace flopwise::client

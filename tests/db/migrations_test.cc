@@ -124,6 +124,37 @@ TEST(Migrations, FailedStepKeepsThePreviousVersion) {
   EXPECT_EQ(RawQueryInt(path, "PRAGMA user_version"), 2);
 }
 
+// Version 3 adds the checkpoint validation columns: a version 2 file keeps
+// its checkpoints, which read back without a validation.
+TEST(Migrations, Version3KeepsOlderCheckpointsWithoutValidation) {
+  TempDir dir;
+  const std::string path = dir.File("v2.db");
+  {
+    auto conn = internal::Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(internal::Migrate(**conn, internal::SchemaMigrations().first(2), "test").ok());
+  }
+  ASSERT_EQ(RawQueryInt(path, "PRAGMA user_version"), 2);
+  ASSERT_EQ(RawExec(path,
+                    "INSERT INTO sweeps VALUES (1, 's', 'x', 0, 'active', 0);"
+                    "INSERT INTO runs VALUES (1, 1, 0, 'llama', 'r', '{}', 100, 0, 'running', 1, "
+                    "3);"
+                    "INSERT INTO workers VALUES ('w', 'h', '{}', 0, 0, 0);"
+                    "INSERT INTO attempts (run_id, attempt, worker_id, lease_id, "
+                    "lease_deadline_ms, state, started_ms) VALUES (1, 1, 'w', 'l', 0, 'active', 0);"
+                    "INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, "
+                    "path, sha256) VALUES (1, 1, 0, 5, 50, 1.0, 2.0, '/c', 'ab');"),
+            SQLITE_OK);
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(RawQueryInt(path, "PRAGMA user_version"), LatestVersion());
+  auto checkpoints = (*store)->ListCheckpoints({.run_id = 1});
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  ASSERT_EQ(checkpoints->size(), 1u);
+  EXPECT_EQ((*checkpoints)[0].row.path, "/c");
+  EXPECT_FALSE((*checkpoints)[0].row.validation.has_value());
+}
+
 TEST(Migrations, InvalidPathsAreRefused) {
   EXPECT_EQ(Store::Open("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Store::Open(":memory:").status().code(), absl::StatusCode::kInvalidArgument);

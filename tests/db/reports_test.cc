@@ -87,6 +87,74 @@ TEST_F(ReportsTest, RetriedCheckpointAddsNoRow) {
   EXPECT_EQ(store_->NewestCheckpoint(other_run_).status().code(), absl::StatusCode::kNotFound);
 }
 
+// The trainer's validation of a checkpoint is stored with it and read back;
+// NULL columns (none ran) read back as nullopt; a re-delivered report with
+// other values changes nothing.
+TEST_F(ReportsTest, CheckpointValidationRoundTripsAndARetryChangesNothing) {
+  CheckpointRow validated = CheckpointAt(0, 20);
+  validated.validation = CheckpointValidation{.loss = 2.5, .bits_per_byte = 3.75, .tokens = 4096};
+  CheckpointRow no_bpb = CheckpointAt(1, 40);
+  no_bpb.validation = CheckpointValidation{
+      .loss = 2.25, .bits_per_byte = std::numeric_limits<double>::quiet_NaN(), .tokens = 512};
+  std::vector<CheckpointRow> rows = {validated, no_bpb, CheckpointAt(2, 60)};
+  ASSERT_EQ(*store_->RecordCheckpoints(run_, 1, rows), 3);
+  EXPECT_EQ(RawQueryInt(path_,
+                        "SELECT count(*) FROM checkpoints WHERE validation_loss IS NULL AND "
+                        "validation_bits_per_byte IS NULL AND validation_tokens IS NULL"),
+            1);
+  std::vector<CheckpointRow> retry = rows;
+  retry[0].validation->loss = 9.0;
+  retry[2].validation = CheckpointValidation{.loss = 1.0, .bits_per_byte = 1.0, .tokens = 64};
+  EXPECT_EQ(*store_->RecordCheckpoints(run_, 1, retry), 0);
+
+  auto stored = store_->ListCheckpoints({.run_id = run_});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 3u);
+  ASSERT_TRUE((*stored)[0].row.validation.has_value());
+  EXPECT_EQ((*stored)[0].row.validation->loss, 2.5);
+  EXPECT_EQ((*stored)[0].row.validation->bits_per_byte, 3.75);
+  EXPECT_EQ((*stored)[0].row.validation->tokens, 4096);
+  ASSERT_TRUE((*stored)[1].row.validation.has_value());
+  EXPECT_TRUE(std::isnan((*stored)[1].row.validation->bits_per_byte));
+  EXPECT_FALSE((*stored)[2].row.validation.has_value());
+  auto run = store_->GetRun(run_);
+  ASSERT_TRUE(run.ok());
+  EXPECT_FALSE(run->newest_checkpoint->row.validation.has_value());  // step 60 had none
+
+  CheckpointRow bad = CheckpointAt(3, 80);
+  bad.validation = CheckpointValidation{.loss = 2.0, .bits_per_byte = 3.0, .tokens = 0};
+  std::vector<CheckpointRow> bad_rows = {bad};
+  auto refused = store_->RecordCheckpoints(run_, 1, bad_rows);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("rows[0].validation.tokens"), std::string::npos)
+      << refused.status();
+}
+
+// A resumed attempt supersedes the validation of the checkpoints it replaces
+// with them: the effective view carries the new attempt's.
+TEST_F(ReportsTest, CheckpointValidationIsSupersededWithItsCheckpoint) {
+  std::vector<CheckpointRow> first = {CheckpointAt(0, 20), CheckpointAt(1, 40)};
+  first[0].validation = CheckpointValidation{.loss = 3.0, .bits_per_byte = 4.0, .tokens = 256};
+  first[1].validation = CheckpointValidation{.loss = 2.0, .bits_per_byte = 3.0, .tokens = 256};
+  ASSERT_EQ(*store_->RecordCheckpoints(run_, 1, first), 2);
+  StartSecondAttempt();
+  ASSERT_EQ(*store_->SupersedeAfter(run_, 2, 20), 1);
+  std::vector<CheckpointRow> second = {CheckpointAt(0, 40)};
+  second[0].validation = CheckpointValidation{.loss = 1.5, .bits_per_byte = 2.5, .tokens = 256};
+  ASSERT_EQ(*store_->RecordCheckpoints(run_, 2, second), 1);
+  auto effective = store_->ListCheckpoints({.run_id = run_});
+  ASSERT_TRUE(effective.ok());
+  ASSERT_EQ(effective->size(), 2u);
+  EXPECT_EQ((*effective)[0].row.validation->loss, 3.0);
+  EXPECT_EQ((*effective)[1].attempt, 2);
+  EXPECT_EQ((*effective)[1].row.validation->loss, 1.5);
+  auto all = store_->ListCheckpoints({.run_id = run_, .include_superseded = true});
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_TRUE((*all)[1].superseded);
+  EXPECT_EQ((*all)[1].row.validation->loss, 2.0);  // kept, superseded
+  EXPECT_EQ(store_->GetRun(run_)->newest_checkpoint->row.validation->loss, 1.5);
+}
+
 // Attempt 1 reports steps 10..50 with checkpoints at 20 and 40 and dies;
 // attempt 2 resumes from 40 and reports 50..80.
 TEST_F(ReportsTest, ResumedAttemptSupersedesRowsAfterItsCheckpoint) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "tests/eval/eval_test_util.h"
 #include "worker/data/prepare.h"
@@ -124,6 +125,52 @@ TEST_F(EvalCliTest, EveryTaskPrintsOneJsonLineAndValidationMatchesCheck) {
   ASSERT_EQ(check.exit_code, 0) << check.out;
   const double check_loss = std::stod(check.out.substr(check.out.rfind("loss ") + 5));
   EXPECT_NEAR(v["loss"].get<double>(), check_loss, 1e-9 * check_loss);
+}
+
+// The trainer's validation at each checkpoint is the evaluator's on the same
+// windows: `flopwise-train eval --tasks validation` on the checkpoint (same
+// token count and windows per forward) prints the same loss and bits per
+// byte, and `check` the same loss.
+TEST_F(EvalCliTest, TheTrainersCheckpointValidationEqualsEvalAndCheck) {
+  const std::string& dir = *dir_;
+  const Result train = RunTrain("--arch llama --preset cpu-1 --vocab 264 --context 64 --data " +
+                                dir + "/data --batch-tokens 256 --total-tokens 1024 " +
+                                "--checkpoint-every-tokens 512 --validation-tokens 256 --out " +
+                                dir + "/validated --threads 1 2>/dev/null");
+  ASSERT_EQ(train.exit_code, 0) << train.out;
+  std::vector<nlohmann::json> checkpoints;
+  std::istringstream lines(train.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j["event"] == "checkpoint") checkpoints.push_back(j);
+  }
+  ASSERT_EQ(checkpoints.size(), 2u) << train.out;
+  auto windows = ReadValidationWindows(dir + "/data/validation", 64, /*seed=*/1, 4);
+  ASSERT_TRUE(windows.ok()) << windows.status();
+  WriteU32(windows->ids, dir + "/validated-windows.u32");
+  for (const nlohmann::json& c : checkpoints) {
+    const std::string path = c["path"];
+    ASSERT_EQ(c["validation_tokens"], 256) << c;
+    // A micro-batch of 4 windows: the trainer scores them in one forward.
+    const Result r = RunTrain("eval --checkpoint " + path + " --context 64 --data " + dir +
+                              "/data --tasks validation --validation-tokens 256 --batch 4 "
+                              "--threads 1 2>/dev/null");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const nlohmann::json eval = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(eval.is_discarded()) << r.out;
+    EXPECT_EQ(eval["metrics"]["tokens"], 256);
+    EXPECT_EQ(eval["metrics"]["loss"].get<double>(), c["validation_loss"].get<double>()) << path;
+    EXPECT_EQ(eval["metrics"]["bits_per_byte"].get<double>(),
+              c["validation_bits_per_byte"].get<double>())
+        << path;
+    const Result check = RunTrain("check --weights " + path + "/model.safetensors --tokens " + dir +
+                                  "/validated-windows.u32 --batch 4 --context 64 --threads 1");
+    ASSERT_EQ(check.exit_code, 0) << check.out;
+    const double check_loss = std::stod(check.out.substr(check.out.rfind("loss ") + 5));
+    EXPECT_NEAR(c["validation_loss"].get<double>(), check_loss, 1e-9 * check_loss) << path;
+  }
+  EXPECT_NE(checkpoints[0]["validation_loss"], checkpoints[1]["validation_loss"]);
 }
 
 TEST_F(EvalCliTest, AnUnreadableTaskFileFailsWithItsPath) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "tests/eval/eval_test_util.h"
+#include "worker/eval/checkpoint_model.h"
 #include "worker/train/check.h"
 
 namespace flopwise::eval {
@@ -101,6 +102,45 @@ TEST(ValidationWindowsTest, ADatasetFolderGivesItsValidationSplit) {
   auto missing = ValidationSplitPath(dir);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(*ValidationSplitPath(dir + "/x.u32"), dir + "/x.u32");
+  std::filesystem::remove_all(dir);
+}
+
+// The trainer's share at each checkpoint: 0.15 × the run's tokens over the
+// checkpoints it writes, whole windows, at least one, capped.
+TEST(ValidationWindowsTest, CheckpointDefaultSharesTheFivePercentAmongCheckpoints) {
+  // 10 checkpoints of a 1M-token run: 15,000 tokens each, 58 windows of 256.
+  EXPECT_EQ(CheckpointValidationTokens(1'000'000, 100'000, 256), 58 * 256);
+  // A partial last interval is a checkpoint too (11 in all).
+  EXPECT_EQ(CheckpointValidationTokens(1'050'000, 100'000, 256),
+            DefaultValidationTokens(1'050'000 / 11, 256));
+  // Only the final checkpoint: the evaluator's default.
+  EXPECT_EQ(CheckpointValidationTokens(1'000'000, 0, 256), DefaultValidationTokens(1'000'000, 256));
+  EXPECT_EQ(CheckpointValidationTokens(1'000, 10, 256), 256);  // at least one window
+  EXPECT_EQ(CheckpointValidationTokens(int64_t{1} << 44, int64_t{1} << 40, 256),
+            kValidationTokenCap);
+  EXPECT_EQ(ValidationWindowCount(257, 256), 2);
+  EXPECT_EQ(ValidationWindowCount(0, 256), 1);
+}
+
+TEST(ValidationWindowsTest, TheSplitBesideTrainingDataIsTheDatasetsValidationSplit) {
+  const std::string dir = MakeTempDir("beside");
+  std::filesystem::create_directories(dir + "/train");
+  std::ofstream(dir + "/manifest.json")
+      << R"({"format":"flopwise-dataset","splits":{"train":"train","validation":"validation"}})";
+  EXPECT_EQ(**ValidationSplitBeside(dir), dir + "/validation");
+  EXPECT_EQ(**ValidationSplitBeside(dir + "/"), dir + "/validation");
+  EXPECT_EQ(**ValidationSplitBeside(dir + "/train"), dir + "/validation");
+  EXPECT_EQ(**ValidationSplitBeside(dir + "/train/"), dir + "/validation");
+  // Training on the validation split itself leaves nothing held out.
+  std::filesystem::create_directories(dir + "/validation");
+  EXPECT_FALSE(ValidationSplitBeside(dir + "/validation")->has_value());
+  // Raw files and datasets without the split have none.
+  EXPECT_FALSE(ValidationSplitBeside(dir + "/train/x.u32")->has_value());
+  std::ofstream(dir + "/manifest.json")
+      << R"({"format":"flopwise-dataset","splits":{"train":"train"}})";
+  EXPECT_FALSE(ValidationSplitBeside(dir)->has_value());
+  std::ofstream(dir + "/manifest.json") << "{not json";
+  EXPECT_EQ(ValidationSplitBeside(dir).status().code(), absl::StatusCode::kInvalidArgument);
   std::filesystem::remove_all(dir);
 }
 

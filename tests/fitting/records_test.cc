@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "fitting/fit.h"
 #include "fitting/report.h"
+#include "fitting/sweep_records.h"
 #include "fitting/synthetic.h"
 
 namespace flopwise::fitting {
@@ -140,6 +143,29 @@ TEST(FitInput, TokenFiltersDropEarlyCheckpoints) {
   auto by_tokens = FitScalingLaws(records, options);
   ASSERT_TRUE(by_tokens.ok());
   EXPECT_EQ(by_tokens->archs[0].points, 7 * 6);
+}
+
+// A sweep's checkpoint becomes a record with its validation loss, NaN when
+// the trainer ran none; a checkpoint without one is still kept.
+TEST(SweepRecords, ACheckpointsValidationLossTravelsWithItsRecord) {
+  auto validated = RecordFromCheckpoint({.arch = "tnl",
+                                         .run = "tnl-a",
+                                         .params_non_embedding = 1000,
+                                         .tokens = 4096,
+                                         .flops = 2.5e10,
+                                         .loss = 3.0,
+                                         .validation_loss = 3.25});
+  ASSERT_TRUE(validated.has_value());
+  EXPECT_EQ(validated->loss, 3.0);
+  EXPECT_EQ(validated->validation_loss, 3.25);
+  auto plain = RecordFromCheckpoint({.arch = "tnl",
+                                     .run = "tnl-a",
+                                     .params_non_embedding = 1000,
+                                     .tokens = 4096,
+                                     .flops = 2.5e10,
+                                     .loss = 3.0});
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_TRUE(std::isnan(plain->validation_loss));
 }
 
 }  // namespace

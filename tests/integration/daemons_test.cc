@@ -18,6 +18,7 @@
 #include "flopwise/v1/worker_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cluster.h"
+#include "worker/data/prepare.h"
 
 namespace flopwise::testing {
 namespace {
@@ -337,21 +338,29 @@ nlohmann::json CheckpointModelConfig(const std::string& checkpoint_dir) {
 }
 
 // The spec's model flags reach flopwise-train: its checkpoints record them.
+// Its validation at every checkpoint travels to the coordinator and back: in
+// GetCheckpoints, the run's latest validation loss and the export.
 TEST_F(DaemonsTest, RealTrainerCompletesARun) {
   if (!HaveProgram("flopwise-train")) GTEST_SKIP() << "flopwise-train is not built";
   Cluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
-  const std::string tokens_path = cluster.dir().Sub("tokens.u16");
-  {
-    std::ofstream out(tokens_path, std::ios::binary);
-    for (int i = 0; i < 200000; ++i) {
-      const uint16_t token = static_cast<uint16_t>((i * 7919 + i / 13) % 256);
-      out.write(reinterpret_cast<const char*>(&token), sizeof(token));
-    }
+  const std::string text = cluster.dir().Sub("text");
+  std::filesystem::create_directories(text);
+  for (int d = 0; d < 40; ++d) {
+    std::ofstream doc(text + "/doc" + std::to_string(d) + ".txt");
+    for (int s = 0; s < 40; ++s) doc << "Mill " << d << " turns by the river, wheel " << s << ".\n";
   }
+  data::PrepareOptions prepare;
+  prepare.tokenizer = "byte";
+  prepare.inputs = {text};
+  prepare.out_dir = cluster.dir().Sub("data");
+  prepare.validation_fraction = 0.2;
+  prepare.threads = 1;
+  ASSERT_TRUE(data::PrepareDataset(prepare).ok());
   std::string spec = SweepSpec("real-trainer", "tnl", "cpu-1", 6, 3);
   const std::string placeholder = "/nonexistent/not-read-by-the-stand-in";
-  spec.replace(spec.find(placeholder), placeholder.size(), tokens_path);
+  spec.replace(spec.find(placeholder), placeholder.size(), prepare.out_dir);
+  spec.replace(spec.find("vocab: 256"), 10, "vocab: 264");  // the byte tokenizer's
   spec += "model: {norm_affine: true, v_act: silu}\n";
   cluster.StartWorker("w1", {}, BinPath("flopwise-train"));
   const int64_t sweep = cluster.Submit(spec);
@@ -363,11 +372,32 @@ TEST_F(DaemonsTest, RealTrainerCompletesARun) {
       << (runs[0].failure_reasons().empty() ? "" : runs[0].failure_reasons(0));
   ExpectCompleteMetrics(cluster, sweep, 6);
   const auto checkpoints = cluster.Checkpoints(sweep, /*include_superseded=*/false);
-  ASSERT_FALSE(checkpoints.empty());
+  ASSERT_EQ(checkpoints.size(), 2u);
   const nlohmann::json config = CheckpointModelConfig(checkpoints.back().checkpoint().path());
   ASSERT_TRUE(config.is_object()) << checkpoints.back().checkpoint().path();
   EXPECT_EQ(config.value("norm_affine", false), true) << config;
   EXPECT_EQ(config.value("v_act", ""), "silu") << config;
+
+  for (const v1::CheckpointRow& row : checkpoints) {
+    EXPECT_GT(row.checkpoint().validation_tokens(), 0) << row.DebugString();
+    EXPECT_GT(row.checkpoint().validation_loss(), 0) << row.DebugString();
+    EXPECT_GT(row.checkpoint().validation_bits_per_byte(), 0) << row.DebugString();
+  }
+  ASSERT_TRUE(runs[0].has_validation_loss());
+  EXPECT_EQ(runs[0].validation_loss(), checkpoints.back().checkpoint().validation_loss());
+  client::ExportOptions options;
+  options.sweep_id = sweep;
+  options.what = "checkpoints";
+  std::ostringstream out;
+  ASSERT_TRUE(client::Export(cluster.users(), kClientToken, options, out).ok());
+  std::istringstream lines(out.str());
+  std::string line;
+  std::vector<double> exported;
+  while (std::getline(lines, line)) {
+    exported.push_back(nlohmann::json::parse(line).value("validation_loss", 0.0));
+  }
+  EXPECT_EQ(exported, (std::vector<double>{checkpoints[0].checkpoint().validation_loss(),
+                                           checkpoints[1].checkpoint().validation_loss()}));
 }
 
 }  // namespace

@@ -42,6 +42,22 @@ TEST(TrainerLine, ParsesEveryEventOfTheProtocol) {
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
   EXPECT_EQ(checkpoint->path, "/r/step-00000008");
   EXPECT_EQ(checkpoint->sha256, "ab");
+  EXPECT_EQ(checkpoint->validation_tokens, 0);  // an older trainer: no validation ran
+  EXPECT_TRUE(std::isnan(checkpoint->validation_loss));
+
+  auto validated =
+      ParseTrainerLine(R"({"event":"checkpoint","step":8,"tokens":800,"flops":1,"loss":3.4,)"
+                       R"("path":"/r/step-00000008","sha256":"ab","validation_loss":3.5,)"
+                       R"("validation_bits_per_byte":5.25,"validation_tokens":4096})");
+  ASSERT_TRUE(validated.ok()) << validated.status();
+  EXPECT_DOUBLE_EQ(validated->validation_loss, 3.5);
+  EXPECT_DOUBLE_EQ(validated->validation_bits_per_byte, 5.25);
+  EXPECT_EQ(validated->validation_tokens, 4096);
+  auto without_bpb = ParseTrainerLine(
+      R"({"event":"checkpoint","step":8,"tokens":800,"flops":1,"loss":3.4,)"
+      R"("path":"/r/step-00000008","validation_loss":3.5,"validation_tokens":64})");
+  ASSERT_TRUE(without_bpb.ok()) << without_bpb.status();
+  EXPECT_TRUE(std::isnan(without_bpb->validation_bits_per_byte));
 
   auto diverged = ParseTrainerLine(R"({"event":"diverged","step":3,"loss":"nan"})");
   ASSERT_TRUE(diverged.ok());
@@ -73,6 +89,11 @@ TEST(TrainerLine, BadLinesNameTheProblem) {
   auto missing = ParseTrainerLine(R"({"event":"progress","tokens":1,"loss":2})");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("progress.step"), std::string::npos);
+  auto no_validation_loss = ParseTrainerLine(
+      R"({"event":"checkpoint","step":1,"tokens":1,"loss":2,"path":"/r","validation_tokens":64})");
+  ASSERT_FALSE(no_validation_loss.ok());
+  EXPECT_NE(no_validation_loss.status().message().find("checkpoint.validation_loss"),
+            std::string::npos);
   auto no_path = ParseTrainerLine(R"({"event":"checkpoint","step":1,"tokens":1,"loss":2})");
   EXPECT_FALSE(no_path.ok());
 }
@@ -142,6 +163,9 @@ TEST(ReportQueue, BatchesRowsWithSequenceNumbersAndKeepsOrder) {
   for (int step = 1; step <= 6; ++step) queue.AddProgress(Progress(step));
   TrainerEvent checkpoint = Progress(6);
   checkpoint.path = "/ckpt/step-6";
+  checkpoint.validation_loss = 2.75;
+  checkpoint.validation_bits_per_byte = 3.96;
+  checkpoint.validation_tokens = 1024;
   queue.AddCheckpoint(checkpoint);
   queue.AddProgress(Progress(7));
   queue.AddComplete(Progress(7));
@@ -156,6 +180,9 @@ TEST(ReportQueue, BatchesRowsWithSequenceNumbersAndKeepsOrder) {
   ASSERT_EQ(recorded.checkpoints.size(), 1u);
   EXPECT_EQ(recorded.checkpoints[0].checkpoint().seq(), 0);
   EXPECT_EQ(recorded.checkpoints[0].checkpoint().path(), "/ckpt/step-6");
+  EXPECT_DOUBLE_EQ(recorded.checkpoints[0].checkpoint().validation_loss(), 2.75);
+  EXPECT_DOUBLE_EQ(recorded.checkpoints[0].checkpoint().validation_bits_per_byte(), 3.96);
+  EXPECT_EQ(recorded.checkpoints[0].checkpoint().validation_tokens(), 1024);
   EXPECT_EQ(recorded.completes.size(), 1u);
   const auto rows = link.StoredRows("L1");
   ASSERT_EQ(rows.size(), 7u);

@@ -2,6 +2,8 @@
 // the plans of a version-1 database (a flat object) migrated to it on open.
 #include <gtest/gtest.h>
 
+#include "db/migrations.h"
+#include "db/sqlite.h"
 #include "db/store.h"
 #include "runspec/model_shape.h"
 #include "server/run_plan.h"
@@ -26,17 +28,22 @@ constexpr char kVersion1Plan[] = R"({"index_in_sweep":3,"name":"tnl-cpu-2-ctx256
 TEST(RunPlanStorage, VersionOnePlansAreMigratedToTheRunJson) {
   db::testing::TempDir dir;
   const std::string path = dir.File("flopwise.db");
-  int64_t run_id = 0;
+  const int64_t run_id = 1;
   {
-    auto store = db::Store::Open(path);
-    ASSERT_TRUE(store.ok()) << store.status();
-    std::vector<db::NewRun> runs = {db::testing::MakeRun(3)};
-    runs[0].config_json = kVersion1Plan;
-    auto created = (*store)->CreateSweep(db::testing::MakeSweep(), runs);
-    ASSERT_TRUE(created.ok()) << created.status();
-    run_id = created->run_ids.at(0);
+    // A file of schema version 1 holding one sweep with one run.
+    auto conn =
+        db::internal::Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(
+        db::internal::Migrate(**conn, db::internal::SchemaMigrations().first(1), "test").ok());
   }
-  ASSERT_EQ(db::testing::RawExec(path, "PRAGMA user_version = 1"), SQLITE_OK);
+  ASSERT_EQ(db::testing::RawExec(
+                path, std::string("INSERT INTO sweeps VALUES (1, 'ladder', 'name: ladder', 1, "
+                                  "'active', 0); INSERT INTO runs VALUES (1, 1, 3, 'tnl', "
+                                  "'tnl-cpu-1-3', '") +
+                          kVersion1Plan + "', 1000000, 0, 'pending', 0, 3);"),
+            SQLITE_OK);
+  ASSERT_EQ(db::testing::RawQueryInt(path, "PRAGMA user_version"), 1);
 
   auto store = db::Store::Open(path);
   ASSERT_TRUE(store.ok()) << store.status();

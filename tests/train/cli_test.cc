@@ -166,6 +166,7 @@ TEST(FlopwiseTrainCli, RunConfigFileTrainsAndFlagsOverrideIt) {
 // On a terminal (util-linux `script` gives the run a pseudo-terminal for both
 // stdout and stderr) a progress line with an ETA is drawn, cleared before each
 // JSON line so that every line still reads as JSON, and a summary follows.
+// Raw tokens have no validation split beside them: one warning line says so.
 TEST(FlopwiseTrainCli, TerminalProgressLineNeverMixesWithJson) {
   if (std::system("command -v script >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "util-linux `script` is not installed: no pseudo-terminal to test with";
@@ -183,6 +184,7 @@ TEST(FlopwiseTrainCli, TerminalProgressLineNeverMixesWithJson) {
   std::istringstream lines(r.out);
   std::string line;
   int json_lines = 0;
+  int warnings = 0;
   bool summary = false;
   while (std::getline(lines, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -194,11 +196,16 @@ TEST(FlopwiseTrainCli, TerminalProgressLineNeverMixesWithJson) {
       EXPECT_NE(shown.find("peak memory"), std::string::npos) << shown;
       continue;
     }
+    if (shown.rfind("flopwise-train: warning: no validation split beside --data", 0) == 0) {
+      ++warnings;
+      continue;
+    }
     const nlohmann::json event = nlohmann::json::parse(shown, nullptr, false);
     EXPECT_FALSE(event.is_discarded()) << "not JSON on screen: " << shown;
     ++json_lines;
   }
   EXPECT_EQ(json_lines, 11);  // start, 8 progress, checkpoint, done
+  EXPECT_EQ(warnings, 1) << r.out;
   EXPECT_TRUE(summary) << r.out;
 }
 

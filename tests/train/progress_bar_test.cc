@@ -31,5 +31,18 @@ TEST(ProgressBar, EtaIsUnknownWithoutThroughputAndTheBarNeverOverflows) {
             "[....]   0%  step 3  2.00k/0 tok  loss 1.0000  0 tok/s  ETA ?");
 }
 
+TEST(ProgressBar, ShowsTheNewestValidationLossOnceThereIsOne) {
+  ProgressLine p;
+  p.step = 17;
+  p.tokens = 250000;
+  p.total_tokens = 1000000;
+  p.loss = 3.14159;
+  p.tokens_per_s = 5000;
+  p.validation_loss = 3.25;
+  EXPECT_EQ(FormatProgressLine(p, 8),
+            "[##......]  25%  step 17  250.00k/1.00M tok  loss 3.1416  val 3.2500  5.00k tok/s  "
+            "ETA 2m30s");
+}
+
 }  // namespace
 }  // namespace flopwise::train

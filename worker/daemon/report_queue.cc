@@ -61,6 +61,9 @@ void ReportQueue::AddCheckpoint(const TrainerEvent& event) {
   point->set_loss(event.loss);
   point->set_path(event.path);
   point->set_sha256(event.sha256);
+  point->set_validation_loss(event.validation_loss);
+  point->set_validation_bits_per_byte(event.validation_bits_per_byte);
+  point->set_validation_tokens(event.validation_tokens);
   items_.push_back(std::move(request));
 }
 

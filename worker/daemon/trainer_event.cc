@@ -1,5 +1,6 @@
 #include "worker/daemon/trainer_event.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -97,6 +98,17 @@ absl::StatusOr<TrainerEvent> ParseTrainerLine(std::string_view line) {
       out.sha256 = GetStringOr(j, "sha256");
       if (out.path.empty()) {
         return absl::InvalidArgumentError("trainer line: checkpoint.path: missing or empty");
+      }
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      auto validation_tokens = GetInt(j, "validation_tokens", event);
+      out.validation_tokens = validation_tokens.ok() ? std::max<int64_t>(*validation_tokens, 0) : 0;
+      out.validation_loss = nan;
+      out.validation_bits_per_byte = nan;
+      if (out.validation_tokens > 0) {
+        auto validation_loss = GetReal(j, "validation_loss", event);
+        if (!validation_loss.ok()) return validation_loss.status();
+        out.validation_loss = *validation_loss;
+        out.validation_bits_per_byte = GetRealOr(j, "validation_bits_per_byte", nan);
       }
     }
     return out;

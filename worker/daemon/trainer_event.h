@@ -25,7 +25,12 @@ struct TrainerEvent {
   int64_t total_tokens = 0;        // start
   std::string path;                // checkpoint directory
   std::string sha256;              // checkpoint: hex of model.safetensors
-  std::string message;             // error
+  // checkpoint: the trainer's validation (validation_tokens 0: none ran; the
+  // two values NaN then, and bits per byte NaN without a tokenizer).
+  double validation_loss = 0;
+  double validation_bits_per_byte = 0;
+  int64_t validation_tokens = 0;
+  std::string message;  // error
 };
 
 // InvalidArgument naming the problem (not JSON, unknown event, a required

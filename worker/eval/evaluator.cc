@@ -160,7 +160,7 @@ absl::Status RunValidation(const EvalReport& report, const EvalOptions& o, Model
                  : kValidationTokenCap;
   }
   auto windows =
-      ReadValidationWindows(*split, o.context, o.seed, (tokens + o.context - 1) / o.context);
+      ReadValidationWindows(*split, o.context, o.seed, ValidationWindowCount(tokens, o.context));
   if (!windows.ok()) return windows.status();
   const data::Tokenizer* tokenizer = nullptr;  // without one: no bits per byte
   auto name = inputs->TokenizerName();

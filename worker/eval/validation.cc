@@ -13,30 +13,81 @@
 namespace flopwise::eval {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The manifest of a dataset folder written by `flopwise data prepare`;
+// nullopt for anything else (a split folder, a shard, a raw token file).
+absl::StatusOr<std::optional<nlohmann::json>> DatasetManifest(const fs::path& dir) {
+  const fs::path manifest = dir / "manifest.json";
+  if (!fs::is_directory(dir) || !fs::exists(manifest)) return std::nullopt;
+  std::ifstream in(manifest);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(manifest.string(), ": not JSON"));
+  }
+  if (!j.is_object() || j.value("format", "") != "flopwise-dataset") return std::nullopt;
+  return j;
+}
+
+// The validation split's folder named by a dataset manifest, if any.
+std::optional<fs::path> ValidationFolder(const fs::path& dataset, const nlohmann::json& manifest) {
+  const auto splits = manifest.find("splits");
+  if (splits == manifest.end() || !splits->is_object()) return std::nullopt;
+  const auto validation = splits->find("validation");
+  if (validation == splits->end() || !validation->is_string()) return std::nullopt;
+  return dataset / validation->get<std::string>();
+}
+
+}  // namespace
+
 int64_t DefaultValidationTokens(int64_t training_tokens, int context) {
   const int64_t budget = std::min(kValidationTokenCap, training_tokens * 15 / 100);
   return std::max<int64_t>(budget / context, 1) * context;
 }
 
+int64_t CheckpointValidationTokens(int64_t total_tokens, int64_t checkpoint_every_tokens,
+                                   int context) {
+  const int64_t checkpoints =
+      checkpoint_every_tokens > 0
+          ? std::max<int64_t>(
+                1, (total_tokens + checkpoint_every_tokens - 1) / checkpoint_every_tokens)
+          : 1;
+  return DefaultValidationTokens(total_tokens / checkpoints, context);
+}
+
+int64_t ValidationWindowCount(int64_t tokens, int context) {
+  return std::max<int64_t>(1, (tokens + context - 1) / context);
+}
+
 absl::StatusOr<std::string> ValidationSplitPath(const std::string& data_path) {
-  const fs::path manifest = fs::path(data_path) / "manifest.json";
-  if (!fs::is_directory(data_path) || !fs::exists(manifest)) return data_path;
-  std::ifstream in(manifest);
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat(manifest.string(), ": not JSON"));
-  }
-  if (j.value("format", "") != "flopwise-dataset") return data_path;  // a split folder
-  const auto splits = j.find("splits");
-  if (splits == j.end() || !splits->is_object() || !splits->contains("validation")) {
+  auto manifest = DatasetManifest(data_path);
+  if (!manifest.ok()) return manifest.status();
+  if (!manifest->has_value()) return data_path;
+  const std::optional<fs::path> split = ValidationFolder(data_path, **manifest);
+  if (!split) {
     return absl::FailedPreconditionError(
         absl::StrCat(data_path,
                      ": the dataset has no validation split (prepare it with "
                      "--validation-fraction above 0)"));
   }
-  return (fs::path(data_path) / (*splits)["validation"].get<std::string>()).string();
+  return split->string();
+}
+
+absl::StatusOr<std::optional<std::string>> ValidationSplitBeside(const std::string& training_data) {
+  fs::path data = fs::path(training_data).lexically_normal();
+  if (!data.has_filename()) data = data.parent_path();  // "dataset/train/"
+  // A dataset folder, or a split folder inside one.
+  for (const fs::path& dataset : {data, (data / "..").lexically_normal()}) {
+    auto manifest = DatasetManifest(dataset);
+    if (!manifest.ok()) return manifest.status();
+    if (!manifest->has_value()) continue;
+    const std::optional<fs::path> split = ValidationFolder(dataset, **manifest);
+    if (!split || split->lexically_normal() == data) return std::nullopt;
+    return split->string();
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<ValidationWindows> ReadValidationWindows(const std::string& path, int context,
@@ -59,7 +110,7 @@ absl::StatusOr<ValidationWindows> ReadValidationWindows(const std::string& path,
   return out;
 }
 
-absl::StatusOr<ValidationResult> EvaluateValidation(CheckpointModel* model,
+absl::StatusOr<ValidationResult> EvaluateValidation(WindowScorer* model,
                                                     const ValidationWindows& windows,
                                                     const data::Tokenizer* tokenizer) {
   const int n = model->context();

@@ -1,6 +1,8 @@
 // The validation task (docs/evaluation.md, "validation"): mean next-token
-// loss, perplexity and bits per byte of a checkpoint on a fixed, seeded set of
-// held-out windows at the run's context.
+// loss, perplexity and bits per byte of a model on a fixed, seeded set of
+// held-out windows at the run's context. Library flopwise_validation, below
+// both the evaluator (a checkpoint's weights) and the trainer (its model at
+// every checkpoint, docs/training.md "Validation").
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/data/tokenizer.h"
-#include "worker/eval/checkpoint_model.h"
+#include "worker/eval/window_scorer.h"
 
 namespace flopwise::eval {
 
@@ -22,10 +24,27 @@ namespace flopwise::eval {
 inline constexpr int64_t kValidationTokenCap = int64_t{1} << 20;
 int64_t DefaultValidationTokens(int64_t training_tokens, int context);
 
+// The trainer's default at each checkpoint: all of a run's validations
+// together within the same 5%, so the 0.15 × `total_tokens` are shared among
+// the checkpoints the run writes (ceil(total / checkpoint_every_tokens), one
+// when only the final checkpoint is written): DefaultValidationTokens of
+// total_tokens / checkpoints.
+int64_t CheckpointValidationTokens(int64_t total_tokens, int64_t checkpoint_every_tokens,
+                                   int context);
+
+// Windows of `context` that hold at least `tokens` targets (at least one).
+int64_t ValidationWindowCount(int64_t tokens, int context);
+
 // The split to read: a dataset folder written by `flopwise data prepare` gives
 // its validation split (FailedPrecondition when it has none); anything else
 // (a split folder, a shard, a raw token file) is read as it is.
 absl::StatusOr<std::string> ValidationSplitPath(const std::string& data_path);
+
+// The held-out split beside training data: the validation split of the
+// dataset `training_data` is (a dataset folder) or belongs to (one of its
+// split folders). nullopt when there is none: a dataset prepared without one,
+// a shard or raw token file, or training data that is the validation split.
+absl::StatusOr<std::optional<std::string>> ValidationSplitBeside(const std::string& training_data);
 
 struct ValidationWindows {
   std::vector<int32_t> ids;  // windows × (context + 1): inputs, then the shifted target
@@ -49,7 +68,7 @@ struct ValidationResult {
 
 // Scores every window with `model`, batch() windows per forward. Without a
 // tokenizer there are no bits per byte.
-absl::StatusOr<ValidationResult> EvaluateValidation(CheckpointModel* model,
+absl::StatusOr<ValidationResult> EvaluateValidation(WindowScorer* model,
                                                     const ValidationWindows& windows,
                                                     const data::Tokenizer* tokenizer);
 

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "base/text_format.h"
 #include "base/yaml_config.h"
 #include "models/model_flags.h"
@@ -63,16 +65,28 @@ class StdoutSink final : public EventSink {
       p.total_tokens = total_tokens_;
       p.loss = event.value("loss", 0.0);
       p.tokens_per_s = event.value("tokens_per_s", 0.0);
+      p.validation_loss = validation_loss_;
       line_ = FormatProgressLine(p, 24);
       if (columns_ > 1 && static_cast<int>(line_.size()) >= columns_) line_.resize(columns_ - 1);
     }
+    if (kind == "checkpoint" && event.value("validation_tokens", int64_t{0}) > 0) {
+      validation_loss_ = event.value("validation_loss", 0.0);
+      validation_bpb_ = event.contains("validation_bits_per_byte")
+                            ? std::optional<double>(event.value("validation_bits_per_byte", 0.0))
+                            : std::nullopt;
+    }
     if (kind == "done") {
+      std::string validation;
+      if (validation_loss_) {
+        validation = absl::StrFormat(", validation loss %.4f", *validation_loss_);
+        if (validation_bpb_) absl::StrAppendFormat(&validation, " (%.4f bpb)", *validation_bpb_);
+      }
       std::fprintf(stderr,
-                   "done: step %lld, %s tokens, loss %.4f, peak memory %.0f MiB (%.0f MiB "
+                   "done: step %lld, %s tokens, loss %.4f%s, peak memory %.0f MiB (%.0f MiB "
                    "estimated from the config)\n",
                    static_cast<long long>(event.value("step", int64_t{0})),
                    ShortCount(event.value("tokens", 0.0)).c_str(), event.value("loss", 0.0),
-                   event.value("peak_rss_bytes", 0.0) / (1 << 20),
+                   validation.c_str(), event.value("peak_rss_bytes", 0.0) / (1 << 20),
                    event.value("memory_estimate_bytes", 0.0) / (1 << 20));
     }
     if (kind == "stopped") {
@@ -98,6 +112,7 @@ class StdoutSink final : public EventSink {
   const int columns_;
   bool drawn_ = false;
   int64_t total_tokens_ = 0;
+  std::optional<double> validation_loss_, validation_bpb_;  // of the newest checkpoint
   std::string line_;
 };
 
@@ -190,6 +205,12 @@ int Main(int argc, char** argv) {
   app.add_option("--keep-checkpoints", o.keep_checkpoints,
                  "Keep only the newest N checkpoint directories on disk (0: all)");
   app.add_option("--log-every-steps", o.log_every_steps, "Progress event interval");
+  app.add_option("--validation-tokens", o.validation_tokens,
+                 "Held-out tokens scored at every checkpoint (0: ≤ 5% of the training compute "
+                 "over all checkpoints)");
+  app.add_option("--validation-data", o.validation_data,
+                 "Held-out data for validation (default: the validation split beside --data)");
+  app.add_flag("!--no-validation", o.validate, "No validation at checkpoints");
   app.add_option("--out", o.out, "Run directory (checkpoints; resumes from the newest)");
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
 

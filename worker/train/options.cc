@@ -51,6 +51,8 @@ void ApplyRunConfig(const v1::RunConfig& config, TrainOptions* o) {
   }
   if (config.checkpoint_keep_last() > 0) o->keep_checkpoints = config.checkpoint_keep_last();
   if (config.log_every_steps() > 0) o->log_every_steps = config.log_every_steps();
+  if (config.validation_tokens() > 0) o->validation_tokens = config.validation_tokens();
+  if (!config.validation_data().empty()) o->validation_data = config.validation_data();
 }
 
 absl::StatusOr<Schedule> ParseSchedule(const std::string& name) {
@@ -79,6 +81,9 @@ absl::Status ValidateTrainOptions(const TrainOptions& o, const models::ModelConf
   }
   if (o.checkpoint_every_tokens < 0) {
     return absl::InvalidArgumentError("--checkpoint-every-tokens: must be ≥ 0");
+  }
+  if (o.validation_tokens < 0) {
+    return absl::InvalidArgumentError("--validation-tokens: must be ≥ 0 (0: the default)");
   }
   if (o.log_every_steps <= 0)
     return absl::InvalidArgumentError("--log-every-steps: must be positive");

@@ -35,6 +35,10 @@ struct TrainOptions {
   int64_t checkpoint_every_tokens = 0;  // 0: only the final checkpoint
   int keep_checkpoints = 0;             // newest checkpoint directories kept on disk (0: all)
   int log_every_steps = 10;
+  // Validation at every checkpoint (docs/training.md "Validation").
+  bool validate = true;
+  int64_t validation_tokens = 0;  // 0: CheckpointValidationTokens (≤ 5% of the compute)
+  std::string validation_data;    // "": the validation split beside `data`
   std::string out;
   int threads = 0;  // 0: every available core
 };

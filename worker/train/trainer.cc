@@ -13,6 +13,7 @@
 #include "models/accounting.h"
 #include "models/model.h"
 #include "worker/train/checkpoint.h"
+#include "worker/train/checkpoint_validation.h"
 #include "worker/train/token_source.h"
 
 namespace flopwise::train {
@@ -23,6 +24,11 @@ int64_t PeakRssBytes() {
   struct rusage usage = {};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
   return int64_t{usage.ru_maxrss} * 1024;  // Linux reports KiB
+}
+
+// Optimizer steps of the run: the token budget rounded up to whole batches.
+int64_t TotalSteps(const TrainOptions& o) {
+  return (o.total_tokens + o.batch_tokens - 1) / o.batch_tokens;
 }
 
 class Run {
@@ -53,6 +59,7 @@ class Run {
   std::unique_ptr<models::Model> model_;
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<models::Rng> rng_;
+  std::unique_ptr<CheckpointValidation> validation_;  // nullptr: none at checkpoints
   TrainState state_;
   int64_t resumed_from_step_ = 0;
   int64_t last_checkpoint_step_ = -1;
@@ -87,6 +94,9 @@ absl::Status Run::Setup() {
     last_checkpoint_step_ = state_.step;
   }
   flops_per_token_ = models::TrainFlopsPerTokenFormula(config_);
+  auto validation = CheckpointValidation::Open(o_, TotalSteps(o_) * o_.batch_tokens, model_.get());
+  if (!validation.ok()) return validation.status();
+  validation_ = *std::move(validation);
   const size_t n = static_cast<size_t>(model_->batch_tokens());
   sequence_.resize(config_.context + 1);
   inputs_.resize(n);
@@ -117,13 +127,26 @@ absl::Status Run::Checkpoint() {
   auto written = WriteCheckpoint(o_.out, *model_, state_);
   if (!written.ok()) return written.status();
   last_checkpoint_step_ = state_.step;
-  sink_->Emit({{"event", "checkpoint"},
-               {"step", state_.step},
-               {"tokens", state_.tokens},
-               {"flops", flops()},
-               {"loss", state_.loss},
-               {"path", written->path},
-               {"sha256", written->model_sha256}});
+  nlohmann::json event = {{"event", "checkpoint"},
+                          {"step", state_.step},
+                          {"tokens", state_.tokens},
+                          {"flops", flops()},
+                          {"loss", state_.loss},
+                          {"path", written->path},
+                          {"sha256", written->model_sha256},
+                          {"validation_tokens", 0}};
+  // After the write, so that a kill during validation still leaves the
+  // checkpoint on disk.
+  if (validation_ != nullptr) {
+    auto validation = validation_->Evaluate();
+    if (!validation.ok()) return validation.status();
+    event["validation_loss"] = validation->loss_nats;
+    event["validation_tokens"] = validation->tokens;
+    if (validation->bits_per_byte) {
+      event["validation_bits_per_byte"] = *validation->bits_per_byte;
+    }
+  }
+  sink_->Emit(event);
   if (o_.keep_checkpoints > 0) {
     // Old checkpoints only cost disk: a failure to remove one is reported, not fatal.
     if (absl::Status s = PruneCheckpoints(o_.out, o_.keep_checkpoints); !s.ok()) {
@@ -135,7 +158,7 @@ absl::Status Run::Checkpoint() {
 
 int Run::Execute(const std::atomic<bool>* stop_requested) {
   if (absl::Status s = Setup(); !s.ok()) return Fail(s);
-  const int64_t total_steps = (o_.total_tokens + o_.batch_tokens - 1) / o_.batch_tokens;
+  const int64_t total_steps = TotalSteps(o_);
   const int64_t warmup_steps = (o_.warmup_tokens + o_.batch_tokens - 1) / o_.batch_tokens;
   sink_->Emit({{"event", "start"},
                {"arch", std::string(models::ArchName(config_.arch))},
