@@ -28,6 +28,9 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.WorkerService/CompleteRun", Role::kWorker},
     {"/flopwise.v1.WorkerService/FailRun", Role::kWorker},
     {"/flopwise.v1.WorkerService/ReleaseRun", Role::kWorker},
+    {"/flopwise.v1.WorkerService/ReportEvalResult", Role::kWorker},
+    {"/flopwise.v1.WorkerService/CompleteEvalJob", Role::kWorker},
+    {"/flopwise.v1.WorkerService/FailEvalJob", Role::kWorker},
 };
 
 }  // namespace
