@@ -8,6 +8,7 @@
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
 #include "client/errors.h"
+#include "client/eval_jobs.h"
 #include "client/format.h"
 #include "client/user_connection.h"
 #include "runspec/architecture.h"
@@ -46,6 +47,9 @@ int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool
                   client::ShortCount(static_cast<double>(run.config().total_tokens())).c_str(),
                   client::ShortCount(run.estimated_flops()).c_str(),
                   static_cast<double>(run.estimated_memory_bytes()) / (1 << 30));
+    }
+    if (response.runs_size() > 0) {
+      std::printf("%s\n", client::DescribeEvaluationPlan(response.runs(0).evaluation()).c_str());
     }
     return 0;
   }

@@ -3,11 +3,14 @@
 // coordinator's database is read with plain SQL, as an operator would.
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/test_paths.h"
+#include "worker/daemon/child_process.h"
 
 namespace flopwise::testing {
 namespace {
@@ -102,6 +105,59 @@ TEST_F(EvalJobsDaemonsTest, UnreadableTaskFileFailsTheEvalJobNotTheRun) {
             1);
   ASSERT_TRUE(cluster.WaitSweepFinished(sweep, 60));
   EXPECT_EQ(cluster.Runs(sweep).at(0).state(), v1::RUN_STATE_SUCCEEDED);
+}
+
+// The output and exit code of `flopwise ARGS...` against the cluster.
+struct CliResult {
+  std::string out;
+  int exit_code = -1;
+};
+CliResult RunCli(const Cluster& cluster, std::vector<std::string> args) {
+  workerd::SpawnOptions options;
+  options.argv = {BinPath("flopwise")};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.argv.insert(options.argv.end(), {"--coordinator", cluster.address(), "--token-file",
+                                           cluster.dir().Sub("client.token")});
+  options.stderr_path = cluster.dir().Sub("cli.log");
+  CliResult result;
+  auto cli = workerd::ChildProcess::Spawn(options);
+  if (!cli.ok()) return result;
+  while (std::optional<std::string> line = (*cli)->ReadLine()) result.out += *line + "\n";
+  result.exit_code = (*cli)->Wait().exit_code;
+  return result;
+}
+
+// `flopwise eval` evaluates a finished sweep again (every checkpoint), waits
+// and prints the results; `flopwise export --what evals` writes them.
+TEST_F(EvalJobsDaemonsTest, EvalCommandEvaluatesAFinishedSweepAndExportWritesTheResults) {
+  if (!HaveProgram("flopwise")) GTEST_SKIP() << "flopwise is not built";
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1");
+  const int64_t sweep = cluster.Submit(SweepSpec("eval-again", "llama", "cpu-1", 20, 5));
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, 60)) << cluster.CoordinatorLog();
+  const std::string id = std::to_string(sweep);
+
+  CliResult bad = RunCli(cluster, {"eval", "--sweep", id, "--tasks", "mmlu-xyz"});
+  EXPECT_NE(bad.exit_code, 0);
+  const CliResult done = RunCli(cluster, {"eval", "--sweep", id, "--tasks", "validation,needle",
+                                          "--checkpoints", "every", "2", "--wait"});
+  EXPECT_EQ(done.exit_code, 0) << done.out;
+  // Checkpoints at steps 5, 10, 15, 20: every 2nd is 10 and 20.
+  EXPECT_NE(done.out.find("sweep " + id + ": 2 eval jobs queued"), std::string::npos) << done.out;
+  for (const char* expected : {" 10 validation ", " 20 validation ", " 20 needle-standard "}) {
+    EXPECT_NE(done.out.find(expected), std::string::npos) << expected << "\n" << done.out;
+  }
+  EXPECT_EQ(QueryInt(cluster, "SELECT count(*) FROM eval_jobs WHERE state = 'succeeded'"), 2);
+
+  const CliResult csv =
+      RunCli(cluster, {"export", "--sweep", id, "--what", "evals", "--format", "csv"});
+  EXPECT_EQ(csv.exit_code, 0);
+  EXPECT_EQ(csv.out.rfind("sweep,run,run_id,arch,attempt,step,job,task,metric,value,text\n", 0), 0u)
+      << csv.out;
+  EXPECT_NE(csv.out.find(",llama,1,20,2,validation,loss,"), std::string::npos) << csv.out;
+  EXPECT_NE(csv.out.find("/eval/needle-easy-step-20.svg"), std::string::npos);
 }
 
 }  // namespace

@@ -262,7 +262,7 @@ TEST_F(EvalJobsTest, ExpiredEvalLeaseIsLeasedAgainWithoutDuplicateRows) {
   EXPECT_EQ(Jobs()[0].state, db::EvalJobState::kSucceeded);
 }
 
-TEST_F(EvalJobsTest, EvalJobFailsAfterItsAttemptsAndFailureNeverTouchesTheRun) {
+TEST_F(EvalJobsTest, FailedEvalJobIsNotLeasedAgainAndNeverTouchesItsRun) {
   const int64_t run_id = Submit(Spec("evaluation: {tasks: [data/missing.jsonl]}\n"));
   const std::string worker = Register();
   const v1::Lease lease = Acquire(worker).lease();
@@ -338,6 +338,73 @@ TEST_F(EvalJobsTest, QueueAndEvalLeasesSurviveARestart) {
   ASSERT_TRUE(Complete(running).ok());
   const v1::EvalLease queued = Acquire(worker).eval_lease();
   EXPECT_EQ(queued.checkpoint_step(), 2);
+}
+
+TEST_F(EvalJobsTest, FinishedSweepIsEvaluatedAgainOnTheCheckpointsAsked) {
+  const int64_t run_id = Submit(Spec(""));
+  const std::string worker = Register();
+  const v1::Lease lease = Acquire(worker).lease();
+  auto create = [&](v1::CreateEvalJobsRequest::Checkpoints which, int every_k,
+                    const std::string& task, v1::CreateEvalJobsResponse* response) {
+    v1::CreateEvalJobsRequest request;
+    request.set_sweep_id(1);
+    request.add_tasks(task);
+    request.set_checkpoints(which);
+    request.set_every_k(every_k);
+    return user_->CreateEvalJobs(Ctx(kClientToken).get(), request, response);
+  };
+  v1::CreateEvalJobsResponse response;
+  EXPECT_EQ(
+      create(v1::CreateEvalJobsRequest::CHECKPOINTS_LAST, 0, "validation", &response).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION)
+      << "the sweep is still active";
+  for (int64_t step = 1; step <= 4; ++step) Checkpoint(lease, 1, step);
+  v1::CompleteRunRequest complete;
+  complete.set_lease_id(lease.lease_id());
+  complete.set_attempt(1);
+  v1::CompleteRunResponse completed;
+  ASSERT_TRUE(worker_->CompleteRun(Ctx(kWorkerToken).get(), complete, &completed).ok());
+
+  const grpc::Status bad =
+      create(v1::CreateEvalJobsRequest::CHECKPOINTS_ALL, 0, "mmlu-xyz", &response);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message().rfind("tasks[0]: unknown task \"mmlu-xyz\"", 0), 0u)
+      << bad.error_message();
+  struct Case {
+    v1::CreateEvalJobsRequest::Checkpoints which;
+    int every_k;
+    std::vector<int64_t> steps;
+  };
+  for (const Case& c : {Case{v1::CreateEvalJobsRequest::CHECKPOINTS_LAST, 0, {4}},
+                        Case{v1::CreateEvalJobsRequest::CHECKPOINTS_ALL, 0, {1, 2, 3, 4}},
+                        Case{v1::CreateEvalJobsRequest::CHECKPOINTS_EVERY_K, 2, {2, 4}}}) {
+    v1::CreateEvalJobsResponse created;
+    ASSERT_TRUE(create(c.which, c.every_k, "brown-continuation", &created).ok());
+    v1::ListEvalJobsRequest list;
+    for (const int64_t id : created.job_ids()) list.add_job_ids(id);
+    v1::ListEvalJobsResponse jobs;
+    ASSERT_TRUE(user_->ListEvalJobs(Ctx(kClientToken).get(), list, &jobs).ok());
+    std::vector<int64_t> steps;
+    for (const v1::EvalJob& job : jobs.jobs()) {
+      steps.push_back(job.checkpoint_step());
+      EXPECT_EQ(job.state(), v1::EVAL_JOB_STATE_PENDING);
+      EXPECT_EQ(job.run_id(), run_id);
+    }
+    EXPECT_EQ(steps, c.steps);
+  }
+  const v1::EvalLease eval = Acquire(worker).eval_lease();
+  ASSERT_TRUE(ReportResult(eval, "brown-continuation", 0.5).ok());
+  v1::ListEvalsRequest request;
+  request.set_sweep_id(1);
+  request.set_task("brown-continuation");
+  v1::ListEvalsResponse evals;
+  ASSERT_TRUE(user_->ListEvals(Ctx(kClientToken).get(), request, &evals).ok());
+  ASSERT_EQ(evals.rows_size(), 2);  // loss and figure[0]
+  EXPECT_EQ(evals.rows(0).run_name(), "llama-cpu-1-ctx64");
+  EXPECT_EQ(evals.rows(0).arch(), "llama");
+  request.set_task("validation");
+  ASSERT_TRUE(user_->ListEvals(Ctx(kClientToken).get(), request, &evals).ok());
+  EXPECT_EQ(evals.rows_size(), 0);
 }
 
 }  // namespace
