@@ -36,7 +36,16 @@ TEST(RunPlanStorage, VersionOnePlansAreMigratedToTheRunJson) {
     ASSERT_TRUE(created.ok()) << created.status();
     run_id = created->run_ids.at(0);
   }
-  ASSERT_EQ(db::testing::RawExec(path, "PRAGMA user_version = 1"), SQLITE_OK);
+  // Back to version 1: its evals table, none of the later tables, its version.
+  ASSERT_EQ(db::testing::RawExec(
+                path,
+                "DROP TABLE evals; DROP TABLE eval_jobs; "
+                "CREATE TABLE evals (run_id INTEGER NOT NULL REFERENCES runs (run_id), "
+                "checkpoint_step INTEGER NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL, "
+                "value REAL, created_ms INTEGER NOT NULL, "
+                "PRIMARY KEY (run_id, checkpoint_step, task, metric)) WITHOUT ROWID; "
+                "PRAGMA user_version = 1"),
+            SQLITE_OK);
 
   auto store = db::Store::Open(path);
   ASSERT_TRUE(store.ok()) << store.status();
