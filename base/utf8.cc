@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "absl/strings/str_format.h"
+
 namespace flopwise {
 namespace {
 
@@ -52,6 +54,22 @@ int64_t FindInvalidUtf8(std::string_view text) {
     i += length;
   }
   return -1;
+}
+
+absl::Status CheckUtf8(std::string_view text) {
+  const int64_t offset = FindInvalidUtf8(text);
+  if (offset < 0) return absl::OkStatus();
+  int64_t line = 1;
+  int64_t line_start = 0;
+  for (int64_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("line %d, column %d: not valid UTF-8 (byte 0x%02x)", line,
+                      offset - line_start + 1, static_cast<unsigned char>(text[offset])));
 }
 
 std::string ReplaceInvalidUtf8(std::string_view text) {

@@ -1,11 +1,9 @@
 #include "base/yaml_document.h"
 
-#include <cstdint>
 #include <map>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_format.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
 
@@ -14,20 +12,6 @@ namespace {
 
 std::string Position(int line, int column) {
   return Cat("line ", line + 1, ", column ", column + 1);
-}
-
-absl::Status InvalidUtf8At(std::string_view text, int64_t offset) {
-  int line = 0;
-  int64_t line_start = 0;
-  for (int64_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::InvalidArgumentError(
-      Cat(Position(line, static_cast<int>(offset - line_start)), ": not valid UTF-8 (byte ",
-          absl::StrFormat("0x%02x", static_cast<unsigned char>(text[offset])), ")"));
 }
 
 // The first repeated scalar key in any mapping under `node`, depth first.
@@ -57,7 +41,7 @@ absl::Status CheckUniqueKeys(const YAML::Node& node) {
 }  // namespace
 
 absl::StatusOr<YAML::Node> ParseYamlDocument(std::string_view text) {
-  if (const int64_t bad = FindInvalidUtf8(text); bad >= 0) return InvalidUtf8At(text, bad);
+  if (absl::Status utf8 = CheckUtf8(text); !utf8.ok()) return utf8;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

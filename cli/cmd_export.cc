@@ -1,4 +1,5 @@
-// `flopwise export`: a sweep's metric rows or checkpoints as CSV or JSON lines.
+// `flopwise export`: a sweep's metric rows, checkpoints or evaluation results
+// as CSV or JSON lines.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -15,9 +16,10 @@ const CommandRegistrar kExport([](CLI::App& app, CliContext& ctx) {
   static client::ConnectFlags flags;
   static client::ExportOptions options;
   static std::string output;
-  auto* cmd = app.add_subcommand("export", "Export metric rows or checkpoints (CSV or JSON lines)");
+  auto* cmd = app.add_subcommand(
+      "export", "Export metric rows, checkpoints or eval results (CSV or JSON lines)");
   cmd->add_option("--format", options.format, "csv or jsonl")->capture_default_str();
-  cmd->add_option("--what", options.what, "metrics or checkpoints")->capture_default_str();
+  cmd->add_option("--what", options.what, "metrics, checkpoints or evals")->capture_default_str();
   cmd->add_option("--sweep", options.sweep_id, "Sweep id (default: every sweep)");
   cmd->add_flag("--include-superseded", options.include_superseded,
                 std::string("Also rows replaced by a later attempt (flagged)"));

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "client/channel.h"
 #include "client/errors.h"
+#include "client/eval_jobs.h"
 #include "client/format.h"
 #include "runspec/architecture.h"
 
@@ -158,12 +159,26 @@ absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::
     return absl::InvalidArgumentError(
         absl::StrCat("--format: must be csv or jsonl, not \"", options.format, "\""));
   }
-  if (options.what != "metrics" && options.what != "checkpoints") {
+  if (options.what != "metrics" && options.what != "checkpoints" && options.what != "evals") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--what: must be metrics or checkpoints, not \"", options.what, "\""));
+        absl::StrCat("--what: must be metrics, checkpoints or evals, not \"", options.what, "\""));
   }
   const bool metrics = options.what == "metrics";
   ASSIGN_OR_RETURN(std::vector<int64_t> sweep_ids, SweepIds(stub, token, options));
+  if (options.what == "evals") {
+    if (options.include_superseded) {
+      return absl::InvalidArgumentError(
+          "--include-superseded: not available for evals (superseded results are left out)");
+    }
+    int64_t written = 0;
+    for (int64_t sweep_id : sweep_ids) {
+      ASSIGN_OR_RETURN(const std::vector<v1::EvalResult> rows,
+                       ListEvals(stub, token, options.timeout_ms, sweep_id));
+      written += WriteEvals(rows, options.format, /*header=*/sweep_id == sweep_ids.front(), out);
+    }
+    if (sweep_ids.empty() && options.format == "csv") WriteEvals({}, "csv", true, out);
+    return written;
+  }
   if (options.format == "csv") WriteCsvHeader(metrics, out);
   int64_t written = 0;
   for (int64_t sweep_id : sweep_ids) {

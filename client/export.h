@@ -1,6 +1,7 @@
-// Exporting a sweep's metric rows or checkpoints from the coordinator as CSV
-// or JSON lines (`flopwise export`). Every row names its sweep, run, arch,
-// attempt, step, tokens, flops and loss.
+// Exporting a sweep's metric rows, checkpoints or evaluation results from the
+// coordinator as CSV or JSON lines (`flopwise export`). Every row names its
+// sweep, run, arch, attempt and step; metric and checkpoint rows their tokens,
+// flops and loss, eval rows their job, task, metric, value and text.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace flopwise::client {
 struct ExportOptions {
   int64_t sweep_id = 0;          // 0: every sweep, finished ones included
   std::string format = "jsonl";  // "jsonl" or "csv"
-  std::string what = "metrics";  // "metrics" or "checkpoints"
+  std::string what = "metrics";  // "metrics", "checkpoints" or "evals"
   bool include_superseded = false;
   int64_t timeout_ms = 30000;  // per call
 };

@@ -3,7 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/utf8.h"
+#include "client/eval_jobs.h"
 #include "client/format.h"
 #include "runspec/architecture.h"
 
@@ -18,6 +21,10 @@ absl::StatusOr<v1::SubmitSweepResponse> SubmitSweepFile(const UserConnection& co
   if (!in) return absl::NotFoundError(spec_path + ": cannot open");
   std::ostringstream spec;
   spec << in.rdbuf();
+  // Checked here: bytes that are not UTF-8 cannot travel in a protobuf string.
+  if (absl::Status utf8 = CheckUtf8(spec.str()); !utf8.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(spec_path, ": ", utf8.message()));
+  }
   v1::SubmitSweepRequest request;
   request.set_spec_yaml(spec.str());
   request.set_dry_run(dry_run);
@@ -49,6 +56,9 @@ std::string SubmitText(const v1::SubmitSweepResponse& response, bool dry_run) {
                           ShortCount(static_cast<double>(run.config().total_tokens())),
                           ShortCount(run.estimated_flops()),
                           static_cast<double>(run.estimated_memory_bytes()) / (1 << 30));
+  }
+  if (response.runs_size() > 0) {
+    absl::StrAppend(&out, DescribeEvaluationPlan(response.runs(0).evaluation()), "\n");
   }
   return out;
 }

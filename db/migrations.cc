@@ -182,10 +182,63 @@ ALTER TABLE checkpoints ADD COLUMN validation_tokens INTEGER
   CHECK (validation_tokens IS NULL OR validation_tokens > 0);
 )sql";
 
+// Version 4: eval jobs (docs/storage.md, "Eval jobs"). An eval job evaluates
+// one checkpoint (its run, attempt and seq) on a list of tasks and is leased
+// to workers like a run. `evals` is rebuilt keyed by (job, task, metric), so a
+// re-delivered result changes nothing, with the checkpoint's key and a
+// superseded flag like metrics and checkpoints; version 1's evals table had
+// no writer, so no rows are lost. Version 3 (the checkpoints' validation
+// columns) and this step touch different tables.
+constexpr std::string_view kEvalJobsV4 = R"sql(
+CREATE TABLE eval_jobs (
+  job_id             INTEGER PRIMARY KEY,
+  run_id             INTEGER NOT NULL REFERENCES runs (run_id),
+  attempt            INTEGER NOT NULL,
+  checkpoint_seq     INTEGER NOT NULL,
+  checkpoint_step    INTEGER NOT NULL CHECK (checkpoint_step >= 0),
+  checkpoint_tokens  INTEGER NOT NULL CHECK (checkpoint_tokens >= 0),
+  checkpoint_path    TEXT    NOT NULL,
+  tasks_json         TEXT    NOT NULL,
+  priority           INTEGER NOT NULL,
+  state              TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed',
+                                                       'superseded')),
+  lease_id           TEXT    UNIQUE,
+  worker_id          TEXT    NOT NULL DEFAULT '',
+  lease_deadline_ms  INTEGER NOT NULL DEFAULT 0,
+  attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  error              TEXT    NOT NULL DEFAULT '',
+  created_ms         INTEGER NOT NULL,
+  started_ms         INTEGER NOT NULL DEFAULT 0,
+  ended_ms           INTEGER NOT NULL DEFAULT 0,
+  FOREIGN KEY (run_id, attempt, checkpoint_seq) REFERENCES checkpoints (run_id, attempt, seq)
+);
+CREATE INDEX eval_jobs_by_state ON eval_jobs (state, priority DESC, job_id);
+CREATE INDEX eval_jobs_by_run ON eval_jobs (run_id, checkpoint_step);
+
+DROP TABLE evals;
+CREATE TABLE evals (
+  job_id           INTEGER NOT NULL REFERENCES eval_jobs (job_id),
+  task             TEXT    NOT NULL,
+  metric           TEXT    NOT NULL,
+  value            REAL,
+  text             TEXT    NOT NULL DEFAULT '',
+  job_attempt      INTEGER NOT NULL CHECK (job_attempt >= 1),
+  run_id           INTEGER NOT NULL,
+  attempt          INTEGER NOT NULL,
+  checkpoint_seq   INTEGER NOT NULL,
+  checkpoint_step  INTEGER NOT NULL,
+  superseded       INTEGER NOT NULL DEFAULT 0 CHECK (superseded IN (0, 1)),
+  created_ms       INTEGER NOT NULL,
+  PRIMARY KEY (job_id, task, metric)
+) WITHOUT ROWID;
+CREATE INDEX evals_by_run ON evals (run_id, checkpoint_step);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kRunPlanAsRunV2},
     {3, kCheckpointValidationV3},
+    {4, kEvalJobsV4},
 };
 
 }  // namespace

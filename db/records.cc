@@ -35,6 +35,14 @@ constexpr NameTable<AttemptState, 7> kAttemptStates = {{
     {AttemptState::kCancelled, "cancelled"},
 }};
 
+constexpr NameTable<EvalJobState, 5> kEvalJobStates = {{
+    {EvalJobState::kPending, "pending"},
+    {EvalJobState::kRunning, "running"},
+    {EvalJobState::kSucceeded, "succeeded"},
+    {EvalJobState::kFailed, "failed"},
+    {EvalJobState::kSuperseded, "superseded"},
+}};
+
 template <typename Enum, size_t N>
 std::string_view NameOf(const NameTable<Enum, N>& table, Enum value) {
   for (const auto& [e, name] : table) {
@@ -64,6 +72,8 @@ std::string_view SweepStateName(SweepState state) { return NameOf(kSweepStates, 
 std::string_view RunStateName(RunState state) { return NameOf(kRunStates, state); }
 std::string_view AttemptStateName(AttemptState state) { return NameOf(kAttemptStates, state); }
 
+std::string_view EvalJobStateName(EvalJobState state) { return NameOf(kEvalJobStates, state); }
+
 absl::StatusOr<SweepState> ParseSweepState(std::string_view name) {
   return Parse(kSweepStates, "sweep state", name);
 }
@@ -72,6 +82,10 @@ absl::StatusOr<RunState> ParseRunState(std::string_view name) {
 }
 absl::StatusOr<AttemptState> ParseAttemptState(std::string_view name) {
   return Parse(kAttemptStates, "attempt state", name);
+}
+
+absl::StatusOr<EvalJobState> ParseEvalJobState(std::string_view name) {
+  return Parse(kEvalJobStates, "eval job state", name);
 }
 
 bool IsTerminal(RunState state) {

@@ -111,6 +111,12 @@ struct CheckpointRow {
   std::optional<CheckpointValidation> validation;  // nullopt: none ran (stored as NULLs)
 };
 
+// What Store::RecordCheckpoint did.
+struct CheckpointLanded {
+  bool inserted = false;                           // false: this (attempt, seq) was stored already
+  std::optional<int64_t> eval_job = std::nullopt;  // the eval job it created
+};
+
 struct CheckpointRecord {
   int64_t run_id = 0;
   int attempt = 0;
@@ -196,14 +202,72 @@ struct WorkerRecord {
 
 // ---- Evaluations and fits -----------------------------------------------------
 
-// One evaluation result; (run, checkpoint_step, task, metric) is its key and a
-// second write replaces the value.
-struct EvalRecord {
+// Lifecycle of an eval job. Stored as its name ("pending", "running",
+// "succeeded", "failed", "superseded": a resumed attempt of the run replaced
+// the checkpoint before the job ended).
+enum class EvalJobState { kPending, kRunning, kSucceeded, kFailed, kSuperseded };
+std::string_view EvalJobStateName(EvalJobState state);
+absl::StatusOr<EvalJobState> ParseEvalJobState(std::string_view name);
+
+// What an eval job runs: the tasks (docs/evaluation.md) and its priority
+// among runs and other jobs.
+struct EvalJobSpec {
+  std::vector<std::string> tasks;  // not empty
+  int priority = 0;
+  int64_t created_ms = 0;
+};
+
+// An eval job of a stored checkpoint, keyed by the checkpoint's (run,
+// attempt, seq).
+struct NewEvalJob {
   int64_t run_id = 0;
+  int attempt = 0;
+  int64_t checkpoint_seq = 0;
+  EvalJobSpec spec;
+};
+
+struct EvalJobRecord {
+  int64_t job_id = 0;
+  int64_t run_id = 0;
+  int attempt = 0;  // the run's attempt that wrote the checkpoint
+  int64_t checkpoint_seq = 0;
   int64_t checkpoint_step = 0;
-  std::string task;    // e.g. "validation", "needle", "piqa"
-  std::string metric;  // e.g. "loss", "accuracy"
-  double value = 0;
+  int64_t checkpoint_tokens = 0;
+  std::string checkpoint_path;
+  std::vector<std::string> tasks;
+  int priority = 0;
+  EvalJobState state = EvalJobState::kPending;
+  std::string lease_id;  // the current (running) or last lease; empty before the first
+  std::string worker_id;
+  int64_t lease_deadline_ms = 0;
+  int attempts = 0;   // leases granted so far
+  std::string error;  // why the last lease ended without success
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+};
+
+// One number (or, with a NaN value, one text such as a figure's path) an eval
+// job reports for a task.
+struct EvalRow {
+  std::string task;    // e.g. "validation", "needle-easy", "piqa"
+  std::string metric;  // e.g. "loss", "niah_score", "figure[0]"
+  double value = 0;    // NaN: none (stored as NULL)
+  std::string text;
+};
+
+// An evaluation result as stored: (job, task, metric) is its key, so a
+// re-delivered report changes nothing; it carries the checkpoint's key and is
+// superseded with it.
+struct EvalRecord {
+  int64_t job_id = 0;
+  int job_attempt = 0;  // the job's lease that reported it
+  int64_t run_id = 0;
+  int attempt = 0;
+  int64_t checkpoint_seq = 0;
+  int64_t checkpoint_step = 0;
+  EvalRow row;
+  bool superseded = false;
   int64_t created_ms = 0;
 };
 
@@ -220,6 +284,20 @@ struct FitRecord {
 struct RunFilter {
   std::optional<int64_t> sweep_id = std::nullopt;
   std::optional<RunState> state = std::nullopt;
+};
+
+struct EvalJobFilter {
+  std::optional<int64_t> run_id = std::nullopt;
+  std::optional<int64_t> sweep_id = std::nullopt;
+  std::optional<EvalJobState> state = std::nullopt;
+};
+
+// Which evals to read; ordered by run, checkpoint step, job, task, metric.
+struct EvalFilter {
+  std::optional<int64_t> run_id = std::nullopt;
+  std::optional<int64_t> sweep_id = std::nullopt;
+  std::optional<std::string> task = std::nullopt;
+  bool include_superseded = false;
 };
 
 struct AttemptFilter {

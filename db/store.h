@@ -70,7 +70,8 @@ class Store {
   // NotFound for an unknown run or worker; AlreadyExists for a reused lease id.
   absl::StatusOr<AttemptRecord> BeginAttempt(const NewAttempt& attempt);
   // Writes a batch of liveness kept in memory, in one transaction: each
-  // lease's deadline (skipped when no active attempt holds the lease any more)
+  // lease's deadline (a run's or an eval job's; skipped when no active attempt
+  // or running eval job holds the lease any more)
   // and each worker's last heartbeat (skipped for an unknown worker).
   absl::Status StoreLiveness(std::span<const LeaseDeadline> leases,
                              std::span<const WorkerHeartbeat> workers);
@@ -102,18 +103,52 @@ class Store {
   absl::StatusOr<int> RecordCheckpoints(int64_t run_id, int attempt,
                                         std::span<const CheckpointRow> rows);
   // Records that `attempt` resumed from the checkpoint at `step` and marks
-  // every metric and checkpoint row of earlier attempts of the run with
-  // step > `step` superseded (rows are kept). Returns how many rows changed.
+  // every metric, checkpoint and eval row of earlier attempts of the run with
+  // step > `step` superseded (rows are kept), and the pending or running eval
+  // jobs of those checkpoints. Returns how many rows changed.
   absl::StatusOr<int64_t> SupersedeAfter(int64_t run_id, int attempt, int64_t step);
   absl::StatusOr<std::vector<MetricRecord>> ListMetrics(const RowFilter& filter);
   absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(const RowFilter& filter);
   // The effective checkpoint with the highest step. NotFound if there is none.
   absl::StatusOr<CheckpointRecord> NewestCheckpoint(int64_t run_id);
 
-  // ---- Evaluations and fits ----
-  absl::Status RecordEval(const EvalRecord& eval);  // NotFound for an unknown run
-  // Ordered by run, checkpoint step, task, metric; all runs when run_id is empty.
-  absl::StatusOr<std::vector<EvalRecord>> ListEvals(std::optional<int64_t> run_id = std::nullopt);
+  // ---- Eval jobs and evaluations (docs/storage.md, "Eval jobs") ----
+  // RecordCheckpoints for one row; when the row is new, not superseded on
+  // arrival and `eval` is given, also creates the checkpoint's eval job
+  // (pending), in the same transaction. A re-delivered report creates nothing.
+  absl::StatusOr<CheckpointLanded> RecordCheckpoint(int64_t run_id, int attempt,
+                                                    const CheckpointRow& row,
+                                                    const std::optional<EvalJobSpec>& eval);
+  // Creates pending eval jobs of stored checkpoints, in one transaction.
+  // Returns their ids in order. NotFound for a checkpoint that is not stored;
+  // InvalidArgument naming `jobs[i].tasks` when a task list is empty.
+  absl::StatusOr<std::vector<int64_t>> CreateEvalJobs(std::span<const NewEvalJob> jobs);
+  // Leases a pending job to a worker: running, attempts + 1, the lease and its
+  // deadline. FailedPrecondition unless the job is pending; NotFound for an
+  // unknown job; AlreadyExists for a reused lease id.
+  absl::StatusOr<EvalJobRecord> BeginEvalJob(int64_t job_id, std::string_view worker_id,
+                                             std::string_view lease_id, int64_t lease_deadline_ms,
+                                             int64_t now_ms);
+  // Ends the job's running lease `lease_id` with `state`: kPending requeues it,
+  // kSucceeded or kFailed end it; `error` says why it did not succeed.
+  // FailedPrecondition when `lease_id` is not the running lease of its job
+  // (the job was superseded, or the lease ended); NotFound for an unknown lease.
+  absl::Status EndEvalJob(std::string_view lease_id, EvalJobState state, std::string_view error,
+                          int64_t now_ms);
+  // Stores results reported under the running lease `lease_id`; rows already
+  // stored for the job (same task and metric, from any of its leases) are
+  // skipped. Returns how many rows were new. Errors as EndEvalJob, and
+  // InvalidArgument naming `rows[i].task` or `.metric` when empty.
+  absl::StatusOr<int> RecordEvals(std::string_view lease_id, std::span<const EvalRow> rows,
+                                  int64_t now_ms);
+  absl::StatusOr<EvalJobRecord> GetEvalJob(int64_t job_id);  // NotFound when unknown
+  // The job that holds or held `lease_id`. NotFound when none.
+  absl::StatusOr<EvalJobRecord> FindEvalLease(std::string_view lease_id);
+  // Ordered by job id.
+  absl::StatusOr<std::vector<EvalJobRecord>> ListEvalJobs(const EvalJobFilter& filter = {});
+  absl::StatusOr<std::vector<EvalRecord>> ListEvals(const EvalFilter& filter = {});
+
+  // ---- Fits ----
   absl::Status PutFit(const FitRecord& fit);
   absl::StatusOr<FitRecord> GetFit(std::string_view inputs_hash, std::string_view method);
 

@@ -178,10 +178,16 @@ absl::Status Store::StoreLiveness(std::span<const LeaseDeadline> leases,
       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("UPDATE attempts SET lease_deadline_ms = ?2 "
                                                     "WHERE lease_id = ?1 AND state = 'active'",
                                                     kWhat));
+      ASSIGN_OR_RETURN(Statement eval_stmt,
+                       conn.Prepare("UPDATE eval_jobs SET lease_deadline_ms = ?2 "
+                                    "WHERE lease_id = ?1 AND state = 'running'",
+                                    kWhat));
       for (const LeaseDeadline& lease : leases) {
-        stmt.BindText(1, lease.lease_id);
-        stmt.BindInt64(2, lease.lease_deadline_ms);
-        RETURN_IF_ERROR(stmt.Run());
+        for (Statement* update : {&stmt, &eval_stmt}) {
+          update->BindText(1, lease.lease_id);
+          update->BindInt64(2, lease.lease_deadline_ms);
+          RETURN_IF_ERROR(update->Run());
+        }
       }
     }
     if (!workers.empty()) {

@@ -110,6 +110,10 @@ absl::StatusOr<std::optional<MetricRecord>> LatestMetricOn(Connection& conn, int
 // Ended attempts of a run that carry a reason, by attempt number.
 absl::StatusOr<std::vector<AttemptReason>> AttemptReasonsOn(Connection& conn, int64_t run_id,
                                                             std::string_view what);
+// Inserts a pending eval job of a stored checkpoint and returns its id.
+// NotFound when the checkpoint is not stored.
+absl::StatusOr<int64_t> InsertEvalJobOn(Connection& conn, const NewEvalJob& job,
+                                        std::string_view what);
 // NotFound unless the row exists.
 absl::Status RequireRun(Connection& conn, int64_t run_id, std::string_view what);
 

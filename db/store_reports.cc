@@ -1,5 +1,5 @@
 // Store: metric and checkpoint reports (idempotent batches, supersede, the
-// effective view), evaluations and fits.
+// effective view) and fits.
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -230,32 +230,73 @@ absl::StatusOr<int> Store::RecordMetrics(int64_t run_id, int attempt,
   });
 }
 
+namespace {
+
+absl::Status ValidateCheckpointRows(std::string_view what, std::span<const CheckpointRow> rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    RETURN_IF_ERROR(ValidateReportRow(what, i, rows[i].seq, rows[i].step, rows[i].tokens));
+    RETURN_IF_ERROR(ValidateCheckpointPath(what, i, rows[i].path));
+    RETURN_IF_ERROR(ValidateCheckpointValidation(what, i, rows[i].validation));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> InsertCheckpointRows(Connection& conn, std::string_view what, int64_t run_id,
+                                         int attempt, std::span<const CheckpointRow> rows) {
+  return InsertReportRows(
+      conn, what,
+      "INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, path, sha256, "
+      "validation_loss, validation_bits_per_byte, validation_tokens, superseded) VALUES (?1, "
+      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+      13, run_id, attempt, rows, [](Statement& insert, const CheckpointRow& row) {
+        constexpr double kNull = std::numeric_limits<double>::quiet_NaN();  // bound as NULL
+        insert.BindText(8, row.path);
+        insert.BindText(9, row.sha256);
+        insert.BindDouble(10, row.validation ? row.validation->loss : kNull);
+        insert.BindDouble(11, row.validation ? row.validation->bits_per_byte : kNull);
+        if (row.validation) {
+          insert.BindInt64(12, row.validation->tokens);
+        } else {
+          insert.BindNull(12);
+        }
+      });
+}
+
+}  // namespace
+
 absl::StatusOr<int> Store::RecordCheckpoints(int64_t run_id, int attempt,
                                              std::span<const CheckpointRow> rows) {
   constexpr std::string_view kWhat = "RecordCheckpoints";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    RETURN_IF_ERROR(ValidateReportRow(kWhat, i, rows[i].seq, rows[i].step, rows[i].tokens));
-    RETURN_IF_ERROR(ValidateCheckpointPath(kWhat, i, rows[i].path));
-    RETURN_IF_ERROR(ValidateCheckpointValidation(kWhat, i, rows[i].validation));
-  }
+  RETURN_IF_ERROR(ValidateCheckpointRows(kWhat, rows));
   return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<int> {
-    return InsertReportRows(
-        conn, kWhat,
-        "INSERT INTO checkpoints (run_id, attempt, seq, step, tokens, flops, loss, path, sha256, "
-        "validation_loss, validation_bits_per_byte, validation_tokens, superseded) VALUES (?1, "
-        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
-        13, run_id, attempt, rows, [](Statement& insert, const CheckpointRow& row) {
-          constexpr double kNull = std::numeric_limits<double>::quiet_NaN();  // bound as NULL
-          insert.BindText(8, row.path);
-          insert.BindText(9, row.sha256);
-          insert.BindDouble(10, row.validation ? row.validation->loss : kNull);
-          insert.BindDouble(11, row.validation ? row.validation->bits_per_byte : kNull);
-          if (row.validation) {
-            insert.BindInt64(12, row.validation->tokens);
-          } else {
-            insert.BindNull(12);
-          }
-        });
+    return InsertCheckpointRows(conn, kWhat, run_id, attempt, rows);
+  });
+}
+
+absl::StatusOr<CheckpointLanded> Store::RecordCheckpoint(int64_t run_id, int attempt,
+                                                         const CheckpointRow& row,
+                                                         const std::optional<EvalJobSpec>& eval) {
+  constexpr std::string_view kWhat = "RecordCheckpoint";
+  const std::span<const CheckpointRow> rows(&row, 1);
+  RETURN_IF_ERROR(ValidateCheckpointRows(kWhat, rows));
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<CheckpointLanded> {
+    CheckpointLanded landed;
+    ASSIGN_OR_RETURN(const int inserted, InsertCheckpointRows(conn, kWhat, run_id, attempt, rows));
+    landed.inserted = inserted > 0;
+    if (!landed.inserted || !eval.has_value()) return landed;
+    ASSIGN_OR_RETURN(Statement stmt,
+                     conn.Prepare("SELECT superseded FROM checkpoints WHERE run_id = ?1 AND "
+                                  "attempt = ?2 AND seq = ?3",
+                                  kWhat));
+    stmt.BindInt64(1, run_id);
+    stmt.BindInt64(2, attempt);
+    stmt.BindInt64(3, row.seq);
+    ASSIGN_OR_RETURN(const bool found, stmt.Step());
+    if (!found || stmt.ColumnInt64(0) != 0) return landed;  // replaced already: nothing to evaluate
+    ASSIGN_OR_RETURN(
+        landed.eval_job,
+        internal::InsertEvalJobOn(conn, NewEvalJob{run_id, attempt, row.seq, *eval}, kWhat));
+    return landed;
   });
 }
 
@@ -277,12 +318,16 @@ absl::StatusOr<int64_t> Store::SupersedeAfter(int64_t run_id, int attempt, int64
       }
     }
     int64_t changed = 0;
-    for (const char* table : {"metrics", "checkpoints"}) {
-      ASSIGN_OR_RETURN(Statement stmt,
-                       conn.Prepare(Cat("UPDATE ", table,
-                                        " SET superseded = 1 WHERE run_id = ?1 AND "
-                                        "attempt < ?2 AND step > ?3 AND superseded = 0"),
-                                    kWhat));
+    for (const char* update :
+         {"UPDATE metrics SET superseded = 1 WHERE run_id = ?1 AND attempt < ?2 AND step > ?3 "
+          "AND superseded = 0",
+          "UPDATE checkpoints SET superseded = 1 WHERE run_id = ?1 AND attempt < ?2 AND step > ?3 "
+          "AND superseded = 0",
+          "UPDATE evals SET superseded = 1 WHERE run_id = ?1 AND attempt < ?2 AND "
+          "checkpoint_step > ?3 AND superseded = 0",
+          "UPDATE eval_jobs SET state = 'superseded' WHERE run_id = ?1 AND attempt < ?2 AND "
+          "checkpoint_step > ?3 AND state IN ('pending', 'running')"}) {
+      ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(update, kWhat));
       stmt.BindInt64(1, run_id);
       stmt.BindInt64(2, attempt);
       stmt.BindInt64(3, step);
@@ -346,54 +391,7 @@ absl::StatusOr<CheckpointRecord> Store::NewestCheckpoint(int64_t run_id) {
   });
 }
 
-// ---- Evaluations and fits ---------------------------------------------------------
-
-absl::Status Store::RecordEval(const EvalRecord& eval) {
-  if (eval.task.empty()) return absl::InvalidArgumentError("db: RecordEval: task: is empty");
-  if (eval.metric.empty()) return absl::InvalidArgumentError("db: RecordEval: metric: is empty");
-  return impl_->Write("RecordEval", [&](Connection& conn) -> absl::Status {
-    RETURN_IF_ERROR(internal::RequireRun(conn, eval.run_id, "RecordEval"));
-    ASSIGN_OR_RETURN(
-        Statement stmt,
-        conn.Prepare("INSERT INTO evals (run_id, checkpoint_step, task, metric, value, created_ms) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                     "ON CONFLICT (run_id, checkpoint_step, task, metric) DO UPDATE SET "
-                     "value = excluded.value, created_ms = excluded.created_ms",
-                     "RecordEval"));
-    stmt.BindInt64(1, eval.run_id);
-    stmt.BindInt64(2, eval.checkpoint_step);
-    stmt.BindText(3, eval.task);
-    stmt.BindText(4, eval.metric);
-    stmt.BindDouble(5, eval.value);
-    stmt.BindInt64(6, eval.created_ms);
-    return stmt.Run();
-  });
-}
-
-absl::StatusOr<std::vector<EvalRecord>> Store::ListEvals(std::optional<int64_t> run_id) {
-  std::string sql =
-      "SELECT run_id, checkpoint_step, task, metric, value, created_ms FROM evals WHERE 1";
-  if (run_id) absl::StrAppend(&sql, " AND run_id = ?1");
-  absl::StrAppend(&sql, " ORDER BY run_id, checkpoint_step, task, metric");
-  return impl_->Read("ListEvals", [&](Connection& conn) -> absl::StatusOr<std::vector<EvalRecord>> {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListEvals"));
-    if (run_id) stmt.BindInt64(1, *run_id);
-    std::vector<EvalRecord> evals;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool row, stmt.Step());
-      if (!row) break;
-      EvalRecord eval;
-      eval.run_id = stmt.ColumnInt64(0);
-      eval.checkpoint_step = stmt.ColumnInt64(1);
-      eval.task = stmt.ColumnText(2);
-      eval.metric = stmt.ColumnText(3);
-      eval.value = stmt.ColumnDouble(4);
-      eval.created_ms = stmt.ColumnInt64(5);
-      evals.push_back(std::move(eval));
-    }
-    return evals;
-  });
-}
+// ---- Fits ----------------------------------------------------------------------------
 
 absl::Status Store::PutFit(const FitRecord& fit) {
   if (fit.inputs_hash.empty()) {

@@ -20,6 +20,9 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.UserService/SetDraining", Role::kClient},
     {"/flopwise.v1.UserService/FitScalingLaw", Role::kClient},
     {"/flopwise.v1.UserService/QueryOptimal", Role::kClient},
+    {"/flopwise.v1.UserService/CreateEvalJobs", Role::kClient},
+    {"/flopwise.v1.UserService/ListEvalJobs", Role::kClient},
+    {"/flopwise.v1.UserService/ListEvals", Role::kClient},
     {"/flopwise.v1.WorkerService/Register", Role::kWorker},
     {"/flopwise.v1.WorkerService/Heartbeat", Role::kWorker},
     {"/flopwise.v1.WorkerService/AcquireRun", Role::kWorker},
@@ -28,6 +31,9 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.WorkerService/CompleteRun", Role::kWorker},
     {"/flopwise.v1.WorkerService/FailRun", Role::kWorker},
     {"/flopwise.v1.WorkerService/ReleaseRun", Role::kWorker},
+    {"/flopwise.v1.WorkerService/ReportEvalResult", Role::kWorker},
+    {"/flopwise.v1.WorkerService/CompleteEvalJob", Role::kWorker},
+    {"/flopwise.v1.WorkerService/FailEvalJob", Role::kWorker},
 };
 
 }  // namespace

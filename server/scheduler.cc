@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "runspec/architecture.h"
+#include "server/eval_selection.h"
 
 namespace flopwise::server {
 
@@ -26,11 +27,9 @@ bool Fits(const RunPlan& plan, const FreeResources& free) {
   return need.memory_bytes() <= free.memory_bytes;
 }
 
-namespace {
-
 // 128 random bits as hex: lease ids are unguessable, so a lease id is enough
 // to identify the worker's claim on a run.
-std::string NewLeaseId() {
+std::string Scheduler::NewLeaseId() {
   static absl::Mutex mu(absl::kConstInit);
   static std::mt19937_64 rng ABSL_GUARDED_BY(mu){std::random_device{}()};
   absl::MutexLock lock(&mu);
@@ -40,11 +39,9 @@ std::string NewLeaseId() {
   return text;
 }
 
-std::string RunDirName(int64_t sweep_id, int64_t run_id) {
+std::string Scheduler::RunDirName(int64_t sweep_id, int64_t run_id) {
   return Cat("sweep-", sweep_id, "/run-", run_id);
 }
-
-}  // namespace
 
 Scheduler::Scheduler(db::Store* store, const SchedulerOptions& options, Clock clock)
     : store_(store), options_(options), clock_(std::move(clock)) {}
@@ -97,8 +94,11 @@ absl::Status Scheduler::Load() {
     leases_.emplace(attempt.lease_id, std::move(lease));
   }
   RETURN_IF_ERROR(store_->StoreLiveness(extended, {}));
-  spdlog::info("scheduler: recovered {} pending runs, {} active leases, {} workers", queue_.size(),
-               leases_.size(), workers_.size());
+  RETURN_IF_ERROR(LoadEvalJobsLocked());
+  spdlog::info(
+      "scheduler: recovered {} pending runs, {} active leases, {} workers, {} pending and {} "
+      "running eval jobs",
+      queue_.size(), leases_.size(), workers_.size(), eval_queue_.size(), eval_leases_.size());
   return absl::OkStatus();
 }
 
@@ -246,13 +246,22 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
     LeaseVerdict verdict;
     verdict.lease_id = beat.lease_id;
     auto it = leases_.find(beat.lease_id);
-    if (it == leases_.end() || it->second.worker_id != worker_id ||
-        it->second.attempt != beat.attempt) {
+    auto eval = eval_leases_.find(beat.lease_id);
+    if (eval != eval_leases_.end() && eval->second.worker_id == worker_id &&
+        eval->second.lease_attempt == beat.attempt) {
+      eval->second.deadline_ms = now_ms + options_.lease_duration_ms;
+      verdict.lease_deadline_ms = eval->second.deadline_ms;
+    } else if (it == leases_.end() || it->second.worker_id != worker_id ||
+               it->second.attempt != beat.attempt) {
       verdict.cancel = true;
       auto ended = store_->FindLease(beat.lease_id);
+      auto ended_eval = store_->FindEvalLease(beat.lease_id);
       if (ended.ok() && ended->state != db::AttemptState::kActive) {
         verdict.reason = Cat("lease ended: ", db::AttemptStateName(ended->state),
                              ended->reason.empty() ? "" : " (" + ended->reason + ")");
+      } else if (ended_eval.ok()) {
+        verdict.reason = Cat("eval lease ended: eval job ", ended_eval->job_id, " is ",
+                             db::EvalJobStateName(ended_eval->state));
       } else {
         verdict.reason = "unknown lease";
       }
@@ -273,73 +282,95 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
 
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view worker_id,
                                                                 const FreeResources& free) {
+  ASSIGN_OR_RETURN(WorkGrant grant, AcquireWork(worker_id, free, /*accepts_eval_jobs=*/false));
+  return std::move(grant.run);
+}
+
+absl::StatusOr<WorkGrant> Scheduler::AcquireWork(std::string_view worker_id,
+                                                 const FreeResources& free,
+                                                 bool accepts_eval_jobs) {
   absl::MutexLock lock(&mu_);
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) {
     return absl::NotFoundError(Cat("worker_id: unknown worker '", worker_id, "' (register first)"));
   }
-  if (worker->second.draining) return std::nullopt;
+  WorkGrant grant;
+  if (worker->second.draining) return grant;
   const int64_t now_ms = clock_();
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    const PendingRun& pending = it->second;
-    if (!Fits(pending.plan, free)) {
-      ++it;
-      continue;
+  while (true) {
+    auto run = std::find_if(queue_.begin(), queue_.end(),
+                            [&](const auto& entry) { return Fits(entry.second.plan, free); });
+    auto eval = accepts_eval_jobs ? BestEvalLocked(free) : eval_queue_.end();
+    const bool eval_first =
+        eval != eval_queue_.end() &&
+        (run == queue_.end() || eval->second.priority > run->second.plan.priority());
+    if (eval_first) {
+      ASSIGN_OR_RETURN(grant.eval, GrantEvalLocked(eval, worker_id, now_ms));
+      if (grant.eval.has_value()) return grant;
+    } else if (run != queue_.end()) {
+      ASSIGN_OR_RETURN(grant.run, GrantRunLocked(run, worker_id, now_ms));
+      if (grant.run.has_value()) return grant;
+    } else {
+      return grant;
     }
-    LeaseGrant grant;
-    if (pending.attempts > 0) {  // only attempts write checkpoints
-      auto newest = store_->NewestCheckpoint(pending.run_id);
-      if (newest.ok()) {
-        grant.resume_checkpoint_path = newest->row.path;
-        grant.resume_step = newest->row.step;
-      } else if (!absl::IsNotFound(newest.status())) {
-        return newest.status();
-      }
-    }
-    db::NewAttempt attempt;
-    attempt.run_id = pending.run_id;
-    attempt.worker_id = std::string(worker_id);
-    attempt.lease_id = NewLeaseId();
-    attempt.lease_deadline_ms = now_ms + options_.lease_duration_ms;
-    attempt.resumed_from_step = grant.resume_step;
-    attempt.started_ms = now_ms;
-    auto begun = store_->BeginAttempt(attempt);
-    if (absl::IsFailedPrecondition(begun.status())) {
-      // The run left the pending state behind the queue's back; forget it.
-      spdlog::warn("run {} dropped from the queue: {}", pending.run_id, begun.status().ToString());
-      it = queue_.erase(it);
-      continue;
-    }
-    if (!begun.ok()) return begun.status();
-    grant.lease_id = attempt.lease_id;
-    grant.run_id = pending.run_id;
-    grant.attempt = begun->attempt;
-    grant.lease_deadline_ms = attempt.lease_deadline_ms;
-    grant.run_dir_name = RunDirName(pending.sweep_id, pending.run_id);
-    grant.plan = pending.plan;
-    ActiveLease lease;
-    lease.run_id = pending.run_id;
-    lease.sweep_id = pending.sweep_id;
-    lease.attempt = begun->attempt;
-    lease.released = pending.released;
-    lease.worker_id = std::string(worker_id);
-    lease.deadline_ms = attempt.lease_deadline_ms;
-    lease.stored_deadline_ms = attempt.lease_deadline_ms;
-    lease.resume_step = grant.resume_step;
-    lease.plan = pending.plan;
-    leases_.emplace(grant.lease_id, std::move(lease));
-    queue_.erase(it);
-    progress_[grant.run_id] = RunProgress{
-        grant.attempt, std::max<int64_t>(grant.resume_step, 0), 0, 0, 0, std::string(worker_id),
-        now_ms};
-    BumpLocked();
-    spdlog::info(
-        "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name(), grant.attempt,
-        worker_id,
-        grant.resume_step >= 0 ? Cat(", resuming at step ", grant.resume_step) : std::string());
-    return grant;
   }
-  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
+    std::map<QueueKey, PendingRun>::iterator it, std::string_view worker_id, int64_t now_ms) {
+  const PendingRun& pending = it->second;
+  LeaseGrant grant;
+  if (pending.attempts > 0) {  // only attempts write checkpoints
+    auto newest = store_->NewestCheckpoint(pending.run_id);
+    if (newest.ok()) {
+      grant.resume_checkpoint_path = newest->row.path;
+      grant.resume_step = newest->row.step;
+    } else if (!absl::IsNotFound(newest.status())) {
+      return newest.status();
+    }
+  }
+  db::NewAttempt attempt;
+  attempt.run_id = pending.run_id;
+  attempt.worker_id = std::string(worker_id);
+  attempt.lease_id = NewLeaseId();
+  attempt.lease_deadline_ms = now_ms + options_.lease_duration_ms;
+  attempt.resumed_from_step = grant.resume_step;
+  attempt.started_ms = now_ms;
+  auto begun = store_->BeginAttempt(attempt);
+  if (absl::IsFailedPrecondition(begun.status())) {
+    // The run left the pending state behind the queue's back; forget it.
+    spdlog::warn("run {} dropped from the queue: {}", pending.run_id, begun.status().ToString());
+    queue_.erase(it);
+    return std::nullopt;
+  }
+  if (!begun.ok()) return begun.status();
+  grant.lease_id = attempt.lease_id;
+  grant.run_id = pending.run_id;
+  grant.attempt = begun->attempt;
+  grant.lease_deadline_ms = attempt.lease_deadline_ms;
+  grant.run_dir_name = RunDirName(pending.sweep_id, pending.run_id);
+  grant.plan = pending.plan;
+  ActiveLease lease;
+  lease.run_id = pending.run_id;
+  lease.sweep_id = pending.sweep_id;
+  lease.attempt = begun->attempt;
+  lease.released = pending.released;
+  lease.worker_id = std::string(worker_id);
+  lease.deadline_ms = attempt.lease_deadline_ms;
+  lease.stored_deadline_ms = attempt.lease_deadline_ms;
+  lease.resume_step = grant.resume_step;
+  lease.plan = pending.plan;
+  leases_.emplace(grant.lease_id, std::move(lease));
+  queue_.erase(it);
+  progress_[grant.run_id] = RunProgress{
+      grant.attempt, std::max<int64_t>(grant.resume_step, 0), 0, 0, 0, std::string(worker_id),
+      now_ms};
+  BumpLocked();
+  spdlog::info(
+      "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name(), grant.attempt,
+      worker_id,
+      grant.resume_step >= 0 ? Cat(", resuming at step ", grant.resume_step) : std::string());
+  return grant;
 }
 
 absl::StatusOr<Scheduler::ActiveLease*> Scheduler::FindActiveLocked(std::string_view lease_id,
@@ -374,6 +405,7 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
       // replaced by this attempt's rows.
       const int64_t step = std::max<int64_t>(0, resumed_from_step.value_or(lease->resume_step));
       RETURN_IF_ERROR(store_->SupersedeAfter(run_id, attempt, step).status());
+      DropSupersededEvalsLocked(run_id, attempt, step);
     }
     lease->superseded_earlier = true;
   }
@@ -399,16 +431,29 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
 absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int attempt,
                                                  const db::CheckpointRow& row) {
   int64_t run_id = 0;
+  int64_t sweep_id = 0;
+  std::optional<db::EvalJobSpec> eval;
+  RunPlan plan;
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
     run_id = lease->run_id;
+    sweep_id = lease->sweep_id;
+    eval = EvalJobFor(lease->plan, row, clock_());
+    if (eval.has_value()) plan = lease->plan;
   }
-  ASSIGN_OR_RETURN(const int inserted,
-                   store_->RecordCheckpoints(run_id, attempt, std::span(&row, 1)));
+  // The checkpoint and its eval job land in one transaction.
+  ASSIGN_OR_RETURN(const db::CheckpointLanded landed,
+                   store_->RecordCheckpoint(run_id, attempt, row, eval));
   absl::MutexLock lock(&mu_);
+  if (landed.eval_job.has_value()) {
+    EnqueueEvalLocked(PendingEval{*landed.eval_job, run_id, sweep_id, attempt, row.step,
+                                  eval->priority, 0, 0, std::move(plan)});
+    spdlog::info("run {} checkpoint at step {}: eval job {} queued", run_id, row.step,
+                 *landed.eval_job);
+  }
   BumpLocked();
-  return inserted > 0;
+  return landed.inserted;
 }
 
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
@@ -492,7 +537,8 @@ absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
             (now_ms - lease.deadline_ms + options_.lease_duration_ms) / 1000, " s");
     RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired, reason, RetryOrFail(lease)));
   }
-  return static_cast<int>(expired.size());
+  ASSIGN_OR_RETURN(const int expired_evals, ReapExpiredEvalLeasesLocked(now_ms));
+  return static_cast<int>(expired.size()) + expired_evals;
 }
 
 absl::Status Scheduler::StoreLiveness() {
@@ -506,6 +552,11 @@ absl::Status Scheduler::StoreLiveness() {
       if (lease.deadline_ms == lease.stored_deadline_ms) continue;
       leases.push_back(db::LeaseDeadline{lease_id, lease.deadline_ms});
       lease.stored_deadline_ms = lease.deadline_ms;
+    }
+    for (auto& [lease_id, eval] : eval_leases_) {
+      if (eval.deadline_ms == eval.stored_deadline_ms) continue;
+      leases.push_back(db::LeaseDeadline{lease_id, eval.deadline_ms});
+      eval.stored_deadline_ms = eval.deadline_ms;
     }
     for (auto& [worker_id, worker] : workers_) {
       if (worker.last_heartbeat_ms == worker.stored_heartbeat_ms) continue;
@@ -522,6 +573,11 @@ absl::Status Scheduler::StoreLiveness() {
     auto it = leases_.find(written.lease_id);
     if (it != leases_.end() && it->second.stored_deadline_ms == written.lease_deadline_ms) {
       it->second.stored_deadline_ms = 0;
+    }
+    auto eval = eval_leases_.find(written.lease_id);
+    if (eval != eval_leases_.end() &&
+        eval->second.stored_deadline_ms == written.lease_deadline_ms) {
+      eval->second.stored_deadline_ms = 0;
     }
   }
   for (const db::WorkerHeartbeat& written : workers) {

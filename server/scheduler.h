@@ -48,6 +48,7 @@ struct SchedulerOptions {
   // restarted coordinator have time to reconnect before their leases expire.
   int64_t restart_grace_ms = 60'000;
   int64_t retry_after_ms = 5'000;  // AcquireRun's hint when nothing fits
+  int eval_max_attempts = 3;       // leases of an eval job before it fails for good
 };
 
 // What a worker has free when it asks for a run.
@@ -71,6 +72,22 @@ struct LeaseGrant {
   std::string run_dir_name;            // relative to the checkpoint root
   std::string resume_checkpoint_path;  // empty: start from scratch
   int64_t resume_step = -1;
+};
+
+// A granted eval job (docs/evaluation.md, "Scheduling").
+struct EvalLeaseGrant {
+  std::string lease_id;
+  int attempt = 0;  // the job's lease count
+  int64_t lease_deadline_ms = 0;
+  db::EvalJobRecord job;
+  RunPlan plan;  // the run's
+  std::string run_dir_name;
+};
+
+// What AcquireWork grants: a run, an eval job, or nothing.
+struct WorkGrant {
+  std::optional<LeaseGrant> run;
+  std::optional<EvalLeaseGrant> eval;
 };
 
 struct LeaseHeartbeat {
@@ -147,7 +164,27 @@ class Scheduler {
   absl::StatusOr<std::optional<LeaseGrant>> AcquireRun(std::string_view worker_id,
                                                        const FreeResources& free)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // As AcquireRun, and when `accepts_eval_jobs` the highest-priority pending
+  // eval job that fits instead when its priority is above the run's (at equal
+  // priority training goes first).
+  absl::StatusOr<WorkGrant> AcquireWork(std::string_view worker_id, const FreeResources& free,
+                                        bool accepts_eval_jobs) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsDraining(std::string_view worker_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- Eval jobs (scheduler_evals.cc) ----
+  // Stores eval jobs of stored checkpoints and queues them. Returns their ids.
+  absl::StatusOr<std::vector<int64_t>> CreateEvalJobs(std::span<const db::NewEvalJob> jobs)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Errors as the run reports: NotFound for an unknown lease,
+  // FailedPrecondition when it has ended (expired, superseded) or `attempt`
+  // is not its attempt.
+  absl::StatusOr<int> ReportEvalResult(std::string_view lease_id, int attempt,
+                                       std::span<const db::EvalRow> rows) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CompleteEvalJob(std::string_view lease_id, int attempt) ABSL_LOCKS_EXCLUDED(mu_);
+  // Fails the job for good, or with `retry` queues it again (the lease does
+  // not count toward eval_max_attempts then).
+  absl::Status FailEvalJob(std::string_view lease_id, int attempt, std::string_view reason,
+                           bool retry) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Reports (idempotent) ----
   // NotFound for an unknown lease; FailedPrecondition when the lease has ended
@@ -172,7 +209,8 @@ class Scheduler {
 
   // Expires every lease whose deadline has passed: the run is requeued (its
   // next attempt resumes from the newest checkpoint) or FAILED after
-  // max_attempts. Returns how many leases expired.
+  // max_attempts; an eval job is queued again or FAILED after
+  // eval_max_attempts. Returns how many leases expired.
   absl::StatusOr<int> ReapExpiredLeases() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes the lease deadlines and worker heartbeat times that changed since
   // the last call, in one transaction. On error they are written next time.
@@ -213,10 +251,31 @@ class Scheduler {
     int64_t last_heartbeat_ms = 0;
     int64_t stored_heartbeat_ms = 0;  // as last written to the store
   };
-  // Queue order: highest priority first, then lowest run id.
-  using QueueKey = std::pair<int, int64_t>;  // (-priority, run_id)
+  struct PendingEval {
+    int64_t job_id = 0;
+    int64_t run_id = 0;
+    int64_t sweep_id = 0;
+    int attempt = 0;  // the run's attempt that wrote the checkpoint
+    int64_t checkpoint_step = 0;
+    int priority = 0;
+    int leases = 0;   // granted so far
+    int retried = 0;  // of which handed back with retry (not counted)
+    RunPlan plan;     // the run's: an eval job needs what its run needs
+  };
+  struct ActiveEval {
+    PendingEval job;
+    int lease_attempt = 0;
+    std::string worker_id;
+    int64_t deadline_ms = 0;
+    int64_t stored_deadline_ms = 0;
+  };
+  // Queue order: highest priority first, then lowest run (or job) id.
+  using QueueKey = std::pair<int, int64_t>;  // (-priority, run_id or job_id)
 
   Scheduler(db::Store* store, const SchedulerOptions& options, Clock clock);
+  static std::string NewLeaseId();  // unguessable, for runs and eval jobs
+  // A run's directory under the checkpoint root: "sweep-<id>/run-<id>".
+  static std::string RunDirName(int64_t sweep_id, int64_t run_id);
   absl::Status Load() ABSL_LOCKS_EXCLUDED(mu_);
   // Finds an active lease or says why it cannot be used.
   absl::StatusOr<ActiveLease*> FindActiveLocked(std::string_view lease_id, int attempt)
@@ -234,6 +293,39 @@ class Scheduler {
   // remain, failed otherwise.
   static db::RunState RetryOrFail(const ActiveLease& lease);
   void EnqueueLocked(PendingRun run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leases the queued run at `it`; nullopt when it left the pending state
+  // behind the queue's back (it is dropped).
+  absl::StatusOr<std::optional<LeaseGrant>> GrantRunLocked(
+      std::map<QueueKey, PendingRun>::iterator it, std::string_view worker_id, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // ---- Eval jobs (scheduler_evals.cc) ----
+  absl::Status LoadEvalJobsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EnqueueEvalLocked(PendingEval job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a stored pending job (after a restart or a user's request).
+  absl::Status EnqueueStoredEvalLocked(const db::EvalJobRecord& job)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The first queued eval job that fits, or eval_queue_.end().
+  std::map<QueueKey, PendingEval>::iterator BestEvalLocked(const FreeResources& free)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leases the queued job at `it`; nullopt when it is no longer pending.
+  absl::StatusOr<std::optional<EvalLeaseGrant>> GrantEvalLocked(
+      std::map<QueueKey, PendingEval>::iterator it, std::string_view worker_id, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<ActiveEval*> FindActiveEvalLocked(std::string_view lease_id, int attempt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends an eval lease: `state` pending queues the job again; `counted`
+  // false when the lease does not count toward eval_max_attempts.
+  absl::Status EndEvalLocked(const std::string& lease_id, db::EvalJobState state,
+                             std::string_view error, bool counted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the queued and running eval jobs SupersedeAfter(run, attempt,
+  // step) superseded in the store.
+  void DropSupersededEvalsLocked(int64_t run_id, int attempt, int64_t step)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Expires eval leases past their deadline; returns how many.
+  absl::StatusOr<int> ReapExpiredEvalLeasesLocked(int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the sweep completed when none of its runs is
   // pending or running.
@@ -253,6 +345,8 @@ class Scheduler {
   // Registered workers.
   std::map<std::string, WorkerState, std::less<>> workers_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, RunProgress> progress_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, PendingEval> eval_queue_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ActiveEval, std::less<>> eval_leases_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace flopwise::server

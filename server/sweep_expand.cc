@@ -87,6 +87,7 @@ v1::RunConfig MakeRunConfig(const SweepSpec& spec, const GridSpec& grid,
   config.set_checkpoint_every_tokens(spec.checkpoint_every_tokens);
   config.set_checkpoint_keep_last(spec.checkpoint_keep_last);
   config.set_log_every_steps(spec.log_every_steps);
+  if (spec.evaluation) config.set_validation_tokens(spec.evaluation->validation_tokens());
   return config;
 }
 
@@ -107,6 +108,7 @@ RunPlan MakePlan(const SweepSpec& spec, const GridSpec& grid, const models::Mode
   resources->set_memory_bytes(std::max(plan.estimated_memory_bytes(), spec.resources.memory_bytes));
   plan.set_priority(spec.priority);
   plan.set_max_attempts(spec.max_attempts);
+  if (spec.evaluation) *plan.mutable_evaluation() = *spec.evaluation;
   return plan;
 }
 

@@ -14,6 +14,7 @@
 #include "base/str_cat.h"
 #include "base/yaml_document.h"
 #include "server/limits.h"
+#include "worker/eval/task_names.h"
 
 namespace flopwise::server {
 
@@ -481,6 +482,86 @@ void ParseResources(Reader& reader, const YAML::Node& node, ResourceSpec* resour
   }
 }
 
+// The `evaluation` section. Task names are checked here, the files they may
+// name only by the worker that reads them (a file it cannot read fails that
+// eval job, not the run).
+void ParseEvaluation(Reader& reader, const YAML::Node& node, SweepSpec* spec) {
+  const std::string path = "evaluation";
+  if (!reader.IsMap(node, path)) return;
+  reader.CheckKeys(node, path,
+                   {"tasks", "every_checkpoint", "every_k", "validation_tokens", "priority",
+                    "needle_lengths", "needle_depths", "needle_trials", "seed"});
+  ::flopwise::v1::EvaluationSpec evaluation;
+  evaluation.set_priority(spec->priority);
+  if (!node["tasks"]) {
+    reader.Problem("evaluation.tasks", "required");
+  } else if (reader.NonEmptySequence(node["tasks"], "evaluation.tasks")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < node["tasks"].size(); ++i) {
+      const std::string item_path = Index("evaluation.tasks", i);
+      auto task = reader.String(node["tasks"][i], item_path);
+      if (!task) continue;
+      if (absl::Status known = eval::CheckTaskName(*task); !known.ok()) {
+        reader.Problem(item_path, std::string(known.message()));
+      } else if (!seen.insert(*task).second) {
+        reader.Problem(item_path, Cat("duplicate task \"", *task, "\""));
+      } else {
+        evaluation.add_tasks(*task);
+      }
+    }
+  }
+  if (node["every_checkpoint"]) {
+    evaluation.set_every_checkpoint(
+        reader.Bool(node["every_checkpoint"], "evaluation.every_checkpoint").value_or(false));
+  }
+  if (node["every_k"]) {
+    evaluation.set_every_k(
+        reader.Int(node["every_k"], "evaluation.every_k", 1, kMaxInt).value_or(1));
+    if (!evaluation.every_checkpoint()) {
+      reader.Problem("evaluation.every_k", "needs every_checkpoint: true");
+    }
+  }
+  if (node["validation_tokens"]) {
+    evaluation.set_validation_tokens(
+        reader.Integer(node["validation_tokens"], "evaluation.validation_tokens", 1, kMaxInt64)
+            .value_or(0));
+  }
+  if (node["priority"]) {
+    evaluation.set_priority(
+        reader.Int(node["priority"], "evaluation.priority", -1000, 1000).value_or(0));
+  }
+  if (node["needle_lengths"] &&
+      reader.NonEmptySequence(node["needle_lengths"], "evaluation.needle_lengths")) {
+    for (size_t i = 0; i < node["needle_lengths"].size(); ++i) {
+      if (auto length = reader.Int(node["needle_lengths"][i], Index("evaluation.needle_lengths", i),
+                                   1, 1 << 20)) {
+        evaluation.add_needle_lengths(*length);
+      }
+    }
+  }
+  if (node["needle_depths"] &&
+      reader.NonEmptySequence(node["needle_depths"], "evaluation.needle_depths")) {
+    for (size_t i = 0; i < node["needle_depths"].size(); ++i) {
+      const std::string item_path = Index("evaluation.needle_depths", i);
+      auto depth = reader.Double(node["needle_depths"][i], item_path);
+      if (depth && (*depth < 0 || *depth > 1)) {
+        reader.Problem(item_path, "must be in [0, 1]");
+      } else if (depth) {
+        evaluation.add_needle_depths(*depth);
+      }
+    }
+  }
+  if (node["needle_trials"]) {
+    evaluation.set_needle_trials(
+        reader.Int(node["needle_trials"], "evaluation.needle_trials", 1, 1000).value_or(1));
+  }
+  if (node["seed"]) {
+    evaluation.set_seed(static_cast<uint64_t>(
+        reader.Integer(node["seed"], "evaluation.seed", 1, kMaxInt64).value_or(1)));
+  }
+  spec->evaluation = std::move(evaluation);
+}
+
 void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
   reader.CheckKeys(
       root, "", {"name",      "description", "priority",         "max_attempts",  "seed",
@@ -543,13 +624,7 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
         reader.Int(root["log_every_steps"], "log_every_steps", 1, kMaxInt).value_or(1);
   }
   if (root["optimizer"]) ParseOptimizer(reader, root["optimizer"], &spec->optimizer);
-  if (root["evaluation"]) {
-    // Refused rather than ignored: a study must not believe its checkpoints
-    // were evaluated.
-    reader.Problem("evaluation",
-                   "not supported by this coordinator yet (the trainer reports training loss "
-                   "only); remove the section");
-  }
+  if (root["evaluation"]) ParseEvaluation(reader, root["evaluation"], spec);
   if (root["resources"]) ParseResources(reader, root["resources"], &spec->resources);
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "flopwise/v1/types.pb.h"
 #include "models/model_flags.h"
 
 namespace flopwise::server {
@@ -72,6 +73,10 @@ struct SweepSpec {
   int log_every_steps = 10;
   OptimizerSpec optimizer;
   ResourceSpec resources;
+  // The `evaluation` section (docs/api.md), absent when the spec has none.
+  // Its priority defaults to the sweep's, so at equal priority training goes
+  // first.
+  std::optional<::flopwise::v1::EvaluationSpec> evaluation;
   // The top-level architectures/sizes/contexts/budget form one grid when
   // `grids` is absent; otherwise each grid inherits the top-level values it
   // does not set.

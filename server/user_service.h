@@ -44,6 +44,14 @@ class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
                              v1::FitScalingLawResponse* response) override;
   grpc::Status QueryOptimal(grpc::ServerContext* context, const v1::QueryOptimalRequest* request,
                             v1::QueryOptimalResponse* response) override;
+  // Eval jobs and results (eval_service.cc).
+  grpc::Status CreateEvalJobs(grpc::ServerContext* context,
+                              const v1::CreateEvalJobsRequest* request,
+                              v1::CreateEvalJobsResponse* response) override;
+  grpc::Status ListEvalJobs(grpc::ServerContext* context, const v1::ListEvalJobsRequest* request,
+                            v1::ListEvalJobsResponse* response) override;
+  grpc::Status ListEvals(grpc::ServerContext* context, const v1::ListEvalsRequest* request,
+                         v1::ListEvalsResponse* response) override;
 
  private:
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);

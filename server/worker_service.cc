@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,8 @@ constexpr int kMaxRowsPerReport = 100'000;
 constexpr size_t kMaxHostnameBytes = 253;  // a DNS name's limit
 constexpr size_t kMaxLabelBytes = 256;     // version, GPU names
 constexpr size_t kMaxCheckpointPathBytes = 4096;
+constexpr int kMaxEvalMetricsPerReport = 100'000;
+constexpr size_t kMaxEvalNameBytes = 4096;  // task names may be task file paths
 
 // Text a worker reports that commands print (hostname, version, GPU names):
 // printable ASCII only, every other byte (control characters, escapes, UTF-8)
@@ -93,6 +96,23 @@ void GrantedResources(const RunPlan& plan, v1::Resources* resources) {
   }
 }
 
+void FillEvalLease(const EvalLeaseGrant& granted, v1::EvalLease* lease) {
+  lease->set_lease_id(granted.lease_id);
+  lease->set_job_id(granted.job.job_id);
+  lease->set_attempt(granted.attempt);
+  lease->set_lease_deadline_ms(granted.lease_deadline_ms);
+  lease->set_run_id(granted.job.run_id);
+  lease->set_run_name(granted.plan.name());
+  lease->set_run_dir_name(granted.run_dir_name);
+  lease->set_checkpoint_path(granted.job.checkpoint_path);
+  lease->set_checkpoint_step(granted.job.checkpoint_step);
+  *lease->mutable_config() = granted.plan.config();
+  *lease->mutable_evaluation() = granted.plan.evaluation();
+  lease->mutable_evaluation()->clear_tasks();
+  for (const std::string& task : granted.job.tasks) lease->mutable_evaluation()->add_tasks(task);
+  GrantedResources(granted.plan, lease->mutable_resources());
+}
+
 }  // namespace
 
 WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root)
@@ -161,14 +181,18 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
   if (request->free_gpus() < 0) return Invalid("free_gpus: must not be negative");
   FreeResources free{request->free_cpu_cores(), request->free_memory_bytes(), request->free_gpus(),
                      request->free_gpu_memory_bytes()};
-  auto grant = scheduler_->AcquireRun(request->worker_id(), free);
+  auto grant = scheduler_->AcquireWork(request->worker_id(), free, request->accepts_eval_jobs());
   if (!grant.ok()) return ToGrpcStatus(grant.status());
-  if (!grant->has_value()) {
+  if (grant->eval.has_value()) {
+    FillEvalLease(*grant->eval, response->mutable_eval_lease());
+    return grpc::Status::OK;
+  }
+  if (!grant->run.has_value()) {
     response->set_retry_after_ms(static_cast<int32_t>(scheduler_->options().retry_after_ms));
     response->set_draining(scheduler_->IsDraining(request->worker_id()));
     return grpc::Status::OK;
   }
-  const LeaseGrant& granted = **grant;
+  const LeaseGrant& granted = *grant->run;
   v1::Lease* lease = response->mutable_lease();
   lease->set_lease_id(granted.lease_id);
   lease->set_run_id(granted.run_id);
@@ -266,6 +290,63 @@ grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
       request->lease_id(), request->attempt(),
       request->reason().empty() ? std::string("released by the worker") : request->reason());
   return ToGrpcStatus(state.status());
+}
+
+grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext* context,
+                                                 const v1::ReportEvalResultRequest* request,
+                                                 v1::ReportEvalResultResponse* response) {
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  if (request->task().empty()) return Invalid("task: required");
+  if (request->task().size() > kMaxEvalNameBytes) {
+    return Invalid(Cat("task: longer than ", kMaxEvalNameBytes, " bytes"));
+  }
+  if (request->metrics_size() > kMaxEvalMetricsPerReport) {
+    return Invalid(Cat("metrics: at most ", kMaxEvalMetricsPerReport, " per call (got ",
+                       request->metrics_size(), ")"));
+  }
+  std::vector<db::EvalRow> rows;
+  rows.reserve(request->metrics_size());
+  for (int i = 0; i < request->metrics_size(); ++i) {
+    const v1::EvalMetric& metric = request->metrics(i);
+    if (metric.name().empty() || metric.name().size() > kMaxEvalNameBytes) {
+      return Invalid(Cat("metrics[", i, "].name: required, at most ", kMaxEvalNameBytes, " bytes"));
+    }
+    if (metric.text().size() > kMaxCheckpointPathBytes) {
+      return Invalid(Cat("metrics[", i, "].text: longer than ", kMaxCheckpointPathBytes, " bytes"));
+    }
+    // A text row (a figure's path) has no value.
+    const double value =
+        metric.text().empty() ? metric.value() : std::numeric_limits<double>::quiet_NaN();
+    rows.push_back(db::EvalRow{request->task(), metric.name(), value,
+                               Printable(metric.text(), kMaxCheckpointPathBytes)});
+  }
+  auto inserted = scheduler_->ReportEvalResult(request->lease_id(), request->attempt(), rows);
+  if (!inserted.ok()) return ToGrpcStatus(inserted.status());
+  response->set_rows_new(*inserted);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::CompleteEvalJob(grpc::ServerContext* context,
+                                                const v1::CompleteEvalJobRequest* request,
+                                                v1::CompleteEvalJobResponse* response) {
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  return ToGrpcStatus(scheduler_->CompleteEvalJob(request->lease_id(), request->attempt()));
+}
+
+grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext* context,
+                                            const v1::FailEvalJobRequest* request,
+                                            v1::FailEvalJobResponse* response) {
+  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
+    return status;
+  }
+  if (request->reason().empty()) return Invalid("reason: required");
+  return ToGrpcStatus(scheduler_->FailEvalJob(
+      request->lease_id(), request->attempt(),
+      Printable(request->reason(), kMaxCheckpointPathBytes * 2), request->retry()));
 }
 
 }  // namespace flopwise::server

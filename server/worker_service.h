@@ -32,6 +32,14 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
                        v1::FailRunResponse* response) override;
   grpc::Status ReleaseRun(grpc::ServerContext* context, const v1::ReleaseRunRequest* request,
                           v1::ReleaseRunResponse* response) override;
+  grpc::Status ReportEvalResult(grpc::ServerContext* context,
+                                const v1::ReportEvalResultRequest* request,
+                                v1::ReportEvalResultResponse* response) override;
+  grpc::Status CompleteEvalJob(grpc::ServerContext* context,
+                               const v1::CompleteEvalJobRequest* request,
+                               v1::CompleteEvalJobResponse* response) override;
+  grpc::Status FailEvalJob(grpc::ServerContext* context, const v1::FailEvalJobRequest* request,
+                           v1::FailEvalJobResponse* response) override;
 
  private:
   Scheduler* scheduler_;

@@ -22,8 +22,8 @@ TEST(Migrations, EmptyFileMigratesToLatest) {
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(RawQueryInt(path, "PRAGMA user_version"), LatestVersion());
   EXPECT_GE(LatestVersion(), 1);
-  for (const char* table :
-       {"sweeps", "runs", "attempts", "workers", "metrics", "checkpoints", "evals", "fits"}) {
+  for (const char* table : {"sweeps", "runs", "attempts", "workers", "metrics", "checkpoints",
+                            "eval_jobs", "evals", "fits"}) {
     EXPECT_EQ(RawQueryInt(path, std::string("SELECT count(*) FROM sqlite_schema WHERE type = "
                                             "'table' AND name = '") +
                                     table + "'"),

@@ -1,5 +1,5 @@
 // Metric and checkpoint reports: idempotent batches, supersede semantics and
-// the effective view; evaluations and fits.
+// the effective view; fits.
 #include <cmath>
 #include <limits>
 
@@ -305,20 +305,7 @@ TEST_F(ReportsTest, FailedBatchLandsNothing) {
   EXPECT_EQ(RawQueryInt(path_, "SELECT count(*) FROM metrics"), 0);
 }
 
-TEST_F(ReportsTest, EvalsAndFitsUpsert) {
-  EvalRecord eval{run_, 20, "validation", "loss", 3.5, 1000};
-  ASSERT_TRUE(store_->RecordEval(eval).ok());
-  eval.value = 3.25;
-  ASSERT_TRUE(store_->RecordEval(eval).ok());
-  ASSERT_TRUE(store_->RecordEval({run_, 20, "needle", "accuracy", 0.75, 1000}).ok());
-  EXPECT_EQ(store_->RecordEval({9999, 20, "needle", "accuracy", 0.5, 1}).code(),
-            absl::StatusCode::kNotFound);
-  auto evals = store_->ListEvals(run_);
-  ASSERT_TRUE(evals.ok()) << evals.status();
-  ASSERT_EQ(evals->size(), 2u);
-  EXPECT_EQ((*evals)[0].task, "needle");
-  EXPECT_DOUBLE_EQ((*evals)[1].value, 3.25);
-
+TEST_F(ReportsTest, FitsUpsert) {
   ASSERT_TRUE(store_->PutFit({"abc", "power_law", R"({"alpha":-0.05})", 10}).ok());
   ASSERT_TRUE(store_->PutFit({"abc", "power_law", R"({"alpha":-0.048})", 20}).ok());
   ASSERT_TRUE(store_->PutFit({"abc", "approach2", R"({"a":0.5})", 15}).ok());

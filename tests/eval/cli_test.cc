@@ -184,7 +184,7 @@ TEST_F(EvalCliTest, AnUnreadableTaskFileFailsWithItsPath) {
 TEST_F(EvalCliTest, UnknownTaskAndMissingCheckpointAreErrors) {
   Result r = RunTrain("eval --checkpoint " + *dir_ + "/run --context 64 --tasks bogus 2>&1");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("unknown task 'bogus'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown task \"bogus\""), std::string::npos) << r.out;
   r = RunTrain("eval --checkpoint " + *dir_ + "/nowhere --context 64 2>&1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find(*dir_ + "/nowhere"), std::string::npos) << r.out;

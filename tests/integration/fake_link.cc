@@ -147,4 +147,27 @@ absl::Status FakeLink::ReleaseRun(const v1::ReleaseRunRequest& request) {
   return absl::OkStatus();
 }
 
+absl::Status FakeLink::ReportEvalResult(const v1::ReportEvalResultRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
+  recorded_.eval_results.push_back(request);
+  return absl::OkStatus();
+}
+
+absl::Status FakeLink::CompleteEvalJob(const v1::CompleteEvalJobRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
+  recorded_.eval_completes.push_back(request);
+  ended_.insert(request.lease_id());
+  return absl::OkStatus();
+}
+
+absl::Status FakeLink::FailEvalJob(const v1::FailEvalJobRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
+  recorded_.eval_fails.push_back(request);
+  ended_.insert(request.lease_id());
+  return absl::OkStatus();
+}
+
 }  // namespace flopwise::workerd::testing

@@ -30,6 +30,9 @@ class FakeLink : public CoordinatorLink {
     std::vector<v1::FailRunRequest> fails;
     std::vector<v1::ReleaseRunRequest> releases;
     std::vector<v1::AcquireRunRequest> acquires;
+    std::vector<v1::ReportEvalResultRequest> eval_results;
+    std::vector<v1::CompleteEvalJobRequest> eval_completes;
+    std::vector<v1::FailEvalJobRequest> eval_fails;
     int registrations = 0;
     int heartbeats = 0;
     int failed_calls = 0;
@@ -47,6 +50,9 @@ class FakeLink : public CoordinatorLink {
   absl::Status CompleteRun(const v1::CompleteRunRequest& request) override;
   absl::Status FailRun(const v1::FailRunRequest& request) override;
   absl::Status ReleaseRun(const v1::ReleaseRunRequest& request) override;
+  absl::Status ReportEvalResult(const v1::ReportEvalResultRequest& request) override;
+  absl::Status CompleteEvalJob(const v1::CompleteEvalJobRequest& request) override;
+  absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) override;
 
  private:
   // Unavailable while unreachable, FailedPrecondition for an ended lease.

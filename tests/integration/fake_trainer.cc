@@ -7,6 +7,11 @@
 // the loss is a fixed function of the step, so any two attempts of a run
 // report identical rows for the same step.
 //
+// `flopwise-fake-train eval --checkpoint DIR --tasks a,b ... [--figures DIR]`
+// stands in for `flopwise-train eval`: one "eval" line per task ("needle" is
+// both modes) with made-up metrics, a heatmap path for the needle modes, and
+// exit 1 with the path on stderr for a .jsonl task file it cannot open.
+//
 // Knobs (environment, for fault tests):
 //   FLOPWISE_FAKE_STEP_MS       sleep per step (default 5)
 //   FLOPWISE_FAKE_NAN_AT_STEP   report a NaN loss at this step and exit 3 ...
@@ -14,6 +19,7 @@
 //   FLOPWISE_FAKE_CRASH_AT_STEP abort() at this step (killed by SIGABRT) on a
 //                               fresh start only (a resumed attempt survives)
 //   FLOPWISE_FAKE_PID_DIR       write PID_DIR/<pid> while running
+//   FLOPWISE_FAKE_EVAL_TASK_MS  eval: sleep per task (default 5)
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,6 +35,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "flopwise/v1/types.pb.h"
 #include "runspec/architecture.h"
@@ -126,11 +133,70 @@ void MergeRunConfig(const std::string& path, std::map<std::string, std::string>*
   if (!arch.empty()) flags->emplace("arch", arch);
 }
 
+// The eval command: flags as `flopwise-train eval` takes them.
+int Evaluate(const std::map<std::string, std::string>& flags) {
+  auto flag = [&](const char* name) {
+    auto it = flags.find(name);
+    return it == flags.end() ? std::string() : it->second;
+  };
+  const int64_t task_ms = EnvInt("FLOPWISE_FAKE_EVAL_TASK_MS", 5);
+  std::vector<std::string> tasks;
+  std::string list = flag("tasks");
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string task = list.substr(start, comma - start);
+    if (task == "needle") {
+      tasks.push_back("needle-easy");
+      tasks.push_back("needle-standard");
+    } else if (!task.empty()) {
+      tasks.push_back(task);
+    }
+    start = comma + 1;
+  }
+  std::ifstream state_file(fs::path(flag("checkpoint")) / "state.json");
+  const Json state = Json::parse(state_file, nullptr, false);
+  const int64_t step = state.is_object() ? state.value("step", int64_t{-1}) : -1;
+  for (const std::string& task : tasks) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(task_ms));
+    std::string name = task;
+    Json metrics;
+    Json line = {{"event", "eval"}, {"checkpoint", flag("checkpoint")}, {"step", step}};
+    if (task.size() > 6 && task.ends_with(".jsonl")) {
+      if (!std::ifstream(task)) {
+        std::fprintf(stderr, "flopwise-train eval: task file %s: cannot open\n", task.c_str());
+        return 1;
+      }
+      name = fs::path(task).stem().string();
+      metrics = {{"documents", 4}, {"acc", 0.5}, {"acc_norm", 0.25}};
+    } else if (task.rfind("needle-", 0) == 0) {
+      metrics = {{"mode", task.substr(7)},
+                 {"lengths", {32, 64}},
+                 {"accuracy_at_length", {0.5, 0.4}},
+                 {"weighted_average_accuracy", 0.45},
+                 {"niah_score", 0.0}};
+      if (!flag("figures").empty()) {
+        line["figures"] = {
+            (fs::path(flag("figures")) / (task + "-step-" + std::to_string(step) + ".svg"))
+                .string()};
+      }
+    } else {
+      metrics = {{"loss", Loss(step)}, {"perplexity", std::exp(Loss(step))}, {"tokens", 512}};
+    }
+    line["task"] = name;
+    line["metrics"] = metrics;
+    line["forward_tokens"] = 512;
+    line["seconds"] = task_ms / 1000.0;
+    Emit(line);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool evaluate = argc > 1 && std::string(argv[1]) == "eval";
   std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = evaluate ? 2 : 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0) {
       Emit({{"event", "error"}, {"message", "usage: bad argument " + arg}});
@@ -140,6 +206,7 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
     flags[arg.substr(2)] = has_value ? argv[++i] : "true";
   }
+  if (evaluate) return Evaluate(flags);
   if (flags.count("config")) MergeRunConfig(flags["config"], &flags);
   auto flag_int = [&](const char* name, int64_t fallback) {
     auto it = flags.find(name);

@@ -1,14 +1,19 @@
 // Unit tests of the worker daemon's parts: the trainer-line parser, child
-// processes, backoff, the report queue and the trainer command line.
+// processes, backoff, the report queue and the trainer and evaluator command
+// lines.
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/integration/fake_link.h"
 #include "worker/daemon/backoff.h"
 #include "worker/daemon/child_process.h"
+#include "worker/daemon/eval_args.h"
 #include "worker/daemon/report_queue.h"
 #include "worker/daemon/trainer_args.h"
 #include "worker/daemon/trainer_event.h"
@@ -96,6 +101,25 @@ TEST(TrainerLine, BadLinesNameTheProblem) {
             std::string::npos);
   auto no_path = ParseTrainerLine(R"({"event":"checkpoint","step":1,"tokens":1,"loss":2})");
   EXPECT_FALSE(no_path.ok());
+}
+
+TEST(TrainerLine, EvalLineFlattensItsMetricsAndKeepsItsFigures) {
+  auto eval = ParseTrainerLine(
+      R"({"event":"eval","task":"needle-easy","checkpoint":"w","step":5,"metrics":)"
+      R"({"mode":"easy","lengths":[32,64],"scores":[[10,2],[0,null]],"niah_score":0.25},)"
+      R"("forward_tokens":900,"seconds":1.5,"figures":["a.svg","a.png"]})");
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(eval->kind, TrainerEventKind::kEval);
+  EXPECT_EQ(eval->task, "needle-easy");
+  std::map<std::string, double> metrics(eval->metrics.begin(), eval->metrics.end());
+  EXPECT_EQ(metrics.size(), 9u);  // "mode" is text: left out
+  EXPECT_DOUBLE_EQ(metrics["lengths[1]"], 64);
+  EXPECT_DOUBLE_EQ(metrics["scores[0][1]"], 2);
+  EXPECT_TRUE(std::isnan(metrics["scores[1][1]"]));
+  EXPECT_DOUBLE_EQ(metrics["niah_score"], 0.25);
+  EXPECT_DOUBLE_EQ(metrics["forward_tokens"], 900);
+  EXPECT_EQ(eval->figures, (std::vector<std::string>{"a.svg", "a.png"}));
+  EXPECT_FALSE(ParseTrainerLine(R"({"event":"eval","task":"validation"})").ok());
 }
 
 TEST(ChildProcess, ReadsLinesAndExitCode) {
@@ -241,6 +265,41 @@ TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryAndTheThreads) {
                                 "--out", "/ckpt/run-1", "--threads", "4"}));
   EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0),
             (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run"}));
+}
+
+TEST(EvalArgs, NamesTheCheckpointTasksDataAndTheSectionsSettings) {
+  v1::EvalLease lease;
+  lease.set_checkpoint_path("/ck/sweep-1/run-2/step-00000040");
+  lease.mutable_config()->mutable_model()->set_context(256);
+  lease.mutable_config()->set_data_path("/data/brown");
+  lease.mutable_evaluation()->add_tasks("validation");
+  lease.mutable_evaluation()->add_tasks("needle");
+  lease.mutable_evaluation()->set_validation_tokens(4096);
+  lease.mutable_evaluation()->add_needle_lengths(64);
+  lease.mutable_evaluation()->add_needle_lengths(128);
+  EXPECT_EQ(EvalArgv("/bin/flopwise-train", lease, "/ck/sweep-1/run-2/eval", 2),
+            (std::vector<std::string>{"/bin/flopwise-train", "eval", "--checkpoint",
+                                      "/ck/sweep-1/run-2/step-00000040", "--context", "256",
+                                      "--tasks", "validation,needle", "--figures",
+                                      "/ck/sweep-1/run-2/eval", "--threads", "2", "--data",
+                                      "/data/brown", "--validation-tokens", "4096",
+                                      "--needle-lengths", "64,128"}));
+  lease.mutable_config()->set_validation_data("/data/held-out");
+  const std::vector<std::string> argv = EvalArgv("t", lease, "f", 0);
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "/data/held-out"), argv.end());
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--threads"), argv.end());
+}
+
+TEST(EvalArgs, UnreadableTaskFileNamesItsPath) {
+  v1::EvalLease lease;
+  lease.mutable_evaluation()->add_tasks("validation");
+  EXPECT_TRUE(CheckTaskFiles(lease).ok());
+  lease.mutable_evaluation()->add_tasks("/nonexistent/piqa.jsonl");
+  const absl::Status status = CheckTaskFiles(lease);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("task file /nonexistent/piqa.jsonl: cannot read"),
+            std::string::npos)
+      << status;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "models/accounting.h"
 #include "models/model_flags.h"
@@ -17,6 +18,8 @@
 
 namespace flopwise::server {
 namespace {
+
+namespace v1 = ::flopwise::v1;
 
 constexpr const char* kValidSpec = R"(
 name: tiny
@@ -184,10 +187,53 @@ TEST(SweepSpec, NegativeKeepLastIsReported) {
             std::string::npos);
 }
 
-TEST(SweepSpec, EvaluationSectionIsRefused) {
+TEST(SweepSpec, EvaluationSectionReachesEveryRunPlan) {
+  auto compiled = CompileSweep(
+      Edit("checkpoint:",
+           "priority: 4\nevaluation: {tasks: [validation, needle, tasks/piqa.jsonl], "
+           "every_checkpoint: true, every_k: 2, validation_tokens: 64K, needle_lengths: [32, 64], "
+           "needle_depths: [0, 0.5, 1], needle_trials: 2, seed: 7}\ncheckpoint:"));
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  ASSERT_FALSE(compiled->runs.empty());
+  for (const RunPlan& run : compiled->runs) {
+    const v1::EvaluationSpec& evaluation = run.evaluation();
+    EXPECT_EQ(std::vector<std::string>(evaluation.tasks().begin(), evaluation.tasks().end()),
+              (std::vector<std::string>{"validation", "needle", "tasks/piqa.jsonl"}));
+    EXPECT_TRUE(evaluation.every_checkpoint());
+    EXPECT_EQ(evaluation.every_k(), 2);
+    EXPECT_EQ(evaluation.validation_tokens(), 64000);
+    EXPECT_EQ(evaluation.priority(), 4);  // the sweep's, unless set
+    EXPECT_EQ(evaluation.needle_lengths_size(), 2);
+    EXPECT_EQ(evaluation.needle_depths_size(), 3);
+    EXPECT_EQ(evaluation.needle_trials(), 2);
+    EXPECT_EQ(evaluation.seed(), 7u);
+    EXPECT_EQ(run.config().validation_tokens(), 64000);
+    auto round_trip = RunPlanFromJson(RunPlanToJson(run));
+    ASSERT_TRUE(round_trip.ok());
+    EXPECT_EQ(round_trip->evaluation().tasks_size(), 3);
+  }
+  auto plain = CompileSweep(kValidSpec);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->runs[0].evaluation().tasks_size(), 0);
+  EXPECT_EQ(plain->runs[0].config().validation_tokens(), 0);
+}
+
+TEST(SweepSpec, EvaluationProblemsNameTheirFieldPaths) {
   const std::string problems =
-      Problems(Edit("checkpoint:", "evaluation: {tasks: [validation]}\ncheckpoint:"));
-  EXPECT_EQ(problems.rfind("evaluation: not supported by this coordinator yet", 0), 0u) << problems;
+      Problems(Edit("checkpoint:",
+                    "evaluation: {tasks: [validation, mmlu-xyz, validation], every_k: 2, "
+                    "needle_depths: [1.5], epochs: 3}\ncheckpoint:"));
+  for (const char* expected :
+       {"evaluation.tasks[1]: unknown task \"mmlu-xyz\" (known: validation, needle, needle-easy, "
+        "needle-standard, brown-continuation, or a .jsonl task file)",
+        "evaluation.tasks[2]: duplicate task \"validation\"",
+        "evaluation.every_k: needs every_checkpoint: true",
+        "evaluation.needle_depths[0]: must be in [0, 1]", "evaluation.epochs: unknown field"}) {
+    EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
+  }
+  EXPECT_NE(Problems(Edit("checkpoint:", "evaluation: {every_checkpoint: true}\ncheckpoint:"))
+                .find("evaluation.tasks: required"),
+            std::string::npos);
 }
 
 TEST(SweepSpec, UnknownFieldIsReported) {

@@ -37,6 +37,15 @@ class GrpcCoordinatorLink : public CoordinatorLink {
   absl::Status ReleaseRun(const v1::ReleaseRunRequest& request) override {
     return Call(&v1::WorkerService::Stub::ReleaseRun, request).status();
   }
+  absl::Status ReportEvalResult(const v1::ReportEvalResultRequest& request) override {
+    return Call(&v1::WorkerService::Stub::ReportEvalResult, request).status();
+  }
+  absl::Status CompleteEvalJob(const v1::CompleteEvalJobRequest& request) override {
+    return Call(&v1::WorkerService::Stub::CompleteEvalJob, request).status();
+  }
+  absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) override {
+    return Call(&v1::WorkerService::Stub::FailEvalJob, request).status();
+  }
 
  private:
   // Calls one unary method of the stub: Method is a pointer to

@@ -28,6 +28,9 @@ class CoordinatorLink {
   virtual absl::Status CompleteRun(const v1::CompleteRunRequest& request) = 0;
   virtual absl::Status FailRun(const v1::FailRunRequest& request) = 0;
   virtual absl::Status ReleaseRun(const v1::ReleaseRunRequest& request) = 0;
+  virtual absl::Status ReportEvalResult(const v1::ReportEvalResultRequest& request) = 0;
+  virtual absl::Status CompleteEvalJob(const v1::CompleteEvalJobRequest& request) = 0;
+  virtual absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) = 0;
 };
 
 // Every call carries `authorization: Bearer <token>` and a deadline of

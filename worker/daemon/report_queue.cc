@@ -101,6 +101,45 @@ void ReportQueue::AddRelease(const std::string& reason) {
   final_queued_ = true;
 }
 
+void ReportQueue::AddEvalResult(const TrainerEvent& eval) {
+  if (final_queued_) return;
+  v1::ReportEvalResultRequest request;
+  request.set_lease_id(lease_id_);
+  request.set_attempt(attempt_);
+  request.set_task(eval.task);
+  for (const auto& [name, value] : eval.metrics) {
+    v1::EvalMetric* metric = request.add_metrics();
+    metric->set_name(name);
+    metric->set_value(value);
+  }
+  for (size_t i = 0; i < eval.figures.size(); ++i) {
+    v1::EvalMetric* metric = request.add_metrics();
+    metric->set_name("figure[" + std::to_string(i) + "]");
+    metric->set_text(eval.figures[i]);
+  }
+  items_.push_back(std::move(request));
+}
+
+void ReportQueue::AddEvalComplete() {
+  if (final_queued_) return;
+  v1::CompleteEvalJobRequest request;
+  request.set_lease_id(lease_id_);
+  request.set_attempt(attempt_);
+  items_.push_back(std::move(request));
+  final_queued_ = true;
+}
+
+void ReportQueue::AddEvalFail(const std::string& reason, bool retry) {
+  if (final_queued_) return;
+  v1::FailEvalJobRequest request;
+  request.set_lease_id(lease_id_);
+  request.set_attempt(attempt_);
+  request.set_reason(reason);
+  request.set_retry(retry);
+  items_.push_back(std::move(request));
+  final_queued_ = true;
+}
+
 absl::Status ReportQueue::Send(CoordinatorLink& link, const Item& item) {
   return std::visit(
       [&](const auto& request) -> absl::Status {
@@ -113,8 +152,14 @@ absl::Status ReportQueue::Send(CoordinatorLink& link, const Item& item) {
           return link.CompleteRun(request);
         } else if constexpr (std::is_same_v<T, v1::FailRunRequest>) {
           return link.FailRun(request);
-        } else {
+        } else if constexpr (std::is_same_v<T, v1::ReleaseRunRequest>) {
           return link.ReleaseRun(request);
+        } else if constexpr (std::is_same_v<T, v1::ReportEvalResultRequest>) {
+          return link.ReportEvalResult(request);
+        } else if constexpr (std::is_same_v<T, v1::CompleteEvalJobRequest>) {
+          return link.CompleteEvalJob(request);
+        } else {
+          return link.FailEvalJob(request);
         }
       },
       item);

@@ -31,6 +31,10 @@ class ReportQueue {
   void AddComplete(const TrainerEvent& done);
   void AddFail(const std::string& reason, bool diverged);
   void AddRelease(const std::string& reason);
+  // An eval lease's reports: one per task, then one final report.
+  void AddEvalResult(const TrainerEvent& eval);
+  void AddEvalComplete();
+  void AddEvalFail(const std::string& reason, bool retry);
 
   enum class FlushResult {
     kIdle,        // everything sent (or nothing to send yet)
@@ -50,8 +54,10 @@ class ReportQueue {
   const absl::Status& last_error() const { return last_error_; }
 
  private:
-  using Item = std::variant<v1::ReportMetricsRequest, v1::ReportCheckpointRequest,
-                            v1::CompleteRunRequest, v1::FailRunRequest, v1::ReleaseRunRequest>;
+  using Item =
+      std::variant<v1::ReportMetricsRequest, v1::ReportCheckpointRequest, v1::CompleteRunRequest,
+                   v1::FailRunRequest, v1::ReleaseRunRequest, v1::ReportEvalResultRequest,
+                   v1::CompleteEvalJobRequest, v1::FailEvalJobRequest>;
 
   v1::ReportMetricsRequest& OpenMetricsBatch();
   absl::Status Send(CoordinatorLink& link, const Item& item);

@@ -54,6 +54,23 @@ std::string GetStringOr(const Json& j, const char* field) {
   return it->get<std::string>();
 }
 
+// Appends every number under `value` as name, name[i], name[i][j], ...
+// (null: NaN); strings and booleans are left out.
+void Flatten(const std::string& name, const Json& value,
+             std::vector<std::pair<std::string, double>>* out) {
+  if (value.is_number()) {
+    out->emplace_back(name, value.get<double>());
+  } else if (value.is_null()) {
+    out->emplace_back(name, std::numeric_limits<double>::quiet_NaN());
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      Flatten(absl::StrCat(name, "[", i, "]"), value[i], out);
+    }
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) Flatten(absl::StrCat(name, ".", key), item, out);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<TrainerEvent> ParseTrainerLine(std::string_view line) {
@@ -125,6 +142,27 @@ absl::StatusOr<TrainerEvent> ParseTrainerLine(std::string_view line) {
     out.kind = TrainerEventKind::kStopped;
     auto step = GetInt(j, "step", event);
     out.step = step.ok() ? *step : 0;
+    return out;
+  }
+  if (event == "eval") {
+    out.kind = TrainerEventKind::kEval;
+    out.task = GetStringOr(j, "task");
+    if (out.task.empty()) return absl::InvalidArgumentError("trainer line: eval.task: missing");
+    auto metrics = j.find("metrics");
+    if (metrics == j.end() || !metrics->is_object()) {
+      return absl::InvalidArgumentError("trainer line: eval.metrics: missing or not an object");
+    }
+    for (const auto& [key, value] : metrics->items()) Flatten(key, value, &out.metrics);
+    for (const char* field : {"forward_tokens", "seconds"}) {
+      if (j.contains(field) && j[field].is_number()) {
+        out.metrics.emplace_back(field, j[field].get<double>());
+      }
+    }
+    if (auto figures = j.find("figures"); figures != j.end() && figures->is_array()) {
+      for (const Json& figure : *figures) {
+        if (figure.is_string()) out.figures.push_back(figure.get<std::string>());
+      }
+    }
     return out;
   }
   if (event == "error") {

@@ -1,16 +1,28 @@
 // The trainer's stdout protocol (flopwise-train, docs/training.md "Progress
-// protocol"): one JSON object per line. ParseTrainerLine turns one line into a TrainerEvent.
+// protocol"), and the "eval" lines of flopwise-train eval (docs/evaluation.md):
+// one JSON object per line. ParseTrainerLine turns one line into a TrainerEvent.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace flopwise::workerd {
 
-enum class TrainerEventKind { kStart, kProgress, kCheckpoint, kDone, kDiverged, kStopped, kError };
+enum class TrainerEventKind {
+  kStart,
+  kProgress,
+  kCheckpoint,
+  kDone,
+  kDiverged,
+  kStopped,
+  kError,
+  kEval,
+};
 
 struct TrainerEvent {
   TrainerEventKind kind = TrainerEventKind::kProgress;
@@ -31,6 +43,12 @@ struct TrainerEvent {
   double validation_bits_per_byte = 0;
   int64_t validation_tokens = 0;
   std::string message;  // error
+  // eval: the task, its metrics flattened to numbers ("loss",
+  // "accuracy_at_length[2]", "scores[1][0]", plus "forward_tokens" and
+  // "seconds"; text values are left out) and the files it wrote.
+  std::string task;
+  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<std::string> figures;
 };
 
 // InvalidArgument naming the problem (not JSON, unknown event, a required

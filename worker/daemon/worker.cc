@@ -22,6 +22,7 @@
 #include "worker/daemon/report_queue.h"
 #include "worker/daemon/trainer_args.h"
 #include "worker/daemon/trainer_process.h"
+#include "worker/daemon/worker_slot.h"
 
 namespace flopwise::workerd {
 namespace {
@@ -76,32 +77,6 @@ void SetAsideUnreportedCheckpoints(const fs::path& run_dir, int64_t resume_step)
 }
 
 }  // namespace
-
-// One leased run: its trainer, its reports and what the worker knows of it.
-struct Worker::Slot {
-  Slot(const v1::Lease& l, const BackoffOptions& backoff)
-      : lease(l), queue(l.lease_id(), l.attempt(), backoff) {}
-
-  v1::Lease lease;
-  ReportQueue queue;
-  std::unique_ptr<TrainerProcess> trainer;  // null when it could not start
-  int threads = 0;                          // the trainer's --threads
-  int cores = 0;                            // counted as taken: the threads or the cores granted
-  int64_t memory_bytes = 0;                 // host memory counted as taken
-  std::vector<int> gpu_indices;
-
-  v1::LeaseProgress progress;
-  std::optional<TrainerEvent> done;
-  bool diverged = false;
-  int64_t diverged_step = 0;
-  bool stopped_event = false;
-  std::string error_message;
-
-  std::string stop_reason;   // why the worker sent SIGTERM (empty: it did not)
-  bool lease_ended = false;  // the coordinator ended the lease: report nothing more
-  bool exited = false;       // the trainer ended and its final report is queued
-  bool reported = false;     // the final report was accepted
-};
 
 Worker::Worker(WorkerOptions options, CoordinatorLink* link)
     : options_(std::move(options)),
@@ -279,6 +254,7 @@ void Worker::Acquire(int64_t now_ms) {
   request.set_free_memory_bytes(std::max<int64_t>(0, free_memory));
   request.set_free_gpus(free_gpus);
   request.set_free_gpu_memory_bytes(free_gpu_memory);
+  request.set_accepts_eval_jobs(true);
   absl::StatusOr<v1::AcquireRunResponse> response = link_->AcquireRun(request);
   if (!response.ok()) {
     if (response.status().code() == absl::StatusCode::kNotFound) {
@@ -293,12 +269,16 @@ void Worker::Acquire(int64_t now_ms) {
   }
   acquire_backoff_.Reset();
   draining_ = response->draining();
-  if (!response->has_lease()) {
+  if (!response->has_lease() && !response->has_eval_lease()) {
     next_acquire_ms_ = now_ms + std::max(100, response->retry_after_ms());
     return;
   }
   next_acquire_ms_ = now_ms;  // there may be more work that fits
-  StartRun(response->lease());
+  if (response->has_eval_lease()) {
+    StartEval(response->eval_lease());
+  } else {
+    StartRun(response->lease());
+  }
 }
 
 void Worker::StartRun(const v1::Lease& lease) {
@@ -337,6 +317,7 @@ void Worker::StartRun(const v1::Lease& lease) {
                             absl::StrCat(absl::StrReplaceAll(dir_name, {{"/", "_"}}), ".attempt-",
                                          lease.attempt(), ".log");
   spawn.stderr_path = log_path.string();
+  slot->log_path = log_path.string();
   // A worker killed outright takes its trainers with it: no checkpoint is
   // written that the coordinator will never hear of.
   spawn.parent_death_signal = SIGKILL;
@@ -403,6 +384,9 @@ void Worker::PumpEvents(Slot& slot) {
       case TrainerEventKind::kError:
         slot.error_message = event.message;
         break;
+      case TrainerEventKind::kEval:
+        slot.queue.AddEvalResult(event);
+        break;
     }
   }
 }
@@ -412,10 +396,13 @@ void Worker::FinishIfExited(Slot& slot) {
   std::optional<ExitStatus> exit = slot.trainer->TryWait();
   if (!exit.has_value()) return;
   slot.exited = true;
-  const std::string run = absl::StrCat("run ", slot.lease.run_id(), " (", slot.lease.run_name(),
-                                       ") attempt ", slot.lease.attempt());
+  const std::string run = slot.Describe();
   if (slot.lease_ended) {
     spdlog::info("{}: trainer ended ({}) after the lease ended", run, exit->Describe());
+    return;
+  }
+  if (slot.eval.has_value()) {
+    FinishEval(slot, *exit);
     return;
   }
   if (exit->exit_code == 0 && slot.done.has_value()) {
@@ -441,8 +428,7 @@ void Worker::FinishIfExited(Slot& slot) {
 void Worker::StopSlot(Slot& slot, const std::string& reason, bool lease_ended) {
   if (lease_ended && !slot.lease_ended) {
     slot.lease_ended = true;
-    spdlog::info("run {} ({}): lease ended ({}), stopping the trainer", slot.lease.run_id(),
-                 slot.lease.run_name(), reason);
+    spdlog::info("{}: lease ended ({}), stopping the child", slot.Describe(), reason);
   }
   if (slot.stop_reason.empty()) {
     slot.stop_reason = reason;

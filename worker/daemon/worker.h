@@ -1,5 +1,7 @@
 // The worker daemon's engine: registers with the coordinator, leases runs
-// that fit its free resources, trains each in a flopwise-train child process,
+// and eval jobs that fit its free resources, trains each run in a
+// flopwise-train child process and evaluates each eval job's checkpoint in a
+// `flopwise-train eval` child (docs/evaluation.md, "Scheduling"),
 // relays the trainer's events as reports, heartbeats its leases and obeys
 // cancel instructions. Survives a coordinator outage (keeps training, queues
 // reports, retries with backoff, re-registers when forgotten).
@@ -18,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "kernels/device_info.h"
 #include "worker/daemon/backoff.h"
+#include "worker/daemon/child_process.h"
 #include "worker/daemon/coordinator_link.h"
 #include "worker/daemon/work_dir_lock.h"
 
@@ -66,6 +69,9 @@ class Worker {
   void Heartbeat(int64_t now_ms);
   void Acquire(int64_t now_ms);
   void StartRun(const v1::Lease& lease);
+  // worker_evals.cc: an eval job's child and its final report.
+  void StartEval(const v1::EvalLease& lease);
+  void FinishEval(Slot& slot, const ExitStatus& exit);
   void PumpEvents(Slot& slot);
   void FinishIfExited(Slot& slot);
   void StopSlot(Slot& slot, const std::string& reason, bool lease_ended);

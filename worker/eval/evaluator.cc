@@ -15,6 +15,7 @@
 #include "worker/eval/checkpoint_model.h"
 #include "worker/eval/haystack.h"
 #include "worker/eval/heatmap.h"
+#include "worker/eval/task_names.h"
 #include "worker/train/checkpoint.h"
 
 namespace flopwise::eval {
@@ -62,8 +63,6 @@ absl::StatusOr<ResolvedCheckpoint> ResolveCheckpoint(const std::string& path) {
   return resolved;
 }
 
-bool IsTaskFile(const std::string& task) { return absl::EndsWith(task, ".jsonl"); }
-
 // Every task name expanded ("needle" is both modes) and checked.
 absl::StatusOr<std::vector<std::string>> ExpandTasks(const std::vector<std::string>& tasks) {
   if (tasks.empty()) return absl::InvalidArgumentError("--tasks: no task given");
@@ -74,12 +73,8 @@ absl::StatusOr<std::vector<std::string>> ExpandTasks(const std::vector<std::stri
       out.push_back("needle-standard");
       continue;
     }
-    const std::vector<std::string> builtin = BuiltinTaskNames();
-    if (!IsTaskFile(task) && std::find(builtin.begin(), builtin.end(), task) == builtin.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--tasks: unknown task '", task,
-          "' (expected validation, needle, needle-easy, needle-standard, brown-continuation or a "
-          ".jsonl task file)"));
+    if (absl::Status known = CheckTaskName(task); !known.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tasks: ", known.message()));
     }
     out.push_back(task);
   }
@@ -270,10 +265,6 @@ absl::Status RunMultipleChoice(const std::string& task, const EvalOptions& o, Mo
 }
 
 }  // namespace
-
-std::vector<std::string> BuiltinTaskNames() {
-  return {"validation", "needle-easy", "needle-standard", "brown-continuation"};
-}
 
 absl::StatusOr<EvalReport> RunEvaluation(
     const std::string& checkpoint, const std::vector<std::string>& tasks, const EvalOptions& o,

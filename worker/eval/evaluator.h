@@ -13,14 +13,10 @@
 #include "worker/eval/continuation_task.h"
 #include "worker/eval/multiple_choice.h"
 #include "worker/eval/needle.h"
+#include "worker/eval/task_names.h"
 #include "worker/eval/validation.h"
 
 namespace flopwise::eval {
-
-// Task names: "validation", "needle" (both modes), "needle-easy",
-// "needle-standard", "brown-continuation", or the path of a multiple-choice
-// task file (JSONL, see multiple_choice.h).
-std::vector<std::string> BuiltinTaskNames();
 
 struct EvalOptions {
   int context = 0;                       // the run's training context; required
@@ -55,8 +51,9 @@ struct EvalReport {
 };
 
 // `checkpoint`: a run directory (its newest checkpoint), a checkpoint
-// directory, or a model.safetensors file. Each finished task is also passed
-// to `on_result` when given. Errors name the flag, file or task at fault.
+// directory, or a model.safetensors file; `tasks` as task_names.h names them.
+// Each finished task is also passed to `on_result` when given. Errors name the flag, file or task
+// at fault.
 absl::StatusOr<EvalReport> RunEvaluation(
     const std::string& checkpoint, const std::vector<std::string>& tasks,
     const EvalOptions& options,

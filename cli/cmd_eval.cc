@@ -1,0 +1,83 @@
+// `flopwise eval --sweep N --tasks a,b [--checkpoints last|all|every K] [--wait]`:
+// evaluates a finished sweep's checkpoints (again) through eval jobs
+// (docs/evaluation.md, "Scheduling").
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/command_registry.h"
+#include "cli/service_connection.h"
+#include "client/eval_jobs.h"
+#include "client/user_connection.h"
+
+namespace flopwise::cli {
+namespace {
+
+const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
+  static client::ConnectFlags flags;
+  static int64_t sweep_id = 0;
+  static std::vector<std::string> tasks;
+  static std::vector<std::string> checkpoints = {"last"};
+  static int priority = 0;
+  static bool wait = false;
+  static int wait_timeout_s = 24 * 3600;
+  auto* cmd = app.add_subcommand("eval", "Evaluate a finished sweep's checkpoints (eval jobs)");
+  cmd->add_option("--sweep", sweep_id, "Sweep id")->required();
+  cmd->add_option("--tasks", tasks,
+                  "validation, needle, needle-easy, needle-standard, brown-continuation or "
+                  ".jsonl task files (as the workers see them)")
+      ->delimiter(',')
+      ->required();
+  cmd->add_option("--checkpoints", checkpoints,
+                  "last (each run's newest), all, or every K (every K-th by step)")
+      ->expected(1, 2)
+      ->capture_default_str();
+  static CLI::Option* priority_option =
+      cmd->add_option("--priority", priority, "Priority of the jobs (default: the sweep's)");
+  cmd->add_flag("--wait", wait, "Wait until every job has ended and print the results");
+  cmd->add_option("--wait-timeout", wait_timeout_s, "Seconds --wait waits at most")
+      ->capture_default_str();
+  AddConnectionOptions(cmd, &flags);
+  cmd->callback([&ctx] {
+    auto request = client::MakeCreateEvalJobsRequest(
+        sweep_id, tasks, checkpoints,
+        priority_option->count() > 0 ? std::optional<int>(priority) : std::nullopt);
+    if (!request.ok()) {
+      ctx.exit_code = ReportError("eval", request.status());
+      return;
+    }
+    auto connection = client::ConnectUser(flags);
+    if (!connection.ok()) {
+      ctx.exit_code = ReportError("eval", connection.status());
+      return;
+    }
+    auto jobs = client::CreateEvalJobs(*connection, *request);
+    if (!jobs.ok()) {
+      ctx.exit_code = ReportError("eval", jobs.status());
+      return;
+    }
+    std::printf("sweep %lld: %zu eval jobs queued\n", static_cast<long long>(sweep_id),
+                jobs->size());
+    if (!wait) return;
+    auto ended = client::WaitForEvalJobs(*connection, *jobs, /*poll_ms=*/1000,
+                                         int64_t{wait_timeout_s} * 1000);
+    if (!ended.ok()) {
+      ctx.exit_code = ReportError("eval", ended.status());
+      return;
+    }
+    auto rows = client::ListEvals(*connection->stub, connection->token, connection->timeout_ms,
+                                  sweep_id, *jobs);
+    if (!rows.ok()) {
+      ctx.exit_code = ReportError("eval", rows.status());
+      return;
+    }
+    std::fputs(client::EvalTable(*ended, *rows).c_str(), stdout);
+    for (const auto& job : *ended) {
+      if (job.state() != ::flopwise::v1::EVAL_JOB_STATE_SUCCEEDED) ctx.exit_code = 1;
+    }
+  });
+});
+
+}  // namespace
+}  // namespace flopwise::cli
