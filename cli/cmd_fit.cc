@@ -18,9 +18,11 @@
 #include "client/sweep_records.h"
 #include "client/user_connection.h"
 #include "fitting/fit.h"
+#include "fitting/grouping.h"
 #include "fitting/preset_shapes.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
+#include "fitting/side_studies.h"
 #include "plot/scaling_figures.h"
 
 namespace flopwise::cli {
@@ -41,6 +43,9 @@ absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
   if (!convention.ok()) return convention.status();
   auto envelope = fitting::ParseEnvelopeKind(flags.envelope);
   if (!envelope.ok()) return envelope.status();
+  auto metric = fitting::ParseLossMetric(flags.metric);
+  if (!metric.ok()) return metric.status();
+  options.metric = *metric;
   options.unit = *unit;
   options.methods = *methods;
   options.convention = *convention;
@@ -51,6 +56,17 @@ absl::StatusOr<fitting::FitOptions> ToOptions(const FitFlags& flags) {
   options.min_tokens = flags.min_tokens;
   options.skip_fraction = flags.skip_fraction;
   return options;
+}
+
+absl::StatusOr<fitting::Grouping> ToGrouping(const FitFlags& flags) {
+  fitting::Grouping grouping;
+  auto by = fitting::ParseGroupBy(flags.group_by);
+  if (!by.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--group-by: ", by.status().message()));
+  }
+  grouping.by = *by;
+  grouping.grid = flags.grid;
+  return grouping;
 }
 
 // Shapes to round recommendations to: a user table, or the models' presets.
@@ -66,10 +82,6 @@ absl::Status CheckFlags(const FitFlags& flags) {
     return absl::InvalidArgumentError(
         absl::StrCat("budget: must be positive and finite (got ", flags.budget, ")"));
   }
-  if (flags.sweep_id != 0 && flags.envelope != "pareto") {
-    return absl::InvalidArgumentError(
-        "--envelope paper: only with --input (the coordinator fits with the pareto envelope)");
-  }
   return absl::OkStatus();
 }
 
@@ -81,10 +93,16 @@ int RunFit(const char* command, const FitFlags& flags) {
   if (flags.sweep_id != 0) return RunRemoteFit(command, flags);
   auto options = ToOptions(flags);
   if (!options.ok()) return Fail(command, options.status());
-  auto records = fitting::ReadRecordsFile(flags.input);
+  auto grouping = ToGrouping(flags);
+  if (!grouping.ok()) return Fail(command, grouping.status());
+  auto read = fitting::ReadRecordsFile(flags.input);
+  if (!read.ok()) return Fail(command, read.status());
+  auto records = fitting::GroupRecords(*read, *grouping);
   if (!records.ok()) return Fail(command, records.status());
   auto fit = fitting::FitScalingLaws(*records, *options);
   if (!fit.ok()) return Fail(command, fit.status());
+  auto side_studies = fitting::FindSideStudies(*records, fit->metric);
+  if (!side_studies.ok()) return Fail(command, side_studies.status());
   std::optional<fitting::BudgetReport> budget;
   if (flags.budget_given) {
     if (absl::Status s = fitting::CheckBudgetInRange(*fit, flags.budget);
@@ -103,11 +121,10 @@ int RunFit(const char* command, const FitFlags& flags) {
   std::string text;
   if (flags.json) {
     text = fitting::FitReportJson(*fit, b);
-  } else if (b != nullptr) {  // the answer first, then how it was reached
-    text = absl::StrCat(fitting::OptimalAnswerText(*fit, *b), "\ndetails\n",
-                        fitting::FitReportText(*fit, b));
   } else {
-    text = fitting::FitReportText(*fit, b);
+    text = fitting::FitAnswerText(*fit, b);
+    const std::string studies = fitting::SideStudiesMarkdown(*side_studies);
+    if (!studies.empty()) absl::StrAppend(&text, "\n", studies);
   }
   std::printf("%s\n", text.c_str());
   return 0;
@@ -135,14 +152,18 @@ int RunPlot(const FitFlags& flags) {
     records = fitting::ReadRecordsFile(flags.input);
   }
   if (!records.ok()) return Fail("plot", records.status());
-  auto fit = fitting::FitScalingLaws(*records, *options);
+  auto grouping = ToGrouping(flags);
+  if (!grouping.ok()) return Fail("plot", grouping.status());
+  auto grouped = fitting::GroupRecords(*records, *grouping);
+  if (!grouped.ok()) return Fail("plot", grouped.status());
+  auto fit = fitting::FitScalingLaws(*grouped, *options);
   if (!fit.ok()) return Fail("plot", fit.status());
-  auto written = plot::WriteScalingFigures(*records, *fit, flags.out_dir);
+  auto written = plot::WriteScalingFigures(*grouped, *fit, flags.out_dir);
   if (!written.ok()) return Fail("plot", written.status());
   for (const std::string& path : *written) std::printf("%s\n", path.c_str());
   for (const fitting::ArchFit& f : fit->archs) {
     for (const std::string& e : f.errors)
-      std::fprintf(stderr, "flopwise plot: %s: %s\n", f.arch.c_str(), e.c_str());
+      std::fprintf(stderr, "flopwise plot: %s: %s\n", fitting::ArchFitName(f).c_str(), e.c_str());
   }
   return 0;
 }
@@ -171,6 +192,17 @@ void AddCommonOptions(CLI::App* cmd, FitFlags& flags) {
                   "drop checkpoints before this fraction of each run's final tokens")
       ->check(CLI::Range(0.0, 0.999))
       ->excludes(min_tokens);
+  cmd->add_option("--metric", flags.metric,
+                  "loss to fit: train, validation, or auto (validation when every selected "
+                  "checkpoint has one)")
+      ->check(CLI::IsMember({"train", "validation", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--group-by", flags.group_by,
+                  "which runs are fitted together: auto (architecture and every setting that "
+                  "differs between the runs) or a list such as arch or arch,context of arch, "
+                  "grid, context, vocab, flags")
+      ->capture_default_str();
+  cmd->add_option("--grid", flags.grid, "fit only the runs of this spec grid");
   AddConnectionOptions(cmd, &flags.connect);  // with --sweep
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/command_registry.h"
 #include "client/exit_codes.h"
+#include "fitting/grouping.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
 #include "fitting/study_folder.h"
@@ -20,6 +21,8 @@ struct ReportFlags {
   std::string input;
   std::string unit = "flops";
   std::string envelope = "pareto";
+  std::string metric = "auto";
+  std::string group_by = "auto";
   int bootstrap = 200;
   uint64_t seed = 1;
   double skip_fraction = 0;
@@ -36,8 +39,17 @@ int RunReport(ReportFlags flags) {
   if (!unit.ok()) return Fail(unit.status());
   auto envelope = fitting::ParseEnvelopeKind(flags.envelope);
   if (!envelope.ok()) return Fail(envelope.status());
+  auto metric = fitting::ParseLossMetric(flags.metric);
+  if (!metric.ok()) return Fail(metric.status());
+  auto group_by = fitting::ParseGroupBy(flags.group_by);
+  if (!group_by.ok()) {
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat("--group-by: ", group_by.status().message())));
+  }
   auto records = fitting::ReadRecordsFile(flags.input);
   if (!records.ok()) return Fail(records.status());
+  flags.folder.fit.metric = *metric;
+  flags.folder.grouping.by = *group_by;
   flags.folder.fit.unit = *unit;
   flags.folder.fit.envelope = *envelope;
   flags.folder.fit.bootstrap_resamples = flags.bootstrap;
@@ -70,6 +82,17 @@ const CommandRegistrar kReport([](CLI::App& app, CliContext& ctx) {
                   "(per-compute minimum, as published)")
       ->check(CLI::IsMember({"pareto", "paper"}))
       ->capture_default_str();
+  cmd->add_option("--metric", flags.metric,
+                  "loss to fit: train, validation, or auto (validation when every checkpoint "
+                  "has one)")
+      ->check(CLI::IsMember({"train", "validation", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--group-by", flags.group_by,
+                  "which runs are fitted together: auto (architecture and every setting that "
+                  "differs between the runs) or a list such as arch or arch,context of arch, "
+                  "grid, context, vocab, flags")
+      ->capture_default_str();
+  cmd->add_option("--grid", flags.folder.grouping.grid, "report only the runs of this spec grid");
   cmd->add_option("--budget", flags.folder.budgets,
                   "compute budgets in --unit (repeatable; default: one inside the data, 10x and "
                   "100x its largest compute)")

@@ -23,7 +23,11 @@ struct FitFlags {
   uint64_t seed = 1;
   double min_tokens = 0;
   double skip_fraction = 0;
-  std::string envelope = "pareto";  // offline only: the coordinator fits with pareto
+  std::string envelope = "pareto";
+  std::string metric =
+      "auto";  // train, validation or auto (validation when every checkpoint has it)
+  std::string group_by = "auto";  // fitting/grouping.h
+  std::string grid;               // only this spec grid's runs; empty: every run
   double budget = 0;
   bool budget_given = false;  // --budget was on the command line (0 is then an error)
   bool extrapolate = false;   // answer a budget far outside the data's compute range

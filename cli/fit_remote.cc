@@ -22,6 +22,10 @@ absl::StatusOr<client::RemoteFitQuery> ToQuery(const FitFlags& flags) {
   query.seed = flags.seed;
   query.min_tokens = flags.min_tokens;
   query.skip_fraction = flags.skip_fraction;
+  query.metric = flags.metric;
+  query.envelope = flags.envelope;
+  query.group_by = flags.group_by;
+  query.grid = flags.grid;
   query.budget = flags.budget;
   if (flags.budget != 0 && !flags.shapes.empty()) {
     auto shapes = fitting::ReadShapesFile(flags.shapes);

@@ -24,6 +24,10 @@ void SetFitOptions(const RemoteFitQuery& query, Request* request) {
   request->set_flops_convention(query.convention);
   request->set_min_tokens(query.min_tokens);
   request->set_skip_fraction(query.skip_fraction);
+  request->set_metric(query.metric);
+  request->set_envelope(query.envelope);
+  request->set_group_by(query.group_by);
+  request->set_grid(query.grid);
 }
 
 void AddShapes(const std::vector<fitting::ShapeOption>& shapes, v1::QueryOptimalRequest* request) {

@@ -23,7 +23,11 @@ struct RemoteFitQuery {
   uint64_t seed = 1;
   double min_tokens = 0;
   double skip_fraction = 0;
-  double budget = 0;  // > 0: QueryOptimal for this budget (in unit); 0: FitScalingLaw
+  std::string metric;    // train, validation; "": validation when every checkpoint has it
+  std::string envelope;  // pareto or paper; "": pareto
+  std::string group_by;  // "": auto (fitting/grouping.h)
+  std::string grid;      // "": every run
+  double budget = 0;     // > 0: QueryOptimal for this budget (in unit); 0: FitScalingLaw
   // Shapes to round N_opt to (with a budget; empty: the coordinator's
   // presets). Rows of an architecture the coordinator does not train could
   // never match a run, so they are not sent.
@@ -31,7 +35,7 @@ struct RemoteFitQuery {
 };
 
 struct RemoteFitReport {
-  std::string json, text;             // FitReportJson / FitReportText
+  std::string json, text;             // FitReportJson / FitAnswerText and the side studies
   std::vector<std::string> warnings;  // about the inputs (checkpoints left out)
 };
 

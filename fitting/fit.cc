@@ -24,7 +24,11 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double FlopsPerUnit(ComputeUnit unit) { return unit == ComputeUnit::kFlops ? 1 : kFlopsPerPfDay; }
 
-absl::Status ValidateRecord(const CheckpointRecord& r, size_t i) {
+double FittedLoss(const CheckpointRecord& r, LossMetric metric) {
+  return metric == LossMetric::kValidation ? r.validation_loss : r.loss;
+}
+
+absl::Status ValidateRecord(const CheckpointRecord& r, size_t i, LossMetric metric) {
   auto positive = [&](const char* field, double v) -> absl::Status {
     if (v > 0 && std::isfinite(v)) return absl::OkStatus();
     return absl::InvalidArgumentError(
@@ -36,7 +40,12 @@ absl::Status ValidateRecord(const CheckpointRecord& r, size_t i) {
   if (absl::Status s = positive("n_params", r.n_params); !s.ok()) return s;
   if (absl::Status s = positive("tokens", r.tokens); !s.ok()) return s;
   if (absl::Status s = positive("flops", r.flops); !s.ok()) return s;
-  if (absl::Status s = positive("loss", r.loss); !s.ok()) return s;
+  if (absl::Status s = metric == LossMetric::kValidation
+                           ? positive("validation_loss", r.validation_loss)
+                           : positive("loss", r.loss);
+      !s.ok()) {
+    return s;
+  }
   if (!(r.n_params_total >= 0) || !std::isfinite(r.n_params_total)) {
     return absl::InvalidArgumentError(
         absl::StrCat("records[", i, "].n_params_total: must be 0 (unknown) or positive (got ",
@@ -47,25 +56,29 @@ absl::Status ValidateRecord(const CheckpointRecord& r, size_t i) {
 
 struct ArchData {
   std::string arch;
+  std::string group;
   std::vector<RunCurve> runs;
   double flops_per_param_token = 6;
   std::vector<std::string> warnings;
 };
 
-// Groups records by arch and run, applies the token filters, converts C to
-// the unit and sorts each run by compute.
+// Groups records by group, arch and run, applies the token filters, converts
+// C to the unit, takes the metric's loss and sorts each run by compute.
 absl::StatusOr<std::vector<ArchData>> BuildArchData(std::span<const CheckpointRecord> records,
-                                                    const FitOptions& options) {
-  std::map<std::string, std::map<std::string, std::vector<const CheckpointRecord*>>> grouped;
+                                                    const FitOptions& options, LossMetric metric) {
+  using GroupArch = std::pair<std::string, std::string>;
+  std::map<GroupArch, std::map<std::string, std::vector<const CheckpointRecord*>>> grouped;
   for (size_t i = 0; i < records.size(); ++i) {
-    if (absl::Status s = ValidateRecord(records[i], i); !s.ok()) return s;
-    grouped[records[i].arch][records[i].run].push_back(&records[i]);
+    if (absl::Status s = ValidateRecord(records[i], i, metric); !s.ok()) return s;
+    grouped[{records[i].group, records[i].arch}][records[i].run].push_back(&records[i]);
   }
   const double per_unit = FlopsPerUnit(options.unit);
   std::vector<ArchData> archs;
-  for (auto& [arch, runs] : grouped) {
+  for (auto& [group_arch, runs] : grouped) {
+    const std::string& arch = group_arch.second;
     ArchData data;
     data.arch = arch;
+    data.group = group_arch.first;
     std::vector<double> flops_per_param_token;
     int filtered = 0, duplicates = 0;
     for (auto& [run, points] : runs) {
@@ -99,7 +112,7 @@ absl::StatusOr<std::vector<ArchData>> BuildArchData(std::span<const CheckpointRe
         }
         curve.compute.push_back(compute);
         curve.tokens.push_back(p->tokens);
-        curve.loss.push_back(p->loss);
+        curve.loss.push_back(FittedLoss(*p, metric));
         flops_per_param_token.push_back(flops / (p->n_params * p->tokens));
       }
       if (curve.compute.empty()) {
@@ -335,6 +348,7 @@ bool AllLossesEqual(std::span<const RunCurve> runs) {
 ArchFit DescribeArch(ArchData& data) {
   ArchFit out;
   out.arch = data.arch;
+  out.group = data.group;
   out.warnings = std::move(data.warnings);
   out.runs = static_cast<int>(data.runs.size());
   out.flops_per_param_token = data.flops_per_param_token;
@@ -352,6 +366,12 @@ ArchFit DescribeArch(ArchData& data) {
 std::string WhyUnfittable(const ArchData& data, int points) {
   if (data.runs.size() < 2) {
     return absl::StrCat("a single run (", data.runs.size() == 1 ? data.runs[0].run : "none",
+                        "): scaling laws need runs of at least 2 model sizes");
+  }
+  const double n_params = data.runs[0].n_params;
+  if (std::all_of(data.runs.begin(), data.runs.end(),
+                  [&](const RunCurve& r) { return r.n_params == n_params; })) {
+    return absl::StrCat("all ", data.runs.size(), " runs have the same size (N = ", n_params,
                         "): scaling laws need runs of at least 2 model sizes");
   }
   if (AllLossesEqual(data.runs)) {
@@ -402,7 +422,9 @@ absl::Status CheckAnyLaw(const FitReport& report) {
   if (any) return absl::OkStatus();
   std::vector<std::string> all_errors;
   for (const ArchFit& f : report.archs) {
-    for (const std::string& e : f.errors) all_errors.push_back(absl::StrCat(f.arch, ": ", e));
+    for (const std::string& e : f.errors) {
+      all_errors.push_back(absl::StrCat(ArchFitName(f), ": ", e));
+    }
   }
   return absl::InvalidArgumentError(
       absl::StrCat("no law could be fitted: ", absl::StrJoin(all_errors, "; ")));
@@ -437,17 +459,39 @@ absl::Status CheckBootstrapResamples(int resamples) {
       absl::StrCat("must be in [0, ", kMaxBootstrapResamples, "] (got ", resamples, ")"));
 }
 
+absl::StatusOr<LossMetric> ResolveLossMetric(std::span<const CheckpointRecord> records,
+                                             LossMetric requested) {
+  if (requested == LossMetric::kTrain) return requested;
+  size_t lacking = 0;
+  const CheckpointRecord* first = nullptr;
+  for (const CheckpointRecord& r : records) {
+    if (std::isfinite(r.validation_loss)) continue;
+    if (lacking++ == 0) first = &r;
+  }
+  if (requested == LossMetric::kAuto) {
+    return lacking == 0 && !records.empty() ? LossMetric::kValidation : LossMetric::kTrain;
+  }
+  if (lacking == 0) return requested;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "metric: validation asked for, but ", lacking, " of ", records.size(),
+      " checkpoints have no validation loss (first: run ", first->run, " at ", first->tokens,
+      " tokens); fit on training loss (metric train) or evaluate those checkpoints"));
+}
+
 absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> records,
                                          const FitOptions& options) {
   if (records.empty()) return absl::InvalidArgumentError("records: empty");
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  auto archs = BuildArchData(records, options);
+  auto metric = ResolveLossMetric(records, options.metric);
+  if (!metric.ok()) return metric.status();
+  auto archs = BuildArchData(records, options, *metric);
   if (!archs.ok()) return archs.status();
 
   FitReport report;
   report.unit = options.unit;
   report.convention = options.convention;
   report.envelope = options.envelope;
+  report.metric = *metric;
   report.methods = options.methods;
   report.bootstrap_resamples = options.bootstrap_resamples;
   report.interval_level = options.interval_level;

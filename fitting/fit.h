@@ -23,6 +23,18 @@ namespace flopwise::fitting {
 
 // A checkpoint without the trainer's validation.
 inline constexpr double kNoValidationLoss = std::numeric_limits<double>::quiet_NaN();
+// The settings of a run besides its architecture and size, for grouping
+// runs (fitting/grouping.h) and the side studies (fitting/side_studies.h).
+// Zero or empty: unknown.
+struct RunSettings {
+  int context = 0;  // sequence length in tokens
+  int layers = 0;
+  int d_model = 0;
+  int vocab = 0;      // unpadded vocabulary size (the tokenizer)
+  std::string flags;  // the model flags that differ from their defaults, "k=v,..."
+  std::vector<std::string>
+      grids;  // the spec grids that asked for the run, first the one that made it
+};
 
 // One checkpoint of one training run.
 struct CheckpointRecord {
@@ -36,6 +48,10 @@ struct CheckpointRecord {
   // The trainer's validation loss at this checkpoint (nats per token); NaN
   // when none ran.
   double validation_loss = kNoValidationLoss;
+  RunSettings settings = {};
+  // The group the run is fitted in (fitting/grouping.h's label, such as
+  // "context=2048"); runs are fitted per (group, arch). Empty: one group.
+  std::string group = {};
 };
 
 inline constexpr double kFlopsPerPfDay = 8.64e19;  // 1e15 FLOP/s for one day
@@ -59,6 +75,18 @@ absl::StatusOr<FlopsConvention> ParseFlopsConvention(std::string_view key);
 enum class EnvelopeKind { kPareto, kPaper };
 std::string_view EnvelopeKindKey(EnvelopeKind kind);  // "pareto" or "paper"
 absl::StatusOr<EnvelopeKind> ParseEnvelopeKind(std::string_view key);
+
+// The loss the laws are fitted to. kAuto: validation loss when every record
+// has one, training loss otherwise (FitReport::metric says which was used).
+enum class LossMetric { kAuto, kTrain, kValidation };
+std::string_view LossMetricKey(LossMetric metric);  // "auto", "train" or "validation"
+absl::StatusOr<LossMetric> ParseLossMetric(std::string_view key);
+
+// The metric kAuto resolves to for `records` (`requested` itself otherwise).
+// InvalidArgument for kValidation when a record has no validation loss,
+// saying how many of how many lack it.
+absl::StatusOr<LossMetric> ResolveLossMetric(std::span<const CheckpointRecord> records,
+                                             LossMetric requested);
 
 // Bit set of methods.
 enum Method : unsigned { kPaper = 1, kApproach2 = 2, kApproach3 = 4, kAllMethods = 7 };
@@ -98,6 +126,7 @@ struct FitOptions {
   double skip_fraction = 0;  // drop checkpoints before this fraction of the run's final tokens
   int envelope_grid_points = 100;  // log-spaced compute grid of the envelope
   EnvelopeKind envelope = EnvelopeKind::kPareto;
+  LossMetric metric = LossMetric::kAuto;
   int isoflop_levels = 24;  // log-spaced compute levels tried as iso-FLOP slices
   Approach3Grid approach3;
 };
@@ -193,6 +222,7 @@ struct HoldoutCheck {
 
 struct ArchFit {
   std::string arch;
+  std::string group;  // the records' group ("" when the fit has one group)
   int runs = 0, points = 0;
   double compute_min = 0, compute_max = 0;  // data range, in FitReport::unit
   double flops_per_param_token = 6;         // k of C = k N D (see Approach3Fit)
@@ -212,14 +242,20 @@ struct FitReport {
   ComputeUnit unit = ComputeUnit::kFlops;
   FlopsConvention convention = FlopsConvention::kFormula;
   EnvelopeKind envelope = EnvelopeKind::kPareto;  // the one the paper method used
+  LossMetric metric = LossMetric::kTrain;         // the loss fitted: kTrain or kValidation
   unsigned methods = kAllMethods;
   int bootstrap_resamples = 0;
   double interval_level = 0.95;
-  std::vector<ArchFit> archs;  // sorted by name
+  std::vector<ArchFit> archs;  // sorted by group, then by arch
 };
 
-// Fits every architecture in `records`. Returns InvalidArgument naming the
-// record and field for bad values (non-positive, non-finite, empty names), or
+// "llama", or "llama [context=2048]" for an architecture fitted in a group.
+std::string GroupedArchName(std::string_view arch, std::string_view group);
+inline std::string ArchFitName(const ArchFit& fit) { return GroupedArchName(fit.arch, fit.group); }
+
+// Fits every (group, architecture) in `records` to options.metric's loss.
+// Returns InvalidArgument naming the record and field for bad values
+// (non-positive, non-finite, empty names), as ResolveLossMetric does, or
 // when no requested method could be fitted for any architecture; per-method
 // failures of one architecture are reported in ArchFit::errors.
 absl::StatusOr<FitReport> FitScalingLaws(std::span<const CheckpointRecord> records,
@@ -253,6 +289,7 @@ inline constexpr double kMethodDisagreementFactor = 2;
 
 struct ArchRecommendation {
   std::string arch;
+  std::string group;  // its ArchFit's group
   std::vector<MethodRecommendation> methods;
   double extrapolation_decades = 0;  // 0 inside the data's compute range
   double n_opt_spread = 1;           // largest N_opt over smallest, across methods
@@ -263,8 +300,10 @@ struct ArchRecommendation {
 // winner.
 inline constexpr double kClearWinnerFraction = 0.6;
 
+// Compared within a group only: runs of other settings are another study.
 struct BestArch {
   std::string method;
+  std::string group = {};  // "" with one group
   std::string arch;
   double win_fraction = 0;  // share of bootstrap resamples where it has the lowest loss
   int resamples = 0;        // resamples compared (0: no bootstrap)
@@ -279,7 +318,7 @@ inline bool IsClearWinner(const BestArch& best) {
 struct BudgetReport {
   double budget = 0;  // C in FitReport::unit
   std::vector<ArchRecommendation> archs;
-  std::vector<BestArch> best;  // one per method fitted for at least one arch
+  std::vector<BestArch> best;  // by group, one per method fitted for at least one arch
 };
 
 // How far `budget` may lie outside every fitted architecture's compute range

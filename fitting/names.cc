@@ -2,6 +2,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "base/str_cat.h"
 #include "fitting/fit.h"
 
 namespace flopwise::fitting {
@@ -41,6 +42,30 @@ absl::StatusOr<EnvelopeKind> ParseEnvelopeKind(std::string_view key) {
   if (key == "paper") return EnvelopeKind::kPaper;
   return absl::InvalidArgumentError(
       absl::StrCat("envelope: must be pareto or paper (got '", std::string(key), "')"));
+}
+
+std::string_view LossMetricKey(LossMetric metric) {
+  switch (metric) {
+    case LossMetric::kTrain:
+      return "train";
+    case LossMetric::kValidation:
+      return "validation";
+    case LossMetric::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+absl::StatusOr<LossMetric> ParseLossMetric(std::string_view key) {
+  if (key == "train") return LossMetric::kTrain;
+  if (key == "validation") return LossMetric::kValidation;
+  if (key == "auto") return LossMetric::kAuto;
+  return absl::InvalidArgumentError(
+      absl::StrCat("metric: must be train, validation or auto (got '", std::string(key), "')"));
+}
+
+std::string GroupedArchName(std::string_view arch, std::string_view group) {
+  return group.empty() ? std::string(arch) : Cat(arch, " [", group, "]");
 }
 
 absl::StatusOr<unsigned> ParseMethods(std::string_view key) {

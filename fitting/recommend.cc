@@ -146,6 +146,7 @@ ArchRecommendation RecommendArch(const FitReport& fit, const ArchFit& f, double 
                                  std::span<const ShapeOption> shapes) {
   ArchRecommendation rec;
   rec.arch = f.arch;
+  rec.group = f.group;
   NoteExtrapolation(fit, f, budget, rec);
   for (int method = 0; method < 3; ++method) {
     if (HasMethod(f, method)) RecommendMethod(fit, f, method, budget, shapes, rec);
@@ -196,6 +197,7 @@ std::optional<BestArch> BestArchFor(std::span<const ArchFit* const> fitted, int 
   if (candidates.empty()) return std::nullopt;
   BestArch best;
   best.method = kMethodNames[method];
+  best.group = candidates.front()->group;
   double best_loss = std::numeric_limits<double>::infinity();
   for (const ArchFit* f : candidates) {
     const double loss = Predict(f->coefs, method, budget).loss;
@@ -252,15 +254,19 @@ absl::StatusOr<BudgetReport> RecommendForBudget(const FitReport& fit, double bud
   if (absl::Status s = CheckBudget(budget); !s.ok()) return s;
   BudgetReport report;
   report.budget = budget;
-  std::vector<const ArchFit*> fitted;
+  // fit.archs is sorted by group: each group's architectures are compared.
+  std::vector<std::vector<const ArchFit*>> groups;
   for (const ArchFit& f : fit.archs) {
     if (!(f.has_paper || f.has_approach2 || f.has_approach3)) continue;
-    fitted.push_back(&f);
+    if (groups.empty() || groups.back().front()->group != f.group) groups.emplace_back();
+    groups.back().push_back(&f);
     report.archs.push_back(RecommendArch(fit, f, budget, shapes));
   }
-  for (int method = 0; method < 3; ++method) {
-    if (std::optional<BestArch> best = BestArchFor(fitted, method, budget)) {
-      report.best.push_back(*std::move(best));
+  for (const std::vector<const ArchFit*>& fitted : groups) {
+    for (int method = 0; method < 3; ++method) {
+      if (std::optional<BestArch> best = BestArchFor(fitted, method, budget)) {
+        report.best.push_back(*std::move(best));
+      }
     }
   }
   return report;

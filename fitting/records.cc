@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 
 namespace flopwise::fitting {
 namespace {
@@ -121,6 +122,81 @@ absl::Status CheckRecord(const CheckpointRecord& r, absl::string_view where) {
   return absl::OkStatus();
 }
 
+// A count such as a context length: a positive whole number.
+absl::Status CheckCount(double v, absl::string_view name, absl::string_view where) {
+  if (v >= 1 && v <= 1e9 && v == std::floor(v)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, name, ": must be a positive whole number (got ", v, ")"));
+}
+
+// The optional columns: validation_loss (positive), the run's settings
+// context, layers, d_model, vocab (positive whole numbers), grid and flags
+// (text). An absent column or an empty cell leaves the field unknown.
+absl::Status OptionalFields(const std::vector<std::string>& row, const Columns& columns,
+                            absl::string_view source, int line_no, CheckpointRecord& r) {
+  auto present = [&](const char* name) {
+    auto it = columns.find(name);
+    return it != columns.end() && it->second < row.size() && !row[it->second].empty();
+  };
+  const std::string where = absl::StrCat(source, ":", line_no, ": ");
+  if (present("validation_loss")) {
+    RETURN_IF_ERROR(Field(row, columns, "validation_loss", source, line_no, r.validation_loss));
+    RETURN_IF_ERROR(CheckPositive(r.validation_loss, "validation_loss", where));
+  }
+  const std::pair<const char*, int*> counts[] = {{"context", &r.settings.context},
+                                                 {"layers", &r.settings.layers},
+                                                 {"d_model", &r.settings.d_model},
+                                                 {"vocab", &r.settings.vocab}};
+  for (auto [name, out] : counts) {
+    if (!present(name)) continue;
+    double v = 0;
+    RETURN_IF_ERROR(Field(row, columns, name, source, line_no, v));
+    RETURN_IF_ERROR(CheckCount(v, name, where));
+    *out = static_cast<int>(v);
+  }
+  if (present("grid")) {
+    std::string grid;
+    RETURN_IF_ERROR(Field(row, columns, "grid", source, line_no, grid));
+    r.settings.grids = {grid};
+  }
+  if (present("flags"))
+    RETURN_IF_ERROR(Field(row, columns, "flags", source, line_no, r.settings.flags));
+  return absl::OkStatus();
+}
+
+// The same optional keys in a JSON Lines object (null: unknown).
+absl::Status OptionalKeys(const nlohmann::json& j, absl::string_view where, CheckpointRecord& r) {
+  auto present = [&](const char* key) { return j.contains(key) && !j[key].is_null(); };
+  if (present("validation_loss")) {
+    if (!j["validation_loss"].is_number()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "key 'validation_loss': not a number"));
+    }
+    r.validation_loss = j["validation_loss"].get<double>();
+    RETURN_IF_ERROR(CheckPositive(r.validation_loss, "validation_loss", where));
+  }
+  const std::pair<const char*, int*> counts[] = {{"context", &r.settings.context},
+                                                 {"layers", &r.settings.layers},
+                                                 {"d_model", &r.settings.d_model},
+                                                 {"vocab", &r.settings.vocab}};
+  for (auto [key, out] : counts) {
+    if (!present(key)) continue;
+    if (!j[key].is_number()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "key '", key, "': not a number"));
+    }
+    const double v = j[key].get<double>();
+    RETURN_IF_ERROR(CheckCount(v, key, where));
+    *out = static_cast<int>(v);
+  }
+  for (const char* key : {"grid", "flags"}) {
+    if (present(key) && !j[key].is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "key '", key, "': not a string"));
+    }
+  }
+  if (present("grid")) r.settings.grids = {j["grid"].get<std::string>()};
+  if (present("flags")) r.settings.flags = j["flags"].get<std::string>();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<CheckpointRecord>> ParseCsv(absl::string_view text,
                                                        absl::string_view source) {
   std::vector<CheckpointRecord> records;
@@ -155,6 +231,7 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseCsv(absl::string_view text,
         return s;
       }
     }
+    RETURN_IF_ERROR(OptionalFields(row, *columns, source, line_no, r));
     if (absl::Status s = CheckRecord(r, absl::StrCat(source, ":", line_no, ": ")); !s.ok()) {
       return s;
     }
@@ -205,6 +282,7 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseJsonLines(absl::string_view t
       }
       *out = j[key].get<double>();
     }
+    RETURN_IF_ERROR(OptionalKeys(j, where, r));
     if (absl::Status s = CheckRecord(r, where); !s.ok()) return s;
     records.push_back(std::move(r));
   }

@@ -2,11 +2,13 @@
 // fit`; the coordinator builds records from its database instead).
 //
 // CSV: a header row naming the columns, in any order: arch, run, n_params,
-// tokens, flops, loss (required) and n_params_total (optional); other columns
-// are ignored; fields may be double-quoted. JSON Lines: one object per line
-// with the same keys (numbers as JSON numbers). Blank lines and lines starting
-// with '#' are skipped in both. The format is chosen by content: a first
-// non-blank character '{' means JSON Lines.
+// tokens, flops, loss (required) and the optional n_params_total,
+// validation_loss, and the run's settings context, layers, d_model, vocab,
+// grid and flags (fitting/grouping.h, side_studies.h); an empty cell is an
+// unknown value; other columns are ignored; fields may be double-quoted. JSON Lines: one object per
+// line with the same keys (numbers as JSON numbers, grid and flags strings, null for unknown).
+// Blank lines and lines starting with '#' are skipped in both. The format is chosen by content: a
+// first non-blank character '{' means JSON Lines.
 #pragma once
 
 #include <string>

@@ -62,6 +62,7 @@ json RecommendationJson(const ArchRecommendation& rec, const BudgetReport& budge
 
 json ArchJson(const ArchFit& f, const FitReport& fit) {
   json a = {{"arch", f.arch},
+            {"group", f.group},
             {"unit", ComputeUnitKey(fit.unit)},
             {"runs", f.runs},
             {"points", f.points},
@@ -125,20 +126,26 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
 // "lowest loss (paper): llama, in 85% of 200 bootstrap resamples", or "no
 // clear winner" when it won fewer than kClearWinnerFraction of them.
 std::string BestArchText(const BestArch& b) {
+  const std::string lowest = b.group.empty()
+                                 ? absl::StrCat("lowest loss (", b.method, ")")
+                                 : absl::StrCat("lowest loss (", b.method, ", ", b.group, ")");
   if (b.resamples == 0) {
-    return absl::StrFormat("lowest loss (%s): %s (no bootstrap: ordering unquantified)", b.method,
-                           b.arch);
+    return absl::StrFormat("%s: %s (no bootstrap: ordering unquantified)", lowest, b.arch);
   }
   if (!IsClearWinner(b)) {
     return absl::StrFormat(
-        "lowest loss (%s): no clear winner (%s lowest in only %.0f%% of %d bootstrap resamples)",
-        b.method, b.arch, 100 * b.win_fraction, b.resamples);
+        "%s: no clear winner (%s lowest in only %.0f%% of %d bootstrap resamples)", lowest, b.arch,
+        100 * b.win_fraction, b.resamples);
   }
-  return absl::StrFormat("lowest loss (%s): %s, in %.0f%% of %d bootstrap resamples", b.method,
-                         b.arch, 100 * b.win_fraction, b.resamples);
+  return absl::StrFormat("%s: %s, in %.0f%% of %d bootstrap resamples", lowest, b.arch,
+                         100 * b.win_fraction, b.resamples);
 }
 
 }  // namespace
+
+std::string_view LossMetricTitle(LossMetric metric) {
+  return metric == LossMetric::kValidation ? "validation loss" : "training loss";
+}
 
 std::string FormatFinite(double v, int digits) {
   return std::isfinite(v) ? absl::StrFormat("%.*g", digits, v) : "n/a";
@@ -159,6 +166,7 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
               {"unit_name", ComputeUnitName(fit.unit)},
               {"flops_convention", FlopsConventionKey(fit.convention)},
               {"envelope", EnvelopeKindKey(fit.envelope)},
+              {"metric", LossMetricKey(fit.metric)},
               {"methods", MethodsJson(fit.methods)},
               {"bootstrap_resamples", fit.bootstrap_resamples},
               {"interval_level", fit.interval_level},
@@ -167,7 +175,8 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
     json a = ArchJson(f, fit);
     if (budget != nullptr) {
       for (const ArchRecommendation& rec : budget->archs) {
-        if (rec.arch == f.arch) a["recommendation"] = RecommendationJson(rec, *budget, fit.unit);
+        if (rec.arch == f.arch && rec.group == f.group)
+          a["recommendation"] = RecommendationJson(rec, *budget, fit.unit);
       }
     }
     doc["archs"].push_back(std::move(a));
@@ -176,6 +185,7 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
     json best = json::array();
     for (const BestArch& b : budget->best) {
       best.push_back({{"method", b.method},
+                      {"group", b.group},
                       {"arch", b.arch},
                       {"win_fraction", b.resamples > 0 ? Number(b.win_fraction) : json(nullptr)},
                       {"resamples", b.resamples}});
@@ -188,10 +198,10 @@ std::string FitReportJson(const FitReport& fit, const BudgetReport* budget) {
 
 std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
   std::string out = absl::StrFormat(
-      "C in %s, FLOP convention %s, %s envelope, %d bootstrap resamples (%.0f%% percentile "
-      "intervals)\n",
-      ComputeUnitName(fit.unit), FlopsConventionKey(fit.convention), EnvelopeKindKey(fit.envelope),
-      fit.bootstrap_resamples, 100 * fit.interval_level);
+      "fitted on %s, C in %s, FLOP convention %s, %s envelope, %d bootstrap resamples (%.0f%% "
+      "percentile intervals)\n",
+      LossMetricTitle(fit.metric), ComputeUnitName(fit.unit), FlopsConventionKey(fit.convention),
+      EnvelopeKindKey(fit.envelope), fit.bootstrap_resamples, 100 * fit.interval_level);
   auto coef = [&](const ArchFit& f, Coef c) {
     std::string s = FormatFinite(f.coefs[c]);
     if (f.intervals[c].valid) {
@@ -201,8 +211,8 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     return s;
   };
   for (const ArchFit& f : fit.archs) {
-    absl::StrAppendFormat(&out, "\n== %s: %d runs, %d checkpoints, C from %s to %s %s\n", f.arch,
-                          f.runs, f.points, FormatFinite(f.compute_min),
+    absl::StrAppendFormat(&out, "\n== %s: %d runs, %d checkpoints, C from %s to %s %s\n",
+                          ArchFitName(f), f.runs, f.points, FormatFinite(f.compute_min),
                           FormatFinite(f.compute_max), ComputeUnitName(fit.unit));
     if (f.has_paper) {
       absl::StrAppendFormat(&out, "  paper (%s envelope of %d points)\n",
@@ -254,7 +264,7 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     return s;
   };
   for (const ArchRecommendation& rec : budget->archs) {
-    absl::StrAppend(&out, "  ", rec.arch, "\n");
+    absl::StrAppend(&out, "  ", GroupedArchName(rec.arch, rec.group), "\n");
     for (const MethodRecommendation& m : rec.methods) {
       absl::StrAppend(&out, "    ", m.method, ": N_opt ", estimate(m.n_opt), "  D_opt ",
                       estimate(m.d_opt), "  loss ", estimate(m.loss), "\n");
@@ -272,13 +282,14 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
 }
 
 std::string OptimalAnswerText(const FitReport& fit, const BudgetReport& budget) {
-  std::string out = absl::StrFormat("compute-optimal at C = %s %s\n", FormatFinite(budget.budget),
-                                    ComputeUnitName(fit.unit));
+  std::string out =
+      absl::StrFormat("compute-optimal at C = %s %s (fitted on %s)\n", FormatFinite(budget.budget),
+                      ComputeUnitName(fit.unit), LossMetricTitle(fit.metric));
   for (const ArchRecommendation& rec : budget.archs) {
     for (const MethodRecommendation& m : rec.methods) {
-      absl::StrAppendFormat(&out, "  %-8s N_opt %-10s D_opt %-10s loss %-8s (%s)\n", rec.arch,
-                            FormatFinite(m.n_opt.value, 3), FormatFinite(m.d_opt.value, 3),
-                            FormatFinite(m.loss.value), m.method);
+      absl::StrAppendFormat(&out, "  %-8s N_opt %-10s D_opt %-10s loss %-8s (%s)\n",
+                            GroupedArchName(rec.arch, rec.group), FormatFinite(m.n_opt.value, 3),
+                            FormatFinite(m.d_opt.value, 3), FormatFinite(m.loss.value), m.method);
     }
   }
   for (const BestArch& b : budget.best) absl::StrAppend(&out, "  ", BestArchText(b), "\n");
@@ -287,16 +298,22 @@ std::string OptimalAnswerText(const FitReport& fit, const BudgetReport& budget) 
       absl::StrAppendFormat(&out,
                             "!! EXTRAPOLATION (%s): the budget is %.1f decades outside this "
                             "architecture's data; the numbers above are not measured\n",
-                            rec.arch, rec.extrapolation_decades);
+                            GroupedArchName(rec.arch, rec.group), rec.extrapolation_decades);
     }
     if (rec.n_opt_spread > kMethodDisagreementFactor) {
       absl::StrAppendFormat(&out,
                             "!! METHODS DISAGREE (%s): N_opt differs %.1fx between methods (more "
                             "than %gx)\n",
-                            rec.arch, rec.n_opt_spread, kMethodDisagreementFactor);
+                            GroupedArchName(rec.arch, rec.group), rec.n_opt_spread,
+                            kMethodDisagreementFactor);
     }
   }
   return out;
+}
+
+std::string FitAnswerText(const FitReport& fit, const BudgetReport* budget) {
+  if (budget == nullptr) return FitReportText(fit, nullptr);
+  return absl::StrCat(OptimalAnswerText(fit, *budget), "\ndetails\n", FitReportText(fit, budget));
 }
 
 std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport> budgets) {
@@ -311,13 +328,15 @@ std::string PaperOptimumTable(const FitReport& fit, std::span<const BudgetReport
         const std::string shape =
             m.has_shape ? absl::StrFormat("%s (%.3g)", m.shape.name, m.shape_tokens) : "-";
         absl::StrAppendFormat(&out, "%-10.3g %-6s %-10.3g %-10.3g %-7.4f %s%s\n", b.budget,
-                              rec.arch, m.n_opt.value, m.d_opt.value, m.loss.value, shape,
+                              GroupedArchName(rec.arch, rec.group), m.n_opt.value, m.d_opt.value,
+                              m.loss.value, shape,
                               rec.extrapolation_decades > 0 ? "  (extrapolated)" : "");
       }
     }
     for (const BestArch& best : b.best) {
       if (best.method != "paper") continue;
-      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss: ", b.budget);
+      absl::StrAppendFormat(&out, "%-10.3g lowest predicted loss%s: ", b.budget,
+                            best.group.empty() ? "" : " [" + best.group + "]");
       if (best.resamples == 0) {
         absl::StrAppend(&out, best.arch, "\n");
       } else {

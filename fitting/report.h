@@ -14,6 +14,10 @@ namespace flopwise::fitting {
 // through it, so a NaN never reaches a reader.
 std::string FormatFinite(double v, int digits = 4);
 
+// "validation loss" or "training loss": what a report says its laws were
+// fitted on ("fitted on validation loss").
+std::string_view LossMetricTitle(LossMetric metric);
+
 // "L(C) = 3.7087 * C^-0.0798  (C in PF-days)"; `name` is "L", "N_opt" or "D_opt".
 std::string LawText(std::string_view name, double coef, double exponent, ComputeUnit unit);
 
@@ -21,10 +25,12 @@ std::string LawText(std::string_view name, double coef, double exponent, Compute
 std::string Approach3LawText(const Approach3Fit& fit);
 
 // The JSON document of `flopwise fit --json` / `flopwise optimal --json`:
-// {"unit", "unit_name", "flops_convention", "methods", "bootstrap_resamples",
-//  "interval_level", "archs": [{"arch", "unit", <every CoefName> (+ "_lo"/"_hi"
+// {"unit", "unit_name", "flops_convention", "envelope", "metric" ("train" or
+//  "validation"), "methods", "bootstrap_resamples", "interval_level",
+//  "archs": [{"arch", "group" ("" with one group), "unit", <every CoefName> (+ "_lo"/"_hi"
 //  with bootstrap), "laws", "quality", "holdout", "errors", "warnings",
-//  "recommendation" (with a budget)}], "budget" (with a budget)}.
+//  "recommendation" (with a budget)}], "budget" (with a budget: "value",
+//  "unit", "best": [{"method", "group", "arch", "win_fraction", "resamples"}])}.
 // `budget` may be null.
 std::string FitReportJson(const FitReport& fit, const BudgetReport* budget);
 
@@ -36,6 +42,11 @@ std::string OptimalAnswerText(const FitReport& fit, const BudgetReport& budget);
 
 // A human-readable summary of the same content.
 std::string FitReportText(const FitReport& fit, const BudgetReport* budget);
+
+// What `flopwise fit` and `optimal` print, offline and for a sweep alike:
+// with a budget the answer first (OptimalAnswerText), then "details" and
+// FitReportText; without one FitReportText.
+std::string FitAnswerText(const FitReport& fit, const BudgetReport* budget);
 
 // The paper method's recommendation per budget and architecture, one line
 // each under a header, then per budget the architecture with the lowest

@@ -194,6 +194,7 @@ json ToJson(const ArchFit& f) {
                        {"relative_error", Real(h.relative_error)}});
   }
   return {{"arch", f.arch},
+          {"group", f.group},
           {"runs", f.runs},
           {"points", f.points},
           {"compute_min", Real(f.compute_min)},
@@ -216,6 +217,7 @@ json ToJson(const ArchFit& f) {
 ArchFit ArchFrom(const json& j) {
   ArchFit f;
   f.arch = j.at("arch").get<std::string>();
+  f.group = j.value("group", std::string());  // states before grouping had one group
   f.runs = j.at("runs").get<int>();
   f.points = j.at("points").get<int>();
   f.compute_min = Real(j.at("compute_min"));
@@ -256,6 +258,7 @@ std::string FitReportToState(const FitReport& fit) {
                     {"unit", ComputeUnitKey(fit.unit)},
                     {"flops_convention", FlopsConventionKey(fit.convention)},
                     {"envelope", EnvelopeKindKey(fit.envelope)},
+                    {"metric", LossMetricKey(fit.metric)},
                     {"methods", fit.methods},
                     {"bootstrap_resamples", fit.bootstrap_resamples},
                     {"interval_level", Real(fit.interval_level)},
@@ -287,9 +290,17 @@ absl::StatusOr<FitReport> FitReportFromState(std::string_view state) {
     if (!envelope.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("fit state: ", envelope.status().message()));
     }
+    // States written before the metric was recorded were fitted on training loss.
+    auto metric = ParseLossMetric(doc.value("metric", std::string("train")));
+    if (!metric.ok() || *metric == LossMetric::kAuto) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("fit state: metric: must be train or validation (got ",
+                       doc.value("metric", std::string()), ")"));
+    }
     fit.unit = *unit;
     fit.convention = *convention;
     fit.envelope = *envelope;
+    fit.metric = *metric;
     fit.methods = doc.at("methods").get<unsigned>();
     fit.bootstrap_resamples = doc.at("bootstrap_resamples").get<int>();
     fit.interval_level = Real(doc.at("interval_level"));

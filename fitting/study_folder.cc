@@ -67,9 +67,14 @@ absl::StatusOr<std::vector<BudgetReport>> Recommend(const FitReport& fit,
 absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> records,
                                              const StudyFolderOptions& options) {
   StudyFolder folder;
-  absl::StatusOr<FitReport> fit = FitScalingLaws(records, options.fit);
+  absl::StatusOr<std::vector<CheckpointRecord>> grouped = GroupRecords(records, options.grouping);
+  if (!grouped.ok()) return grouped.status();
+  absl::StatusOr<FitReport> fit = FitScalingLaws(*grouped, options.fit);
   if (!fit.ok()) return fit.status();
   folder.fit = *std::move(fit);
+  absl::StatusOr<SideStudies> side_studies = FindSideStudies(*grouped, folder.fit.metric);
+  if (!side_studies.ok()) return side_studies.status();
+  folder.side_studies = *std::move(side_studies);
   absl::StatusOr<std::vector<BudgetReport>> budgets = Recommend(folder.fit, options.budgets);
   if (!budgets.ok()) return budgets.status();
   folder.budgets = *std::move(budgets);
@@ -81,16 +86,17 @@ absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> r
         absl::StrFormat("cannot create %s: %s", options.out_dir, ec.message()));
   }
   absl::StatusOr<std::vector<std::string>> written =
-      plot::WriteScalingFigures(records, folder.fit, options.out_dir);
+      plot::WriteScalingFigures(*grouped, folder.fit, options.out_dir);
   if (!written.ok()) return written.status();
   folder.files = *std::move(written);
 
   StudyReportInput input;
   input.title = options.title;
   input.source = options.source;
-  input.records = records;
+  input.records = *grouped;
   input.fit = &folder.fit;
   input.budgets = folder.budgets;
+  input.side_studies = &folder.side_studies;
   input.figures = Figures(folder.files);
   const fs::path dir(options.out_dir);
   folder.report_path = (dir / "report.md").string();

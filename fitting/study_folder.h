@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "fitting/fit.h"
+#include "fitting/grouping.h"
+#include "fitting/side_studies.h"
 
 namespace flopwise::fitting {
 
@@ -20,20 +22,24 @@ struct StudyFolderOptions {
   std::string source;           // a line under the title saying where the data is from
   std::vector<double> budgets;  // in fit.unit; empty: DefaultReportBudgets
   FitOptions fit;
+  Grouping grouping;  // which runs are fitted together (fitting/grouping.h)
 };
 
 struct StudyFolder {
   FitReport fit;
+  SideStudies side_studies;           // the paper's Tables 5 and 6, where the runs have them
   std::vector<BudgetReport> budgets;  // one per budget, in the order asked
   std::string report_path;            // <out_dir>/report.md
   std::vector<std::string> files;     // every file written: figures, report.md, fit.json
 };
 
-// Fits `records`, recommends at each budget (rounded to the models' presets),
-// writes the figures (plot/scaling_figures.h), report.md (StudyReportMarkdown,
-// the overlay first among its figures) and fit.json (FitReportJson) into
-// options.out_dir. Errors: the fit's and the recommendation's InvalidArgument;
-// Unavailable naming the folder or the file that cannot be written.
+// Groups `records` (options.grouping), fits them, finds the side studies,
+// recommends at each budget (rounded to the models' presets), writes the
+// figures (plot/scaling_figures.h), report.md (StudyReportMarkdown, the
+// overlay first among its figures) and fit.json (FitReportJson) into
+// options.out_dir. Errors: the grouping's, the fit's and the recommendation's
+// InvalidArgument; Unavailable naming the folder or the file that cannot be
+// written.
 absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> records,
                                              const StudyFolderOptions& options);
 

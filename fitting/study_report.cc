@@ -8,7 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/str_cat.h"
 #include "fitting/report.h"
+#include "fitting/side_studies.h"
 
 namespace flopwise::fitting {
 namespace {
@@ -101,11 +103,11 @@ void AppendLaws(std::string& out, const FitReport& fit) {
         "of D_opt | R² (log L) |\n| --- | --- | --- | --- | --- | --- | --- | ---: |\n";
     for (const ArchFit& f : fit.archs) {
       if (!f.has_paper) continue;
-      absl::StrAppend(&out, "| ", f.arch, " | ", Power(f.coefs[kLCoef], f.coefs[kLExp]), " | ",
-                      WithInterval(f, kLExp), " | ", Power(f.coefs[kNoptCoef], f.coefs[kNoptExp]),
-                      " | ", WithInterval(f, kNoptExp), " | ",
-                      Power(f.coefs[kDoptCoef], f.coefs[kDoptExp]), " | ",
-                      WithInterval(f, kDoptExp), " | ", FormatFinite(f.paper.loss.r2_log), " |\n");
+      absl::StrAppend(
+          &out, "| ", ArchFitName(f), " | ", Power(f.coefs[kLCoef], f.coefs[kLExp]), " | ",
+          WithInterval(f, kLExp), " | ", Power(f.coefs[kNoptCoef], f.coefs[kNoptExp]), " | ",
+          WithInterval(f, kNoptExp), " | ", Power(f.coefs[kDoptCoef], f.coefs[kDoptExp]), " | ",
+          WithInterval(f, kDoptExp), " | ", FormatFinite(f.paper.loss.r2_log), " |\n");
     }
     out += "\n";
   }
@@ -116,9 +118,10 @@ void AppendLaws(std::string& out, const FitReport& fit) {
         "β | R² (log L) | N_opt(C) |\n| --- | --- | --- | --- | --- | --- | ---: | --- |\n";
     for (const ArchFit& f : fit.archs) {
       if (!f.has_approach3) continue;
-      absl::StrAppend(&out, "| ", f.arch, " | ", WithInterval(f, kE), " | ", WithInterval(f, kA),
-                      " | ", WithInterval(f, kAlpha), " | ", WithInterval(f, kB), " | ",
-                      WithInterval(f, kBeta), " | ", FormatFinite(f.approach3.r2_log), " | ",
+      absl::StrAppend(&out, "| ", ArchFitName(f), " | ", WithInterval(f, kE), " | ",
+                      WithInterval(f, kA), " | ", WithInterval(f, kAlpha), " | ",
+                      WithInterval(f, kB), " | ", WithInterval(f, kBeta), " | ",
+                      FormatFinite(f.approach3.r2_log), " | ",
                       Power(f.coefs[kA3NoptCoef], f.coefs[kA3NoptExp]), " |\n");
     }
     out += "\n";
@@ -130,7 +133,7 @@ void AppendLaws(std::string& out, const FitReport& fit) {
         "of N_opt | D_opt(C) | exponent of D_opt |\n| --- | ---: | --- | --- | --- | --- |\n";
     for (const ArchFit& f : fit.archs) {
       if (!f.has_approach2) continue;
-      absl::StrAppend(&out, "| ", f.arch, " | ", f.approach2.slices.size(), " | ",
+      absl::StrAppend(&out, "| ", ArchFitName(f), " | ", f.approach2.slices.size(), " | ",
                       Power(f.coefs[kA2NoptCoef], f.coefs[kA2NoptExp]), " | ",
                       WithInterval(f, kA2NoptExp), " | ",
                       Power(f.coefs[kA2DoptCoef], f.coefs[kA2DoptExp]), " | ",
@@ -148,8 +151,8 @@ void AppendLaws(std::string& out, const FitReport& fit) {
     for (const ArchFit& f : fit.archs) {
       for (const HoldoutCheck& h : f.holdout) {
         absl::StrAppendFormat(
-            &out, "| %s | %s | %s | %s | %s | %s%% |\n", f.arch, MethodTitle(h.method), h.run,
-            FormatFinite(h.observed_loss), FormatFinite(h.predicted_loss),
+            &out, "| %s | %s | %s | %s | %s | %s%% |\n", ArchFitName(f), MethodTitle(h.method),
+            h.run, FormatFinite(h.observed_loss), FormatFinite(h.predicted_loss),
             std::isfinite(h.relative_error) ? absl::StrFormat("%+.2f", 100 * h.relative_error)
                                             : "n/a");
       }
@@ -198,9 +201,9 @@ void AppendBudgets(std::string& out, const FitReport& fit, std::span<const Budge
             m.has_shape ? absl::StrFormat("%s (%d layers, d %d, %d heads)", m.shape.name,
                                           m.shape.layers, m.shape.d_model, m.shape.heads)
                         : "—";
-        absl::StrAppend(&out, "| ", rec.arch, " | ", MethodTitle(m.method), " | ",
-                        EstimateText(m.n_opt), " | ", EstimateText(m.d_opt), " | ",
-                        EstimateText(m.loss), " | ", shape, " | ",
+        absl::StrAppend(&out, "| ", GroupedArchName(rec.arch, rec.group), " | ",
+                        MethodTitle(m.method), " | ", EstimateText(m.n_opt), " | ",
+                        EstimateText(m.d_opt), " | ", EstimateText(m.loss), " | ", shape, " | ",
                         m.has_shape ? Short(m.shape_tokens) : "—", " |\n");
       }
     }
@@ -230,7 +233,9 @@ void AppendBudgets(std::string& out, const FitReport& fit, std::span<const Budge
     for (const std::string& m : methods) {
       std::string cell = "—";
       for (const BestArch& b : budget.best) {
-        if (b.method == m) cell = WinnerText(b);
+        if (b.method != m) continue;
+        const std::string winner = b.group.empty() ? WinnerText(b) : b.group + ": " + WinnerText(b);
+        cell = cell == "—" ? winner : cell + "; " + winner;
       }
       absl::StrAppend(&out, " ", cell, " |");
     }
@@ -256,12 +261,12 @@ void AppendWarnings(std::string& out, const FitReport& fit, std::span<const Budg
     if (seen.insert(line).second) lines.push_back(std::move(line));
   };
   for (const ArchFit& f : fit.archs) {
-    for (const std::string& e : f.errors) add(f.arch, "not fitted: ", e);
-    for (const std::string& w : f.warnings) add(f.arch, "", w);
+    for (const std::string& e : f.errors) add(ArchFitName(f), "not fitted: ", e);
+    for (const std::string& w : f.warnings) add(ArchFitName(f), "", w);
   }
   for (const BudgetReport& budget : budgets) {
     for (const ArchRecommendation& rec : budget.archs) {
-      for (const std::string& w : rec.warnings) add(rec.arch, "", w);
+      for (const std::string& w : rec.warnings) add(GroupedArchName(rec.arch, rec.group), "", w);
     }
   }
   if (lines.empty()) return;
@@ -293,11 +298,14 @@ std::string StudyReportMarkdown(const StudyReportInput& input) {
   std::string out = absl::StrCat("# ", input.title, "\n\n");
   if (!input.source.empty()) absl::StrAppend(&out, input.source, "\n\n");
   std::string archs;
-  for (const ArchFit& f : fit.archs) absl::StrAppend(&archs, archs.empty() ? "" : ", ", f.arch);
-  absl::StrAppend(&out, "Architectures: ", archs, ".\n\n");
+  for (const ArchFit& f : fit.archs) {
+    absl::StrAppend(&archs, archs.empty() ? "" : ", ", ArchFitName(f));
+  }
+  out += Cat("Architectures: ", archs, ". Fitted on ", LossMetricTitle(fit.metric), ".\n\n");
   AppendRuns(out, input.records, fit.unit);
   AppendLaws(out, fit);
   AppendBudgets(out, fit, input.budgets);
+  if (input.side_studies != nullptr) out += SideStudiesMarkdown(*input.side_studies);
   AppendFigures(out, input.figures);
   AppendWarnings(out, fit, input.budgets);
   return out;

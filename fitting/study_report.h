@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fitting/fit.h"
+#include "fitting/side_studies.h"
 
 namespace flopwise::fitting {
 
@@ -25,7 +26,8 @@ struct StudyReportInput {
   std::string source;  // where the records came from, shown under the title
   std::span<const CheckpointRecord> records;
   const FitReport* fit = nullptr;
-  std::span<const BudgetReport> budgets;  // one section each, in the given order
+  std::span<const BudgetReport> budgets;      // one section each, in the given order
+  const SideStudies* side_studies = nullptr;  // the paper's Tables 5 and 6; null: none
   std::vector<ReportFigure> figures;
 };
 

@@ -1,6 +1,7 @@
 #include "plot/scaling_figures.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/str_cat.h"
+#include "fitting/report.h"
 #include "plot/raster.h"
 #include "plot/svg_chart.h"
 
@@ -78,6 +81,26 @@ std::string XLabel(const FitReport& fit) {
                          fitting::FlopsConventionKey(fit.convention));
 }
 
+std::string LossLabel(const FitReport& fit) {
+  return Cat(fitting::LossMetricTitle(fit.metric), " (nats/token)");
+}
+
+// "llama", or "llama-context-2048" for an architecture fitted in a group.
+std::string FileStem(const ArchFit& f) {
+  std::string stem = f.arch;
+  if (f.group.empty()) return stem;
+  stem += '-';
+  for (char c : f.group) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      stem += c;
+    } else if (stem.back() != '-') {
+      stem += '-';
+    }
+  }
+  while (stem.back() == '-') stem.pop_back();
+  return stem;
+}
+
 double ComputeOf(const CheckpointRecord& r, const FitReport& fit) {
   const double flops =
       fit.convention == fitting::FlopsConvention::k6ND ? 6 * r.n_params * r.tokens : r.flops;
@@ -90,13 +113,13 @@ std::string ArchFigure(std::span<const CheckpointRecord> records, const ArchFit&
   std::map<std::string, std::vector<const CheckpointRecord*>> runs;
   double n_lo = INFINITY, n_hi = 0;
   for (const CheckpointRecord& r : records) {
-    if (r.arch != f.arch) continue;
+    if (r.arch != f.arch || r.group != f.group) continue;
     runs[r.run].push_back(&r);
     n_lo = std::min(n_lo, r.n_params);
     n_hi = std::max(n_hi, r.n_params);
   }
-  Panel curves = MakePanel(absl::StrCat(f.arch, ": loss vs compute"), XLabel(fit),
-                           "training loss (nats/token)");
+  Panel curves = MakePanel(absl::StrCat(fitting::ArchFitName(f), ": loss vs compute"), XLabel(fit),
+                           LossLabel(fit));
   bool first = true;
   for (auto& [name, points] : runs) {
     std::sort(points.begin(), points.end(), [](auto* a, auto* b) { return a->tokens < b->tokens; });
@@ -106,7 +129,7 @@ std::string ArchFigure(std::span<const CheckpointRecord> records, const ArchFit&
     first = false;
     for (const CheckpointRecord* p : points) {
       s.x.push_back(ComputeOf(*p, fit));
-      s.y.push_back(p->loss);
+      s.y.push_back(fit.metric == fitting::LossMetric::kValidation ? p->validation_loss : p->loss);
     }
     curves.series.push_back(std::move(s));
   }
@@ -134,28 +157,29 @@ std::string ArchFigure(std::span<const CheckpointRecord> records, const ArchFit&
   d_panel.series.push_back(
       LawSeries("fit-dopt", LawLabel("D", f.paper.d_opt), f.paper.d_opt, lo, hi, "#d62728"));
   const Panel panels[] = {curves, n_panel, d_panel};
-  return RenderSvg(
-      absl::StrCat(f.arch, "-figure1"),
-      absl::StrFormat("%s: envelope method (C in %s)", f.arch, fitting::ComputeUnitName(fit.unit)),
-      panels, FigureStyle{});
+  return RenderSvg(absl::StrCat(FileStem(f), "-figure1"),
+                   absl::StrFormat("%s: envelope method (C in %s)", fitting::ArchFitName(f),
+                                   fitting::ComputeUnitName(fit.unit)),
+                   panels, FigureStyle{});
 }
 
 std::string Overlay(const FitReport& fit) {
-  Panel panel = MakePanel("envelopes and L(C)", XLabel(fit), "training loss (nats/token)");
+  Panel panel = MakePanel("envelopes and L(C)", XLabel(fit), LossLabel(fit));
   for (size_t i = 0; i < fit.archs.size(); ++i) {
     const ArchFit& f = fit.archs[i];
     if (!f.has_paper) continue;
     const std::string color = ArchColor(f.arch, i);
     Series env =
-        MakeSeries(absl::StrCat("envelope-", f.arch), "", SeriesStyle::kPoints, color, 1.8);
+        MakeSeries(absl::StrCat("envelope-", FileStem(f)), "", SeriesStyle::kPoints, color, 1.8);
     for (const fitting::EnvelopePoint& p : f.paper.envelope) {
       env.x.push_back(p.compute);
       env.y.push_back(p.loss);
     }
     panel.series.push_back(std::move(env));
-    panel.series.push_back(LawSeries(absl::StrCat("fit-L-", f.arch),
-                                     absl::StrCat(f.arch, ": ", LawLabel("L", f.paper.loss)),
-                                     f.paper.loss, f.compute_min, f.compute_max, color));
+    panel.series.push_back(
+        LawSeries(absl::StrCat("fit-L-", FileStem(f)),
+                  absl::StrCat(fitting::ArchFitName(f), ": ", LawLabel("L", f.paper.loss)),
+                  f.paper.loss, f.compute_min, f.compute_max, color));
   }
   const Panel panels[] = {panel};
   return RenderSvg(
@@ -173,7 +197,7 @@ std::vector<NamedSvg> ScalingFigures(std::span<const CheckpointRecord> records,
   for (const ArchFit& f : fit.archs) {
     if (!f.has_paper) continue;
     any = true;
-    figures.push_back({absl::StrCat(f.arch, "_figure1"), ArchFigure(records, f, fit)});
+    figures.push_back({absl::StrCat(FileStem(f), "_figure1"), ArchFigure(records, f, fit)});
   }
   if (any) figures.push_back({"overlay", Overlay(fit)});
   return figures;

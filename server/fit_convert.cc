@@ -85,6 +85,7 @@ void SetEstimate(const fitting::Estimate& e, double* value, double* lower, doubl
 void RecommendationToProto(const fitting::ArchRecommendation& arch,
                            const fitting::MethodRecommendation& m, v1::Recommendation* out) {
   out->set_arch(runspec::ArchFromName(arch.arch));
+  out->set_group(arch.group);
   out->set_method(m.method);
   double value, lower, upper;
   bool has_interval;
@@ -127,6 +128,7 @@ v1::ComputeUnit ComputeUnitToProto(fitting::ComputeUnit unit) {
 void ArchFitToProto(const fitting::ArchFit& fit, const fitting::FitReport& report,
                     v1::ArchitectureFit* out) {
   out->set_arch(runspec::ArchFromName(fit.arch));
+  out->set_group(fit.group);
   out->set_compute_unit(ComputeUnitToProto(report.unit));
   out->set_runs(fit.runs);
   out->set_checkpoints(fit.points);
@@ -190,6 +192,7 @@ void BudgetReportToProto(const fitting::BudgetReport& budget, v1::QueryOptimalRe
     v1::Winner* winner = out->add_winners();
     winner->set_method(best.method);
     winner->set_arch(runspec::ArchFromName(best.arch));
+    winner->set_group(best.group);
     winner->set_win_fraction(best.resamples > 0 ? Finite(best.win_fraction) : 0);
     winner->set_resamples(best.resamples);
   }

@@ -10,9 +10,11 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "fitting/fit.h"
+#include "fitting/grouping.h"
 #include "fitting/preset_shapes.h"
 #include "fitting/report.h"
 #include "fitting/report_state.h"
+#include "fitting/side_studies.h"
 #include "runspec/architecture.h"
 #include "server/fit_convert.h"
 #include "server/fit_inputs.h"
@@ -28,6 +30,7 @@ struct FitQuery {
   std::vector<std::string> archs;  // empty: every architecture
   std::string method;              // "paper", "approach2", "approach3" or "all"
   fitting::FitOptions options;
+  fitting::Grouping grouping;
 };
 
 // A fit with what the responses say about its inputs.
@@ -35,6 +38,7 @@ struct Fitted {
   fitting::FitReport report;
   std::vector<std::string> input_warnings;
   std::string inputs_hash;
+  std::string side_studies;  // markdown of the paper's Tables 5 and 6; "" when none
   int checkpoints = 0;
   bool cached = false;
   int64_t computed_ms = 0;
@@ -116,6 +120,27 @@ absl::StatusOr<FitQuery> ParseQuery(const Request& request, fitting::ComputeUnit
     return Invalid(Cat("skip_fraction: must be in [0, 1) (got ", request.skip_fraction(), ")"));
   }
   options.skip_fraction = request.skip_fraction();
+  if (!request.metric().empty()) {
+    auto metric = fitting::ParseLossMetric(request.metric());
+    if (!metric.ok()) {
+      return Invalid(
+          Cat("metric: must be train, validation or auto (got '", request.metric(), "')"));
+    }
+    options.metric = *metric;
+  }
+  if (!request.envelope().empty()) {
+    auto envelope = fitting::ParseEnvelopeKind(request.envelope());
+    if (!envelope.ok()) {
+      return Invalid(Cat("envelope: must be pareto or paper (got '", request.envelope(), "')"));
+    }
+    options.envelope = *envelope;
+  }
+  if (!request.group_by().empty()) {
+    auto by = fitting::ParseGroupBy(request.group_by());
+    if (!by.ok()) return Invalid(Cat("group_by: ", by.status().message()));
+    query.grouping.by = *by;
+  }
+  query.grouping.grid = request.grid();
   return query;
 }
 
@@ -125,10 +150,18 @@ absl::StatusOr<FitQuery> ParseQuery(const Request& request, fitting::ComputeUnit
 // stored is still answered.
 absl::StatusOr<Fitted> FitOrLoad(db::Store& store, const FitQuery& query) {
   ASSIGN_OR_RETURN(FitInputs inputs, ReadFitInputs(store, query.sweep_id, query.archs));
+  ASSIGN_OR_RETURN(inputs.records, fitting::GroupRecords(inputs.records, query.grouping));
   Fitted fitted;
   fitted.input_warnings = std::move(inputs.warnings);
   fitted.checkpoints = static_cast<int>(inputs.records.size());
   fitted.inputs_hash = FitInputsHash(inputs.records, query.options, query.method);
+  absl::StatusOr<fitting::SideStudies> side_studies =
+      fitting::FindSideStudies(inputs.records, query.options.metric);
+  if (!side_studies.ok()) {
+    return absl::FailedPreconditionError(
+        Cat("sweep ", query.sweep_id, ": ", side_studies.status().message()));
+  }
+  fitted.side_studies = fitting::SideStudiesMarkdown(*side_studies);
 
   absl::StatusOr<db::FitRecord> stored = store.GetFit(fitted.inputs_hash, query.method);
   if (stored.ok()) {
@@ -174,6 +207,14 @@ absl::StatusOr<Fitted> FitOrLoad(db::Store& store, const FitQuery& query) {
   return fitted;
 }
 
+// The text `flopwise fit` / `optimal` print: the offline commands' (the
+// answer first with a budget), then the side studies.
+std::string ReportText(const Fitted& fitted, const fitting::BudgetReport* budget) {
+  std::string text = fitting::FitAnswerText(fitted.report, budget);
+  if (!fitted.side_studies.empty()) text += Cat("\n", fitted.side_studies);
+  return text;
+}
+
 }  // namespace
 
 FitHandler::FitHandler(db::Store* store) : store_(store) {}
@@ -191,7 +232,8 @@ absl::Status FitHandler::FitScalingLaw(const v1::FitScalingLawRequest& request,
   response->set_method(query.method);
   response->set_cached(fitted.cached);
   response->set_report_json(fitting::FitReportJson(fitted.report, nullptr));
-  response->set_report_text(fitting::FitReportText(fitted.report, nullptr));
+  response->set_report_text(ReportText(fitted, nullptr));
+  response->set_metric(std::string(fitting::LossMetricKey(fitted.report.metric)));
   response->set_inputs_hash(fitted.inputs_hash);
   response->set_checkpoints(fitted.checkpoints);
   response->set_bootstrap_samples(fitted.report.bootstrap_resamples);
@@ -236,7 +278,8 @@ absl::Status FitHandler::QueryOptimal(const v1::QueryOptimalRequest& request,
   response->set_method(query.method);
   response->set_cached(fitted.cached);
   response->set_report_json(fitting::FitReportJson(fitted.report, &budget));
-  response->set_report_text(fitting::FitReportText(fitted.report, &budget));
+  response->set_report_text(ReportText(fitted, &budget));
+  response->set_metric(std::string(fitting::LossMetricKey(fitted.report.metric)));
   response->set_inputs_hash(fitted.inputs_hash);
   response->set_checkpoints(fitted.checkpoints);
   response->set_bootstrap_samples(fitted.report.bootstrap_resamples);

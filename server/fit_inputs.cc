@@ -10,6 +10,8 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "fitting/sweep_records.h"
+#include "models/model_flags.h"
+#include "runspec/model_shape.h"
 #include "server/run_plan.h"
 
 namespace flopwise::server {
@@ -17,11 +19,12 @@ namespace {
 
 // Part of every hash. Bump it when the fitting module's results change for
 // the same inputs, so that fits stored by an older coordinator are not served.
-constexpr char kFitCacheVersion[] = "flopwise-fit/1";
+constexpr char kFitCacheVersion[] = "flopwise-fit/2";
 
 struct RunInfo {
   std::string arch, name;
   int64_t params_non_embedding = 0;
+  fitting::RunSettings settings;
 };
 
 std::string JoinArchs(std::span<const std::string> archs) {
@@ -61,6 +64,21 @@ std::string Sha256Hex(const std::string& data) {
 
 }  // namespace
 
+absl::StatusOr<fitting::RunSettings> RunSettingsOf(const RunPlan& plan) {
+  const v1::ModelShape& shape = plan.config().model();
+  fitting::RunSettings settings;
+  settings.context = shape.context();
+  settings.layers = shape.layers();
+  settings.d_model = shape.d_model();
+  settings.vocab = shape.vocab();
+  ASSIGN_OR_RETURN(const models::ModelConfig model, runspec::ModelConfigFromShape(shape));
+  for (const auto& [name, value] : models::NonDefaultModelFlags(model)) {
+    settings.flags += Cat(settings.flags.empty() ? "" : ",", name, "=", value);
+  }
+  settings.grids.assign(plan.grids().begin(), plan.grids().end());
+  return settings;
+}
+
 absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
                                         std::span<const std::string> archs) {
   if (auto sweep = store.GetSweep(sweep_id); !sweep.ok()) {
@@ -76,7 +94,8 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
   for (const db::RunRecord& run : runs) {
     if (!archs.empty() && std::find(archs.begin(), archs.end(), run.arch) == archs.end()) continue;
     ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(run.config_json));
-    selected[run.run_id] = {run.arch, run.name, plan.params_non_embedding()};
+    ASSIGN_OR_RETURN(fitting::RunSettings settings, RunSettingsOf(plan));
+    selected[run.run_id] = {run.arch, run.name, plan.params_non_embedding(), std::move(settings)};
   }
   db::RowFilter row_filter;
   row_filter.sweep_id = sweep_id;
@@ -107,6 +126,7 @@ absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
       }
       continue;
     }
+    record->settings = run->second.settings;
     inputs.records.push_back(*std::move(record));
     ++per_arch[run->second.arch];
   }
@@ -141,6 +161,8 @@ std::string FitInputsHash(std::span<const fitting::CheckpointRecord> records,
   AppendText(text, method);
   AppendText(text, fitting::ComputeUnitKey(options.unit));
   AppendText(text, fitting::FlopsConventionKey(options.convention));
+  AppendText(text, fitting::EnvelopeKindKey(options.envelope));
+  AppendText(text, fitting::LossMetricKey(options.metric));
   text += Cat(options.methods, ";", options.bootstrap_resamples, ";", options.seed, ";",
               options.envelope_grid_points, ";", options.isoflop_levels, ";");
   AppendReal(text, options.interval_level);
@@ -157,7 +179,10 @@ std::string FitInputsHash(std::span<const fitting::CheckpointRecord> records,
   for (const fitting::CheckpointRecord& r : records) {
     AppendText(text, r.arch);
     AppendText(text, r.run);
-    for (double v : {r.n_params, r.n_params_total, r.tokens, r.flops, r.loss}) AppendReal(text, v);
+    AppendText(text, r.group);
+    for (double v : {r.n_params, r.n_params_total, r.tokens, r.flops, r.loss, r.validation_loss}) {
+      AppendReal(text, v);
+    }
     text += "\n";
   }
   return Sha256Hex(text);

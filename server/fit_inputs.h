@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "db/store.h"
 #include "fitting/fit.h"
+#include "server/run_plan.h"
 
 namespace flopwise::server {
 
@@ -23,7 +24,8 @@ struct FitInputs {
 // Reads the effective checkpoints (one per run and step) of `sweep_id`'s runs
 // of the architectures `archs` (every architecture when empty), each made a
 // record by fitting::RecordFromCheckpoint with the non-embedding parameters
-// stored with its run; the checkpoints that rule leaves out (tokens, flops or
+// and the settings (context, shape, vocabulary, model flags, grids) of its
+// run plan; the checkpoints that rule leaves out (tokens, flops or
 // loss not positive and finite) are counted in a warning.
 // NotFound for an unknown sweep; FailedPrecondition naming the sweep when no
 // usable checkpoint remains, or naming the architecture when one in `archs`
@@ -31,8 +33,15 @@ struct FitInputs {
 absl::StatusOr<FitInputs> ReadFitInputs(db::Store& store, int64_t sweep_id,
                                         std::span<const std::string> archs);
 
-// Hex SHA-256 over every record (exact values, in order), every option and
-// `method`: equal inputs give equal hashes whichever sweep they come from; a
+// What grouping and the side studies read of a run besides its size: the
+// plan's context, layers, d_model, vocab, non-default model flags
+// ("name=value,..." in the flags table's order) and grids. InvalidArgument
+// when the plan's model is not a valid shape.
+absl::StatusOr<fitting::RunSettings> RunSettingsOf(const RunPlan& plan);
+
+// Hex SHA-256 over every record (exact values, validation loss and group
+// label included, in order), every option (the metric and the envelope
+// included) and `method`: equal inputs give equal hashes whichever sweep they come from; a
 // new or superseded checkpoint changes it.
 std::string FitInputsHash(std::span<const fitting::CheckpointRecord> records,
                           const fitting::FitOptions& options, std::string_view method);

@@ -1,6 +1,8 @@
 #include "server/sweep_expand.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -142,9 +144,18 @@ class Expansion {
       return;
     }
     RunPlan plan = MakePlan(spec_, grid, *model, size.preset, *tokens);
-    if (!seen_.insert(DedupeKey(plan.config())).second) return;
+    auto [seen, added] = seen_.emplace(DedupeKey(plan.config()), runs_.size());
+    if (!added) {
+      RunPlan& earlier = runs_[seen->second];
+      if (std::find(earlier.grids().begin(), earlier.grids().end(), grid.name) ==
+          earlier.grids().end()) {
+        earlier.add_grids(grid.name);
+      }
+      return;
+    }
     plan.set_name(UniqueName(grid, arch, size, context));
     plan.set_index_in_sweep(static_cast<int>(runs_.size()));
+    plan.add_grids(grid.name);
     runs_.push_back(std::move(plan));
   }
 
@@ -168,8 +179,8 @@ class Expansion {
   SpecProblems* problems_;
   std::vector<RunPlan> runs_;
   std::set<std::string> names_;
-  std::set<std::string> seen_;      // DedupeKey of every run kept
-  std::set<std::string> reported_;  // several cells share a size: each problem once
+  std::map<std::string, size_t> seen_;  // DedupeKey of every run kept -> its index in runs_
+  std::set<std::string> reported_;      // several cells share a size: each problem once
 };
 
 }  // namespace

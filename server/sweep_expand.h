@@ -13,7 +13,8 @@ namespace flopwise::server {
 // listed) into runs, resolving presets and validating each model shape.
 // The same spec always yields the same runs in the same order; a run identical
 // to an earlier one (same model shape and flags, context and budget) is kept
-// once, and a name already taken gets the grid name appended. InvalidArgument
+// once (with the grid of each cell that asked for it in RunPlan::grids), and
+// a name already taken gets the grid name appended. InvalidArgument
 // lists every problem as `field.path: problem` (`sizes[2].d_model: must be
 // divisible by heads (8)`, `sizes[0].preset: unknown preset 'cpu-99'`).
 absl::StatusOr<std::vector<RunPlan>> ExpandSweep(const SweepSpec& spec);

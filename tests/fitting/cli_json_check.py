@@ -23,7 +23,8 @@ def check_optimal(binary, fixture):
     base = ["optimal", "--input", fixture, "--method", "paper"]
     out = run(binary, *base, "--budget", "1e21")  # inside the fixture's data
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("compute-optimal at C = 1e+21 FLOPs\n"), out.stdout[:200]
+    assert out.stdout.startswith("compute-optimal at C = 1e+21 FLOPs (fitted on training loss)\n"), \
+        out.stdout[:200]
     first = out.stdout.splitlines()[1]
     assert "N_opt" in first and "D_opt" in first and "loss" in first, first
     assert out.stdout.index("N_opt") < out.stdout.index("details"), out.stdout[:400]
@@ -57,6 +58,8 @@ def main():
     doc = json.loads(out.stdout)
     assert doc["unit"] == "pfdays" and doc["unit_name"] == "PF-days", doc["unit"]
     assert doc["envelope"] == "pareto", doc["envelope"]
+    assert doc["metric"] == "train", doc["metric"]  # the fixture has no validation loss
+    assert all(a["group"] == "" for a in doc["archs"])
     assert [a["arch"] for a in doc["archs"]] == ["llama", "tnl"]
     for a in doc["archs"]:
         for key in REQUIRED:
@@ -84,6 +87,13 @@ def main():
     assert doc["budget"]["best"][0]["method"] == "paper"
 
     check_optimal(binary, fixture)
+
+    out = run(binary, "fit", "--input", fixture, "--metric", "validation")
+    assert out.returncode == 1, out.returncode
+    assert "checkpoints have no validation loss" in out.stderr, out.stderr
+    out = run(binary, "fit", "--input", fixture, "--group-by", "context")
+    assert out.returncode == 1, out.returncode
+    assert "--group-by: 'context' lacks arch" in out.stderr, out.stderr
 
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as bad:
         bad.write("arch,run,n_params,tokens,flops,loss\nllama,a,1e8,1e9,6e17,oops\n")

@@ -149,6 +149,22 @@ TEST_F(FitCliTest, OptimalNamesTheBestArchitecture) {
   EXPECT_GT(parsed["archs"][0]["recommendation"]["extrapolation_decades"].get<double>(), 1);
 }
 
+TEST_F(FitCliTest, OptimalAnswersFirstAsOffline) {
+  const std::string csv = (study_->dir() / "checkpoints.csv").string();
+  ASSERT_EQ(Flopwise("export --what checkpoints --format csv" + Sweep() + " -o " + csv).exit_code,
+            0);
+  const std::string options = " --budget 1e15 --unit flops --method paper";
+  const Result remote = Flopwise("optimal" + Sweep() + options);
+  const Result offline = Flopwise("optimal --input " + csv + options);
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  const std::string answer = "compute-optimal at C = 1e+15 FLOPs (fitted on training loss)\n";
+  EXPECT_EQ(remote.out.rfind(answer, 0), 0u) << remote.out;
+  // The same lines up to the details (the numbers agree to what is printed).
+  EXPECT_EQ(remote.out.substr(0, remote.out.find("details")),
+            offline.out.substr(0, offline.out.find("details")));
+}
+
 // Each with its exit code (docs/operations.md "Exit codes").
 TEST_F(FitCliTest, ErrorsAreOneLine) {
   for (const auto& [args, code] : std::vector<std::pair<std::string, int>>{

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runspec/architecture.h"
 #include "tests/server/fit_study.h"
 
 namespace flopwise::server::testing {
@@ -368,6 +369,113 @@ TEST_F(FitServiceTest, NonFiniteCheckpointsAreLeftOutWithAWarning) {
       << response.warnings(0);
   EXPECT_FALSE(PrintsNan(response.report_json()));
   EXPECT_FALSE(PrintsNan(response.report_text()));
+}
+
+// A main ladder at context 64 and the cpu-3 size at contexts 32 and 128, as
+// the paper's grid holds its 1B context study beside the main runs.
+constexpr char kContextGrids[] =
+    "grids:\n"
+    "  - {name: main, architectures: [llama, tnl], sizes: [cpu-1, cpu-2, cpu-3, cpu-4, cpu-5]}\n"
+    "  - {name: context, architectures: [llama, tnl], sizes: [cpu-3], contexts: [32, 128]}\n";
+
+TEST_F(FitServiceTest, RunsOfOtherContextsAreFittedApartAndReportedAsASideStudy) {
+  const int64_t sweep = study_->SubmitGrids("grouped", kContextGrids);
+  ASSERT_EQ(study_->TrainAll(Laws(), kCheckpoints, /*hold_back_last=*/false), 14);
+  v1::FitScalingLawRequest request;
+  request.set_sweep_id(sweep);
+  v1::FitScalingLawResponse response;
+  grpc::Status status = Fit(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.metric(), "train");  // no checkpoint has a validation loss
+  std::map<std::string, int> runs;        // by "arch [group]"
+  for (const v1::ArchitectureFit& fit : response.fits()) {
+    runs[runspec::ArchName(fit.arch()) + " [" + fit.group() + "]"] = fit.runs();
+  }
+  EXPECT_EQ(runs, (std::map<std::string, int>{{"llama [grid=context, context=128]", 1},
+                                              {"llama [grid=context, context=32]", 1},
+                                              {"llama [grid=main, context=64]", 5},
+                                              {"tnl [grid=context, context=128]", 1},
+                                              {"tnl [grid=context, context=32]", 1},
+                                              {"tnl [grid=main, context=64]", 5}}));
+  const std::string& text = response.report_text();
+  EXPECT_EQ(text.rfind("fitted on training loss, ", 0), 0u) << text;
+  EXPECT_NE(text.find("== llama [grid=main, context=64]: 5 runs"), std::string::npos) << text;
+  EXPECT_NE(text.find("## Loss against context length"), std::string::npos) << text;
+  EXPECT_NE(text.find("| context 32 | context 64 | context 128 |"), std::string::npos) << text;
+
+  // Asked to, the coordinator mixes them as it used to.
+  request.set_group_by("arch");
+  status = Fit(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.fits_size(), 2);
+  EXPECT_EQ(response.fits(0).group(), "");
+  EXPECT_EQ(response.fits(0).runs(), 7);
+
+  // Or fit one grid.
+  request.set_group_by("");
+  request.set_grid("main");
+  status = Fit(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.fits_size(), 2);
+  EXPECT_EQ(response.fits(0).runs(), 5);
+  request.set_grid("aspect");
+  status = Fit(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "grid: no run of grid 'aspect' (the runs' grids: context, main)");
+}
+
+TEST_F(FitServiceTest, MetricAndEnvelopeAreAskedForAndKeyTheCache) {
+  const int64_t sweep = TrainedSweep();
+  v1::FitScalingLawRequest request;
+  request.set_sweep_id(sweep);
+  v1::FitScalingLawResponse pareto, paper, train;
+  ASSERT_TRUE(Fit(request, &pareto).ok());
+  request.set_envelope("paper");
+  ASSERT_TRUE(Fit(request, &paper).ok());
+  EXPECT_NE(paper.inputs_hash(), pareto.inputs_hash());
+  EXPECT_FALSE(paper.cached());
+  EXPECT_NE(paper.report_text().find("paper envelope"), std::string::npos) << paper.report_text();
+  request.set_envelope("");
+  request.set_metric("train");
+  ASSERT_TRUE(Fit(request, &train).ok());
+  EXPECT_NE(train.inputs_hash(), pareto.inputs_hash());
+  EXPECT_EQ(train.metric(), "train");
+
+  request.set_metric("validation");
+  v1::FitScalingLawResponse response;
+  grpc::Status status = Fit(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("79 of 79 checkpoints have no validation loss"),
+            std::string::npos)
+      << status.error_message();
+  for (auto [field, value] : {std::pair{"metric", "loss"}, std::pair{"envelope", "lower"},
+                              std::pair{"group_by", "context"}}) {
+    v1::FitScalingLawRequest bad;
+    bad.set_sweep_id(sweep);
+    if (std::string(field) == "metric") bad.set_metric(value);
+    if (std::string(field) == "envelope") bad.set_envelope(value);
+    if (std::string(field) == "group_by") bad.set_group_by(value);
+    status = Fit(bad, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(status.error_message().rfind(std::string(field) + ": ", 0), 0u)
+        << status.error_message();
+  }
+}
+
+TEST_F(FitServiceTest, OptimalTextGivesTheAnswerFirstAsOffline) {
+  const int64_t sweep = TrainedSweep();
+  v1::QueryOptimalRequest request;
+  request.set_sweep_id(sweep);
+  request.set_budget(1e15);
+  v1::QueryOptimalResponse response;
+  const grpc::Status status = Optimal(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string& text = response.report_text();
+  EXPECT_EQ(text.rfind("compute-optimal at C = 1e+15 FLOPs (fitted on training loss)\n", 0), 0u)
+      << text;
+  EXPECT_NE(text.find("\ndetails\nfitted on training loss, "), std::string::npos) << text;
+  EXPECT_EQ(response.metric(), "train");
 }
 
 }  // namespace

@@ -77,11 +77,23 @@ std::unique_ptr<grpc::ClientContext> FitStudy::Context(const std::string& token)
 
 int64_t FitStudy::Submit(const std::string& name, const std::string& archs,
                          const std::string& sizes) {
+  return SubmitSpec("name: " + name + "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [" +
+                    archs + "]\nsizes: [" + sizes +
+                    "]\ncontexts: [64]\ntokens: 100M\nbatch_tokens: " +
+                    std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n");
+}
+
+int64_t FitStudy::SubmitGrids(const std::string& name, const std::string& grids_yaml) {
+  return SubmitSpec("name: " + name +
+                    "\nvocab: 256\ndata: {path: data/tiny}\ncontexts: [64]\ntokens: "
+                    "100M\nbatch_tokens: " +
+                    std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n" +
+                    grids_yaml);
+}
+
+int64_t FitStudy::SubmitSpec(const std::string& spec_yaml) {
   v1::SubmitSweepRequest request;
-  request.set_spec_yaml("name: " + name +
-                        "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [" + archs +
-                        "]\nsizes: [" + sizes + "]\ncontexts: [64]\ntokens: 100M\nbatch_tokens: " +
-                        std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n");
+  request.set_spec_yaml(spec_yaml);
   v1::SubmitSweepResponse response;
   const grpc::Status status = users_->SubmitSweep(Context().get(), request, &response);
   if (!status.ok()) {

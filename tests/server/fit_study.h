@@ -47,6 +47,9 @@ class FitStudy {
   // Submits a sweep of `archs` x `sizes` (presets), context 64, 1e8 tokens a
   // run. Returns the sweep id (0 after an ADD_FAILURE).
   int64_t Submit(const std::string& name, const std::string& archs, const std::string& sizes);
+  // Submits a spec whose `grids` (context 64 unless a grid says otherwise)
+  // follow `grids_yaml`, with the settings Submit uses.
+  int64_t SubmitGrids(const std::string& name, const std::string& grids_yaml);
 
   // Acts as a worker until no run is left: each run reports `checkpoints`
   // checkpoints at tokens = total × k / checkpoints (k = 1, ...), flops = the
@@ -69,6 +72,7 @@ class FitStudy {
     v1::CheckpointPoint last;
     int64_t next_seq = 0;
   };
+  int64_t SubmitSpec(const std::string& spec_yaml);
   void Report(const v1::Lease& lease, const v1::CheckpointPoint& point);
   void Complete(const v1::Lease& lease);
 
