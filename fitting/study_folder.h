@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fitting/evaluation_rows.h"
 #include "fitting/fit.h"
 
 namespace flopwise::fitting {
@@ -20,6 +21,7 @@ struct StudyFolderOptions {
   std::string source;           // a line under the title saying where the data is from
   std::vector<double> budgets;  // in fit.unit; empty: DefaultReportBudgets
   FitOptions fit;
+  StudyEvaluation evaluation;  // checkpoint evaluations; empty: no evaluation section
 };
 
 struct StudyFolder {
@@ -30,7 +32,8 @@ struct StudyFolder {
 };
 
 // Fits `records`, recommends at each budget (rounded to the models' presets),
-// writes the figures (plot/scaling_figures.h), report.md (StudyReportMarkdown,
+// writes the figures (plot/scaling_figures.h; with evaluations also
+// plot/evaluation_figures.h's downstream figure), report.md (StudyReportMarkdown,
 // the overlay first among its figures) and fit.json (FitReportJson) into
 // options.out_dir. Errors: the fit's and the recommendation's InvalidArgument;
 // Unavailable naming the folder or the file that cannot be written.
