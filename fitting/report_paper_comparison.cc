@@ -25,6 +25,9 @@ bool IsLinear(const std::string& arch) {
   return arch == "tnl" || arch == "hgrn2" || arch == "cos2";
 }
 
+// The paper's smallest model (70M parameters).
+constexpr double kPaperSmallestN = 7e7;
+
 std::string Exponent(const ArchFit& f, Coef c) {
   std::string s = FormatFinite(f.coefs[c], 3);
   if (f.intervals[c].valid) {
@@ -38,9 +41,19 @@ void AppendExponents(std::string& out, const FitReport& fit) {
   out +=
       "### Loss against compute: exponents beside the paper's Table 3\n\nL(C) = β·C^α on the "
       "envelope (the exponents do not depend on the unit of C). The paper fitted models of 70M "
-      "to 7B parameters on up to 300B tokens; this study spans the compute range below, at "
-      "sizes thousands of times smaller, so its exponents describe a different regime and agree "
-      "with the paper's only by coincidence.\n\n| arch | C range (";
+      "to 7B parameters on up to 300B tokens. ";
+  double largest_n = 0;
+  for (const ArchFit& f : fit.archs) {
+    for (const EnvelopePoint& p : f.paper.envelope) largest_n = std::max(largest_n, p.n_params);
+  }
+  if (largest_n > 0 && largest_n < kPaperSmallestN / 10) {
+    absl::StrAppendFormat(&out,
+                          "This study's largest model on an envelope has %s parameters, %.0f "
+                          "times fewer than the paper's smallest: its exponents describe another "
+                          "regime, and agree with the paper's only by coincidence. ",
+                          FormatFinite(largest_n, 3), kPaperSmallestN / largest_n);
+  }
+  out += "\n\n| arch | C range (";
   absl::StrAppend(&out, std::string(ComputeUnitName(fit.unit)),
                   ") | α of L, this study | α of L, paper | N_opt exponent, this study | paper | "
                   "D_opt exponent, this study | paper |\n| --- | --- | --- | ---: | --- | ---: | "
@@ -66,8 +79,10 @@ void AppendExponents(std::string& out, const FitReport& fit) {
   if (!outside.empty()) {
     absl::StrAppend(&out, "It lies outside it for ", absl::StrJoin(outside, ", "), ". ");
   }
-  if (inside.empty() && outside.empty()) {
+  if (fit.bootstrap_resamples == 0) {
     out += "Without a bootstrap there are no intervals to set the paper's values against. ";
+  } else if (inside.empty() && outside.empty()) {
+    out += "None of these architectures is in the paper's Table 3. ";
   }
   out +=
       "The paper's finding is that the four architectures share nearly the same α (−0.075 to "
@@ -138,7 +153,15 @@ void AppendLowestLoss(std::string& out, const FitReport& fit) {
   }
   out += ". ";
   const bool clear = resamples > 0 && share >= kClearWinnerFraction;
-  if (!clear) {
+  const bool has_llama = std::any_of(fitted.begin(), fitted.end(),
+                                     [](const ArchFit* f) { return f->arch == "llama"; });
+  const bool has_linear =
+      std::any_of(fitted.begin(), fitted.end(), [](const ArchFit* f) { return IsLinear(f->arch); });
+  if (!has_llama || !has_linear) {
+    out +=
+        "Verdict: **not applicable**: the paper's comparison needs LLaMA and at least one of "
+        "its linear models.\n\n";
+  } else if (!clear) {
     out +=
         "Verdict: **not shown** — no architecture is lowest in enough bootstrap resamples to "
         "call a winner at this scale.\n\n";

@@ -75,6 +75,26 @@ TEST(PaperComparison, LowestLossAtTheCommonComputeWithAVerdict) {
   EXPECT_NE(md.find("no intervals to set the paper's values against"), std::string::npos) << md;
 }
 
+TEST(PaperComparison, SaysWhenTheStudyIsFarFromThePaperOrNotComparable) {
+  FitReport fit = TwoFits(20, 10, 10);
+  std::string md = PaperComparisonMarkdown(fit, nullptr);
+  EXPECT_EQ(md.find("times fewer than the paper's smallest"), std::string::npos) << md;
+  EnvelopePoint point;
+  point.n_params = 2.5e5;
+  fit.archs[0].paper.envelope.push_back(point);
+  md = PaperComparisonMarkdown(fit, nullptr);
+  EXPECT_NE(md.find("has 2.5e+05 parameters, 280 times fewer than the paper's smallest"),
+            std::string::npos)
+      << md;
+
+  fit.archs[0].arch = "mamba";
+  fit.archs[1].arch = "gpt";
+  md = PaperComparisonMarkdown(fit, nullptr);
+  EXPECT_NE(md.find("None of these architectures is in the paper's Table 3."), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("Verdict: **not applicable**"), std::string::npos) << md;
+}
+
 TEST(PaperComparison, RetrievalAtChanceCannotBeShown) {
   const StudyEvaluation at_chance = HandMadeEvaluation(0.5, 0.55);
   std::string md = PaperComparisonMarkdown(TwoFits(20, 10, 10), &at_chance);
