@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "fitting/approach3_identification.h"
 
 namespace flopwise::fitting {
 namespace {
@@ -105,6 +106,11 @@ json ArchJson(const ArchFit& f, const FitReport& fit) {
                             {"points", m.points},
                             {"starts_solved", m.starts_solved},
                             {"starts_converged", m.starts_converged}};
+    const Approach3Identification id = IdentifyApproach3(f);
+    quality["approach3"]["identified"] = id.verdict == Approach3Verdict::kNotChecked
+                                             ? json(nullptr)
+                                             : json(id.verdict == Approach3Verdict::kIdentified);
+    if (!id.reason.empty()) quality["approach3"]["not_identified_because"] = id.reason;
   }
   a["laws"] = laws;
   a["quality"] = quality;
@@ -240,8 +246,15 @@ std::string FitReportText(const FitReport& fit, const BudgetReport* budget) {
     if (f.has_approach3) {
       absl::StrAppend(&out, "  approach3  L(N,D) = E + A/N^alpha + B/D^beta   R2 ",
                       FormatFinite(f.approach3.r2_log), "\n");
-      absl::StrAppend(&out, "    E ", coef(f, kE), "  A ", coef(f, kA), "  B ", coef(f, kB), "\n");
-      absl::StrAppend(&out, "    alpha ", coef(f, kAlpha), "  beta ", coef(f, kBeta), "\n");
+      // Intervals of an unidentified fit run from ~0 to astronomical values:
+      // the verdict replaces them.
+      const std::string not_identified = Approach3NotIdentifiedText(IdentifyApproach3(f));
+      auto a3 = [&](Coef c) {
+        return not_identified.empty() ? coef(f, c) : FormatFinite(f.coefs[c]);
+      };
+      if (!not_identified.empty()) absl::StrAppend(&out, "    ", not_identified, "\n");
+      absl::StrAppend(&out, "    E ", a3(kE), "  A ", a3(kA), "  B ", a3(kB), "\n");
+      absl::StrAppend(&out, "    alpha ", a3(kAlpha), "  beta ", a3(kBeta), "\n");
       absl::StrAppend(&out, "    ",
                       LawText("N_opt", f.coefs[kA3NoptCoef], f.coefs[kA3NoptExp], fit.unit),
                       "  (C = ", FormatFinite(f.flops_per_param_token), " N D)\n");

@@ -9,6 +9,7 @@
 #include "fitting/preset_shapes.h"
 #include "fitting/report.h"
 #include "fitting/study_report.h"
+#include "plot/evaluation_figures.h"
 #include "plot/scaling_figures.h"
 
 namespace flopwise::fitting {
@@ -89,6 +90,9 @@ absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> r
       plot::WriteScalingFigures(*grouped, folder.fit, options.out_dir);
   if (!written.ok()) return written.status();
   folder.files = *std::move(written);
+  absl::StatusOr<std::string> downstream =
+      plot::WriteDownstreamFigure(options.evaluation, options.out_dir);
+  if (!downstream.ok()) return downstream.status();
 
   StudyReportInput input;
   input.title = options.title;
@@ -98,6 +102,12 @@ absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> r
   input.budgets = folder.budgets;
   input.side_studies = &folder.side_studies;
   input.figures = Figures(folder.files);
+  if (!options.evaluation.rows.empty()) input.evaluation = &options.evaluation;
+  input.downstream_figure = *downstream;
+  if (!downstream->empty()) {
+    for (const char* ext : {".svg", ".png"})
+      folder.files.push_back((fs::path(options.out_dir) / (*downstream + ext)).string());
+  }
   const fs::path dir(options.out_dir);
   folder.report_path = (dir / "report.md").string();
   if (absl::Status s = WriteFile(folder.report_path, StudyReportMarkdown(input)); !s.ok()) return s;

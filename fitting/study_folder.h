@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fitting/evaluation_rows.h"
 #include "fitting/fit.h"
 #include "fitting/grouping.h"
 #include "fitting/side_studies.h"
@@ -22,7 +23,8 @@ struct StudyFolderOptions {
   std::string source;           // a line under the title saying where the data is from
   std::vector<double> budgets;  // in fit.unit; empty: DefaultReportBudgets
   FitOptions fit;
-  Grouping grouping;  // which runs are fitted together (fitting/grouping.h)
+  Grouping grouping;           // which runs are fitted together (fitting/grouping.h)
+  StudyEvaluation evaluation;  // checkpoint evaluations; empty: no evaluation section
 };
 
 struct StudyFolder {
@@ -35,11 +37,12 @@ struct StudyFolder {
 
 // Groups `records` (options.grouping), fits them, finds the side studies,
 // recommends at each budget (rounded to the models' presets), writes the
-// figures (plot/scaling_figures.h), report.md (StudyReportMarkdown, the
-// overlay first among its figures) and fit.json (FitReportJson) into
-// options.out_dir. Errors: the grouping's, the fit's and the recommendation's
-// InvalidArgument; Unavailable naming the folder or the file that cannot be
-// written.
+// figures (plot/scaling_figures.h; with evaluations also
+// plot/evaluation_figures.h's downstream figure), report.md
+// (StudyReportMarkdown, the overlay first among its figures) and fit.json
+// (FitReportJson) into options.out_dir. Errors: the grouping's, the fit's and
+// the recommendation's InvalidArgument; Unavailable naming the folder or the
+// file that cannot be written.
 absl::StatusOr<StudyFolder> WriteStudyReport(std::span<const CheckpointRecord> records,
                                              const StudyFolderOptions& options);
 

@@ -8,8 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/str_cat.h"
+#include "fitting/approach3_identification.h"
 #include "fitting/report.h"
+#include "fitting/report_evaluation.h"
+#include "fitting/report_paper_comparison.h"
 #include "fitting/side_studies.h"
 
 namespace flopwise::fitting {
@@ -116,15 +120,29 @@ void AppendLaws(std::string& out, const FitReport& fit) {
     out +=
         "### Chinchilla approach 3: L(N, D) = E + A / N^α + B / D^β\n\n| arch | E | A | α | B | "
         "β | R² (log L) | N_opt(C) |\n| --- | --- | --- | --- | --- | --- | ---: | --- |\n";
+    std::vector<std::string> not_identified;
     for (const ArchFit& f : fit.archs) {
       if (!f.has_approach3) continue;
-      absl::StrAppend(&out, "| ", ArchFitName(f), " | ", WithInterval(f, kE), " | ",
-                      WithInterval(f, kA), " | ", WithInterval(f, kAlpha), " | ",
-                      WithInterval(f, kB), " | ", WithInterval(f, kBeta), " | ",
+      // An unidentified fit's intervals run from ~0 to astronomical values:
+      // the estimates alone, and below the table the reason.
+      const std::string verdict = Approach3NotIdentifiedText(IdentifyApproach3(f));
+      if (!verdict.empty())
+        not_identified.push_back(absl::StrCat("- ", ArchFitName(f), ": ", verdict));
+      auto cell = [&](Coef c) {
+        return verdict.empty() ? WithInterval(f, c) : FormatFinite(f.coefs[c]);
+      };
+      absl::StrAppend(&out, "| ", ArchFitName(f), " | ", cell(kE), " | ", cell(kA), " | ",
+                      cell(kAlpha), " | ", cell(kB), " | ", cell(kBeta), " | ",
                       FormatFinite(f.approach3.r2_log), " | ",
                       Power(f.coefs[kA3NoptCoef], f.coefs[kA3NoptExp]), " |\n");
     }
     out += "\n";
+    if (!not_identified.empty()) {
+      absl::StrAppend(&out,
+                      "Where the data do not pin the law down, the table shows the estimates "
+                      "without intervals; do not read them as measurements:\n\n",
+                      absl::StrJoin(not_identified, "\n"), "\n\n");
+    }
   }
   if (std::any_of(fit.archs.begin(), fit.archs.end(),
                   [](const ArchFit& f) { return f.has_approach2; })) {
@@ -306,6 +324,12 @@ std::string StudyReportMarkdown(const StudyReportInput& input) {
   AppendLaws(out, fit);
   AppendBudgets(out, fit, input.budgets);
   if (input.side_studies != nullptr) out += SideStudiesMarkdown(*input.side_studies);
+  if (input.evaluation != nullptr)
+    out += EvaluationMarkdown(*input.evaluation, input.downstream_figure);
+  if (std::any_of(fit.archs.begin(), fit.archs.end(),
+                  [](const ArchFit& f) { return f.has_paper; })) {
+    out += PaperComparisonMarkdown(fit, input.evaluation);
+  }
   AppendFigures(out, input.figures);
   AppendWarnings(out, fit, input.budgets);
   return out;

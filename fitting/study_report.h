@@ -1,7 +1,8 @@
 // The study report a researcher reads after a sweep: one markdown document
 // with the runs, the fitted laws per architecture with their intervals, the
 // compute-optimal allocation at a few budgets, which architecture wins where,
-// and links to the figures. Pure rendering: the caller fits, recommends and
+// the checkpoint evaluations, this study beside the paper's findings, and
+// links to the figures. Pure rendering: the caller fits, recommends and
 // draws (fitting/fit.h, plot/), then passes the results here.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fitting/evaluation_rows.h"
 #include "fitting/fit.h"
 #include "fitting/side_studies.h"
 
@@ -29,6 +31,11 @@ struct StudyReportInput {
   std::span<const BudgetReport> budgets;      // one section each, in the given order
   const SideStudies* side_studies = nullptr;  // the paper's Tables 5 and 6; null: none
   std::vector<ReportFigure> figures;
+  // Checkpoint evaluations (optional): the evaluation section and the
+  // retrieval part of the comparison with the paper. `downstream_figure` is
+  // the stem of plot/evaluation_figures.h's figure, empty when not drawn.
+  const StudyEvaluation* evaluation = nullptr;
+  std::string downstream_figure;
 };
 
 // Three budgets that make a useful table for a fit: the geometric middle of

@@ -34,14 +34,6 @@ std::string SizeColor(double t) {
   return absl::StrFormat("#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
 }
 
-std::string ArchColor(const std::string& arch, size_t index) {
-  static const std::map<std::string, std::string> kKnown = {
-      {"llama", "#d62728"}, {"tnl", "#1f77b4"}, {"hgrn2", "#2ca02c"}, {"cos2", "#ff7f0e"}};
-  static constexpr const char* kOthers[] = {"#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"};
-  auto it = kKnown.find(arch);
-  return it != kKnown.end() ? it->second : kOthers[index % 5];
-}
-
 Series MakeSeries(std::string id, std::string label, SeriesStyle style, std::string color,
                   double width) {
   Series s;
@@ -189,6 +181,14 @@ std::string Overlay(const FitReport& fit) {
 }
 
 }  // namespace
+
+std::string ArchColor(const std::string& arch, size_t index) {
+  static const std::map<std::string, std::string> kKnown = {
+      {"llama", "#d62728"}, {"tnl", "#1f77b4"}, {"hgrn2", "#2ca02c"}, {"cos2", "#ff7f0e"}};
+  static constexpr const char* kOthers[] = {"#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"};
+  auto it = kKnown.find(arch);
+  return it != kKnown.end() ? it->second : kOthers[index % 5];
+}
 
 std::vector<NamedSvg> ScalingFigures(std::span<const CheckpointRecord> records,
                                      const FitReport& fit) {

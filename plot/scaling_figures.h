@@ -20,6 +20,10 @@ struct NamedSvg {
   std::string svg;
 };
 
+// The colour of an architecture in every figure: fixed for the four known
+// ones, otherwise by `index` from a small palette.
+std::string ArchColor(const std::string& arch, size_t index);
+
 // `records` are the fit's inputs (their C is converted with fit.unit and
 // fit.convention). Archs without a paper-method fit get no figure.
 std::vector<NamedSvg> ScalingFigures(std::span<const fitting::CheckpointRecord> records,

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fitting/report.h"
+#include "tests/fitting/evaluation_rows.h"
 #include "tests/fitting/two_archs.h"
 
 namespace flopwise::fitting {
@@ -71,6 +72,29 @@ TEST_F(StudyFolderTest, WritesFiguresReportAndJson) {
   const nlohmann::json json = nlohmann::json::parse(Read(dir_ / "report" / "fit.json"));
   EXPECT_EQ(json["archs"].size(), 2u);
   EXPECT_EQ(json["bootstrap_resamples"], 10);
+}
+
+TEST_F(StudyFolderTest, EvaluationsAddTheirSectionAndTheDownstreamFigure) {
+  const std::vector<CheckpointRecord> records = TwoArchs();
+  auto plain = WriteStudyReport(records, options_);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  std::string md = Read(plain->report_path);
+  EXPECT_EQ(md.find("## Evaluation"), std::string::npos);
+  EXPECT_NE(md.find("## This study beside the paper"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "report" / "downstream.svg"));
+
+  options_.evaluation = HandMadeEvaluation(0.5, 0.5);
+  auto folder = WriteStudyReport(records, options_);
+  ASSERT_TRUE(folder.ok()) << folder.status();
+  md = Read(folder->report_path);
+  EXPECT_NE(md.find("## Evaluation"), std::string::npos) << md;
+  EXPECT_NE(md.find("(downstream.png)"), std::string::npos) << md;
+  EXPECT_NE(md.find("Verdict: **cannot be shown by a study this size**"), std::string::npos);
+  for (const std::string ext : {".svg", ".png"}) {
+    const std::string path = (dir_ / "report" / ("downstream" + ext)).string();
+    EXPECT_TRUE(fs::is_regular_file(path)) << path;
+    EXPECT_NE(std::find(folder->files.begin(), folder->files.end(), path), folder->files.end());
+  }
 }
 
 TEST_F(StudyFolderTest, GivenBudgetsAreRecommendedInOrder) {
