@@ -151,11 +151,14 @@ fi
 stop_daemons
 say "fitting ($BOOTSTRAP bootstrap resamples) and drawing the figures"
 rm -f report/report.md
+# The fits run on the trainer's validation loss at each checkpoint
+# (--metric validation), not on the noisy per-step training loss.
 # --skip-fraction: each run's first half (warmup, and the fast early drop
 # that no longer-trained model follows) is left out of the fits; with it the
 # paper method predicts the largest run's final loss within 5% for every
 # architecture (docs/demo-study.md).
-"$BIN/flopwise" report --input metrics.csv --out report --bootstrap "$BOOTSTRAP" --skip-fraction 0.5 \
+"$BIN/flopwise" report --input checkpoints.csv --metric validation --out report \
+  --bootstrap "$BOOTSTRAP" --skip-fraction 0.5 \
   --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
   --source "Brown corpus, byte-level tokens. Sweep $SWEEP of $DEMO/flopwise.db (spec: \
 $(basename "$SPEC")), trained in $TRAINING_SECONDS s by $cores single-threaded workers." |
