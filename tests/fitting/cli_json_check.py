@@ -88,11 +88,12 @@ def main():
 
     check_optimal(binary, fixture)
 
+    # Input refused as invalid: exit 2 (docs/operations.md, "Exit codes").
     out = run(binary, "fit", "--input", fixture, "--metric", "validation")
-    assert out.returncode == 1, out.returncode
+    assert out.returncode == 2, out.returncode
     assert "checkpoints have no validation loss" in out.stderr, out.stderr
     out = run(binary, "fit", "--input", fixture, "--group-by", "context")
-    assert out.returncode == 1, out.returncode
+    assert out.returncode == 2, out.returncode
     assert "--group-by: 'context' lacks arch" in out.stderr, out.stderr
 
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as bad:
