@@ -82,10 +82,11 @@ void AppendRuns(std::string& out, std::span<const CheckpointRecord> records, Com
 
 void AppendLaws(std::string& out, const FitReport& fit) {
   const std::string level = absl::StrFormat("%.0f%%", 100 * fit.interval_level);
-  absl::StrAppend(
-      &out, "## Fitted laws\n\nC is training compute in ", std::string(ComputeUnitName(fit.unit)),
-      " (FLOP convention: ", std::string(FlopsConventionKey(fit.convention)), "); N counts ",
-      "non-embedding parameters, D tokens, L the training loss in nats per token. ");
+  absl::StrAppend(&out, "## Fitted laws\n\nC is training compute in ",
+                  std::string(ComputeUnitName(fit.unit)),
+                  " (FLOP convention: ", std::string(FlopsConventionKey(fit.convention)),
+                  "); N counts ", "non-embedding parameters, D tokens, L the ",
+                  std::string(LossMetricTitle(fit.metric)), " in nats per token. ");
   if (fit.bootstrap_resamples > 0) {
     absl::StrAppend(&out, "Brackets are ", level, " percentile intervals from ",
                     fit.bootstrap_resamples, " bootstrap resamples over runs.\n\n");
