@@ -1,6 +1,7 @@
 // `flopwise eval --sweep N --tasks a,b [--checkpoints last|all|every K] [--wait]`:
 // evaluates a finished sweep's checkpoints (again) through eval jobs
-// (docs/evaluation.md, "Scheduling").
+// (docs/evaluation.md, "Scheduling"). `flopwise eval --sweep N --wait` alone
+// waits for the sweep's jobs already queued (scripts/demo.sh before its export).
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -14,6 +15,33 @@
 namespace flopwise::cli {
 namespace {
 
+// Waits for `jobs` to end and prints their results; 1 when one did not succeed.
+int WaitAndPrint(const client::UserConnection& connection, int64_t sweep_id,
+                 const std::vector<int64_t>& jobs, int wait_timeout_s) {
+  auto ended =
+      client::WaitForEvalJobs(connection, jobs, /*poll_ms=*/1000, int64_t{wait_timeout_s} * 1000);
+  if (!ended.ok()) return ReportError("eval", ended.status());
+  auto rows =
+      client::ListEvals(*connection.stub, connection.token, connection.timeout_ms, sweep_id, jobs);
+  if (!rows.ok()) return ReportError("eval", rows.status());
+  std::fputs(client::EvalTable(*ended, *rows).c_str(), stdout);
+  for (const auto& job : *ended) {
+    if (job.state() != ::flopwise::v1::EVAL_JOB_STATE_SUCCEEDED) return 1;
+  }
+  return 0;
+}
+
+int WaitForQueuedJobs(const client::ConnectFlags& flags, int64_t sweep_id, int wait_timeout_s) {
+  auto connection = client::ConnectUser(flags);
+  if (!connection.ok()) return ReportError("eval", connection.status());
+  auto jobs = client::ListEvalJobIds(*connection, sweep_id);
+  if (!jobs.ok()) return ReportError("eval", jobs.status());
+  std::printf("sweep %lld: waiting for %zu eval jobs\n", static_cast<long long>(sweep_id),
+              jobs->size());
+  if (jobs->empty()) return 0;
+  return WaitAndPrint(*connection, sweep_id, *jobs, wait_timeout_s);
+}
+
 const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
   static client::ConnectFlags flags;
   static int64_t sweep_id = 0;
@@ -26,9 +54,9 @@ const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
   cmd->add_option("--sweep", sweep_id, "Sweep id")->required();
   cmd->add_option("--tasks", tasks,
                   "validation, needle, needle-easy, needle-standard, brown-continuation or "
-                  ".jsonl task files (as the workers see them)")
-      ->delimiter(',')
-      ->required();
+                  ".jsonl task files (as the workers see them); without it, --wait waits "
+                  "for the sweep's jobs already queued")
+      ->delimiter(',');
   cmd->add_option("--checkpoints", checkpoints,
                   "last (each run's newest), all, or every K (every K-th by step)")
       ->expected(1, 2)
@@ -40,6 +68,10 @@ const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   AddConnectionOptions(cmd, &flags);
   cmd->callback([&ctx] {
+    if (tasks.empty() && wait) {
+      ctx.exit_code = WaitForQueuedJobs(flags, sweep_id, wait_timeout_s);
+      return;
+    }
     auto request = client::MakeCreateEvalJobsRequest(
         sweep_id, tasks, checkpoints,
         priority_option->count() > 0 ? std::optional<int>(priority) : std::nullopt);
@@ -60,22 +92,7 @@ const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
     std::printf("sweep %lld: %zu eval jobs queued\n", static_cast<long long>(sweep_id),
                 jobs->size());
     if (!wait) return;
-    auto ended = client::WaitForEvalJobs(*connection, *jobs, /*poll_ms=*/1000,
-                                         int64_t{wait_timeout_s} * 1000);
-    if (!ended.ok()) {
-      ctx.exit_code = ReportError("eval", ended.status());
-      return;
-    }
-    auto rows = client::ListEvals(*connection->stub, connection->token, connection->timeout_ms,
-                                  sweep_id, *jobs);
-    if (!rows.ok()) {
-      ctx.exit_code = ReportError("eval", rows.status());
-      return;
-    }
-    std::fputs(client::EvalTable(*ended, *rows).c_str(), stdout);
-    for (const auto& job : *ended) {
-      if (job.state() != ::flopwise::v1::EVAL_JOB_STATE_SUCCEEDED) ctx.exit_code = 1;
-    }
+    ctx.exit_code = WaitAndPrint(*connection, sweep_id, *jobs, wait_timeout_s);
   });
 });
 

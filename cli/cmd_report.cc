@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/command_registry.h"
 #include "client/exit_codes.h"
+#include "fitting/evaluation_records.h"
 #include "fitting/grouping.h"
 #include "fitting/records.h"
 #include "fitting/report.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct ReportFlags {
   std::string input;
+  std::string evals;
   std::string unit = "flops";
   std::string envelope = "pareto";
   std::string metric = "auto";
@@ -48,6 +50,18 @@ int RunReport(ReportFlags flags) {
   }
   auto records = fitting::ReadRecordsFile(flags.input);
   if (!records.ok()) return Fail(records.status());
+  if (!flags.evals.empty()) {
+    // The evals join to the checkpoints of --input (same run and step).
+    auto evaluation = fitting::ReadEvaluationFiles(flags.evals, flags.input);
+    if (!evaluation.ok()) return Fail(evaluation.status());
+    auto missing = fitting::PlaceHeatmaps(*evaluation, flags.folder.out_dir);
+    if (!missing.ok()) return Fail(missing.status());
+    for (const std::string& path : *missing) {
+      std::fprintf(stderr, "flopwise report: heatmap %s.svg/.png not found; left out\n",
+                   path.c_str());
+    }
+    flags.folder.evaluation = std::move(*evaluation);
+  }
   flags.folder.fit.metric = *metric;
   flags.folder.grouping.by = *group_by;
   flags.folder.fit.unit = *unit;
@@ -68,6 +82,10 @@ const CommandRegistrar kReport([](CLI::App& app, CliContext& ctx) {
       "report", "Fit, recommend at three budgets, draw the figures and write report.md");
   cmd->add_option("--input", flags.input, "CSV or JSONL checkpoint records (docs/fitting.md)")
       ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--evals", flags.evals,
+                  "CSV of `flopwise export --what evals`: the evaluation table and needle "
+                  "heatmaps (--input must then be `export --what checkpoints` CSV)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", flags.folder.out_dir, "output directory (report.md, fit.json, figures)")
       ->required();

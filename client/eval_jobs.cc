@@ -104,6 +104,19 @@ absl::StatusOr<std::vector<int64_t>> CreateEvalJobs(const UserConnection& connec
   return std::vector<int64_t>(response.job_ids().begin(), response.job_ids().end());
 }
 
+absl::StatusOr<std::vector<int64_t>> ListEvalJobIds(const UserConnection& connection,
+                                                    int64_t sweep_id) {
+  grpc::ClientContext context;
+  connection.Prepare(&context);
+  v1::ListEvalJobsRequest request;
+  request.set_sweep_id(sweep_id);
+  v1::ListEvalJobsResponse response;
+  RETURN_IF_ERROR(FromGrpc(connection.stub->ListEvalJobs(&context, request, &response)));
+  std::vector<int64_t> ids;
+  for (const v1::EvalJob& job : response.jobs()) ids.push_back(job.job_id());
+  return ids;
+}
+
 absl::StatusOr<std::vector<v1::EvalJob>> WaitForEvalJobs(const UserConnection& connection,
                                                          std::span<const int64_t> job_ids,
                                                          int64_t poll_ms, int64_t max_wait_ms) {

@@ -30,6 +30,11 @@ absl::StatusOr<::flopwise::v1::CreateEvalJobsRequest> MakeCreateEvalJobsRequest(
 absl::StatusOr<std::vector<int64_t>> CreateEvalJobs(
     const UserConnection& connection, const ::flopwise::v1::CreateEvalJobsRequest& request);
 
+// The ids of a sweep's eval jobs, in any state (those the spec's
+// `evaluation` section created and those of `flopwise eval`).
+absl::StatusOr<std::vector<int64_t>> ListEvalJobIds(const UserConnection& connection,
+                                                    int64_t sweep_id);
+
 // Polls every `poll_ms` until each job has ended (succeeded, failed or
 // superseded) or `max_wait_ms` passed (DeadlineExceeded); returns the jobs.
 absl::StatusOr<std::vector<::flopwise::v1::EvalJob>> WaitForEvalJobs(

@@ -12,51 +12,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "fitting/csv_line.h"
 
 namespace flopwise::fitting {
 namespace {
-
-std::vector<std::string> SplitCsvLine(absl::string_view line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (ch == '"') {
-        quoted = false;
-      } else {
-        fields.back() += ch;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += ch;
-    }
-  }
-  for (std::string& f : fields) f = std::string(absl::StripAsciiWhitespace(f));
-  return fields;
-}
-
-bool IsSkippable(absl::string_view line) {
-  line = absl::StripAsciiWhitespace(line);
-  return line.empty() || line.front() == '#';
-}
-
-absl::StatusOr<double> ParseNumber(absl::string_view text) {
-  const std::string s(text);
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) {
-    return absl::InvalidArgumentError(absl::StrCat("not a number: '", text, "'"));
-  }
-  return v;
-}
 
 // Columns of a CSV header: name -> 0-based index.
 using Columns = std::map<std::string, size_t>;
@@ -97,7 +56,7 @@ absl::Status Field(const std::vector<std::string>& row, const Columns& columns,
     if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(where(), "empty"));
     out = text;
   } else {
-    auto v = ParseNumber(text);
+    auto v = ParseCsvNumber(text);
     if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(where(), v.status().message()));
     out = static_cast<T>(*v);
   }
@@ -205,7 +164,7 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseCsv(absl::string_view text,
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     line = absl::StripSuffix(line, "\r");
-    if (IsSkippable(line)) continue;
+    if (IsSkippableLine(line)) continue;
     if (!columns) {
       auto header = ParseHeader(line, source, line_no,
                                 {"arch", "run", "n_params", "tokens", "flops", "loss"});
@@ -247,7 +206,7 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseJsonLines(absl::string_view t
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
-    if (IsSkippable(line)) continue;
+    if (IsSkippableLine(line)) continue;
     const std::string where = absl::StrCat(source, ":", line_no, ": ");
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     // `flopwise export --format jsonl` names the non-embedding count this way.
@@ -327,7 +286,7 @@ absl::StatusOr<std::vector<ShapeOption>> ReadShapesFile(const std::string& path)
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
     ++line_no;
     line = absl::StripSuffix(line, "\r");
-    if (IsSkippable(line)) continue;
+    if (IsSkippableLine(line)) continue;
     if (!columns) {
       auto header = ParseHeader(line, path, line_no,
                                 {"arch", "name", "layers", "d_model", "heads", "n_params"});

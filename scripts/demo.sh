@@ -146,8 +146,14 @@ if grep -Eqi '\b(failed|diverged|cancelled)\b' runs.txt; then
   say "some runs did not succeed (see $DEMO/runs.txt); the report covers the others"
 fi
 
+# The watch ends with the runs; the eval jobs of their last checkpoints may
+# still be running.
+say "waiting for the eval jobs (needle, brown-continuation)"
+"$BIN/flopwise" eval --sweep "$SWEEP" --wait >evals.txt ||
+  say "some eval jobs did not succeed (see $DEMO/evals.txt); the report shows the others"
 "$BIN/flopwise" export --sweep "$SWEEP" --format csv -o metrics.csv
 "$BIN/flopwise" export --sweep "$SWEEP" --what checkpoints --format csv -o checkpoints.csv
+"$BIN/flopwise" export --sweep "$SWEEP" --what evals --format csv -o evals.csv
 stop_daemons
 say "fitting ($BOOTSTRAP bootstrap resamples) and drawing the figures"
 rm -f report/report.md
@@ -157,7 +163,7 @@ rm -f report/report.md
 # that no longer-trained model follows) is left out of the fits; with it the
 # paper method predicts the largest run's final loss within 5% for every
 # architecture (docs/demo-study.md).
-"$BIN/flopwise" report --input checkpoints.csv --metric validation --out report \
+"$BIN/flopwise" report --input checkpoints.csv --metric validation --evals evals.csv --out report \
   --bootstrap "$BOOTSTRAP" --skip-fraction 0.5 \
   --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
   --source "Brown corpus, byte-level tokens. Sweep $SWEEP of $DEMO/flopwise.db (spec: \
@@ -167,7 +173,7 @@ $(basename "$SPEC")), trained in $TRAINING_SECONDS s by $cores single-threaded w
 END=$(date +%s)
 cat <<EOF || true  # the report is written: a closed stdout must not turn that into a failure
 demo: done in $((END - START)) s (training $TRAINING_SECONDS s in all). The report: $DEMO/report/report.md
-demo: metrics in $DEMO/metrics.csv, checkpoints in $DEMO/checkpoints/.
+demo: metrics in $DEMO/metrics.csv, evaluations in $DEMO/evals.csv, checkpoints in $DEMO/checkpoints/.
 demo: the daemons are stopped; to query the study again:
   $BIN/flopwise-coordinator --listen $ADDR --db $DEMO/flopwise.db \\
       --client-token-file $DEMO/client.token --worker-token-file $DEMO/worker.token &

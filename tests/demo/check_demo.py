@@ -1,9 +1,11 @@
-"""Checks a finished demo folder: the report and its figures exist, every
+"""Checks a finished demo folder: the report and its figures exist, its fits
+ran on validation loss, it has the evaluation tables and needle heatmaps, every
 architecture's fit has finite coefficients, every run of the sweep succeeded
 and has a checkpoint row at every interval of its config."""
 import json
 import math
 import os
+import re
 import sqlite3
 import sys
 
@@ -42,6 +44,25 @@ def main(demo, archs):
     for section in ("## Fitted laws", "## Compute-optimal allocation", "## Which architecture wins where"):
         if section not in md:
             problems.append(f"report.md lacks '{section}'")
+    if "Fitted on validation loss." not in md:
+        problems.append("report.md does not say it was fitted on validation loss")
+    if "## Evaluation" not in md:
+        problems.append("report.md lacks '## Evaluation'")
+    for arch in archs:
+        table = re.search(rf"^### {re.escape(arch)}\n\n(\| run \|.*)$", md, re.M)
+        if not table:
+            problems.append(f"report.md has no evaluation table for {arch}")
+            continue
+        for column in ("validation loss", "NIAH score", "brown-continuation acc"):
+            if column not in table.group(1):
+                problems.append(f"evaluation table of {arch} lacks '{column}'")
+    heatmaps = re.findall(r"\]\((heatmaps/[^)]+)\.png\)", md)
+    if not heatmaps:
+        problems.append("report.md links no needle heatmap")
+    for stem in heatmaps:
+        for ext in ("svg", "png"):
+            if not os.path.isfile(os.path.join(report, f"{stem}.{ext}")):
+                problems.append(f"missing heatmap {stem}.{ext}")
     if md.count("### C = ") != 3:
         problems.append(f"report.md has {md.count('### C = ')} budget sections, want 3")
 

@@ -151,6 +151,15 @@ TEST_F(EvalJobsDaemonsTest, EvalCommandEvaluatesAFinishedSweepAndExportWritesThe
   }
   EXPECT_EQ(QueryInt(cluster, "SELECT count(*) FROM eval_jobs WHERE state = 'succeeded'"), 2);
 
+  // --wait without --tasks queues nothing: it waits for the jobs there are.
+  const CliResult waited = RunCli(cluster, {"eval", "--sweep", id, "--wait"});
+  EXPECT_EQ(waited.exit_code, 0) << waited.out;
+  EXPECT_NE(waited.out.find("sweep " + id + ": waiting for 2 eval jobs"), std::string::npos)
+      << waited.out;
+  EXPECT_NE(waited.out.find(" 20 validation "), std::string::npos) << waited.out;
+  EXPECT_EQ(QueryInt(cluster, "SELECT count(*) FROM eval_jobs"), 2);
+  EXPECT_NE(RunCli(cluster, {"eval", "--sweep", id}).exit_code, 0);
+
   const CliResult csv =
       RunCli(cluster, {"export", "--sweep", id, "--what", "evals", "--format", "csv"});
   EXPECT_EQ(csv.exit_code, 0);

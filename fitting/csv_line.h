@@ -1,0 +1,24 @@
+// The CSV reading shared by the record readers of fitting/ (records.cc,
+// evaluation_records.cc): one line split into fields, comment and blank lines,
+// numbers. Internal to fitting/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace flopwise::fitting {
+
+// Splits a CSV line at commas outside double quotes ("" inside quotes is one
+// quote); fields are stripped of surrounding whitespace.
+std::vector<std::string> SplitCsvLine(absl::string_view line);
+
+// A blank line or one starting with '#'.
+bool IsSkippableLine(absl::string_view line);
+
+// The whole of `text` as a finite-range double; InvalidArgument "not a number: 'abc'".
+absl::StatusOr<double> ParseCsvNumber(absl::string_view text);
+
+}  // namespace flopwise::fitting
