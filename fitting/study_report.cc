@@ -49,7 +49,9 @@ std::string MethodTitle(std::string_view method) {
   return std::string(method);
 }
 
-void AppendRuns(std::string& out, std::span<const CheckpointRecord> records, ComputeUnit unit) {
+// Each run's last record, its loss the one the fits used (`metric`).
+void AppendRuns(std::string& out, std::span<const CheckpointRecord> records, ComputeUnit unit,
+                LossMetric metric) {
   struct RunSummary {
     double n_params = 0, tokens = 0, flops = 0, loss = 0;
     int points = 0;
@@ -58,7 +60,8 @@ void AppendRuns(std::string& out, std::span<const CheckpointRecord> records, Com
   for (const CheckpointRecord& r : records) {
     RunSummary& s = runs[{r.arch, r.run}];
     ++s.points;
-    if (r.tokens >= s.tokens) s = {r.n_params, r.tokens, r.flops, r.loss, s.points};
+    const double loss = metric == LossMetric::kValidation ? r.validation_loss : r.loss;
+    if (r.tokens >= s.tokens) s = {r.n_params, r.tokens, r.flops, loss, s.points};
   }
   std::vector<std::pair<std::pair<std::string, std::string>, RunSummary>> sorted(runs.begin(),
                                                                                  runs.end());
@@ -70,8 +73,9 @@ void AppendRuns(std::string& out, std::span<const CheckpointRecord> records, Com
   absl::StrAppend(&out, "## Runs\n\n", sorted.size(), " runs, ", records.size(),
                   " loss records in all. Final values of each run:\n\n",
                   "| arch | run | N (non-embedding) | tokens | C (",
-                  std::string(ComputeUnitName(unit)),
-                  ") | records | final loss |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+                  std::string(ComputeUnitName(unit)), ") | records | final ",
+                  std::string(LossMetricTitle(metric)),
+                  " |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
   for (const auto& [key, s] : sorted) {
     absl::StrAppendFormat(&out, "| %s | %s | %s | %s | %s | %d | %.4f |\n", key.first, key.second,
                           Short(s.n_params), Short(s.tokens), Short(s.flops * scale), s.points,
@@ -321,7 +325,7 @@ std::string StudyReportMarkdown(const StudyReportInput& input) {
     absl::StrAppend(&archs, archs.empty() ? "" : ", ", ArchFitName(f));
   }
   out += Cat("Architectures: ", archs, ". Fitted on ", LossMetricTitle(fit.metric), ".\n\n");
-  AppendRuns(out, input.records, fit.unit);
+  AppendRuns(out, input.records, fit.unit, fit.metric);
   AppendLaws(out, fit);
   AppendBudgets(out, fit, input.budgets);
   if (input.side_studies != nullptr) out += SideStudiesMarkdown(*input.side_studies);

@@ -46,6 +46,8 @@ def main(demo, archs):
             problems.append(f"report.md lacks '{section}'")
     if "Fitted on validation loss." not in md:
         problems.append("report.md does not say it was fitted on validation loss")
+    if "| records | final validation loss |" not in md:
+        problems.append("report.md's runs table does not show the validation loss the fits used")
     if "## Evaluation" not in md:
         problems.append("report.md lacks '## Evaluation'")
     for arch in archs:
