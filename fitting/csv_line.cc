@@ -50,4 +50,22 @@ absl::StatusOr<double> ParseCsvNumber(absl::string_view text) {
   return v;
 }
 
+absl::StatusOr<CsvColumns> ParseCsvHeader(absl::string_view line, absl::string_view source,
+                                          int line_no,
+                                          std::initializer_list<absl::string_view> required) {
+  CsvColumns columns;
+  const std::vector<std::string> names = SplitCsvLine(line);
+  for (size_t i = 0; i < names.size(); ++i) columns.emplace(names[i], i);
+  if (!columns.contains("n_params") && columns.contains("params_non_embedding")) {
+    columns.emplace("n_params", columns.at("params_non_embedding"));
+  }
+  for (absl::string_view name : required) {
+    if (!columns.contains(std::string(name))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line_no, ": header lacks the column '", name, "'"));
+    }
+  }
+  return columns;
+}
+
 }  // namespace flopwise::fitting

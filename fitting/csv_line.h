@@ -3,6 +3,8 @@
 // numbers. Internal to fitting/.
 #pragma once
 
+#include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,16 @@ namespace flopwise::fitting {
 // Splits a CSV line at commas outside double quotes ("" inside quotes is one
 // quote); fields are stripped of surrounding whitespace.
 std::vector<std::string> SplitCsvLine(absl::string_view line);
+
+// Columns of a CSV header: name -> 0-based index.
+using CsvColumns = std::map<std::string, size_t>;
+
+// The header's columns (`params_non_embedding`, as `flopwise export` names the
+// non-embedding count, also answers to `n_params`); InvalidArgument
+// "SOURCE:LINE: header lacks the column 'loss'" when a required one is absent.
+absl::StatusOr<CsvColumns> ParseCsvHeader(absl::string_view line, absl::string_view source,
+                                          int line_no,
+                                          std::initializer_list<absl::string_view> required);
 
 // A blank line or one starting with '#'.
 bool IsSkippableLine(absl::string_view line);

@@ -28,18 +28,7 @@ class CsvTable {
 
   absl::Status SetHeader(absl::string_view line, int line_no,
                          std::initializer_list<absl::string_view> required) {
-    const std::vector<std::string> names = SplitCsvLine(line);
-    for (size_t i = 0; i < names.size(); ++i) columns_.emplace(names[i], i);
-    // `flopwise export --what checkpoints` names the non-embedding count this way.
-    if (!columns_.contains("n_params") && columns_.contains("params_non_embedding")) {
-      columns_.emplace("n_params", columns_.at("params_non_embedding"));
-    }
-    for (absl::string_view name : required) {
-      if (!columns_.contains(std::string(name))) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(source_, ":", line_no, ": header lacks the column '", name, "'"));
-      }
-    }
+    ASSIGN_OR_RETURN(columns_, ParseCsvHeader(line, source_, line_no, required));
     return absl::OkStatus();
   }
   bool has_header() const { return !columns_.empty(); }
@@ -89,7 +78,7 @@ class CsvTable {
 
  private:
   std::string source_;
-  std::map<std::string, size_t> columns_;
+  CsvColumns columns_;
 };
 
 // Calls `row_fn(fields, line_no)` for each data row of a CSV text whose header

@@ -17,26 +17,7 @@
 namespace flopwise::fitting {
 namespace {
 
-// Columns of a CSV header: name -> 0-based index.
-using Columns = std::map<std::string, size_t>;
-
-absl::StatusOr<Columns> ParseHeader(absl::string_view line, absl::string_view source, int line_no,
-                                    std::initializer_list<absl::string_view> required) {
-  Columns columns;
-  const std::vector<std::string> names = SplitCsvLine(line);
-  for (size_t i = 0; i < names.size(); ++i) columns.emplace(names[i], i);
-  // `flopwise export --format csv` names the non-embedding count this way.
-  if (!columns.contains("n_params") && columns.contains("params_non_embedding")) {
-    columns.emplace("n_params", columns.at("params_non_embedding"));
-  }
-  for (absl::string_view name : required) {
-    if (!columns.contains(std::string(name))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ":", line_no, ": header lacks the column '", name, "'"));
-    }
-  }
-  return columns;
-}
+using Columns = CsvColumns;
 
 // Reads field `name` of a CSV row; `out` is a string or a double.
 template <typename T>
@@ -166,8 +147,8 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseCsv(absl::string_view text,
     line = absl::StripSuffix(line, "\r");
     if (IsSkippableLine(line)) continue;
     if (!columns) {
-      auto header = ParseHeader(line, source, line_no,
-                                {"arch", "run", "n_params", "tokens", "flops", "loss"});
+      auto header = ParseCsvHeader(line, source, line_no,
+                                   {"arch", "run", "n_params", "tokens", "flops", "loss"});
       if (!header.ok()) return header.status();
       columns = std::move(*header);
       continue;
@@ -288,8 +269,8 @@ absl::StatusOr<std::vector<ShapeOption>> ReadShapesFile(const std::string& path)
     line = absl::StripSuffix(line, "\r");
     if (IsSkippableLine(line)) continue;
     if (!columns) {
-      auto header = ParseHeader(line, path, line_no,
-                                {"arch", "name", "layers", "d_model", "heads", "n_params"});
+      auto header = ParseCsvHeader(line, path, line_no,
+                                   {"arch", "name", "layers", "d_model", "heads", "n_params"});
       if (!header.ok()) return header.status();
       columns = std::move(*header);
       continue;
