@@ -8,10 +8,11 @@
 #define FLOPWISE_CONCAT(a, b) FLOPWISE_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` from the enclosing
-// function when it is not OK.
+// function when it is not OK. `expr` is an absl::Status or a grpc::Status (the
+// services' request checks); the function returns the same type.
 #define RETURN_IF_ERROR(expr)                            \
   do {                                                   \
-    ::absl::Status flopwise_status_ = (expr);            \
+    auto flopwise_status_ = (expr);                      \
     if (!flopwise_status_.ok()) return flopwise_status_; \
   } while (0)
 

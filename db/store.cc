@@ -2,6 +2,7 @@
 #include "db/store.h"
 
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "base/status_macros.h"
@@ -203,12 +204,10 @@ absl::StatusOr<CreatedSweep> Store::CreateSweep(const NewSweep& sweep,
 
 absl::StatusOr<SweepRecord> Store::GetSweep(int64_t sweep_id) {
   return impl_->Read("GetSweep", [&](Connection& conn) -> absl::StatusOr<SweepRecord> {
-    ASSIGN_OR_RETURN(Statement stmt,
-                     conn.Prepare(Cat("SELECT ", kSweepColumns, " FROM sweeps WHERE sweep_id = ?1"),
-                                  "GetSweep"));
-    stmt.BindInt64(1, sweep_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) return absl::NotFoundError(Cat("db: GetSweep: no sweep ", sweep_id));
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        internal::FindRowOn(conn, Cat("SELECT ", kSweepColumns, " FROM sweeps WHERE sweep_id = ?1"),
+                            sweep_id, "GetSweep", Cat("no sweep ", sweep_id)));
     return ReadSweep(stmt);
   });
 }
@@ -245,7 +244,7 @@ absl::Status Store::SetSweepState(int64_t sweep_id, SweepState state) {
   });
 }
 
-absl::StatusOr<std::vector<int64_t>> Store::CancelSweep(int64_t sweep_id) {
+absl::StatusOr<std::vector<int64_t>> Store::CancelSweep(int64_t sweep_id, int64_t now_ms) {
   return impl_->Write("CancelSweep", [&](Connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
     {
       ASSIGN_OR_RETURN(
@@ -270,11 +269,22 @@ absl::StatusOr<std::vector<int64_t>> Store::CancelSweep(int64_t sweep_id) {
         running.push_back(stmt.ColumnInt64(0));
       }
     }
-    ASSIGN_OR_RETURN(Statement stmt,
-                     conn.Prepare("UPDATE runs SET state = 'cancelled' WHERE sweep_id = ?1 AND "
-                                  "state IN ('pending', 'running')",
-                                  "CancelSweep"));
+    {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       conn.Prepare("UPDATE runs SET state = 'cancelled' WHERE sweep_id = ?1 AND "
+                                    "state IN ('pending', 'running')",
+                                    "CancelSweep"));
+      stmt.BindInt64(1, sweep_id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE eval_jobs SET state = 'failed', error = 'sweep cancelled', "
+                     "ended_ms = ?2 WHERE state IN ('pending', 'running') AND "
+                     "run_id IN (SELECT run_id FROM runs WHERE sweep_id = ?1)",
+                     "CancelSweep"));
     stmt.BindInt64(1, sweep_id);
+    stmt.BindInt64(2, now_ms);
     RETURN_IF_ERROR(stmt.Run());
     return running;
   });
@@ -313,22 +323,47 @@ absl::StatusOr<RunRecord> ReadRun(Connection& conn, const Statement& stmt, std::
 
 }  // namespace
 
-absl::Status internal::RequireRun(Connection& conn, int64_t run_id, std::string_view what) {
-  ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("SELECT 1 FROM runs WHERE run_id = ?1", what));
-  stmt.BindInt64(1, run_id);
+namespace {
+
+template <typename Key>
+absl::StatusOr<Statement> FindRow(Connection& conn, const std::string& sql, Key key,
+                                  std::string_view what, std::string_view missing) {
+  ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, what));
+  if constexpr (std::is_same_v<Key, int64_t>) {
+    stmt.BindInt64(1, key);
+  } else {
+    stmt.BindText(1, key);
+  }
   ASSIGN_OR_RETURN(const bool found, stmt.Step());
-  if (!found) return absl::NotFoundError(Cat("db: ", what, ": no run ", run_id));
-  return absl::OkStatus();
+  if (!found) return absl::NotFoundError(Cat("db: ", what, ": ", missing));
+  return stmt;
+}
+
+}  // namespace
+
+absl::StatusOr<Statement> internal::FindRowOn(Connection& conn, const std::string& sql, int64_t key,
+                                              std::string_view what, std::string_view missing) {
+  return FindRow(conn, sql, key, what, missing);
+}
+
+absl::StatusOr<Statement> internal::FindRowOn(Connection& conn, const std::string& sql,
+                                              std::string_view key, std::string_view what,
+                                              std::string_view missing) {
+  return FindRow(conn, sql, key, what, missing);
+}
+
+absl::Status internal::RequireRun(Connection& conn, int64_t run_id, std::string_view what) {
+  return internal::FindRowOn(conn, "SELECT 1 FROM runs WHERE run_id = ?1", run_id, what,
+                             Cat("no run ", run_id))
+      .status();
 }
 
 absl::StatusOr<RunRecord> Store::GetRun(int64_t run_id) {
   return impl_->Read("GetRun", [&](Connection& conn) -> absl::StatusOr<RunRecord> {
     ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare(Cat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?1"), "GetRun"));
-    stmt.BindInt64(1, run_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) return absl::NotFoundError(Cat("db: GetRun: no run ", run_id));
+        internal::FindRowOn(conn, Cat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?1"),
+                            run_id, "GetRun", Cat("no run ", run_id)));
     return ReadRun(conn, stmt, "GetRun");
   });
 }

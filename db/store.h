@@ -53,10 +53,12 @@ class Store {
   absl::StatusOr<SweepRecord> GetSweep(int64_t sweep_id);
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps();  // by id
   absl::Status SetSweepState(int64_t sweep_id, SweepState state);
-  // Marks the sweep cancelled and its pending and running runs cancelled, in
-  // one transaction. Returns the ids of the runs that were running (their
-  // attempts stay active until EndAttempt). NotFound for an unknown sweep.
-  absl::StatusOr<std::vector<int64_t>> CancelSweep(int64_t sweep_id);
+  // Marks the sweep cancelled, its pending and running runs cancelled and its
+  // pending and running eval jobs failed ("sweep cancelled", ended at
+  // `now_ms`), in one transaction. Returns the ids of the runs that were
+  // running (their attempts stay active until EndAttempt). NotFound for an
+  // unknown sweep.
+  absl::StatusOr<std::vector<int64_t>> CancelSweep(int64_t sweep_id, int64_t now_ms);
 
   absl::StatusOr<RunRecord> GetRun(int64_t run_id);
   // Ordered by priority (highest first), then run id.

@@ -32,17 +32,6 @@ absl::StatusOr<AttemptRecord> ReadAttempt(const Statement& stmt) {
   return attempt;
 }
 
-absl::StatusOr<std::vector<AttemptRecord>> ReadAttempts(Statement& stmt) {
-  std::vector<AttemptRecord> attempts;
-  while (true) {
-    ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(AttemptRecord attempt, ReadAttempt(stmt));
-    attempts.push_back(std::move(attempt));
-  }
-  return attempts;
-}
-
 absl::StatusOr<AttemptRecord> SelectAttempt(Connection& conn, int64_t run_id, int attempt,
                                             std::string_view what) {
   ASSIGN_OR_RETURN(Statement stmt,
@@ -99,14 +88,11 @@ absl::StatusOr<AttemptRecord> Store::BeginAttempt(const NewAttempt& attempt) {
     {
       ASSIGN_OR_RETURN(
           Statement stmt,
-          conn.Prepare("SELECT state, attempts, max_attempts, (SELECT count(*) FROM attempts "
-                       "WHERE run_id = ?1 AND state = 'stopped') FROM runs WHERE run_id = ?1",
-                       kWhat));
-      stmt.BindInt64(1, attempt.run_id);
-      ASSIGN_OR_RETURN(const bool found, stmt.Step());
-      if (!found) {
-        return absl::NotFoundError(Cat("db: BeginAttempt: no run ", attempt.run_id));
-      }
+          internal::FindRowOn(conn,
+                              "SELECT state, attempts, max_attempts, (SELECT count(*) FROM "
+                              "attempts WHERE run_id = ?1 AND state = 'stopped') FROM runs "
+                              "WHERE run_id = ?1",
+                              attempt.run_id, kWhat, Cat("no run ", attempt.run_id)));
       const std::string state = stmt.ColumnText(0);
       attempts = static_cast<int>(stmt.ColumnInt64(1));
       const int max_attempts = static_cast<int>(stmt.ColumnInt64(2));
@@ -120,15 +106,10 @@ absl::StatusOr<AttemptRecord> Store::BeginAttempt(const NewAttempt& attempt) {
                                                  " has used all ", max_attempts, " attempts"));
       }
     }
-    {
-      ASSIGN_OR_RETURN(Statement stmt,
-                       conn.Prepare("SELECT 1 FROM workers WHERE worker_id = ?1", kWhat));
-      stmt.BindText(1, attempt.worker_id);
-      ASSIGN_OR_RETURN(const bool found, stmt.Step());
-      if (!found) {
-        return absl::NotFoundError(Cat("db: BeginAttempt: no worker \"", attempt.worker_id, "\""));
-      }
-    }
+    RETURN_IF_ERROR(internal::FindRowOn(conn, "SELECT 1 FROM workers WHERE worker_id = ?1",
+                                        attempt.worker_id, kWhat,
+                                        Cat("no worker \"", attempt.worker_id, "\""))
+                        .status());
     AttemptRecord record;
     record.run_id = attempt.run_id;
     record.attempt = attempts + 1;
@@ -243,14 +224,11 @@ absl::Status Store::EndAttempt(int64_t run_id, int attempt, AttemptState outcome
 
 absl::StatusOr<AttemptRecord> Store::FindLease(std::string_view lease_id) {
   return impl_->Read("FindLease", [&](Connection& conn) -> absl::StatusOr<AttemptRecord> {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kAttemptColumns,
-                                                      " FROM attempts WHERE lease_id = ?1"),
-                                                  "FindLease"));
-    stmt.BindText(1, lease_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) {
-      return absl::NotFoundError(Cat("db: FindLease: no lease \"", lease_id, "\""));
-    }
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        internal::FindRowOn(conn,
+                            Cat("SELECT ", kAttemptColumns, " FROM attempts WHERE lease_id = ?1"),
+                            lease_id, "FindLease", Cat("no lease \"", lease_id, "\"")));
     return ReadAttempt(stmt);
   });
 }
@@ -266,7 +244,7 @@ absl::StatusOr<std::vector<AttemptRecord>> Store::ListAttempts(const AttemptFilt
                        ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListAttempts"));
                        if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
                        if (filter.worker_id) stmt.BindText(2, *filter.worker_id);
-                       return ReadAttempts(stmt);
+                       return internal::ReadRows(stmt, ReadAttempt);
                      });
 }
 
@@ -331,14 +309,10 @@ absl::Status Store::SetWorkerDraining(std::string_view worker_id, bool draining)
 
 absl::StatusOr<WorkerRecord> Store::GetWorker(std::string_view worker_id) {
   return impl_->Read("GetWorker", [&](Connection& conn) -> absl::StatusOr<WorkerRecord> {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kWorkerColumns,
-                                                      " FROM workers WHERE worker_id = ?1"),
-                                                  "GetWorker"));
-    stmt.BindText(1, worker_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) {
-      return absl::NotFoundError(Cat("db: GetWorker: no worker \"", worker_id, "\""));
-    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     internal::FindRowOn(
+                         conn, Cat("SELECT ", kWorkerColumns, " FROM workers WHERE worker_id = ?1"),
+                         worker_id, "GetWorker", Cat("no worker \"", worker_id, "\"")));
     return ReadWorker(stmt);
   });
 }

@@ -50,27 +50,14 @@ absl::StatusOr<EvalJobRecord> ReadEvalJob(const Statement& stmt) {
   return job;
 }
 
-absl::StatusOr<std::vector<EvalJobRecord>> ReadEvalJobs(Statement& stmt) {
-  std::vector<EvalJobRecord> jobs;
-  while (true) {
-    ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(EvalJobRecord job, ReadEvalJob(stmt));
-    jobs.push_back(std::move(job));
-  }
-  return jobs;
-}
-
 // The running job that holds `lease_id`: NotFound for a lease no job ever
 // held, FailedPrecondition when the lease is not running any more.
 absl::StatusOr<EvalJobRecord> RunningJobOn(Connection& conn, std::string_view lease_id,
                                            std::string_view what) {
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      conn.Prepare(Cat("SELECT ", kEvalJobColumns, " FROM eval_jobs WHERE lease_id = ?1"), what));
-  stmt.BindText(1, lease_id);
-  ASSIGN_OR_RETURN(const bool found, stmt.Step());
-  if (!found) return absl::NotFoundError(Cat("db: ", what, ": no eval lease \"", lease_id, "\""));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   internal::FindRowOn(
+                       conn, Cat("SELECT ", kEvalJobColumns, " FROM eval_jobs WHERE lease_id = ?1"),
+                       lease_id, what, Cat("no eval lease \"", lease_id, "\"")));
   ASSIGN_OR_RETURN(EvalJobRecord job, ReadEvalJob(stmt));
   if (job.state != EvalJobState::kRunning) {
     return absl::FailedPreconditionError(Cat("db: ", what, ": eval job ", job.job_id, " is ",
@@ -133,11 +120,9 @@ absl::StatusOr<EvalJobRecord> Store::BeginEvalJob(int64_t job_id, std::string_vi
     {
       ASSIGN_OR_RETURN(
           Statement stmt,
-          conn.Prepare("SELECT state, coalesce(lease_id, '') FROM eval_jobs WHERE job_id = ?1",
-                       kWhat));
-      stmt.BindInt64(1, job_id);
-      ASSIGN_OR_RETURN(const bool found, stmt.Step());
-      if (!found) return absl::NotFoundError(Cat("db: BeginEvalJob: no eval job ", job_id));
+          internal::FindRowOn(
+              conn, "SELECT state, coalesce(lease_id, '') FROM eval_jobs WHERE job_id = ?1", job_id,
+              kWhat, Cat("no eval job ", job_id)));
       if (stmt.ColumnText(1) == lease_id) {
         return absl::AlreadyExistsError(
             Cat("db: BeginEvalJob: lease_id \"", lease_id, "\" is already used"));
@@ -230,26 +215,21 @@ absl::StatusOr<int> Store::RecordEvals(std::string_view lease_id, std::span<cons
 
 absl::StatusOr<EvalJobRecord> Store::GetEvalJob(int64_t job_id) {
   return impl_->Read("GetEvalJob", [&](Connection& conn) -> absl::StatusOr<EvalJobRecord> {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kEvalJobColumns,
-                                                      " FROM eval_jobs WHERE job_id = ?1"),
-                                                  "GetEvalJob"));
-    stmt.BindInt64(1, job_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) return absl::NotFoundError(Cat("db: GetEvalJob: no eval job ", job_id));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     internal::FindRowOn(
+                         conn, Cat("SELECT ", kEvalJobColumns, " FROM eval_jobs WHERE job_id = ?1"),
+                         job_id, "GetEvalJob", Cat("no eval job ", job_id)));
     return ReadEvalJob(stmt);
   });
 }
 
 absl::StatusOr<EvalJobRecord> Store::FindEvalLease(std::string_view lease_id) {
   return impl_->Read("FindEvalLease", [&](Connection& conn) -> absl::StatusOr<EvalJobRecord> {
-    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kEvalJobColumns,
-                                                      " FROM eval_jobs WHERE lease_id = ?1"),
-                                                  "FindEvalLease"));
-    stmt.BindText(1, lease_id);
-    ASSIGN_OR_RETURN(const bool found, stmt.Step());
-    if (!found) {
-      return absl::NotFoundError(Cat("db: FindEvalLease: no eval lease \"", lease_id, "\""));
-    }
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        internal::FindRowOn(conn,
+                            Cat("SELECT ", kEvalJobColumns, " FROM eval_jobs WHERE lease_id = ?1"),
+                            lease_id, "FindEvalLease", Cat("no eval lease \"", lease_id, "\"")));
     return ReadEvalJob(stmt);
   });
 }
@@ -268,7 +248,7 @@ absl::StatusOr<std::vector<EvalJobRecord>> Store::ListEvalJobs(const EvalJobFilt
                        if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
                        if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
                        if (filter.state) stmt.BindText(3, EvalJobStateName(*filter.state));
-                       return ReadEvalJobs(stmt);
+                       return internal::ReadRows(stmt, ReadEvalJob);
                      });
 }
 

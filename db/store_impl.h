@@ -116,6 +116,27 @@ absl::StatusOr<int64_t> InsertEvalJobOn(Connection& conn, const NewEvalJob& job,
                                         std::string_view what);
 // NotFound unless the row exists.
 absl::Status RequireRun(Connection& conn, int64_t run_id, std::string_view what);
+// Runs `sql` with `key` bound to ?1 and leaves the statement on its first row;
+// NotFound "db: <what>: <missing>" when there is none.
+absl::StatusOr<Statement> FindRowOn(Connection& conn, const std::string& sql, int64_t key,
+                                    std::string_view what, std::string_view missing);
+absl::StatusOr<Statement> FindRowOn(Connection& conn, const std::string& sql, std::string_view key,
+                                    std::string_view what, std::string_view missing);
+// Every remaining row of `stmt`, each read by `read_row(stmt)`, which returns
+// absl::StatusOr<Record>.
+template <typename ReadRow>
+auto ReadRows(Statement& stmt, ReadRow read_row)
+    -> absl::StatusOr<std::vector<typename decltype(read_row(stmt))::value_type>> {
+  std::vector<typename decltype(read_row(stmt))::value_type> records;
+  while (true) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return records;
+    auto record = read_row(stmt);
+    if (!record.ok()) return record.status();
+    records.push_back(*std::move(record));
+  }
+}
 
 }  // namespace internal
 }  // namespace flopwise::db

@@ -17,22 +17,6 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-v1::EvalJobState EvalJobStateToProto(db::EvalJobState state) {
-  switch (state) {
-    case db::EvalJobState::kPending:
-      return v1::EVAL_JOB_STATE_PENDING;
-    case db::EvalJobState::kRunning:
-      return v1::EVAL_JOB_STATE_RUNNING;
-    case db::EvalJobState::kSucceeded:
-      return v1::EVAL_JOB_STATE_SUCCEEDED;
-    case db::EvalJobState::kFailed:
-      return v1::EVAL_JOB_STATE_FAILED;
-    case db::EvalJobState::kSuperseded:
-      return v1::EVAL_JOB_STATE_SUPERSEDED;
-  }
-  return v1::EVAL_JOB_STATE_UNSPECIFIED;
-}
-
 // The checkpoints (effective, by step) of one run that `request` selects.
 std::vector<db::CheckpointRecord> Selected(const std::vector<db::CheckpointRecord>& checkpoints,
                                            const v1::CreateEvalJobsRequest& request) {

@@ -15,7 +15,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-// The run states of the database and of the API, one pair per state.
+// The states of the database and of the API, one pair per state: each
+// conversion below is a lookup in one of these tables.
+template <typename Stored, typename Sent, size_t kSize>
+Sent SentFor(const std::pair<Stored, Sent> (&table)[kSize], Stored state, Sent unspecified) {
+  for (const auto& [stored, sent] : table) {
+    if (stored == state) return sent;
+  }
+  return unspecified;
+}
+
 constexpr std::pair<db::RunState, v1::RunState> kRunStates[] = {
     {db::RunState::kPending, v1::RUN_STATE_PENDING},
     {db::RunState::kRunning, v1::RUN_STATE_RUNNING},
@@ -25,11 +34,32 @@ constexpr std::pair<db::RunState, v1::RunState> kRunStates[] = {
     {db::RunState::kCancelled, v1::RUN_STATE_CANCELLED},
 };
 
+constexpr std::pair<db::SweepState, v1::SweepState> kSweepStates[] = {
+    {db::SweepState::kActive, v1::SWEEP_STATE_ACTIVE},
+    {db::SweepState::kCompleted, v1::SWEEP_STATE_COMPLETED},
+    {db::SweepState::kCancelled, v1::SWEEP_STATE_CANCELLED},
+};
+
+constexpr std::pair<db::AttemptState, v1::AttemptOutcome> kAttemptOutcomes[] = {
+    {db::AttemptState::kActive, v1::ATTEMPT_OUTCOME_ACTIVE},
+    {db::AttemptState::kSucceeded, v1::ATTEMPT_OUTCOME_SUCCEEDED},
+    {db::AttemptState::kFailed, v1::ATTEMPT_OUTCOME_FAILED},
+    {db::AttemptState::kDiverged, v1::ATTEMPT_OUTCOME_DIVERGED},
+    {db::AttemptState::kExpired, v1::ATTEMPT_OUTCOME_EXPIRED},
+    {db::AttemptState::kStopped, v1::ATTEMPT_OUTCOME_STOPPED},
+    {db::AttemptState::kCancelled, v1::ATTEMPT_OUTCOME_CANCELLED},
+};
+
+constexpr std::pair<db::EvalJobState, v1::EvalJobState> kEvalJobStates[] = {
+    {db::EvalJobState::kPending, v1::EVAL_JOB_STATE_PENDING},
+    {db::EvalJobState::kRunning, v1::EVAL_JOB_STATE_RUNNING},
+    {db::EvalJobState::kSucceeded, v1::EVAL_JOB_STATE_SUCCEEDED},
+    {db::EvalJobState::kFailed, v1::EVAL_JOB_STATE_FAILED},
+    {db::EvalJobState::kSuperseded, v1::EVAL_JOB_STATE_SUPERSEDED},
+};
+
 v1::RunState RunStateToProto(db::RunState state) {
-  for (const auto& [stored, sent] : kRunStates) {
-    if (stored == state) return sent;
-  }
-  return v1::RUN_STATE_UNSPECIFIED;
+  return SentFor(kRunStates, state, v1::RUN_STATE_UNSPECIFIED);
 }
 
 absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state) {
@@ -40,35 +70,15 @@ absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state) {
 }
 
 v1::SweepState SweepStateToProto(db::SweepState state) {
-  switch (state) {
-    case db::SweepState::kActive:
-      return v1::SWEEP_STATE_ACTIVE;
-    case db::SweepState::kCompleted:
-      return v1::SWEEP_STATE_COMPLETED;
-    case db::SweepState::kCancelled:
-      return v1::SWEEP_STATE_CANCELLED;
-  }
-  return v1::SWEEP_STATE_UNSPECIFIED;
+  return SentFor(kSweepStates, state, v1::SWEEP_STATE_UNSPECIFIED);
 }
 
 v1::AttemptOutcome AttemptOutcomeToProto(db::AttemptState state) {
-  switch (state) {
-    case db::AttemptState::kActive:
-      return v1::ATTEMPT_OUTCOME_ACTIVE;
-    case db::AttemptState::kSucceeded:
-      return v1::ATTEMPT_OUTCOME_SUCCEEDED;
-    case db::AttemptState::kFailed:
-      return v1::ATTEMPT_OUTCOME_FAILED;
-    case db::AttemptState::kDiverged:
-      return v1::ATTEMPT_OUTCOME_DIVERGED;
-    case db::AttemptState::kExpired:
-      return v1::ATTEMPT_OUTCOME_EXPIRED;
-    case db::AttemptState::kStopped:
-      return v1::ATTEMPT_OUTCOME_STOPPED;
-    case db::AttemptState::kCancelled:
-      return v1::ATTEMPT_OUTCOME_CANCELLED;
-  }
-  return v1::ATTEMPT_OUTCOME_UNSPECIFIED;
+  return SentFor(kAttemptOutcomes, state, v1::ATTEMPT_OUTCOME_UNSPECIFIED);
+}
+
+v1::EvalJobState EvalJobStateToProto(db::EvalJobState state) {
+  return SentFor(kEvalJobStates, state, v1::EVAL_JOB_STATE_UNSPECIFIED);
 }
 
 absl::Status RunRecordToRun(const db::RunRecord& record, const RunProgress* progress,

@@ -23,6 +23,7 @@ v1::RunState RunStateToProto(db::RunState state);
 absl::StatusOr<db::RunState> RunStateFromProto(v1::RunState state);
 v1::SweepState SweepStateToProto(db::SweepState state);
 v1::AttemptOutcome AttemptOutcomeToProto(db::AttemptState state);
+v1::EvalJobState EvalJobStateToProto(db::EvalJobState state);
 
 // A stored run with its latest progress; `progress` overlays newer heartbeat
 // progress when present.

@@ -152,8 +152,13 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
       ++it;
     }
   }
-  ASSIGN_OR_RETURN(const std::vector<int64_t> running, store_->CancelSweep(sweep_id));
   const int64_t now_ms = clock_();
+  ASSIGN_OR_RETURN(const std::vector<int64_t> running, store_->CancelSweep(sweep_id, now_ms));
+  // The store failed the sweep's eval jobs; their workers hear of it at the
+  // next heartbeat or report.
+  std::erase_if(eval_queue_, [&](const auto& entry) { return entry.second.sweep_id == sweep_id; });
+  std::erase_if(eval_leases_,
+                [&](const auto& entry) { return entry.second.job.sweep_id == sweep_id; });
   for (auto it = leases_.begin(); it != leases_.end();) {
     if (it->second.sweep_id == sweep_id) {
       RETURN_IF_ERROR(store_->EndAttempt(it->second.run_id, it->second.attempt,

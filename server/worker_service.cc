@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "server/limits.h"
 #include "server/proto_convert.h"
@@ -210,9 +211,7 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (request->rows_size() > kMaxRowsPerReport) {
     return Invalid(
         Cat("rows: at most ", kMaxRowsPerReport, " per call (got ", request->rows_size(), ")"));
@@ -220,10 +219,7 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
   std::vector<db::MetricRow> rows;
   rows.reserve(request->rows_size());
   for (const v1::MetricPoint& point : request->rows()) {
-    if (grpc::Status status = CheckStepAndTokens("rows", point.step(), point.tokens());
-        !status.ok()) {
-      return status;
-    }
+    RETURN_IF_ERROR(CheckStepAndTokens("rows", point.step(), point.tokens()));
     rows.push_back(MetricRowFromProto(point));
   }
   std::optional<int64_t> resumed_from_step;
@@ -238,18 +234,11 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
                                                  const v1::ReportCheckpointRequest* request,
                                                  v1::ReportCheckpointResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (!request->has_checkpoint()) return Invalid("checkpoint: required");
-  if (grpc::Status status = CheckCheckpointPath(request->checkpoint().path()); !status.ok()) {
-    return status;
-  }
-  if (grpc::Status status = CheckStepAndTokens("checkpoint", request->checkpoint().step(),
-                                               request->checkpoint().tokens());
-      !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckCheckpointPath(request->checkpoint().path()));
+  RETURN_IF_ERROR(CheckStepAndTokens("checkpoint", request->checkpoint().step(),
+                                     request->checkpoint().tokens()));
   auto inserted = scheduler_->ReportCheckpoint(request->lease_id(), request->attempt(),
                                                CheckpointRowFromProto(request->checkpoint()));
   if (!inserted.ok()) return ToGrpcStatus(inserted.status());
@@ -260,18 +249,14 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext* context,
                                             const v1::CompleteRunRequest* request,
                                             v1::CompleteRunResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   return ToGrpcStatus(scheduler_->CompleteRun(request->lease_id(), request->attempt()));
 }
 
 grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
                                         const v1::FailRunRequest* request,
                                         v1::FailRunResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (request->reason().empty()) return Invalid("reason: required");
   auto state = scheduler_->FailRun(request->lease_id(), request->attempt(), request->reason(),
                                    request->diverged());
@@ -283,9 +268,7 @@ grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
                                            const v1::ReleaseRunRequest* request,
                                            v1::ReleaseRunResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   auto state = scheduler_->ReleaseRun(
       request->lease_id(), request->attempt(),
       request->reason().empty() ? std::string("released by the worker") : request->reason());
@@ -295,9 +278,7 @@ grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext* context,
                                                  const v1::ReportEvalResultRequest* request,
                                                  v1::ReportEvalResultResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (request->task().empty()) return Invalid("task: required");
   if (request->task().size() > kMaxEvalNameBytes) {
     return Invalid(Cat("task: longer than ", kMaxEvalNameBytes, " bytes"));
@@ -331,18 +312,14 @@ grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::CompleteEvalJob(grpc::ServerContext* context,
                                                 const v1::CompleteEvalJobRequest* request,
                                                 v1::CompleteEvalJobResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   return ToGrpcStatus(scheduler_->CompleteEvalJob(request->lease_id(), request->attempt()));
 }
 
 grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext* context,
                                             const v1::FailEvalJobRequest* request,
                                             v1::FailEvalJobResponse* response) {
-  if (grpc::Status status = CheckLease(request->lease_id(), request->attempt()); !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (request->reason().empty()) return Invalid("reason: required");
   return ToGrpcStatus(scheduler_->FailEvalJob(
       request->lease_id(), request->attempt(),

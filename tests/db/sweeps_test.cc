@@ -114,7 +114,7 @@ TEST(Sweeps, CancelMarksPendingAndRunningRuns) {
                                  std::to_string(created->run_ids[2])),
             SQLITE_OK);
 
-  auto running = (*store)->CancelSweep(created->sweep_id);
+  auto running = (*store)->CancelSweep(created->sweep_id, 1000);
   ASSERT_TRUE(running.ok()) << running.status();
   EXPECT_EQ(*running, std::vector<int64_t>{created->run_ids[1]});
   auto sweep = (*store)->GetSweep(created->sweep_id);
@@ -125,7 +125,7 @@ TEST(Sweeps, CancelMarksPendingAndRunningRuns) {
   auto pending = (*store)->ListRuns({.state = RunState::kPending});
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
-  EXPECT_EQ((*store)->CancelSweep(9999).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*store)->CancelSweep(9999, 1000).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(Sweeps, StateNamesRoundTrip) {

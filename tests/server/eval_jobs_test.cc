@@ -322,6 +322,32 @@ TEST_F(EvalJobsTest, ResumedAttemptSupersedesTheEvalsOfReplacedCheckpoints) {
   EXPECT_FALSE(Acquire(worker).has_eval_lease()) << "the superseded job is not leased";
 }
 
+TEST_F(EvalJobsTest, CancellingTheSweepFailsItsQueuedAndRunningEvalJobs) {
+  Submit(Spec("evaluation: {tasks: [validation], every_checkpoint: true}\n"));
+  const std::string worker = Register();
+  const v1::Lease lease = Acquire(worker).lease();
+  Checkpoint(lease, 1, 1);
+  Checkpoint(lease, 1, 2);
+  const v1::EvalLease running = Acquire(worker).eval_lease();
+  ASSERT_FALSE(running.lease_id().empty());
+  v1::CancelSweepRequest cancel;
+  cancel.set_sweep_id(1);
+  v1::CancelSweepResponse cancelled;
+  ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).ok());
+
+  const std::vector<db::EvalJobRecord> jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  for (const db::EvalJobRecord& job : jobs) {
+    EXPECT_EQ(job.state, db::EvalJobState::kFailed) << "job " << job.job_id;
+    EXPECT_EQ(job.error, "sweep cancelled");
+  }
+  EXPECT_FALSE(Acquire(worker).has_eval_lease()) << "the queued job is not leased";
+  EXPECT_EQ(ReportResult(running, "validation", 1.0).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION)
+      << "the running job's lease has ended";
+  EXPECT_TRUE(Evals().empty());
+}
+
 TEST_F(EvalJobsTest, QueueAndEvalLeasesSurviveARestart) {
   Submit(Spec("evaluation: {tasks: [validation], every_checkpoint: true}\n"));
   const std::string worker = Register();
