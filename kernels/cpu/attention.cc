@@ -1,6 +1,8 @@
-// Forward: per (batch, head, query block of kBlock rows), key blocks are
-// visited left to right with an online softmax (running max m, running sum
-// l, rescaled accumulator), so at most kBlock×kBlock scores exist at a time.
+// Forward: per (batch, head, query block of kBlock rows), the block's scores
+// against every key it may see (at most kBlock × seq of them) come from one
+// GEMM, are turned into probabilities row by row (max, exp, sum: one pass),
+// and meet V in a second GEMM. Two GEMMs per block instead of two per pair of
+// blocks: at small head dims the per-call cost of BLAS dominates otherwise.
 // Saves lse = m + log l per row. Backward: per (batch, head), recomputes each
 // score block P = exp(S − lse), then dP = dO Vᵀ, dS = P ⊙ (dP − Δ) with
 // Δ_i = dO_i·O_i, and accumulates dQ, dK, dV with GEMMs.
@@ -30,7 +32,7 @@ void AttentionForward(T* out, T* lse, const T* q, const T* k, const T* v, int ba
   const int ld = heads * D;
   const T scale = T(1) / std::sqrt(T(D));
   const int q_blocks = (seq + kBlock - 1) / kBlock;
-  const int64_t per_thread = static_cast<int64_t>(kBlock) * kBlock + 2 * kBlock;
+  const int64_t per_thread = static_cast<int64_t>(kBlock) * seq;
   T* base = scratch.Get(per_thread * omp_get_max_threads());
   BlasSingleThreaded single_blas;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -39,48 +41,35 @@ void AttentionForward(T* out, T* lse, const T* q, const T* k, const T* v, int ba
     const int bh = static_cast<int>(task / q_blocks);
     const int b = bh / heads;
     const int h = bh % heads;
-    T* s = base + per_thread * omp_get_thread_num();  // [kBlock, kBlock]
-    T* row_max = s + static_cast<int64_t>(kBlock) * kBlock;
-    T* row_sum = row_max + kBlock;
+    T* s = base + per_thread * omp_get_thread_num();  // [rows, keys], row stride seq
     const int i0 = qb * kBlock;
     const int rows = std::min(kBlock, seq - i0);
-    const int64_t head_off = static_cast<int64_t>(h) * D;
-    const T* qi = q + (static_cast<int64_t>(b) * seq + i0) * ld + head_off;
-    T* oi = out + (static_cast<int64_t>(b) * seq + i0) * ld + head_off;
-    std::fill_n(row_max, rows, -std::numeric_limits<T>::infinity());
-    std::fill_n(row_sum, rows, T(0));
-    for (int r = 0; r < rows; ++r) std::fill_n(oi + static_cast<int64_t>(r) * ld, D, T(0));
-    for (int j0 = 0; j0 < i0 + rows; j0 += kBlock) {
-      const int cols = std::min(kBlock, seq - j0);
-      const T* kj = k + (static_cast<int64_t>(b) * seq + j0) * ld + head_off;
-      const T* vj = v + (static_cast<int64_t>(b) * seq + j0) * ld + head_off;
-      Gemm<T>(false, true, rows, cols, D, scale, qi, ld, kj, ld, T(0), s, kBlock);
-      for (int r = 0; r < rows; ++r) {
-        T* sr = s + static_cast<int64_t>(r) * kBlock;
-        const int last = std::min(cols, i0 + r - j0 + 1);  // keys j ≤ i
-        T m = row_max[r];
-        for (int c = 0; c < last; ++c) m = std::max(m, sr[c]);
-        const T correction = std::exp(row_max[r] - m);
-        T sum = 0;
-        for (int c = 0; c < last; ++c) {
-          sr[c] = Exp<T>(sr[c] - m);
-          sum += sr[c];
-        }
-        for (int c = last; c < cols; ++c) sr[c] = T(0);
-        row_sum[r] = row_sum[r] * correction + sum;
-        row_max[r] = m;
-        T* o = oi + static_cast<int64_t>(r) * ld;
-        for (int d = 0; d < D; ++d) o[d] *= correction;
-      }
-      Gemm<T>(false, false, rows, D, cols, T(1), s, kBlock, vj, ld, T(1), oi, ld);
-    }
+    const int keys = i0 + rows;  // the block's last query sees keys 0 … keys - 1
+    const int64_t head0 = static_cast<int64_t>(b) * seq * ld + static_cast<int64_t>(h) * D;
+    const int64_t io = head0 + static_cast<int64_t>(i0) * ld;
+    Gemm<T>(false, true, rows, keys, D, scale, q + io, ld, k + head0, ld, T(0), s, seq);
     T* lse_row = lse + static_cast<int64_t>(bh) * seq + i0;
     for (int r = 0; r < rows; ++r) {
-      T* o = oi + static_cast<int64_t>(r) * ld;
-      const T inv = T(1) / row_sum[r];
-      for (int d = 0; d < D; ++d) o[d] *= inv;
-      lse_row[r] = row_max[r] + std::log(row_sum[r]);
+      T* sr = s + static_cast<int64_t>(r) * seq;
+      const int last = i0 + r + 1;  // keys j ≤ i
+      // The reductions are marked simd so that the compiler may reorder them;
+      // otherwise both loops (Exp included) stay scalar.
+      T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+      for (int c = 0; c < last; ++c) m = sr[c] > m ? sr[c] : m;
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int c = 0; c < last; ++c) {
+        sr[c] = Exp<T>(sr[c] - m);
+        sum += sr[c];
+      }
+      const T inv = T(1) / sum;
+#pragma omp simd
+      for (int c = 0; c < last; ++c) sr[c] *= inv;
+      std::fill(sr + last, sr + keys, T(0));
+      lse_row[r] = m + std::log(sum);
     }
+    Gemm<T>(false, false, rows, D, keys, T(1), s, seq, v + head0, ld, T(0), out + io, ld);
   }
 }
 

@@ -1,4 +1,4 @@
-// Causal softmax attention, memory-efficient (flash-style blocks), templated
+// Causal softmax attention in blocks of query rows (flash-style backward), templated
 // on the element type. Shapes as in kernels/backend.h.
 #pragma once
 

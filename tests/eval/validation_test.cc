@@ -84,8 +84,8 @@ TEST(ValidationWindowsTest, SeededAndCappedAtOneEpoch) {
 }
 
 TEST(ValidationWindowsTest, DefaultTokensKeepEvaluationAtFivePercentOfTraining) {
-  // 0.15 × training tokens (forward ≈ 1/3 of a training step), whole windows.
-  EXPECT_EQ(DefaultValidationTokens(1'000'000, 256), 149'760);
+  // 0.12 × training tokens (forward ≈ 1/3 of a training step), whole windows.
+  EXPECT_EQ(DefaultValidationTokens(1'000'000, 256), 468 * 256);
   EXPECT_EQ(DefaultValidationTokens(int64_t{1} << 40, 256), kValidationTokenCap);
   EXPECT_EQ(DefaultValidationTokens(0, 256), 256);  // at least one window
 }
@@ -105,11 +105,11 @@ TEST(ValidationWindowsTest, ADatasetFolderGivesItsValidationSplit) {
   std::filesystem::remove_all(dir);
 }
 
-// The trainer's share at each checkpoint: 0.15 × the run's tokens over the
+// The trainer's share at each checkpoint: 0.12 × the run's tokens over the
 // checkpoints it writes, whole windows, at least one, capped.
 TEST(ValidationWindowsTest, CheckpointDefaultSharesTheFivePercentAmongCheckpoints) {
-  // 10 checkpoints of a 1M-token run: 15,000 tokens each, 58 windows of 256.
-  EXPECT_EQ(CheckpointValidationTokens(1'000'000, 100'000, 256), 58 * 256);
+  // 10 checkpoints of a 1M-token run: 12,000 tokens each, 46 windows of 256.
+  EXPECT_EQ(CheckpointValidationTokens(1'000'000, 100'000, 256), 46 * 256);
   // A partial last interval is a checkpoint too (11 in all).
   EXPECT_EQ(CheckpointValidationTokens(1'050'000, 100'000, 256),
             DefaultValidationTokens(1'050'000 / 11, 256));

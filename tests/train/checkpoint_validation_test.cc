@@ -82,7 +82,7 @@ TEST_F(CheckpointValidationTest, EveryCheckpointCarriesTheDefaultValidation) {
   ASSERT_EQ(RunTraining(Run("default"), &sink, nullptr), kExitDone);
   const auto checkpoints = sink.Of("checkpoint");
   ASSERT_EQ(checkpoints.size(), 4u);
-  // 0.15 × 1024 tokens over 4 checkpoints: 38 tokens, one window of 32.
+  // 0.12 × 1024 tokens over 4 checkpoints: 30 tokens, one window of 32.
   const int64_t expected = eval::CheckpointValidationTokens(1024, 256, 32);
   EXPECT_EQ(expected, 32);
   for (const auto& c : checkpoints) {

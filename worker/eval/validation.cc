@@ -43,7 +43,7 @@ std::optional<fs::path> ValidationFolder(const fs::path& dataset, const nlohmann
 }  // namespace
 
 int64_t DefaultValidationTokens(int64_t training_tokens, int context) {
-  const int64_t budget = std::min(kValidationTokenCap, training_tokens * 15 / 100);
+  const int64_t budget = std::min(kValidationTokenCap, training_tokens * 12 / 100);
   return std::max<int64_t>(budget / context, 1) * context;
 }
 

@@ -18,14 +18,16 @@
 namespace flopwise::eval {
 
 // Default evaluation size: forward-only costs about 1/3 of a training step
-// per token (2N against 6N FLOPs), so evaluating 0.15 × the training tokens
-// costs 5% of the run's training compute; capped at kValidationTokenCap, at
-// least one window of `context`.
+// per token (2N against 6N FLOPs; measured 1/2.7 to 1/3.3 on the CPU,
+// docs/perf.md), so evaluating 0.12 × the training tokens costs about 4% of
+// the run's training compute, inside the 5% target with room for the
+// measured spread; capped at kValidationTokenCap, at least one window of
+// `context`.
 inline constexpr int64_t kValidationTokenCap = int64_t{1} << 20;
 int64_t DefaultValidationTokens(int64_t training_tokens, int context);
 
 // The trainer's default at each checkpoint: all of a run's validations
-// together within the same 5%, so the 0.15 × `total_tokens` are shared among
+// together within the same 5%, so the 0.12 × `total_tokens` are shared among
 // the checkpoints the run writes (ceil(total / checkpoint_every_tokens), one
 // when only the final checkpoint is written): DefaultValidationTokens of
 // total_tokens / checkpoints.

@@ -26,7 +26,7 @@ CLI::App* AddEvalCommand(CLI::App* app, EvalCommand* command) {
   evaluate->add_option("--tokenizer", command->options.tokenizer,
                        "Tokenizer (default: the data's)");
   evaluate->add_option("--validation-tokens", command->options.validation_tokens,
-                       "Tokens to score (default: 0.15 x the checkpoint's tokens, at most 2^20)");
+                       "Tokens to score (default: 0.12 x the checkpoint's tokens, at most 2^20)");
   evaluate->add_option("--seed", command->options.seed,
                        "Validation windows, needle grid and bundled task");
   evaluate->add_option("--batch", command->options.batch, "Windows per forward");
