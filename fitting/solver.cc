@@ -1,10 +1,29 @@
 #include "fitting/solver.h"
 
+#include <glog/logging.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace flopwise::fitting {
+namespace {
+
+// Ceres reports a solve it gave up on through glog at ERROR whatever
+// logging_type says ("Terminating: Number of consecutive invalid steps ...",
+// with a "Logging before InitGoogleLogging()" banner). The fits report such
+// solves themselves (CheckConverged, FitReport warnings), so glog only
+// speaks for a fatal error.
+void QuietCeresLogging() {
+  static const bool quiet = [] {
+    FLAGS_minloglevel = google::GLOG_FATAL;
+    return true;
+  }();
+  (void)quiet;
+}
+
+}  // namespace
 
 ceres::Solver::Options TightSolverOptions() {
+  QuietCeresLogging();
   ceres::Solver::Options options;
   options.minimizer_type = ceres::TRUST_REGION;
   options.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;

@@ -109,14 +109,20 @@ void AppendLaws(std::string& out, const FitReport& fit) {
                           "where a small run ends).\n\n");
     out +=
         "| arch | L(C) | exponent of L | N_opt(C) | exponent of N_opt | D_opt(C) | exponent "
-        "of D_opt | R² (log L) |\n| --- | --- | --- | --- | --- | --- | --- | ---: |\n";
+        "of D_opt | R² (log L) | runs on the envelope |\n| --- | --- | --- | --- | --- | --- | "
+        "--- | ---: | ---: |\n";
     for (const ArchFit& f : fit.archs) {
       if (!f.has_paper) continue;
+      // N_opt(C) is fitted to the sizes of these runs: with one or two, its
+      // exponent says little.
+      std::set<std::string> on_envelope;
+      for (const EnvelopePoint& point : f.paper.envelope) on_envelope.insert(point.run);
       absl::StrAppend(
           &out, "| ", ArchFitName(f), " | ", Power(f.coefs[kLCoef], f.coefs[kLExp]), " | ",
           WithInterval(f, kLExp), " | ", Power(f.coefs[kNoptCoef], f.coefs[kNoptExp]), " | ",
           WithInterval(f, kNoptExp), " | ", Power(f.coefs[kDoptCoef], f.coefs[kDoptExp]), " | ",
-          WithInterval(f, kDoptExp), " | ", FormatFinite(f.paper.loss.r2_log), " |\n");
+          WithInterval(f, kDoptExp), " | ", FormatFinite(f.paper.loss.r2_log), " | ",
+          on_envelope.size(), " of ", f.runs, " |\n");
     }
     out += "\n";
   }

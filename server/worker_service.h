@@ -15,12 +15,15 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
   // `scheduler` must outlive the service.
   WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root);
 
+  // Membership: the worker's id, then liveness of it and of its leases.
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
+  // A run or an eval job that fits the free resources, or nothing.
   grpc::Status AcquireRun(grpc::ServerContext* context, const v1::AcquireRunRequest* request,
                           v1::AcquireRunResponse* response) override;
+  // A run's reports and its end; each checks the lease and its attempt.
   grpc::Status ReportMetrics(grpc::ServerContext* context, const v1::ReportMetricsRequest* request,
                              v1::ReportMetricsResponse* response) override;
   grpc::Status ReportCheckpoint(grpc::ServerContext* context,
@@ -32,6 +35,7 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
                        v1::FailRunResponse* response) override;
   grpc::Status ReleaseRun(grpc::ServerContext* context, const v1::ReleaseRunRequest* request,
                           v1::ReleaseRunResponse* response) override;
+  // An eval job's reports and its end, checked as a run's are.
   grpc::Status ReportEvalResult(grpc::ServerContext* context,
                                 const v1::ReportEvalResultRequest* request,
                                 v1::ReportEvalResultResponse* response) override;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -68,6 +69,18 @@ TEST_F(StudyFolderTest, WritesFiguresReportAndJson) {
   EXPECT_LT(overlay, md.find("(good_figure1.png)"));
   EXPECT_LT(overlay, md.find("(bad_figure1.png)"));
   EXPECT_NE(md.find("## Which architecture wins where"), std::string::npos);
+  // The paper method's table says how many of each architecture's runs its
+  // envelope (and so N_opt(C)) rests on.
+  EXPECT_NE(md.find("| R² (log L) | runs on the envelope |"), std::string::npos) << md;
+  for (const ArchFit& f : folder->fit.archs) {
+    std::set<std::string> runs;
+    for (const EnvelopePoint& point : f.paper.envelope) runs.insert(point.run);
+    EXPECT_GE(runs.size(), 2u) << f.arch;
+    EXPECT_NE(md.find(std::to_string(runs.size()) + " of " + std::to_string(f.runs) + " |\n"),
+              std::string::npos)
+        << f.arch << "\n"
+        << md;
+  }
 
   const nlohmann::json json = nlohmann::json::parse(Read(dir_ / "report" / "fit.json"));
   EXPECT_EQ(json["archs"].size(), 2u);
