@@ -1,5 +1,6 @@
 // flopwise.v1.WorkerService over the Scheduler: request checks and status
-// translation only (AuthorizedService checks the caller's token). Thread-safe.
+// translation only (AuthorizedService checks the caller's token, so no
+// handler reads its ServerContext). Thread-safe.
 #pragma once
 
 #include <string>
@@ -16,33 +17,30 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
   WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root);
 
   // Membership: the worker's id, then liveness of it and of its leases.
-  grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
+  grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
-  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
   // A run or an eval job that fits the free resources, or nothing.
-  grpc::Status AcquireRun(grpc::ServerContext* context, const v1::AcquireRunRequest* request,
+  grpc::Status AcquireRun(grpc::ServerContext*, const v1::AcquireRunRequest* request,
                           v1::AcquireRunResponse* response) override;
   // A run's reports and its end; each checks the lease and its attempt.
-  grpc::Status ReportMetrics(grpc::ServerContext* context, const v1::ReportMetricsRequest* request,
+  grpc::Status ReportMetrics(grpc::ServerContext*, const v1::ReportMetricsRequest* request,
                              v1::ReportMetricsResponse* response) override;
-  grpc::Status ReportCheckpoint(grpc::ServerContext* context,
-                                const v1::ReportCheckpointRequest* request,
+  grpc::Status ReportCheckpoint(grpc::ServerContext*, const v1::ReportCheckpointRequest* request,
                                 v1::ReportCheckpointResponse* response) override;
-  grpc::Status CompleteRun(grpc::ServerContext* context, const v1::CompleteRunRequest* request,
+  grpc::Status CompleteRun(grpc::ServerContext*, const v1::CompleteRunRequest* request,
                            v1::CompleteRunResponse* response) override;
-  grpc::Status FailRun(grpc::ServerContext* context, const v1::FailRunRequest* request,
+  grpc::Status FailRun(grpc::ServerContext*, const v1::FailRunRequest* request,
                        v1::FailRunResponse* response) override;
-  grpc::Status ReleaseRun(grpc::ServerContext* context, const v1::ReleaseRunRequest* request,
+  grpc::Status ReleaseRun(grpc::ServerContext*, const v1::ReleaseRunRequest* request,
                           v1::ReleaseRunResponse* response) override;
   // An eval job's reports and its end, checked as a run's are.
-  grpc::Status ReportEvalResult(grpc::ServerContext* context,
-                                const v1::ReportEvalResultRequest* request,
+  grpc::Status ReportEvalResult(grpc::ServerContext*, const v1::ReportEvalResultRequest* request,
                                 v1::ReportEvalResultResponse* response) override;
-  grpc::Status CompleteEvalJob(grpc::ServerContext* context,
-                               const v1::CompleteEvalJobRequest* request,
+  grpc::Status CompleteEvalJob(grpc::ServerContext*, const v1::CompleteEvalJobRequest* request,
                                v1::CompleteEvalJobResponse* response) override;
-  grpc::Status FailEvalJob(grpc::ServerContext* context, const v1::FailEvalJobRequest* request,
+  grpc::Status FailEvalJob(grpc::ServerContext*, const v1::FailEvalJobRequest* request,
                            v1::FailEvalJobResponse* response) override;
 
  private:
