@@ -65,6 +65,11 @@ class Cluster {
   std::unique_ptr<v1::UserService::Stub> users_;
 };
 
+// Every run's effective rows are exactly steps 1..total_steps, once each, no
+// (run, attempt, seq) appears twice among all rows, and every effective
+// checkpoint has a path that exists (gtest expectations).
+void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps);
+
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreeLoopbackPort();
 

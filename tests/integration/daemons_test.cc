@@ -25,36 +25,6 @@ namespace {
 
 constexpr double kSweepTimeoutS = 90;
 
-// Every run's effective rows are exactly steps 1..total_steps, once each, no
-// (run, attempt, seq) appears twice among all rows, and every effective
-// checkpoint has a path that exists.
-void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) {
-  std::map<int64_t, std::multiset<int64_t>> steps_by_run;
-  for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/false)) {
-    EXPECT_FALSE(row.superseded());
-    steps_by_run[row.run_id()].insert(row.point().step());
-  }
-  for (const v1::Run& run : cluster.Runs(sweep_id)) {
-    const auto& steps = steps_by_run[run.run_id()];
-    EXPECT_EQ(steps.size(), static_cast<size_t>(total_steps)) << run.name();
-    for (int64_t step = 1; step <= total_steps; ++step) {
-      EXPECT_EQ(steps.count(step), 1u) << run.name() << " step " << step;
-    }
-  }
-  std::set<std::tuple<int64_t, int, int64_t>> keys;
-  for (const v1::MetricRow& row : cluster.Metrics(sweep_id, /*include_superseded=*/true)) {
-    EXPECT_TRUE(keys.insert({row.run_id(), row.attempt(), row.point().seq()}).second)
-        << "duplicate row: run " << row.run_id() << " attempt " << row.attempt() << " seq "
-        << row.point().seq();
-  }
-  // Every effective checkpoint names a directory that is there to resume from.
-  for (const v1::CheckpointRow& row : cluster.Checkpoints(sweep_id, /*include_superseded=*/false)) {
-    const std::string& path = row.checkpoint().path();
-    EXPECT_FALSE(path.empty()) << "run " << row.run_id() << " step " << row.checkpoint().step();
-    EXPECT_TRUE(std::filesystem::is_directory(path)) << path;
-  }
-}
-
 class DaemonsTest : public ::testing::Test {
  protected:
   void SetUp() override {
