@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
+#include "client/pages.h"
 
 namespace flopwise::client {
 namespace {
@@ -106,14 +107,16 @@ absl::StatusOr<std::vector<int64_t>> CreateEvalJobs(const UserConnection& connec
 
 absl::StatusOr<std::vector<int64_t>> ListEvalJobIds(const UserConnection& connection,
                                                     int64_t sweep_id) {
-  grpc::ClientContext context;
-  connection.Prepare(&context);
   v1::ListEvalJobsRequest request;
   request.set_sweep_id(sweep_id);
-  v1::ListEvalJobsResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->ListEvalJobs(&context, request, &response)));
   std::vector<int64_t> ids;
-  for (const v1::EvalJob& job : response.jobs()) ids.push_back(job.job_id());
+  RETURN_IF_ERROR(ForEachPage(connection, &v1::UserService::StubInterface::ListEvalJobs, request,
+                              [&](const v1::ListEvalJobsResponse& page) {
+                                for (const v1::EvalJob& job : page.jobs()) {
+                                  ids.push_back(job.job_id());
+                                }
+                                return absl::OkStatus();
+                              }));
   return ids;
 }
 
@@ -121,16 +124,20 @@ absl::StatusOr<std::vector<v1::EvalJob>> WaitForEvalJobs(const UserConnection& c
                                                          std::span<const int64_t> job_ids,
                                                          int64_t poll_ms, int64_t max_wait_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
+  v1::ListEvalJobsRequest request;
+  for (const int64_t id : job_ids) request.add_job_ids(id);
   while (true) {
-    grpc::ClientContext context;
-    connection.Prepare(&context);
-    v1::ListEvalJobsRequest request;
-    for (const int64_t id : job_ids) request.add_job_ids(id);
-    v1::ListEvalJobsResponse response;
-    RETURN_IF_ERROR(FromGrpc(connection.stub->ListEvalJobs(&context, request, &response)));
-    bool all_ended = true;
-    for (const v1::EvalJob& job : response.jobs()) all_ended = all_ended && Ended(job.state());
-    if (all_ended) return std::vector<v1::EvalJob>(response.jobs().begin(), response.jobs().end());
+    std::vector<v1::EvalJob> jobs;
+    RETURN_IF_ERROR(ForEachPage(connection, &v1::UserService::StubInterface::ListEvalJobs, request,
+                                [&](v1::ListEvalJobsResponse& page) {
+                                  for (v1::EvalJob& job : *page.mutable_jobs()) {
+                                    jobs.push_back(std::move(job));
+                                  }
+                                  return absl::OkStatus();
+                                }));
+    const bool all_ended = std::all_of(jobs.begin(), jobs.end(),
+                                       [](const v1::EvalJob& job) { return Ended(job.state()); });
+    if (all_ended) return jobs;
     if (std::chrono::steady_clock::now() >= deadline) {
       return absl::DeadlineExceededError(
           absl::StrCat("--wait: eval jobs still running after ", max_wait_ms / 1000, " s"));
@@ -143,14 +150,18 @@ absl::StatusOr<std::vector<v1::EvalResult>> ListEvals(v1::UserService::StubInter
                                                       const std::string& token, int64_t timeout_ms,
                                                       int64_t sweep_id,
                                                       std::span<const int64_t> job_ids) {
-  grpc::ClientContext context;
-  PrepareContext(&context, token, timeout_ms);
   v1::ListEvalsRequest request;
   request.set_sweep_id(sweep_id);
   for (const int64_t id : job_ids) request.add_job_ids(id);
-  v1::ListEvalsResponse response;
-  RETURN_IF_ERROR(FromGrpc(stub.ListEvals(&context, request, &response)));
-  return std::vector<v1::EvalResult>(response.rows().begin(), response.rows().end());
+  std::vector<v1::EvalResult> rows;
+  RETURN_IF_ERROR(ForEachPage(stub, token, timeout_ms, &v1::UserService::StubInterface::ListEvals,
+                              request, [&](v1::ListEvalsResponse& page) {
+                                for (v1::EvalResult& row : *page.mutable_rows()) {
+                                  rows.push_back(std::move(row));
+                                }
+                                return absl::OkStatus();
+                              }));
+  return rows;
 }
 
 std::string EvalTable(std::span<const v1::EvalJob> jobs, std::span<const v1::EvalResult> rows) {

@@ -11,6 +11,8 @@ int ExitCodeFor(const absl::Status& status) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
       return kExitNoCoordinator;
+    case absl::StatusCode::kResourceExhausted:
+      return kExitRetryLater;
     default:
       return kExitFailed;
   }

@@ -22,9 +22,14 @@ inline constexpr int kExitSweepFailed = 3;
 // The coordinator could not be reached or did not answer in time
 // (UNAVAILABLE, DEADLINE_EXCEEDED), or went away during a watch.
 inline constexpr int kExitNoCoordinator = 4;
+// The coordinator refused the call for one of its limits (RESOURCE_EXHAUSTED:
+// too many submissions from this client, too many pending runs); the message
+// says when to retry (docs/operations.md "Limits").
+inline constexpr int kExitRetryLater = 5;
 
 // kExitUsage for INVALID_ARGUMENT, kExitNoCoordinator for UNAVAILABLE and
-// DEADLINE_EXCEEDED, kExitFailed for every other error, kExitOk for OK.
+// DEADLINE_EXCEEDED, kExitRetryLater for RESOURCE_EXHAUSTED, kExitFailed for
+// every other error, kExitOk for OK.
 int ExitCodeFor(const absl::Status& status);
 
 }  // namespace flopwise::client

@@ -11,6 +11,7 @@
 #include "client/errors.h"
 #include "client/eval_jobs.h"
 #include "client/format.h"
+#include "client/pages.h"
 #include "runspec/architecture.h"
 
 namespace flopwise::client {
@@ -111,28 +112,33 @@ absl::StatusOr<std::vector<int64_t>> SweepIds(v1::UserService::StubInterface& st
                                               const std::string& token,
                                               const ExportOptions& options) {
   if (options.sweep_id != 0) return std::vector<int64_t>{options.sweep_id};
-  grpc::ClientContext context;
-  PrepareContext(&context, token, options.timeout_ms);
   v1::ListSweepsRequest request;
   request.set_include_finished(true);
-  v1::ListSweepsResponse response;
-  RETURN_IF_ERROR(FromGrpc(stub.ListSweeps(&context, request, &response)));
   std::vector<int64_t> ids;
-  for (const v1::Sweep& sweep : response.sweeps()) ids.push_back(sweep.sweep_id());
+  RETURN_IF_ERROR(ForEachPage(stub, token, options.timeout_ms,
+                              &v1::UserService::StubInterface::ListSweeps, request,
+                              [&](const v1::ListSweepsResponse& page) {
+                                for (const v1::Sweep& sweep : page.sweeps()) {
+                                  ids.push_back(sweep.sweep_id());
+                                }
+                                return absl::OkStatus();
+                              }));
   return ids;
 }
 
 absl::StatusOr<std::map<int64_t, v1::Run>> RunsOf(v1::UserService::StubInterface& stub,
                                                   const std::string& token, int64_t sweep_id,
                                                   int64_t timeout_ms) {
-  grpc::ClientContext context;
-  PrepareContext(&context, token, timeout_ms);
   v1::ListRunsRequest request;
   request.set_sweep_id(sweep_id);
-  v1::ListRunsResponse response;
-  RETURN_IF_ERROR(FromGrpc(stub.ListRuns(&context, request, &response)));
   std::map<int64_t, v1::Run> runs;
-  for (const v1::Run& run : response.runs()) runs[run.run_id()] = run;
+  RETURN_IF_ERROR(ForEachPage(stub, token, timeout_ms, &v1::UserService::StubInterface::ListRuns,
+                              request, [&](v1::ListRunsResponse& page) {
+                                for (v1::Run& run : *page.mutable_runs()) {
+                                  runs[run.run_id()] = std::move(run);
+                                }
+                                return absl::OkStatus();
+                              }));
   return runs;
 }
 
@@ -164,78 +170,82 @@ absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::
         absl::StrCat("--what: must be metrics, checkpoints or evals, not \"", options.what, "\""));
   }
   const bool metrics = options.what == "metrics";
-  ASSIGN_OR_RETURN(std::vector<int64_t> sweep_ids, SweepIds(stub, token, options));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> sweep_ids, SweepIds(stub, token, options));
+  // Rows are written as each page arrives.
+  int64_t written = 0;
   if (options.what == "evals") {
     if (options.include_superseded) {
       return absl::InvalidArgumentError(
           "--include-superseded: not available for evals (superseded results are left out)");
     }
-    int64_t written = 0;
+    WriteEvals({}, options.format, /*header=*/true, out);
     for (int64_t sweep_id : sweep_ids) {
-      ASSIGN_OR_RETURN(const std::vector<v1::EvalResult> rows,
-                       ListEvals(stub, token, options.timeout_ms, sweep_id));
-      written += WriteEvals(rows, options.format, /*header=*/sweep_id == sweep_ids.front(), out);
+      v1::ListEvalsRequest request;
+      request.set_sweep_id(sweep_id);
+      RETURN_IF_ERROR(ForEachPage(
+          stub, token, options.timeout_ms, &v1::UserService::StubInterface::ListEvals, request,
+          [&](const v1::ListEvalsResponse& page) {
+            const std::vector<v1::EvalResult> rows(page.rows().begin(), page.rows().end());
+            written += WriteEvals(rows, options.format,
+                                  /*header=*/false, out);
+            return absl::OkStatus();
+          }));
     }
-    if (sweep_ids.empty() && options.format == "csv") WriteEvals({}, "csv", true, out);
     return written;
   }
   if (options.format == "csv") WriteCsvHeader(metrics, out);
-  int64_t written = 0;
   for (int64_t sweep_id : sweep_ids) {
-    ASSIGN_OR_RETURN(auto runs, RunsOf(stub, token, sweep_id, options.timeout_ms));
+    ASSIGN_OR_RETURN(const auto runs, RunsOf(stub, token, sweep_id, options.timeout_ms));
     if (!metrics) {
-      grpc::ClientContext context;
-      PrepareContext(&context, token, options.timeout_ms);
       v1::GetCheckpointsRequest request;
       request.set_sweep_id(sweep_id);
       request.set_include_superseded(options.include_superseded);
-      v1::GetCheckpointsResponse response;
-      RETURN_IF_ERROR(FromGrpc(stub.GetCheckpoints(&context, request, &response)));
-      for (const v1::CheckpointRow& c : response.checkpoints()) {
-        Row row = RowOf(sweep_id, runs, c.run_id(), c.attempt());
-        row.step = c.checkpoint().step();
-        row.tokens = c.checkpoint().tokens();
-        row.flops = c.checkpoint().flops();
-        row.loss = c.checkpoint().loss();
-        row.superseded = c.superseded();
-        row.path = c.checkpoint().path();
-        row.sha256 = c.checkpoint().sha256();
-        if (c.checkpoint().validation_tokens() > 0) {
-          row.validation_loss = c.checkpoint().validation_loss();
-          row.validation_bits_per_byte = c.checkpoint().validation_bits_per_byte();
-          row.validation_tokens = c.checkpoint().validation_tokens();
-        }
-        if (row.arch.empty()) row.arch = runspec::ArchName(c.arch());
-        Write(row, metrics, options.format, out);
-        ++written;
-      }
+      RETURN_IF_ERROR(ForEachPage(
+          stub, token, options.timeout_ms, &v1::UserService::StubInterface::GetCheckpoints, request,
+          [&](const v1::GetCheckpointsResponse& page) {
+            for (const v1::CheckpointRow& c : page.checkpoints()) {
+              Row row = RowOf(sweep_id, runs, c.run_id(), c.attempt());
+              row.step = c.checkpoint().step();
+              row.tokens = c.checkpoint().tokens();
+              row.flops = c.checkpoint().flops();
+              row.loss = c.checkpoint().loss();
+              row.superseded = c.superseded();
+              row.path = c.checkpoint().path();
+              row.sha256 = c.checkpoint().sha256();
+              if (c.checkpoint().validation_tokens() > 0) {
+                row.validation_loss = c.checkpoint().validation_loss();
+                row.validation_bits_per_byte = c.checkpoint().validation_bits_per_byte();
+                row.validation_tokens = c.checkpoint().validation_tokens();
+              }
+              if (row.arch.empty()) row.arch = runspec::ArchName(c.arch());
+              Write(row, metrics, options.format, out);
+              ++written;
+            }
+            return absl::OkStatus();
+          }));
       continue;
     }
-    std::string page_token;
-    do {
-      grpc::ClientContext context;
-      PrepareContext(&context, token, options.timeout_ms);
-      v1::GetMetricsRequest request;
-      request.set_sweep_id(sweep_id);
-      request.set_include_superseded(options.include_superseded);
-      request.set_page_token(page_token);
-      v1::GetMetricsResponse response;
-      RETURN_IF_ERROR(FromGrpc(stub.GetMetrics(&context, request, &response)));
-      for (const v1::MetricRow& m : response.rows()) {
-        Row row = RowOf(sweep_id, runs, m.run_id(), m.attempt());
-        row.step = m.point().step();
-        row.tokens = m.point().tokens();
-        row.flops = m.point().flops();
-        row.loss = m.point().loss();
-        row.lr = m.point().lr();
-        row.grad_norm = m.point().grad_norm();
-        row.tokens_per_s = m.point().tokens_per_s();
-        row.superseded = m.superseded();
-        Write(row, metrics, options.format, out);
-        ++written;
-      }
-      page_token = response.next_page_token();
-    } while (!page_token.empty());
+    v1::GetMetricsRequest request;
+    request.set_sweep_id(sweep_id);
+    request.set_include_superseded(options.include_superseded);
+    RETURN_IF_ERROR(ForEachPage(stub, token, options.timeout_ms,
+                                &v1::UserService::StubInterface::GetMetrics, request,
+                                [&](const v1::GetMetricsResponse& page) {
+                                  for (const v1::MetricRow& m : page.rows()) {
+                                    Row row = RowOf(sweep_id, runs, m.run_id(), m.attempt());
+                                    row.step = m.point().step();
+                                    row.tokens = m.point().tokens();
+                                    row.flops = m.point().flops();
+                                    row.loss = m.point().loss();
+                                    row.lr = m.point().lr();
+                                    row.grad_norm = m.point().grad_norm();
+                                    row.tokens_per_s = m.point().tokens_per_s();
+                                    row.superseded = m.superseded();
+                                    Write(row, metrics, options.format, out);
+                                    ++written;
+                                  }
+                                  return absl::OkStatus();
+                                }));
   }
   return written;
 }

@@ -22,8 +22,10 @@ struct ExportOptions {
   int64_t timeout_ms = 30000;  // per call
 };
 
-// Writes the rows to `out`. InvalidArgument naming the option for a bad
-// format/what; the coordinator's error otherwise. Returns the rows written.
+// Writes the rows to `out` as each page of them arrives (only one page is
+// held at a time). InvalidArgument naming the option for a bad format/what;
+// the coordinator's error otherwise (rows written before it stay written).
+// Returns the rows written.
 absl::StatusOr<int64_t> Export(::flopwise::v1::UserService::StubInterface& stub,
                                const std::string& token, const ExportOptions& options,
                                std::ostream& out);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
+#include "client/pages.h"
 #include "client/sweep_status.h"
 #include "fitting/sweep_records.h"
 #include "runspec/architecture.h"
@@ -30,14 +31,18 @@ absl::StatusOr<std::map<int64_t, std::string>> RunNames(const UserConnection& co
 
 absl::StatusOr<SweepRecords> FetchSweepRecords(const UserConnection& connection, int64_t sweep_id) {
   ASSIGN_OR_RETURN(const auto names, RunNames(connection, sweep_id));
-  grpc::ClientContext context;
-  connection.Prepare(&context);
   v1::GetCheckpointsRequest request;
   request.set_sweep_id(sweep_id);
-  v1::GetCheckpointsResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->GetCheckpoints(&context, request, &response)));
+  std::vector<v1::CheckpointRow> checkpoints;
+  RETURN_IF_ERROR(ForEachPage(connection, &v1::UserService::StubInterface::GetCheckpoints, request,
+                              [&](v1::GetCheckpointsResponse& page) {
+                                for (v1::CheckpointRow& row : *page.mutable_checkpoints()) {
+                                  checkpoints.push_back(std::move(row));
+                                }
+                                return absl::OkStatus();
+                              }));
   SweepRecords out;
-  for (const v1::CheckpointRow& row : response.checkpoints()) {
+  for (const v1::CheckpointRow& row : checkpoints) {
     auto name = names.find(row.run_id());
     if (name == names.end()) continue;
     const v1::CheckpointPoint& c = row.checkpoint();

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "client/errors.h"
+#include "client/pages.h"
 
 namespace flopwise::client {
 namespace {
@@ -15,17 +16,26 @@ namespace v1 = ::flopwise::v1;
 // A deadline no watch reaches: `--watch` follows until the runs end.
 constexpr int64_t kFollowMs = int64_t{1} << 40;
 
+// Every page of the listing in one response, with the first page's
+// last_sweep_id (read before any sweep was listed).
 absl::StatusOr<v1::ListSweepsResponse> ListSweepsAfter(const UserConnection& connection,
                                                        bool include_finished,
                                                        int64_t after_sweep_id) {
-  grpc::ClientContext context;
-  connection.Prepare(&context);
   v1::ListSweepsRequest request;
   request.set_include_finished(include_finished);
   request.set_after_sweep_id(after_sweep_id);
-  v1::ListSweepsResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->ListSweeps(&context, request, &response)));
-  return response;
+  v1::ListSweepsResponse listed;
+  bool first = true;
+  RETURN_IF_ERROR(ForEachPage(connection, &v1::UserService::StubInterface::ListSweeps, request,
+                              [&](v1::ListSweepsResponse& page) {
+                                if (first) listed.set_last_sweep_id(page.last_sweep_id());
+                                first = false;
+                                for (v1::Sweep& sweep : *page.mutable_sweeps()) {
+                                  *listed.add_sweeps() = std::move(sweep);
+                                }
+                                return absl::OkStatus();
+                              }));
+  return listed;
 }
 
 bool IsTerminal(v1::RunState state) {
@@ -74,18 +84,21 @@ absl::StatusOr<std::vector<v1::Sweep>> ListSweeps(const UserConnection& connecti
 
 absl::StatusOr<std::vector<v1::Run>> ListRuns(const UserConnection& connection, int64_t sweep_id,
                                               std::span<const v1::RunState> states) {
-  grpc::ClientContext context;
-  connection.Prepare(&context);
   v1::ListRunsRequest request;
   request.set_sweep_id(sweep_id);
   for (v1::RunState state : states) request.add_states(state);
-  v1::ListRunsResponse response;
-  RETURN_IF_ERROR(FromGrpc(connection.stub->ListRuns(&context, request, &response)));
+  std::vector<v1::Run> runs;
+  RETURN_IF_ERROR(ForEachPage(connection, &v1::UserService::StubInterface::ListRuns, request,
+                              [&](v1::ListRunsResponse& page) {
+                                for (v1::Run& run : *page.mutable_runs()) {
+                                  runs.push_back(std::move(run));
+                                }
+                                return absl::OkStatus();
+                              }));
   // No runs of a sweep id: NotFound unless the sweep exists (its runs are in
   // none of `states`).
-  if (response.runs().empty() && sweep_id > 0)
-    RETURN_IF_ERROR(GetSweep(connection, sweep_id).status());
-  return std::vector<v1::Run>(response.runs().begin(), response.runs().end());
+  if (runs.empty() && sweep_id > 0) RETURN_IF_ERROR(GetSweep(connection, sweep_id).status());
+  return runs;
 }
 
 absl::StatusOr<SweepView> WatchSweep(const UserConnection& connection, int64_t sweep_id,

@@ -3,15 +3,24 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/format.h"
+#include "client/pages.h"
 
 namespace flopwise::client {
 
 namespace v1 = ::flopwise::v1;
 
 absl::StatusOr<std::vector<v1::Worker>> ListWorkers(const UserConnection& connection) {
-  auto listed = Call(connection, &v1::UserService::Stub::ListWorkers, v1::ListWorkersRequest());
-  if (!listed.ok()) return listed.status();
-  return std::vector<v1::Worker>(listed->workers().begin(), listed->workers().end());
+  std::vector<v1::Worker> workers;
+  const absl::Status status =
+      ForEachPage(connection, &v1::UserService::StubInterface::ListWorkers,
+                  v1::ListWorkersRequest(), [&](v1::ListWorkersResponse& page) {
+                    for (v1::Worker& worker : *page.mutable_workers()) {
+                      workers.push_back(std::move(worker));
+                    }
+                    return absl::OkStatus();
+                  });
+  if (!status.ok()) return status;
+  return workers;
 }
 
 absl::StatusOr<v1::Worker> SetDraining(const UserConnection& connection,

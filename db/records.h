@@ -3,6 +3,7 @@
 // restart recovers every lease deadline exactly and tests can use fake clocks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -280,16 +281,54 @@ struct FitRecord {
 };
 
 // ---- Query filters -------------------------------------------------------------
+//
+// The list calls page by key (keyset pagination): `after` is the key of the
+// last row of the previous page (rows after it in the call's order are
+// read), `limit` the most rows read (0: every row).
+
+struct SweepFilter {
+  // Only active sweeps, and finished ones with an id above
+  // finished_after_sweep_id (0: none).
+  bool active_only = false;
+  int64_t finished_after_sweep_id = 0;
+  std::optional<int64_t> after_sweep_id = std::nullopt;
+  size_t limit = 0;
+};
+
+// The key of ListRuns' order: priority (highest first), then run id.
+struct RunKey {
+  int priority = 0;
+  int64_t run_id = 0;
+};
 
 struct RunFilter {
   std::optional<int64_t> sweep_id = std::nullopt;
-  std::optional<RunState> state = std::nullopt;
+  std::vector<RunState> states = {};  // empty: every state
+  std::optional<RunKey> after = std::nullopt;
+  size_t limit = 0;
+};
+
+struct WorkerFilter {
+  std::optional<std::string> after_worker_id = std::nullopt;
+  size_t limit = 0;
 };
 
 struct EvalJobFilter {
   std::optional<int64_t> run_id = std::nullopt;
   std::optional<int64_t> sweep_id = std::nullopt;
   std::optional<EvalJobState> state = std::nullopt;
+  std::vector<int64_t> job_ids = {};  // empty: every job
+  std::optional<int64_t> after_job_id = std::nullopt;
+  size_t limit = 0;
+};
+
+// The key of ListEvals' order.
+struct EvalKey {
+  int64_t run_id = 0;
+  int64_t checkpoint_step = 0;
+  int64_t job_id = 0;
+  std::string task;
+  std::string metric;
 };
 
 // Which evals to read; ordered by run, checkpoint step, job, task, metric.
@@ -298,12 +337,24 @@ struct EvalFilter {
   std::optional<int64_t> sweep_id = std::nullopt;
   std::optional<std::string> task = std::nullopt;
   bool include_superseded = false;
+  std::vector<int64_t> job_ids = {};  // empty: every job
+  std::optional<EvalKey> after = std::nullopt;
+  size_t limit = 0;
 };
 
 struct AttemptFilter {
   std::optional<int64_t> run_id = std::nullopt;
   std::optional<std::string> worker_id = std::nullopt;
   bool active_only = false;
+};
+
+// The key of a metric or checkpoint row: (run_id, step) in the effective
+// view, (run_id, attempt, seq) with superseded rows.
+struct RowKey {
+  int64_t run_id = 0;
+  int64_t step = 0;
+  int attempt = 0;
+  int64_t seq = 0;
 };
 
 // Which metric/checkpoint rows to read. By default the effective view: exactly
@@ -314,6 +365,8 @@ struct RowFilter {
   std::optional<int64_t> run_id = std::nullopt;
   std::optional<int64_t> sweep_id = std::nullopt;
   bool include_superseded = false;
+  std::optional<RowKey> after = std::nullopt;
+  size_t limit = 0;
 };
 
 }  // namespace flopwise::db

@@ -212,21 +212,30 @@ absl::StatusOr<SweepRecord> Store::GetSweep(int64_t sweep_id) {
   });
 }
 
-absl::StatusOr<std::vector<SweepRecord>> Store::ListSweeps() {
-  return impl_->Read(
-      "ListSweeps", [&](Connection& conn) -> absl::StatusOr<std::vector<SweepRecord>> {
-        ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kSweepColumns,
-                                                          " FROM sweeps ORDER BY sweep_id"),
-                                                      "ListSweeps"));
-        std::vector<SweepRecord> sweeps;
-        while (true) {
-          ASSIGN_OR_RETURN(const bool row, stmt.Step());
-          if (!row) break;
-          ASSIGN_OR_RETURN(SweepRecord sweep, ReadSweep(stmt));
-          sweeps.push_back(std::move(sweep));
-        }
-        return sweeps;
-      });
+absl::StatusOr<std::vector<SweepRecord>> Store::ListSweeps(const SweepFilter& filter) {
+  std::string sql = Cat("SELECT ", kSweepColumns, " FROM sweeps WHERE 1");
+  if (filter.active_only) {
+    absl::StrAppend(&sql, filter.finished_after_sweep_id > 0
+                              ? " AND (state = 'active' OR sweep_id > ?1)"
+                              : " AND state = 'active'");
+  }
+  if (filter.after_sweep_id) absl::StrAppend(&sql, " AND sweep_id > ?2");
+  absl::StrAppend(&sql, " ORDER BY sweep_id", internal::LimitClause(filter.limit));
+  return impl_->Read("ListSweeps",
+                     [&](Connection& conn) -> absl::StatusOr<std::vector<SweepRecord>> {
+                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListSweeps"));
+                       if (filter.active_only && filter.finished_after_sweep_id > 0) {
+                         stmt.BindInt64(1, filter.finished_after_sweep_id);
+                       }
+                       if (filter.after_sweep_id) stmt.BindInt64(2, *filter.after_sweep_id);
+                       return internal::ReadRows(stmt, ReadSweep);
+                     });
+}
+
+absl::StatusOr<int64_t> Store::LastSweepId() {
+  return impl_->Read("LastSweepId", [&](Connection& conn) -> absl::StatusOr<int64_t> {
+    return conn.QueryInt64("SELECT coalesce(max(sweep_id), 0) FROM sweeps", "LastSweepId");
+  });
 }
 
 absl::Status Store::SetSweepState(int64_t sweep_id, SweepState state) {
@@ -371,21 +380,39 @@ absl::StatusOr<RunRecord> Store::GetRun(int64_t run_id) {
 absl::StatusOr<std::vector<RunRecord>> Store::ListRuns(const RunFilter& filter) {
   std::string sql = Cat("SELECT ", kRunColumns, " FROM runs WHERE 1");
   if (filter.sweep_id) absl::StrAppend(&sql, " AND sweep_id = ?1");
-  if (filter.state) absl::StrAppend(&sql, " AND state = ?2");
-  absl::StrAppend(&sql, " ORDER BY priority DESC, run_id");
+  if (!filter.states.empty()) {
+    absl::StrAppend(&sql, " AND state IN (");
+    for (size_t i = 0; i < filter.states.size(); ++i) {
+      absl::StrAppend(&sql, i == 0 ? "" : ", ", "'", std::string(RunStateName(filter.states[i])),
+                      "'");
+    }
+    absl::StrAppend(&sql, ")");
+  }
+  // Rows after the key in the order below: a lower priority, or the same
+  // priority and a higher id.
+  if (filter.after) {
+    absl::StrAppend(&sql, " AND (priority < ?2 OR (priority = ?2 AND run_id > ?3))");
+  }
+  absl::StrAppend(&sql, " ORDER BY priority DESC, run_id", internal::LimitClause(filter.limit));
   return impl_->Read("ListRuns", [&](Connection& conn) -> absl::StatusOr<std::vector<RunRecord>> {
     ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListRuns"));
     if (filter.sweep_id) stmt.BindInt64(1, *filter.sweep_id);
-    if (filter.state) stmt.BindText(2, RunStateName(*filter.state));
-    std::vector<RunRecord> runs;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool row, stmt.Step());
-      if (!row) break;
-      ASSIGN_OR_RETURN(RunRecord run, ReadRun(conn, stmt, "ListRuns"));
-      runs.push_back(std::move(run));
+    if (filter.after) {
+      stmt.BindInt64(2, filter.after->priority);
+      stmt.BindInt64(3, filter.after->run_id);
     }
-    return runs;
+    return internal::ReadRows(stmt,
+                              [&](const Statement& row) { return ReadRun(conn, row, "ListRuns"); });
   });
 }
+
+std::string internal::IdsInClause(std::string_view column, std::span<const int64_t> ids) {
+  if (ids.empty()) return "";
+  std::string sql = Cat(" AND ", column, " IN (");
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&sql, i == 0 ? "" : ", ", ids[i]);
+  return sql + ")";
+}
+
+std::string internal::LimitClause(size_t limit) { return limit == 0 ? "" : Cat(" LIMIT ", limit); }
 
 }  // namespace flopwise::db

@@ -51,7 +51,10 @@ class Store {
   // either everything lands or nothing does.
   absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep, std::span<const NewRun> runs);
   absl::StatusOr<SweepRecord> GetSweep(int64_t sweep_id);
-  absl::StatusOr<std::vector<SweepRecord>> ListSweeps();  // by id
+  // By id.
+  absl::StatusOr<std::vector<SweepRecord>> ListSweeps(const SweepFilter& filter = {});
+  // The highest sweep id stored; 0 when there is none.
+  absl::StatusOr<int64_t> LastSweepId();
   absl::Status SetSweepState(int64_t sweep_id, SweepState state);
   // Marks the sweep cancelled, its pending and running runs cancelled and its
   // pending and running eval jobs failed ("sweep cancelled", ended at
@@ -92,7 +95,8 @@ class Store {
   absl::Status UpsertWorker(const WorkerRecord& worker);
   absl::Status SetWorkerDraining(std::string_view worker_id, bool draining);
   absl::StatusOr<WorkerRecord> GetWorker(std::string_view worker_id);
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();  // by id
+  // By id.
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers(const WorkerFilter& filter = {});
 
   // ---- Reports (idempotent) ----
   // Inserts a batch in one transaction; rows whose (run, attempt, seq) is

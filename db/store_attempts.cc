@@ -317,20 +317,22 @@ absl::StatusOr<WorkerRecord> Store::GetWorker(std::string_view worker_id) {
   });
 }
 
-absl::StatusOr<std::vector<WorkerRecord>> Store::ListWorkers() {
-  return impl_->Read(
-      "ListWorkers", [&](Connection& conn) -> absl::StatusOr<std::vector<WorkerRecord>> {
-        ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(Cat("SELECT ", kWorkerColumns,
-                                                          " FROM workers ORDER BY worker_id"),
-                                                      "ListWorkers"));
-        std::vector<WorkerRecord> workers;
-        while (true) {
-          ASSIGN_OR_RETURN(const bool row, stmt.Step());
-          if (!row) break;
-          workers.push_back(ReadWorker(stmt));
-        }
-        return workers;
-      });
+absl::StatusOr<std::vector<WorkerRecord>> Store::ListWorkers(const WorkerFilter& filter) {
+  std::string sql = Cat("SELECT ", kWorkerColumns, " FROM workers WHERE 1");
+  if (filter.after_worker_id) absl::StrAppend(&sql, " AND worker_id > ?1");
+  absl::StrAppend(&sql, " ORDER BY worker_id", internal::LimitClause(filter.limit));
+  return impl_->Read("ListWorkers",
+                     [&](Connection& conn) -> absl::StatusOr<std::vector<WorkerRecord>> {
+                       ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListWorkers"));
+                       if (filter.after_worker_id) stmt.BindText(1, *filter.after_worker_id);
+                       std::vector<WorkerRecord> workers;
+                       while (true) {
+                         ASSIGN_OR_RETURN(const bool row, stmt.Step());
+                         if (!row) break;
+                         workers.push_back(ReadWorker(stmt));
+                       }
+                       return workers;
+                     });
 }
 
 }  // namespace flopwise::db

@@ -241,13 +241,16 @@ absl::StatusOr<std::vector<EvalJobRecord>> Store::ListEvalJobs(const EvalJobFilt
     absl::StrAppend(&sql, " AND run_id IN (SELECT run_id FROM runs WHERE sweep_id = ?2)");
   }
   if (filter.state) absl::StrAppend(&sql, " AND state = ?3");
-  absl::StrAppend(&sql, " ORDER BY job_id");
+  absl::StrAppend(&sql, internal::IdsInClause("job_id", filter.job_ids));
+  if (filter.after_job_id) absl::StrAppend(&sql, " AND job_id > ?4");
+  absl::StrAppend(&sql, " ORDER BY job_id", internal::LimitClause(filter.limit));
   return impl_->Read("ListEvalJobs",
                      [&](Connection& conn) -> absl::StatusOr<std::vector<EvalJobRecord>> {
                        ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListEvalJobs"));
                        if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
                        if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
                        if (filter.state) stmt.BindText(3, EvalJobStateName(*filter.state));
+                       if (filter.after_job_id) stmt.BindInt64(4, *filter.after_job_id);
                        return internal::ReadRows(stmt, ReadEvalJob);
                      });
 }
@@ -262,12 +265,25 @@ absl::StatusOr<std::vector<EvalRecord>> Store::ListEvals(const EvalFilter& filte
     absl::StrAppend(&sql, " AND run_id IN (SELECT run_id FROM runs WHERE sweep_id = ?2)");
   }
   if (filter.task) absl::StrAppend(&sql, " AND task = ?3");
-  absl::StrAppend(&sql, " ORDER BY run_id, checkpoint_step, job_id, task, metric");
+  absl::StrAppend(&sql, internal::IdsInClause("job_id", filter.job_ids));
+  if (filter.after) {
+    absl::StrAppend(&sql,
+                    " AND (run_id, checkpoint_step, job_id, task, metric) > (?4, ?5, ?6, ?7, ?8)");
+  }
+  absl::StrAppend(&sql, " ORDER BY run_id, checkpoint_step, job_id, task, metric",
+                  internal::LimitClause(filter.limit));
   return impl_->Read("ListEvals", [&](Connection& conn) -> absl::StatusOr<std::vector<EvalRecord>> {
     ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, "ListEvals"));
     if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
     if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
     if (filter.task) stmt.BindText(3, *filter.task);
+    if (filter.after) {
+      stmt.BindInt64(4, filter.after->run_id);
+      stmt.BindInt64(5, filter.after->checkpoint_step);
+      stmt.BindInt64(6, filter.after->job_id);
+      stmt.BindText(7, filter.after->task);
+      stmt.BindText(8, filter.after->metric);
+    }
     std::vector<EvalRecord> evals;
     while (true) {
       ASSIGN_OR_RETURN(const bool row, stmt.Step());

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -122,6 +123,11 @@ absl::StatusOr<Statement> FindRowOn(Connection& conn, const std::string& sql, in
                                     std::string_view what, std::string_view missing);
 absl::StatusOr<Statement> FindRowOn(Connection& conn, const std::string& sql, std::string_view key,
                                     std::string_view what, std::string_view missing);
+// SQL that narrows a query to the rows of `ids` (" AND column IN (1, 2)";
+// nothing when `ids` is empty), and that stops it after `limit` rows
+// (" LIMIT n"; nothing for 0, every row).
+std::string IdsInClause(std::string_view column, std::span<const int64_t> ids);
+std::string LimitClause(size_t limit);
 // Every remaining row of `stmt`, each read by `read_row(stmt)`, which returns
 // absl::StatusOr<Record>.
 template <typename ReadRow>

@@ -1,6 +1,5 @@
 // Store: metric and checkpoint reports (idempotent batches, supersede, the
 // effective view) and fits.
-#include <algorithm>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -118,8 +117,10 @@ bool SupersededOnArrival(const std::optional<int64_t>& threshold, int64_t step) 
   return threshold.has_value() && step > *threshold;
 }
 
-// SELECT text for metrics or checkpoints under `filter`, in key order (run,
-// attempt, seq); without include_superseded only rows not superseded.
+// SELECT text for metrics or checkpoints under `filter`. With
+// include_superseded every row in key order (run, attempt, seq); otherwise the
+// rows not superseded in (run, step) order, within a step in key order, so
+// that the last row of each step is its effective one (ReadEffective).
 std::string RowQuery(std::string_view table, std::string_view columns, const RowFilter& filter) {
   std::string sql = Cat("SELECT ", columns, " FROM ", table, " WHERE 1");
   if (!filter.include_superseded) absl::StrAppend(&sql, " AND superseded = 0");
@@ -127,33 +128,49 @@ std::string RowQuery(std::string_view table, std::string_view columns, const Row
   if (filter.sweep_id) {
     absl::StrAppend(&sql, " AND run_id IN (SELECT run_id FROM runs WHERE sweep_id = ?2)");
   }
-  absl::StrAppend(&sql, " ORDER BY run_id, attempt, seq");
+  if (filter.include_superseded) {
+    if (filter.after) absl::StrAppend(&sql, " AND (run_id, attempt, seq) > (?3, ?4, ?5)");
+    absl::StrAppend(&sql, " ORDER BY run_id, attempt, seq", internal::LimitClause(filter.limit));
+  } else {
+    if (filter.after) absl::StrAppend(&sql, " AND (run_id, step) > (?3, ?6)");
+    absl::StrAppend(&sql, " ORDER BY run_id, step, attempt, seq");
+  }
   return sql;
 }
 
-// The effective view of non-superseded rows given in key order: one row per
-// (run, step), the one with the highest attempt and then the highest seq,
-// ordered by run then step. (A stable sort by (run, step) keeps key order
-// within a step, so the last row of each group wins.)
+// Reads the rows of RowQuery's effective order, keeping the last row of each
+// (run, step): the effective view, at most `limit` rows (0: every row).
 template <typename Record>
-void KeepEffective(std::vector<Record>& rows) {
-  std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) {
-    return a.run_id != b.run_id ? a.run_id < b.run_id : a.row.step < b.row.step;
-  });
-  size_t kept = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const bool last_of_step = i + 1 == rows.size() || rows[i + 1].run_id != rows[i].run_id ||
-                              rows[i + 1].row.step != rows[i].row.step;
-    if (!last_of_step) continue;
-    if (kept != i) rows[kept] = std::move(rows[i]);
-    ++kept;
+absl::StatusOr<std::vector<Record>> ReadEffective(Statement& stmt, size_t limit,
+                                                  Record (*read_row)(const Statement&)) {
+  std::vector<Record> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool found, stmt.Step());
+    if (!found) break;
+    Record record = read_row(stmt);
+    if (!rows.empty() && rows.back().run_id == record.run_id &&
+        rows.back().row.step == record.row.step) {
+      rows.back() = std::move(record);
+      continue;
+    }
+    if (limit > 0 && rows.size() == limit) break;  // the last row's step is complete
+    rows.push_back(std::move(record));
   }
-  rows.resize(kept);
+  return rows;
 }
 
 void BindRowFilter(Statement& stmt, const RowFilter& filter) {
   if (filter.run_id) stmt.BindInt64(1, *filter.run_id);
   if (filter.sweep_id) stmt.BindInt64(2, *filter.sweep_id);
+  if (filter.after) {
+    stmt.BindInt64(3, filter.after->run_id);
+    if (filter.include_superseded) {
+      stmt.BindInt64(4, filter.after->attempt);
+      stmt.BindInt64(5, filter.after->seq);
+    } else {
+      stmt.BindInt64(6, filter.after->step);
+    }
+  }
 }
 
 // Inserts one attempt's report rows (metrics or checkpoints) with `sql`, whose
@@ -185,7 +202,7 @@ absl::StatusOr<int> InsertReportRows(Connection& conn, std::string_view what,
   return inserted;
 }
 
-// The read transaction of ListMetrics/ListCheckpoints: every row of `table`
+// The read transaction of ListMetrics/ListCheckpoints: the rows of `table`
 // under `filter` through `read_row`, reduced to the effective view unless the
 // filter asks for superseded rows too.
 template <typename Record>
@@ -195,13 +212,13 @@ auto RowsReader(std::string_view table, std::string_view columns, const RowFilte
           read_row](Connection& conn) -> absl::StatusOr<std::vector<Record>> {
     ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql, what));
     BindRowFilter(stmt, filter);
+    if (!filter.include_superseded) return ReadEffective(stmt, filter.limit, read_row);
     std::vector<Record> rows;
     while (true) {
       ASSIGN_OR_RETURN(const bool row, stmt.Step());
       if (!row) break;
       rows.push_back(read_row(stmt));
     }
-    if (!filter.include_superseded) KeepEffective(rows);
     return rows;
   };
 }

@@ -26,6 +26,14 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
                  "minimum life of leases recovered at start (default: one lease)");
   app.add_option("--max-receive-bytes", flags->max_receive_bytes, "largest accepted request")
       ->capture_default_str();
+  app.add_option("--max-submits-per-minute", flags->max_submits_per_minute,
+                 "sweeps each client address may submit per minute (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-runs-per-sweep", flags->max_runs_per_sweep, "runs one sweep may expand to")
+      ->capture_default_str();
+  app.add_option("--max-pending-runs", flags->max_pending_runs,
+                 "runs pending over all sweeps (0: no limit)")
+      ->capture_default_str();
   app.add_option("--log-level", flags->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
 }
@@ -45,6 +53,13 @@ absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& 
     return absl::InvalidArgumentError("max-receive-bytes: at most 1 GiB");
   }
   options.max_receive_bytes = static_cast<int>(flags.max_receive_bytes);
+  options.submit_limits.max_submits_per_minute = flags.max_submits_per_minute;
+  // Checked by ValidateOptions(); a negative count wraps to one above the range.
+  options.submit_limits.max_runs_per_sweep = static_cast<size_t>(flags.max_runs_per_sweep);
+  if (flags.max_pending_runs < 0) {
+    return absl::InvalidArgumentError("max-pending-runs: must be >= 0 (0: no limit)");
+  }
+  options.scheduler.max_pending_runs = static_cast<size_t>(flags.max_pending_runs);
   if (!(flags.lease_seconds > 0))
     return absl::InvalidArgumentError("lease-seconds: must be positive");
   options.scheduler.lease_duration_ms = std::llround(flags.lease_seconds * 1000);

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/coordinator_server.h"
+#include "server/limits.h"
 
 namespace flopwise::server {
 
@@ -25,6 +26,9 @@ struct CoordinatorFlags {
   double heartbeat_seconds = 0;      // 0: lease_seconds / 6
   double restart_grace_seconds = 0;  // 0: lease_seconds
   int64_t max_receive_bytes = 16 << 20;
+  int max_submits_per_minute = kDefaultMaxSubmitsPerMinute;
+  int64_t max_runs_per_sweep = kMaxRunsPerSweep;
+  int64_t max_pending_runs = static_cast<int64_t>(kDefaultMaxPendingRuns);
   std::string log_level = "info";
 };
 

@@ -72,6 +72,14 @@ absl::Status ValidateOptions(const CoordinatorOptions& options) {
   if (options.max_receive_bytes < 1024) {
     return absl::InvalidArgumentError("max-receive-bytes: must be at least 1024");
   }
+  if (options.submit_limits.max_submits_per_minute < 0) {
+    return absl::InvalidArgumentError("max-submits-per-minute: must be >= 0 (0: no limit)");
+  }
+  if (options.submit_limits.max_runs_per_sweep < 1 ||
+      options.submit_limits.max_runs_per_sweep > kMaxRunsPerSweep) {
+    return absl::InvalidArgumentError(
+        Cat("max-runs-per-sweep: must be in [1, ", kMaxRunsPerSweep, "]"));
+  }
   return absl::OkStatus();
 }
 
@@ -96,9 +104,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   if (!store.ok()) return store.status();  // "db: open PATH: cause"
   server->store_ = std::move(*store);
   ASSIGN_OR_RETURN(server->scheduler_,
-                   Scheduler::Create(server->store_.get(), options.scheduler, std::move(clock)));
+                   Scheduler::Create(server->store_.get(), options.scheduler, clock));
   server->auth_ = std::make_unique<TokenAuth>(options.client_token, options.worker_token);
-  server->user_service_ = std::make_unique<UserServiceImpl>(server->scheduler_.get());
+  server->user_service_ = std::make_unique<UserServiceImpl>(
+      server->scheduler_.get(), options.submit_limits, std::move(clock));
   server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get(),
                                                                 server->options_.checkpoint_root);
   server->authorized_user_service_ = std::make_unique<AuthorizedService>(

@@ -33,13 +33,15 @@ struct CoordinatorOptions {
   std::string tls_cert_path;    // PEM; with tls_key_path, serve TLS
   std::string tls_key_path;
   int max_receive_bytes = 16 << 20;  // larger requests fail with RESOURCE_EXHAUSTED
+  SubmitLimits submit_limits;        // and SchedulerOptions::max_pending_runs
   // How often expired leases are looked for and heartbeats written behind.
   int64_t reap_interval_ms = 1'000;
   SchedulerOptions scheduler;
 };
 
 // InvalidArgument naming the option when `options` cannot work (empty or equal
-// tokens, a TLS key without a certificate, non-positive durations).
+// tokens, a TLS key without a certificate, non-positive durations, limits out
+// of range).
 absl::Status ValidateOptions(const CoordinatorOptions& options);
 
 class CoordinatorServer {

@@ -5,7 +5,9 @@
 #include <set>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "server/paging.h"
 #include "server/proto_convert.h"
 #include "server/user_service.h"
 #include "worker/eval/task_names.h"
@@ -65,7 +67,7 @@ grpc::Status UserServiceImpl::CreateEvalJobs(grpc::ServerContext* context,
                             " is still active: evaluate it again once it has finished"));
   }
   auto runs = store->ListRuns(
-      db::RunFilter{.sweep_id = request->sweep_id(), .state = db::RunState::kSucceeded});
+      db::RunFilter{.sweep_id = request->sweep_id(), .states = {db::RunState::kSucceeded}});
   if (!runs.ok()) return ToGrpcStatus(runs.status());
   auto checkpoints = store->ListCheckpoints(db::RowFilter{.sweep_id = request->sweep_id()});
   if (!checkpoints.ok()) return ToGrpcStatus(checkpoints.status());
@@ -97,67 +99,94 @@ grpc::Status UserServiceImpl::CreateEvalJobs(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::ListEvalJobs(grpc::ServerContext* context,
                                            const v1::ListEvalJobsRequest* request,
                                            v1::ListEvalJobsResponse* response) {
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "i");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::EvalJobFilter filter;
   if (request->sweep_id() != 0) filter.sweep_id = request->sweep_id();
-  auto jobs = scheduler_->store()->ListEvalJobs(filter);
-  if (!jobs.ok()) return ToGrpcStatus(jobs.status());
-  const std::set<int64_t> wanted(request->job_ids().begin(), request->job_ids().end());
+  filter.job_ids.assign(request->job_ids().begin(), request->job_ids().end());
   std::map<int64_t, std::string> run_names;
-  for (const db::EvalJobRecord& job : *jobs) {
-    if (!wanted.empty() && !wanted.contains(job.job_id)) continue;
-    auto name = run_names.find(job.run_id);
-    if (name == run_names.end()) {
-      auto run = scheduler_->store()->GetRun(job.run_id);
-      if (!run.ok()) return ToGrpcStatus(run.status());
-      name = run_names.emplace(job.run_id, run->name).first;
-    }
-    v1::EvalJob* out = response->add_jobs();
-    out->set_job_id(job.job_id);
-    out->set_run_id(job.run_id);
-    out->set_run_name(name->second);
-    out->set_checkpoint_step(job.checkpoint_step);
-    for (const std::string& task : job.tasks) out->add_tasks(task);
-    out->set_state(EvalJobStateToProto(job.state));
-    out->set_attempts(job.attempts);
-    out->set_error(job.error);
-    out->set_worker_id(job.worker_id);
-    out->set_priority(job.priority);
-  }
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        filter.after_job_id = after ? std::optional(std::get<int64_t>((*after)[0])) : std::nullopt;
+        filter.limit = limit;
+        return scheduler_->store()->ListEvalJobs(filter);
+      },
+      [&](const db::EvalJobRecord& job) -> absl::StatusOr<size_t> {
+        auto name = run_names.find(job.run_id);
+        if (name == run_names.end()) {
+          ASSIGN_OR_RETURN(const db::RunRecord run, scheduler_->store()->GetRun(job.run_id));
+          name = run_names.emplace(job.run_id, run.name).first;
+        }
+        v1::EvalJob* out = response->add_jobs();
+        out->set_job_id(job.job_id);
+        out->set_run_id(job.run_id);
+        out->set_run_name(name->second);
+        out->set_checkpoint_step(job.checkpoint_step);
+        for (const std::string& task : job.tasks) out->add_tasks(task);
+        out->set_state(EvalJobStateToProto(job.state));
+        out->set_attempts(job.attempts);
+        out->set_error(job.error);
+        out->set_worker_id(job.worker_id);
+        out->set_priority(job.priority);
+        return out->ByteSizeLong();
+      },
+      [](const db::EvalJobRecord& job) { return PageKey{job.job_id}; });
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 
 grpc::Status UserServiceImpl::ListEvals(grpc::ServerContext* context,
                                         const v1::ListEvalsRequest* request,
                                         v1::ListEvalsResponse* response) {
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "iiiss");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::EvalFilter filter;
   if (request->sweep_id() != 0) filter.sweep_id = request->sweep_id();
   if (request->run_id() != 0) filter.run_id = request->run_id();
   if (!request->task().empty()) filter.task = request->task();
-  auto evals = scheduler_->store()->ListEvals(filter);
-  if (!evals.ok()) return ToGrpcStatus(evals.status());
-  const std::set<int64_t> wanted(request->job_ids().begin(), request->job_ids().end());
+  filter.job_ids.assign(request->job_ids().begin(), request->job_ids().end());
   std::map<int64_t, db::RunRecord> runs;
-  for (const db::EvalRecord& eval : *evals) {
-    if (!wanted.empty() && !wanted.contains(eval.job_id)) continue;
-    auto run = runs.find(eval.run_id);
-    if (run == runs.end()) {
-      auto record = scheduler_->store()->GetRun(eval.run_id);
-      if (!record.ok()) return ToGrpcStatus(record.status());
-      run = runs.emplace(eval.run_id, *std::move(record)).first;
-    }
-    v1::EvalResult* row = response->add_rows();
-    row->set_sweep_id(run->second.sweep_id);
-    row->set_run_name(run->second.name);
-    row->set_arch(run->second.arch);
-    row->set_job_id(eval.job_id);
-    row->set_run_id(eval.run_id);
-    row->set_attempt(eval.attempt);
-    row->set_checkpoint_step(eval.checkpoint_step);
-    row->set_task(eval.row.task);
-    row->set_metric(eval.row.metric);
-    row->set_value(eval.row.value);
-    row->set_text(eval.row.text);
-  }
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        filter.after = std::nullopt;
+        if (after) {
+          const PageKey& key = *after;
+          filter.after = db::EvalKey{std::get<int64_t>(key[0]), std::get<int64_t>(key[1]),
+                                     std::get<int64_t>(key[2]), std::get<std::string>(key[3]),
+                                     std::get<std::string>(key[4])};
+        }
+        filter.limit = limit;
+        return scheduler_->store()->ListEvals(filter);
+      },
+      [&](const db::EvalRecord& eval) -> absl::StatusOr<size_t> {
+        auto run = runs.find(eval.run_id);
+        if (run == runs.end()) {
+          ASSIGN_OR_RETURN(db::RunRecord record, scheduler_->store()->GetRun(eval.run_id));
+          run = runs.emplace(eval.run_id, std::move(record)).first;
+        }
+        v1::EvalResult* row = response->add_rows();
+        row->set_sweep_id(run->second.sweep_id);
+        row->set_run_name(run->second.name);
+        row->set_arch(run->second.arch);
+        row->set_job_id(eval.job_id);
+        row->set_run_id(eval.run_id);
+        row->set_attempt(eval.attempt);
+        row->set_checkpoint_step(eval.checkpoint_step);
+        row->set_task(eval.row.task);
+        row->set_metric(eval.row.metric);
+        row->set_value(eval.row.value);
+        row->set_text(eval.row.text);
+        return row->ByteSizeLong();
+      },
+      [](const db::EvalRecord& eval) {
+        return PageKey{eval.run_id, eval.checkpoint_step, eval.job_id, eval.row.task,
+                       eval.row.metric};
+      });
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 

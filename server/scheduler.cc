@@ -63,7 +63,7 @@ absl::Status Scheduler::Load() {
   }
 
   db::RunFilter pending;
-  pending.state = db::RunState::kPending;
+  pending.states = {db::RunState::kPending};
   ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(pending));
   for (const db::RunRecord& run : runs) {
     ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
@@ -114,6 +114,17 @@ void Scheduler::BumpLocked() {
 
 absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& sweep,
                                                         const std::vector<RunPlan>& runs) {
+  {
+    absl::MutexLock lock(&mu_);
+    const size_t pending = queue_.size() + submitting_runs_;
+    if (options_.max_pending_runs > 0 && pending + runs.size() > options_.max_pending_runs) {
+      return absl::ResourceExhaustedError(
+          Cat("runs: ", pending, " runs are pending and the sweep adds ", runs.size(),
+              "; the coordinator queues at most ", options_.max_pending_runs,
+              " (--max-pending-runs): retry once runs have finished or cancel a sweep"));
+    }
+    submitting_runs_ += runs.size();
+  }
   std::vector<db::NewRun> rows;
   rows.reserve(runs.size());
   for (const RunPlan& plan : runs) {
@@ -127,8 +138,14 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
     row.max_attempts = plan.max_attempts();
     rows.push_back(std::move(row));
   }
+  // The write holds the store's writer only: leases, heartbeats and reads go
+  // on meanwhile. A CancelSweep of the new sweep before the runs are queued
+  // leaves them cancelled in the store; GrantRunLocked drops them.
+  absl::StatusOr<db::CreatedSweep> stored = store_->CreateSweep(sweep, rows);
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(db::CreatedSweep created, store_->CreateSweep(sweep, rows));
+  submitting_runs_ -= runs.size();
+  if (!stored.ok()) return stored.status();
+  db::CreatedSweep& created = *stored;
   for (size_t i = 0; i < runs.size(); ++i)
     EnqueueLocked(PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i]});
   BumpLocked();

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "db/store.h"
+#include "server/limits.h"
 #include "server/run_plan.h"
 
 namespace flopwise::server {
@@ -49,6 +50,8 @@ struct SchedulerOptions {
   int64_t restart_grace_ms = 60'000;
   int64_t retry_after_ms = 5'000;  // AcquireRun's hint when nothing fits
   int eval_max_attempts = 3;       // leases of an eval job before it fails for good
+  // Runs pending over all sweeps (docs/operations.md, "Limits"); 0: no limit.
+  size_t max_pending_runs = kDefaultMaxPendingRuns;
 };
 
 // What a worker has free when it asks for a run.
@@ -136,6 +139,8 @@ class Scheduler {
 
   // ---- Sweeps ----
   // Stores the sweep and its runs in one transaction and queues the runs.
+  // ResourceExhausted, saying the limit, when they would make more than
+  // max_pending_runs runs pending. Readers wait for none of the writing.
   absl::StatusOr<db::CreatedSweep> SubmitSweep(const db::NewSweep& sweep,
                                                const std::vector<RunPlan>& runs)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -341,6 +346,8 @@ class Scheduler {
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::map<QueueKey, PendingRun> queue_ ABSL_GUARDED_BY(mu_);
+  // Runs of submissions being written, counted against max_pending_runs.
+  size_t submitting_runs_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, ActiveLease, std::less<>> leases_ ABSL_GUARDED_BY(mu_);
   // Registered workers.
   std::map<std::string, WorkerState, std::less<>> workers_ ABSL_GUARDED_BY(mu_);

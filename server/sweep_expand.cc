@@ -185,10 +185,11 @@ class Expansion {
 
 }  // namespace
 
-std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems) {
+std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems, size_t max_runs) {
   if (spec.vocab <= 0) return {};
-  if (const size_t cells = CountCells(spec); cells > kMaxRunsPerSweep) {
-    problems->Add("spec", Cat("expands to ", cells, " runs; the limit is ", kMaxRunsPerSweep));
+  if (const size_t cells = CountCells(spec); cells > max_runs) {
+    problems->Add("spec", Cat("expands to ", cells, " runs; the coordinator takes at most ",
+                              max_runs, " per sweep (--max-runs-per-sweep): split the sweep"));
     return {};
   }
   Expansion expansion(spec, problems);
@@ -212,11 +213,11 @@ absl::StatusOr<std::vector<RunPlan>> ExpandSweep(const SweepSpec& spec) {
   return runs;
 }
 
-absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text) {
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text, size_t max_runs) {
   SpecProblems problems;
   CompiledSweep compiled;
   compiled.spec = ParseSweepSpec(yaml_text, &problems);
-  compiled.runs = ExpandSweep(compiled.spec, &problems);
+  compiled.runs = ExpandSweep(compiled.spec, &problems, max_runs);
   RETURN_IF_ERROR(problems.ToStatus());
   return compiled;
 }

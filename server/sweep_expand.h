@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/limits.h"
 #include "server/run_plan.h"
 #include "server/sweep_spec.h"
 
@@ -21,18 +22,19 @@ absl::StatusOr<std::vector<RunPlan>> ExpandSweep(const SweepSpec& spec);
 
 // As above, adding problems to `problems`; parts of the spec that are
 // incomplete (a size with a bad field, a grid without a budget) are skipped.
-std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems);
-
-// The most runs one sweep may expand into.
-inline constexpr size_t kMaxRunsPerSweep = 10'000;
+// A spec of more than `max_runs` cells is a problem, found before expanding.
+std::vector<RunPlan> ExpandSweep(const SweepSpec& spec, SpecProblems* problems,
+                                 size_t max_runs = kMaxRunsPerSweep);
 
 struct CompiledSweep {
   SweepSpec spec;
   std::vector<RunPlan> runs;
 };
 
-// Parses, validates and expands a YAML spec; InvalidArgument lists every
+// Parses, validates and expands a YAML spec into at most `max_runs` runs
+// (the coordinator's --max-runs-per-sweep); InvalidArgument lists every
 // problem of both stages, one per line.
-absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text);
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text,
+                                           size_t max_runs = kMaxRunsPerSweep);
 
 }  // namespace flopwise::server

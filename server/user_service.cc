@@ -3,14 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <optional>
-#include <set>
 #include <vector>
 
-#include "base/str_cat.h"
+#include "base/status_macros.h"
 #include "server/fit_handler.h"
+#include "server/paging.h"
 #include "server/proto_convert.h"
 #include "server/sweep_expand.h"
 #include "server/sweep_summary.h"
@@ -18,8 +17,6 @@
 namespace flopwise::server {
 namespace {
 
-constexpr int kDefaultPageSize = 10'000;
-constexpr int kMaxPageSize = 100'000;
 // WatchRuns re-reads the store at least this often.
 constexpr int64_t kWatchPollMs = 1'000;
 
@@ -43,15 +40,40 @@ struct WatchKey {
   bool operator==(const WatchKey&) const = default;
 };
 
+int64_t IntPart(const PageKey& key, size_t i) { return std::get<int64_t>(key[i]); }
+
+// The page key of a metric or checkpoint row: (run, step, attempt, seq), the
+// effective view's order key and then the stored one's.
+template <typename Record>
+PageKey RowPageKey(const Record& record) {
+  return {record.run_id, record.row.step, static_cast<int64_t>(record.attempt), record.row.seq};
+}
+
+// The rows of `filter` after a RowPageKey, at most `limit`.
+db::RowFilter RowsAfter(db::RowFilter filter, const std::optional<PageKey>& after, size_t limit) {
+  if (after) {
+    filter.after = db::RowKey{IntPart(*after, 0), IntPart(*after, 1),
+                              static_cast<int>(IntPart(*after, 2)), IntPart(*after, 3)};
+  }
+  filter.limit = limit;
+  return filter;
+}
+
 }  // namespace
 
-UserServiceImpl::UserServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
+UserServiceImpl::UserServiceImpl(Scheduler* scheduler, const SubmitLimits& limits, Clock clock)
+    : scheduler_(scheduler),
+      max_runs_per_sweep_(limits.max_runs_per_sweep),
+      submit_limiter_(limits.max_submits_per_minute, std::move(clock)) {}
 
 grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                           const v1::SubmitSweepRequest* request,
                                           v1::SubmitSweepResponse* response) {
   if (request->spec_yaml().empty()) return Invalid("spec_yaml: required");
-  auto compiled = CompileSweep(request->spec_yaml());
+  if (!request->dry_run()) {
+    RETURN_IF_ERROR(ToGrpcStatus(submit_limiter_.Admit(ClientAddress(context->peer()))));
+  }
+  auto compiled = CompileSweep(request->spec_yaml(), max_runs_per_sweep_);
   if (!compiled.ok()) return ToGrpcStatus(compiled.status());
   response->set_name(compiled->spec.name);
   double total_flops = 0;
@@ -91,21 +113,29 @@ grpc::Status UserServiceImpl::GetSweep(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::ListSweeps(grpc::ServerContext* context,
                                          const v1::ListSweepsRequest* request,
                                          v1::ListSweepsResponse* response) {
-  auto records = scheduler_->store()->ListSweeps();
-  if (!records.ok()) return ToGrpcStatus(records.status());
-  for (const db::SweepRecord& record : *records) {
-    response->set_last_sweep_id(std::max(response->last_sweep_id(), record.sweep_id));
-    const bool submitted_after =
-        request->after_sweep_id() > 0 && record.sweep_id > request->after_sweep_id();
-    if (!request->include_finished() && !submitted_after &&
-        record.state != db::SweepState::kActive) {
-      continue;
-    }
-    if (absl::Status status = FillSweep(*scheduler_, record, response->add_sweeps());
-        !status.ok()) {
-      return ToGrpcStatus(status);
-    }
-  }
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "i");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
+  auto last = scheduler_->store()->LastSweepId();  // before the page: no sweep is missed
+  RETURN_IF_ERROR(ToGrpcStatus(last.status()));
+  response->set_last_sweep_id(*last);
+  db::SweepFilter filter;
+  filter.active_only = !request->include_finished();
+  filter.finished_after_sweep_id = std::max<int64_t>(0, request->after_sweep_id());
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        filter.after_sweep_id = after ? std::optional(IntPart(*after, 0)) : std::nullopt;
+        filter.limit = limit;
+        return scheduler_->store()->ListSweeps(filter);
+      },
+      [&](const db::SweepRecord& record) -> absl::StatusOr<size_t> {
+        v1::Sweep* sweep = response->add_sweeps();
+        RETURN_IF_ERROR(FillSweep(*scheduler_, record, sweep));
+        return sweep->ByteSizeLong();
+      },
+      [](const db::SweepRecord& record) { return PageKey{record.sweep_id}; });
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 
@@ -123,24 +153,35 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
                                        const v1::ListRunsRequest* request,
                                        v1::ListRunsResponse* response) {
   if (request->sweep_id() < 0) return Invalid("sweep_id: must not be negative");
-  std::set<db::RunState> states;
-  for (int state : request->states()) {
-    auto parsed = RunStateFromProto(static_cast<v1::RunState>(state));
-    if (!parsed.ok()) return ToGrpcStatus(parsed.status());
-    states.insert(*parsed);
-  }
   db::RunFilter filter;
   if (request->sweep_id() > 0) filter.sweep_id = request->sweep_id();
-  if (states.size() == 1) filter.state = *states.begin();
-  auto runs = scheduler_->store()->ListRuns(filter);
-  if (!runs.ok()) return ToGrpcStatus(runs.status());
-  for (const db::RunRecord& record : *runs) {
-    if (!states.empty() && !states.contains(record.state)) continue;
-    const std::optional<RunProgress> progress = scheduler_->Progress(record.run_id);
-    absl::Status status =
-        RunRecordToRun(record, progress ? &*progress : nullptr, response->add_runs());
-    if (!status.ok()) return ToGrpcStatus(status);
+  for (int state : request->states()) {
+    auto parsed = RunStateFromProto(static_cast<v1::RunState>(state));
+    RETURN_IF_ERROR(ToGrpcStatus(parsed.status()));
+    filter.states.push_back(*parsed);
   }
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "ii");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        filter.after = after ? std::optional(db::RunKey{static_cast<int>(IntPart(*after, 0)),
+                                                        IntPart(*after, 1)})
+                             : std::nullopt;
+        filter.limit = limit;
+        return scheduler_->store()->ListRuns(filter);
+      },
+      [&](const db::RunRecord& record) -> absl::StatusOr<size_t> {
+        const std::optional<RunProgress> progress = scheduler_->Progress(record.run_id);
+        v1::Run* run = response->add_runs();
+        RETURN_IF_ERROR(RunRecordToRun(record, progress ? &*progress : nullptr, run));
+        return run->ByteSizeLong();
+      },
+      [](const db::RunRecord& record) {
+        return PageKey{static_cast<int64_t>(record.priority), record.run_id};
+      });
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 
@@ -264,34 +305,28 @@ grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
-  if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
-    return Invalid(Cat("page_size: must be in [0, ", kMaxPageSize, "]"));
-  }
-  size_t offset = 0;
-  const std::string& token = request->page_token();
-  if (!token.empty()) {
-    auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), offset);
-    if (error != std::errc() || end != token.data() + token.size()) {
-      return Invalid("page_token: not a token from a previous response");
-    }
-  }
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "iiii");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::RowFilter filter;
   if (request->run_id() > 0) filter.run_id = request->run_id();
   if (request->sweep_id() > 0) filter.sweep_id = request->sweep_id();
   filter.include_superseded = request->include_superseded();
-  auto rows = scheduler_->store()->ListMetrics(filter);
-  if (!rows.ok()) return ToGrpcStatus(rows.status());
-  const size_t page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
-  const size_t end = std::min(rows->size(), offset + page_size);
-  for (size_t i = offset; i < end; ++i) {
-    const db::MetricRecord& record = (*rows)[i];
-    v1::MetricRow* row = response->add_rows();
-    row->set_run_id(record.run_id);
-    row->set_attempt(record.attempt);
-    row->set_superseded(record.superseded);
-    MetricRowToProto(record.row, row->mutable_point());
-  }
-  if (end < rows->size()) response->set_next_page_token(std::to_string(end));
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        return scheduler_->store()->ListMetrics(RowsAfter(filter, after, limit));
+      },
+      [&](const db::MetricRecord& record) -> absl::StatusOr<size_t> {
+        v1::MetricRow* row = response->add_rows();
+        row->set_run_id(record.run_id);
+        row->set_attempt(record.attempt);
+        row->set_superseded(record.superseded);
+        MetricRowToProto(record.row, row->mutable_point());
+        return row->ByteSizeLong();
+      },
+      RowPageKey<db::MetricRecord>);
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 
@@ -301,30 +336,37 @@ grpc::Status UserServiceImpl::GetCheckpoints(grpc::ServerContext* context,
   if (request->run_id() <= 0 && request->sweep_id() <= 0) {
     return Invalid("run_id: one of run_id or sweep_id is required");
   }
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "iiii");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::RowFilter filter;
   if (request->run_id() > 0) filter.run_id = request->run_id();
   if (request->sweep_id() > 0) filter.sweep_id = request->sweep_id();
   filter.include_superseded = request->include_superseded();
-  auto rows = scheduler_->store()->ListCheckpoints(filter);
-  if (!rows.ok()) return ToGrpcStatus(rows.status());
   std::map<int64_t, RunPlan> plans;
-  for (const db::CheckpointRecord& record : *rows) {
-    auto plan = plans.find(record.run_id);
-    if (plan == plans.end()) {
-      auto run = scheduler_->store()->GetRun(record.run_id);
-      if (!run.ok()) return ToGrpcStatus(run.status());
-      auto parsed = RunPlanFromJson(run->config_json);
-      if (!parsed.ok()) return ToGrpcStatus(parsed.status());
-      plan = plans.emplace(record.run_id, std::move(*parsed)).first;
-    }
-    v1::CheckpointRow* row = response->add_checkpoints();
-    row->set_run_id(record.run_id);
-    row->set_attempt(record.attempt);
-    row->set_superseded(record.superseded);
-    row->set_params_non_embedding(plan->second.params_non_embedding());
-    row->set_arch(plan->second.config().model().arch());
-    CheckpointRowToProto(record.row, row->mutable_checkpoint());
-  }
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        return scheduler_->store()->ListCheckpoints(RowsAfter(filter, after, limit));
+      },
+      [&](const db::CheckpointRecord& record) -> absl::StatusOr<size_t> {
+        auto plan = plans.find(record.run_id);
+        if (plan == plans.end()) {
+          ASSIGN_OR_RETURN(const db::RunRecord run, scheduler_->store()->GetRun(record.run_id));
+          ASSIGN_OR_RETURN(RunPlan parsed, RunPlanFromJson(run.config_json));
+          plan = plans.emplace(record.run_id, std::move(parsed)).first;
+        }
+        v1::CheckpointRow* row = response->add_checkpoints();
+        row->set_run_id(record.run_id);
+        row->set_attempt(record.attempt);
+        row->set_superseded(record.superseded);
+        row->set_params_non_embedding(plan->second.params_non_embedding());
+        row->set_arch(plan->second.config().model().arch());
+        CheckpointRowToProto(record.row, row->mutable_checkpoint());
+        return row->ByteSizeLong();
+      },
+      RowPageKey<db::CheckpointRecord>);
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 
@@ -366,13 +408,24 @@ absl::Status UserServiceImpl::FillWorker(const db::WorkerRecord& record, v1::Wor
 grpc::Status UserServiceImpl::ListWorkers(grpc::ServerContext* context,
                                           const v1::ListWorkersRequest* request,
                                           v1::ListWorkersResponse* response) {
-  auto workers = scheduler_->store()->ListWorkers();
-  if (!workers.ok()) return ToGrpcStatus(workers.status());
-  for (const db::WorkerRecord& record : *workers) {
-    if (absl::Status status = FillWorker(record, response->add_workers()); !status.ok()) {
-      return ToGrpcStatus(status);
-    }
-  }
+  auto page = ParsePageRequest(request->page_size(), request->page_token(), "s");
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
+  auto next = FillPage(
+      *page,
+      [&](const std::optional<PageKey>& after, size_t limit) {
+        db::WorkerFilter filter;
+        if (after) filter.after_worker_id = std::get<std::string>((*after)[0]);
+        filter.limit = limit;
+        return scheduler_->store()->ListWorkers(filter);
+      },
+      [&](const db::WorkerRecord& record) -> absl::StatusOr<size_t> {
+        v1::Worker* worker = response->add_workers();
+        RETURN_IF_ERROR(FillWorker(record, worker));
+        return worker->ByteSizeLong();
+      },
+      [](const db::WorkerRecord& record) { return PageKey{record.worker_id}; });
+  RETURN_IF_ERROR(ToGrpcStatus(next.status()));
+  response->set_next_page_token(*std::move(next));
   return grpc::Status::OK;
 }
 

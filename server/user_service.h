@@ -4,15 +4,29 @@
 
 #include "flopwise/v1/user_service.grpc.pb.h"
 #include "server/authorized_service.h"
+#include "server/limits.h"
 #include "server/scheduler.h"
+#include "server/submit_limiter.h"
 
 namespace flopwise::server {
 
+// The bounds of SubmitSweep (docs/operations.md, "Limits"; the pending runs
+// are bounded by SchedulerOptions::max_pending_runs).
+struct SubmitLimits {
+  // Sweeps stored per client address and minute (SubmitLimiter); 0: no limit.
+  int max_submits_per_minute = kDefaultMaxSubmitsPerMinute;
+  size_t max_runs_per_sweep = kMaxRunsPerSweep;  // in [1, kMaxRunsPerSweep]
+};
+
 class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
  public:
-  // `scheduler` must outlive the service.
-  explicit UserServiceImpl(Scheduler* scheduler);
+  // `scheduler` must outlive the service; `clock` times the submit limit.
+  explicit UserServiceImpl(Scheduler* scheduler, const SubmitLimits& limits = {},
+                           Clock clock = SystemNowMs);
 
+  // RESOURCE_EXHAUSTED when the client is over its submit limit or the runs would exceed
+  // max_pending_runs, each saying the limit and when to retry; INVALID_ARGUMENT when the spec
+  // expands to more than max_runs_per_sweep runs. The list calls are paged (server/paging.h).
   grpc::Status SubmitSweep(grpc::ServerContext* context, const v1::SubmitSweepRequest* request,
                            v1::SubmitSweepResponse* response) override;
   grpc::Status GetSweep(grpc::ServerContext* context, const v1::GetSweepRequest* request,
@@ -57,6 +71,8 @@ class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);
 
   Scheduler* scheduler_;
+  const size_t max_runs_per_sweep_;
+  SubmitLimiter submit_limiter_;
 };
 
 }  // namespace flopwise::server

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "client/exit_codes.h"
@@ -107,12 +108,20 @@ class CliTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::warn);
     std::ofstream(dir_.Sub("client.token")) << kClientToken;
     fs::permissions(dir_.Sub("client.token"), fs::perms::owner_read | fs::perms::owner_write);
+    StartServer();
+  }
+
+  // (Re)starts the coordinator with `limits` and `clock`.
+  void StartServer(const server::SubmitLimits& limits = {},
+                   server::Clock clock = server::SystemNowMs) {
+    server_.reset();
     server::CoordinatorOptions options;
     options.listen = "127.0.0.1:0";
     options.db_path = dir_.Sub("coordinator.db");
     options.client_token = kClientToken;
     options.worker_token = kWorkerToken;
-    auto server = server::CoordinatorServer::Start(options);
+    options.submit_limits = limits;
+    auto server = server::CoordinatorServer::Start(options, std::move(clock));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     address_ = "127.0.0.1:" + std::to_string(server_->port());
@@ -187,6 +196,20 @@ TEST_F(CliTest, VersionIsTheProjects) {
   const Result result = Run({"--version"}, false);
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.out, std::string("flopwise ") + FLOPWISE_VERSION + "\n");
+}
+
+TEST_F(CliTest, SubmitOverTheClientsLimitSaysWhenToRetryAndExitsFive) {
+  // A stopped clock: the client's budget does not refill during the test.
+  StartServer(server::SubmitLimits{.max_submits_per_minute = 1},
+              [] { return int64_t{1'700'000'000'000}; });
+  Submit();
+  const Result refused = Run({"submit", SpecFile(kSpec)});
+  EXPECT_EQ(refused.code, client::kExitRetryLater) << refused.err;
+  EXPECT_NE(refused.err.find("RESOURCE_EXHAUSTED: client 127.0.0.1 has submitted 1 sweeps within "
+                             "a minute, the coordinator's limit (--max-submits-per-minute 1): "
+                             "retry in 60 s"),
+            std::string::npos)
+      << refused.err;
 }
 
 TEST_F(CliTest, MistypedCommandGetsASuggestion) {

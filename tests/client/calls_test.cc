@@ -12,9 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "client/export.h"
 #include "client/sweep_records.h"
 #include "client/sweep_status.h"
 #include "client/sweep_submit.h"
@@ -139,6 +142,40 @@ TEST_F(ClientCallsTest, ListsSweepsAndRunsByState) {
   EXPECT_EQ(ListRuns(connection_, sweep_id, pending)->size(), 2u);
   EXPECT_TRUE(ListRuns(connection_, sweep_id, running)->empty());
   EXPECT_EQ(ListRuns(connection_, sweep_id + 1, {}).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Sweeps whose specs hold 6 MiB together: one response would pass gRPC's
+// default 4 MiB limit on a received message, so the listings arrive in pages.
+TEST_F(ClientCallsTest, ListingsLargerThanOneMessageArriveInPages) {
+  const std::string padding = "# " + std::string(300 << 10, 'x') + "\n";
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 20; ++i) {
+    grpc::ClientContext context;
+    connection_.Prepare(&context);
+    v1::SubmitSweepRequest request;
+    request.set_spec_yaml(padding + kSpec);
+    v1::SubmitSweepResponse response;
+    const grpc::Status status = connection_.stub->SubmitSweep(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ids.push_back(response.sweep_id());
+  }
+  auto sweeps = ListSweeps(connection_, /*include_finished=*/true);
+  ASSERT_TRUE(sweeps.ok()) << sweeps.status();
+  std::vector<int64_t> listed;
+  for (const v1::Sweep& sweep : *sweeps) {
+    listed.push_back(sweep.sweep_id());
+    EXPECT_EQ(sweep.spec_yaml(), padding + kSpec);
+  }
+  EXPECT_EQ(listed, ids);
+  auto runs = ListRuns(connection_, 0, {});
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  EXPECT_EQ(runs->size(), 40u);
+  std::ostringstream csv;
+  auto exported = Export(*connection_.stub, connection_.token,
+                         ExportOptions{.format = "csv", .what = "checkpoints"}, csv);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(*exported, 0);
+  EXPECT_EQ(csv.str().rfind("sweep,run,", 0), 0u) << csv.str();
 }
 
 TEST_F(ClientCallsTest, WatchingActiveSweepsWithNoneEndsAtOnce) {

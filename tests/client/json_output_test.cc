@@ -68,6 +68,7 @@ TEST(ExitCodes, ErrorsMapByTheirCode) {
   EXPECT_EQ(ExitCodeFor(absl::DeadlineExceededError("deadline")), kExitNoCoordinator);
   EXPECT_EQ(ExitCodeFor(absl::NotFoundError("sweep 9")), kExitFailed);
   EXPECT_EQ(ExitCodeFor(absl::PermissionDeniedError("token")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(absl::ResourceExhaustedError("retry in 30 s")), kExitRetryLater);
 }
 
 }  // namespace

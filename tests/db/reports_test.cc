@@ -2,6 +2,8 @@
 // the effective view; fits.
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "db/store.h"
 #include "db_test_util.h"
@@ -244,6 +246,36 @@ TEST_F(ReportsTest, LaterAttemptWinsAtTheSameStep) {
   EXPECT_EQ((*effective)[1].row.step, 20);
   EXPECT_EQ((*effective)[1].attempt, 2);
   EXPECT_DOUBLE_EQ((*effective)[1].row.loss, 0.123);
+}
+
+TEST_F(ReportsTest, PagesReadOnAfterAKeyWithEachStepsEffectiveRow) {
+  ASSERT_EQ(*store_->RecordMetrics(run_, 1, MetricRows({10, 20})), 2);
+  StartSecondAttempt();
+  ASSERT_TRUE(store_->SupersedeAfter(run_, 2, 20).ok());
+  ASSERT_EQ(*store_->RecordMetrics(run_, 2, MetricRows({20, 30, 40})), 3);
+  // Pages of one row: step 20's row is attempt 2's, and no step comes twice.
+  std::vector<std::pair<int64_t, int>> steps;  // (step, attempt)
+  RowFilter filter{.run_id = run_, .limit = 1};
+  for (int page = 0; page < 10; ++page) {
+    auto rows = store_->ListMetrics(filter);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    if (rows->empty()) break;
+    ASSERT_EQ(rows->size(), 1u);
+    const MetricRecord& m = rows->front();
+    steps.emplace_back(m.row.step, m.attempt);
+    filter.after = RowKey{m.run_id, m.row.step, m.attempt, m.row.seq};
+  }
+  EXPECT_EQ(steps, (std::vector<std::pair<int64_t, int>>{{10, 1}, {20, 2}, {30, 2}, {40, 2}}));
+  // With superseded rows the key is (run, attempt, seq).
+  auto rest = store_->ListMetrics({.run_id = run_,
+                                   .include_superseded = true,
+                                   .after = RowKey{.run_id = run_, .attempt = 1, .seq = 1},
+                                   .limit = 2});
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].attempt, 2);
+  EXPECT_EQ((*rest)[0].row.step, 20);
+  EXPECT_EQ((*rest)[1].row.step, 30);
 }
 
 TEST_F(ReportsTest, LateReportOfAnOldAttemptLandsSuperseded) {

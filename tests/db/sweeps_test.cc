@@ -122,7 +122,7 @@ TEST(Sweeps, CancelMarksPendingAndRunningRuns) {
   EXPECT_EQ((*store)->GetRun(created->run_ids[0])->state, RunState::kCancelled);
   EXPECT_EQ((*store)->GetRun(created->run_ids[1])->state, RunState::kCancelled);
   EXPECT_EQ((*store)->GetRun(created->run_ids[2])->state, RunState::kSucceeded);
-  auto pending = (*store)->ListRuns({.state = RunState::kPending});
+  auto pending = (*store)->ListRuns({.states = {RunState::kPending}});
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
   EXPECT_EQ((*store)->CancelSweep(9999, 1000).status().code(), absl::StatusCode::kNotFound);

@@ -94,5 +94,40 @@ TEST_F(CoordinatorConfigTest, TokenFilesAreReadAndChecked) {
   EXPECT_NE(ValidateOptions(*same).message().find("must differ"), absl::string_view::npos);
 }
 
+TEST_F(CoordinatorConfigTest, LimitsComeFromTheFlagsAndAreChecked) {
+  CoordinatorFlags defaults;
+  ASSERT_EQ(Parse({}, &defaults), "");
+  EXPECT_EQ(defaults.max_submits_per_minute, kDefaultMaxSubmitsPerMinute);
+  CoordinatorFlags flags;
+  ASSERT_EQ(Parse({"--max-submits-per-minute", "5", "--max-runs-per-sweep", "100",
+                   "--max-pending-runs", "0"},
+                  &flags),
+            "");
+  flags.db = "x.db";
+  flags.client_token_file = Write("client", "client-token-0123\n");
+  flags.worker_token_file = Write("worker", "worker-token-0123\n");
+  auto options = ToCoordinatorOptions(flags);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->submit_limits.max_submits_per_minute, 5);
+  EXPECT_EQ(options->submit_limits.max_runs_per_sweep, 100u);
+  EXPECT_EQ(options->scheduler.max_pending_runs, 0u);
+  EXPECT_TRUE(ValidateOptions(*options).ok());
+
+  flags.max_runs_per_sweep = 20'000;
+  EXPECT_EQ(ValidateOptions(*ToCoordinatorOptions(flags)).message(),
+            "max-runs-per-sweep: must be in [1, 10000]");
+  flags.max_runs_per_sweep = 0;
+  EXPECT_EQ(ValidateOptions(*ToCoordinatorOptions(flags)).message(),
+            "max-runs-per-sweep: must be in [1, 10000]");
+  flags.max_runs_per_sweep = 100;
+  flags.max_submits_per_minute = -1;
+  EXPECT_EQ(ValidateOptions(*ToCoordinatorOptions(flags)).message(),
+            "max-submits-per-minute: must be >= 0 (0: no limit)");
+  flags.max_submits_per_minute = 0;
+  flags.max_pending_runs = -1;
+  EXPECT_EQ(ToCoordinatorOptions(flags).status().message(),
+            "max-pending-runs: must be >= 0 (0: no limit)");
+}
+
 }  // namespace
 }  // namespace flopwise::server

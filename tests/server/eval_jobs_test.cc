@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "db/store.h"
 #include "flopwise/v1/user_service.grpc.pb.h"
@@ -182,6 +183,69 @@ TEST_F(EvalJobsTest, SelectedCheckpointsGetOneJobEach) {
   EXPECT_EQ(jobs[0].checkpoint_step, 2);
   EXPECT_EQ(jobs[1].checkpoint_step, 4);
   EXPECT_EQ(jobs[0].tasks, (std::vector<std::string>{"validation", "needle"}));
+}
+
+TEST_F(EvalJobsTest, JobsAndResultsArePagedEachRowOnceInOrder) {
+  Submit(Spec("evaluation: {tasks: [validation, needle], every_checkpoint: true}\n"));
+  const std::string worker = Register();
+  const v1::Lease lease = Acquire(worker).lease();
+  for (int64_t step = 1; step <= 4; ++step) Checkpoint(lease, 1, step);
+  for (int i = 0; i < 4; ++i) {  // two tasks × (loss, figure[0]) per job: 16 rows
+    const v1::AcquireRunResponse acquired = Acquire(worker);
+    ASSERT_TRUE(acquired.has_eval_lease());
+    ASSERT_TRUE(ReportResult(acquired.eval_lease(), "validation", 1.0 + i).ok());
+    ASSERT_TRUE(ReportResult(acquired.eval_lease(), "needle", 2.0 + i).ok());
+  }
+  std::vector<int64_t> job_ids;
+  for (const db::EvalJobRecord& job : Jobs()) job_ids.push_back(job.job_id);
+  ASSERT_EQ(job_ids.size(), 4u);
+  std::vector<std::string> evals;  // the store's order: run, step, job, task, metric
+  for (const db::EvalRecord& eval : Evals()) {
+    evals.push_back(std::to_string(eval.job_id) + " " + eval.row.task + " " + eval.row.metric);
+  }
+  ASSERT_EQ(evals.size(), 16u);
+  for (int page_size : {1, 3, 0}) {
+    v1::ListEvalJobsRequest jobs_request;
+    jobs_request.set_page_size(page_size);
+    std::vector<int64_t> listed_jobs;
+    v1::ListEvalsRequest evals_request;
+    evals_request.set_page_size(page_size);
+    std::vector<std::string> listed_evals;
+    for (int page = 0; page < 20; ++page) {
+      v1::ListEvalJobsResponse jobs;
+      ASSERT_TRUE(user_->ListEvalJobs(Ctx(kClientToken).get(), jobs_request, &jobs).ok());
+      for (const v1::EvalJob& job : jobs.jobs()) listed_jobs.push_back(job.job_id());
+      if (jobs.next_page_token().empty()) break;
+      jobs_request.set_page_token(jobs.next_page_token());
+    }
+    for (int page = 0; page < 20; ++page) {
+      v1::ListEvalsResponse rows;
+      ASSERT_TRUE(user_->ListEvals(Ctx(kClientToken).get(), evals_request, &rows).ok());
+      for (const v1::EvalResult& row : rows.rows()) {
+        listed_evals.push_back(std::to_string(row.job_id()) + " " + row.task() + " " +
+                               row.metric());
+      }
+      if (rows.next_page_token().empty()) break;
+      evals_request.set_page_token(rows.next_page_token());
+    }
+    EXPECT_EQ(listed_jobs, job_ids) << "page size " << page_size;
+    EXPECT_EQ(listed_evals, evals) << "page size " << page_size;
+  }
+  // The job_ids filter holds across pages.
+  v1::ListEvalJobsRequest some;
+  some.add_job_ids(job_ids[1]);
+  some.add_job_ids(job_ids[3]);
+  some.set_page_size(1);
+  v1::ListEvalJobsResponse first;
+  ASSERT_TRUE(user_->ListEvalJobs(Ctx(kClientToken).get(), some, &first).ok());
+  ASSERT_EQ(first.jobs_size(), 1);
+  EXPECT_EQ(first.jobs(0).job_id(), job_ids[1]);
+  some.set_page_token(first.next_page_token());
+  v1::ListEvalJobsResponse second;
+  ASSERT_TRUE(user_->ListEvalJobs(Ctx(kClientToken).get(), some, &second).ok());
+  ASSERT_EQ(second.jobs_size(), 1);
+  EXPECT_EQ(second.jobs(0).job_id(), job_ids[3]);
+  EXPECT_TRUE(second.next_page_token().empty());
 }
 
 TEST_F(EvalJobsTest, OnlyTheFinalCheckpointWithoutEveryCheckpoint) {
