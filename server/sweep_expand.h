@@ -31,8 +31,9 @@ struct CompiledSweep {
   std::vector<RunPlan> runs;
 };
 
-// Parses, validates and expands a YAML spec; InvalidArgument lists every
+// Parses, validates and expands a YAML spec, its relative paths resolved
+// against `base_dir` (see ParseSweepSpec); InvalidArgument lists every
 // problem of both stages, one per line.
-absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text);
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text, std::string_view base_dir);
 
 }  // namespace flopwise::server

@@ -51,7 +51,10 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                           const v1::SubmitSweepRequest* request,
                                           v1::SubmitSweepResponse* response) {
   if (request->spec_yaml().empty()) return Invalid("spec_yaml: required");
-  auto compiled = CompileSweep(request->spec_yaml());
+  if (!request->base_dir().empty() && !request->base_dir().starts_with("/")) {
+    return Invalid(Cat("base_dir: must be an absolute path (got \"", request->base_dir(), "\")"));
+  }
+  auto compiled = CompileSweep(request->spec_yaml(), request->base_dir());
   if (!compiled.ok()) return ToGrpcStatus(compiled.status());
   response->set_name(compiled->spec.name);
   double total_flops = 0;

@@ -85,7 +85,7 @@ class Latencies {
 // A sweep of 4 architectures x 7 CPU sizes x 14 contexts = 392 distinct runs.
 std::string SweepSpec(int index) {
   return "name: bench-" + std::to_string(index) +
-         "\nvocab: 256\ndata: {path: data/bench}\narchitectures: [llama, tnl, hgrn2, cos2]\n"
+         "\nvocab: 256\ndata: {path: /data/bench}\narchitectures: [llama, tnl, hgrn2, cos2]\n"
          "sizes: [cpu-1, cpu-2, cpu-3, cpu-4, cpu-5, cpu-6, cpu-7]\n"
          "contexts: [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]\n"
          "tokens: " +

@@ -12,6 +12,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "flopwise/v1/user_service.grpc.pb.h"
 #include "flopwise/v1/worker_service.grpc.pb.h"
@@ -32,7 +33,7 @@ std::string OneRunSpec(const std::string& name, int priority, int max_attempts,
                        const std::string& memory = "") {
   std::string spec = "name: " + name + "\npriority: " + std::to_string(priority) +
                      "\nmax_attempts: " + std::to_string(max_attempts) +
-                     "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama]\n"
+                     "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama]\n"
                      "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n"
                      "checkpoint: {every_tokens: 1024}\n";
   if (!memory.empty()) spec += "resources: {memory: " + memory + "}\n";
@@ -768,6 +769,53 @@ TEST_F(CoordinatorTest, CompletedRunSucceeds) {
   // A retried CompleteRun finds the lease ended.
   EXPECT_EQ(worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Relative paths in a spec resolve against the folder it was submitted from
+// (base_dir, which `flopwise submit` fills with its working directory), so a
+// run's plan and lease hold absolute paths; the spec is stored verbatim. A
+// call without base_dir must give absolute paths.
+TEST_F(CoordinatorTest, RelativeSpecPathsResolveAgainstTheBaseDir) {
+  std::string spec = OneRunSpec("relative", 0, 1);
+  spec.replace(spec.find("/data/tiny"), 10, "data/brown/train");
+  spec += "evaluation: {tasks: [validation, tasks/piqa.jsonl, /shared/arc.jsonl]}\n";
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(spec);
+  v1::SubmitSweepResponse response;
+  const grpc::Status refused = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message().rfind("data.path: \"data/brown/train\" is relative; ", 0), 0u)
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("evaluation.tasks[1]: \"tasks/piqa.jsonl\" is relative"),
+            std::string::npos)
+      << refused.error_message();
+  request.set_base_dir("study");
+  const grpc::Status relative_base =
+      user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  EXPECT_EQ(relative_base.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(relative_base.error_message(), "base_dir: must be an absolute path (got \"study\")");
+  v1::ListSweepsRequest list;
+  list.set_include_finished(true);
+  v1::ListSweepsResponse listed;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), list, &listed).ok());
+  EXPECT_EQ(listed.sweeps_size(), 0);
+
+  request.set_base_dir("/home/alice/study");
+  const grpc::Status submitted = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  ASSERT_TRUE(submitted.ok()) << submitted.error_message();
+  const v1::Run run = GetRun(response.runs(0).run_id());
+  EXPECT_EQ(run.config().data_path(), "/home/alice/study/data/brown/train");
+  EXPECT_EQ(
+      std::vector<std::string>(run.evaluation().tasks().begin(), run.evaluation().tasks().end()),
+      (std::vector<std::string>{"validation", "/home/alice/study/tasks/piqa.jsonl",
+                                "/shared/arc.jsonl"}));
+  const v1::Lease lease = Acquire(Register("w")).lease();
+  EXPECT_EQ(lease.config().data_path(), "/home/alice/study/data/brown/train");
+  v1::GetSweepRequest get;
+  get.set_sweep_id(response.sweep_id());
+  v1::GetSweepResponse got;
+  ASSERT_TRUE(user_->GetSweep(Ctx(kClientToken).get(), get, &got).ok());
+  EXPECT_EQ(got.sweep().spec_yaml(), spec);
 }
 
 TEST_F(CoordinatorTest, CancelReachesTheWorkerInTheHeartbeat) {

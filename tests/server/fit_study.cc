@@ -77,7 +77,7 @@ std::unique_ptr<grpc::ClientContext> FitStudy::Context(const std::string& token)
 
 int64_t FitStudy::Submit(const std::string& name, const std::string& archs,
                          const std::string& sizes) {
-  return SubmitSpec("name: " + name + "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [" +
+  return SubmitSpec("name: " + name + "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [" +
                     archs + "]\nsizes: [" + sizes +
                     "]\ncontexts: [64]\ntokens: 100M\nbatch_tokens: " +
                     std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n");
@@ -85,7 +85,7 @@ int64_t FitStudy::Submit(const std::string& name, const std::string& archs,
 
 int64_t FitStudy::SubmitGrids(const std::string& name, const std::string& grids_yaml) {
   return SubmitSpec("name: " + name +
-                    "\nvocab: 256\ndata: {path: data/tiny}\ncontexts: [64]\ntokens: "
+                    "\nvocab: 256\ndata: {path: /data/tiny}\ncontexts: [64]\ntokens: "
                     "100M\nbatch_tokens: " +
                     std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n" +
                     grids_yaml);
