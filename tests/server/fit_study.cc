@@ -191,8 +191,10 @@ void FitStudy::ReportNanCheckpointOnHeldLease() {
   ASSERT_TRUE(held_.has_value());
   v1::CheckpointPoint point = held_->last;
   point.set_seq(held_->next_seq++);
+  // The run's last optimizer step (its budget rounded up to whole batches),
+  // after every other checkpoint: a report beyond the plan would be refused.
   point.set_step(point.step() + 1);
-  point.set_tokens(point.tokens() + kBatchTokens);
+  point.set_tokens(point.step() * kBatchTokens);
   point.set_loss(std::numeric_limits<double>::quiet_NaN());
   point.set_path(point.path() + "-diverged");
   Report(held_->lease, point);
