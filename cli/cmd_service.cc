@@ -65,7 +65,10 @@ const CommandRegistrar kService([](CLI::App& app, CliContext& ctx) {
   static bool dry_run = false;
   static bool json = false;
   auto* submit = app.add_subcommand("submit", "Submit a sweep spec (YAML) to the coordinator");
-  submit->add_option("spec", spec_path, "Sweep spec file")->required();
+  submit
+      ->add_option("spec", spec_path,
+                   "Sweep spec file (its relative paths are relative to this directory)")
+      ->required();
   submit->add_flag("--dry-run", dry_run,
                    std::string("Validate and expand only: runs, estimated FLOPs and memory"));
   AddJsonFlag(submit, &json);

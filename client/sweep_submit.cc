@@ -1,5 +1,6 @@
 #include "client/sweep_submit.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -25,9 +26,16 @@ absl::StatusOr<v1::SubmitSweepResponse> SubmitSweepFile(const UserConnection& co
   if (absl::Status utf8 = CheckUtf8(spec.str()); !utf8.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(spec_path, ": ", utf8.message()));
   }
+  std::error_code error;
+  const std::filesystem::path base_dir = std::filesystem::current_path(error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the working directory (the base of relative paths): ", error.message()));
+  }
   v1::SubmitSweepRequest request;
   request.set_spec_yaml(spec.str());
   request.set_dry_run(dry_run);
+  request.set_base_dir(base_dir.string());
   return Call(connection, &v1::UserService::Stub::SubmitSweep, request);
 }
 

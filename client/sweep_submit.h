@@ -11,9 +11,10 @@
 namespace flopwise::client {
 
 // Sends the spec file at `spec_path` to the coordinator, which checks and
-// expands it (and with `dry_run` stores nothing). NotFound naming the file
-// when it cannot be read; the coordinator's error (InvalidArgument naming the
-// spec field) otherwise.
+// expands it (and with `dry_run` stores nothing), with this process's working
+// directory as the base of the spec's relative paths (as sbatch does; docs/api.md,
+// "Paths"). NotFound naming the file when it cannot be read; the
+// coordinator's error (InvalidArgument naming the spec field) otherwise.
 absl::StatusOr<::flopwise::v1::SubmitSweepResponse> SubmitSweepFile(
     const UserConnection& connection, const std::string& spec_path, bool dry_run);
 

@@ -121,8 +121,8 @@ done
 
 # Submit once; a rerun follows (and resumes) the study already in the database.
 if [[ ! -s submitted ]]; then
-  sed "s|path: data/brown-bytes/train|path: $DEMO/data/brown-bytes/train|" "$SPEC" >sweep.yaml
-  "$BIN/flopwise" submit sweep.yaml | tee submit.out
+  # The spec's data.path is relative: submitted from $DEMO, it is $DEMO/data/brown-bytes/train.
+  "$BIN/flopwise" submit "$SPEC" | tee submit.out
   sed -n 's/^submitted sweep \([0-9]*\).*/\1/p' submit.out >submitted
   [[ -s submitted ]] || { say "submit did not print a sweep id (see submit.out)" >&2; exit 1; }
 else
@@ -165,7 +165,7 @@ rm -f report/report.md
 # architecture (docs/demo-study.md).
 "$BIN/flopwise" report --input checkpoints.csv --metric validation --evals evals.csv --out report \
   --bootstrap "$BOOTSTRAP" --skip-fraction 0.5 \
-  --title "flopwise CPU study: $(sed -n 's/^name: *//p' sweep.yaml)" \
+  --title "flopwise CPU study: $(sed -n 's/^name: *//p' "$SPEC")" \
   --source "Brown corpus, byte-level tokens. Sweep $SWEEP of $DEMO/flopwise.db (spec: \
 $(basename "$SPEC")), trained in $TRAINING_SECONDS s by $cores single-threaded workers." |
   tee report.txt

@@ -11,6 +11,7 @@
 #include "base/str_cat.h"
 #include "runspec/architecture.h"
 #include "server/eval_selection.h"
+#include "server/plan_bounds.h"
 
 namespace flopwise::server {
 
@@ -414,6 +415,16 @@ absl::StatusOr<Scheduler::ActiveLease*> Scheduler::FindActiveLocked(std::string_
   return &it->second;
 }
 
+absl::Status Scheduler::SupersedeEarlierLocked(ActiveLease* lease, int64_t resumed_from_step) {
+  if (!lease->superseded_earlier && lease->attempt > 1) {
+    const int64_t step = std::max<int64_t>(0, resumed_from_step);
+    RETURN_IF_ERROR(store_->SupersedeAfter(lease->run_id, lease->attempt, step).status());
+    DropSupersededEvalsLocked(lease->run_id, lease->attempt, step);
+  }
+  lease->superseded_earlier = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int attempt,
                                              std::span<const db::MetricRow> rows,
                                              std::optional<int64_t> resumed_from_step) {
@@ -421,15 +432,12 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
-    run_id = lease->run_id;
-    if (!lease->superseded_earlier && lease->attempt > 1) {
-      // Rows of earlier attempts beyond the step this attempt resumed from are
-      // replaced by this attempt's rows.
-      const int64_t step = std::max<int64_t>(0, resumed_from_step.value_or(lease->resume_step));
-      RETURN_IF_ERROR(store_->SupersedeAfter(run_id, attempt, step).status());
-      DropSupersededEvalsLocked(run_id, attempt, step);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      RETURN_IF_ERROR(
+          CheckWithinPlan(lease->plan, Cat("rows[", i, "]"), rows[i].step, rows[i].tokens));
     }
-    lease->superseded_earlier = true;
+    run_id = lease->run_id;
+    RETURN_IF_ERROR(SupersedeEarlierLocked(lease, resumed_from_step.value_or(lease->resume_step)));
   }
   // The insert runs outside mu_: ingest must not stall heartbeats.
   ASSIGN_OR_RETURN(const int inserted, store_->RecordMetrics(run_id, attempt, rows));
@@ -459,6 +467,7 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+    RETURN_IF_ERROR(CheckWithinPlan(lease->plan, "checkpoint", row.step, row.tokens));
     run_id = lease->run_id;
     sweep_id = lease->sweep_id;
     eval = EvalJobFor(lease->plan, row, clock_());
@@ -520,7 +529,22 @@ absl::Status Scheduler::MaybeCompleteSweepLocked(int64_t sweep_id) {
 
 absl::Status Scheduler::CompleteRun(std::string_view lease_id, int attempt) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
+  ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+  // The run's newest effective rows: this attempt's, and the earlier ones'
+  // up to the step it resumed from (settled here if it reported nothing).
+  RETURN_IF_ERROR(SupersedeEarlierLocked(lease, lease->resume_step));
+  ASSIGN_OR_RETURN(const db::RunRecord run, store_->GetRun(lease->run_id));
+  int64_t step = 0;
+  int64_t tokens = 0;
+  if (run.newest_checkpoint) {
+    step = run.newest_checkpoint->row.step;
+    tokens = run.newest_checkpoint->row.tokens;
+  }
+  if (run.latest_metric && run.latest_metric->row.tokens > tokens) {
+    step = run.latest_metric->row.step;
+    tokens = run.latest_metric->row.tokens;
+  }
+  RETURN_IF_ERROR(CheckReachedEnd(lease->plan, lease->run_id, step, tokens));
   return EndLocked(std::string(lease_id), db::AttemptState::kSucceeded, "",
                    db::RunState::kSucceeded);
 }

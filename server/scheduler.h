@@ -193,7 +193,11 @@ class Scheduler {
 
   // ---- Reports (idempotent) ----
   // NotFound for an unknown lease; FailedPrecondition when the lease has ended
-  // or `attempt` is not the lease's attempt.
+  // or `attempt` is not the lease's attempt. InvalidArgument naming the field
+  // (`rows[i].step`, `checkpoint.tokens`) for a row beyond the run's last
+  // planned step (server/plan_bounds.h). CompleteRun: FailedPrecondition
+  // unless the run's newest metric row or checkpoint reached its planned
+  // tokens.
   absl::StatusOr<int> ReportMetrics(std::string_view lease_id, int attempt,
                                     std::span<const db::MetricRow> rows,
                                     std::optional<int64_t> resumed_from_step)
@@ -282,6 +286,10 @@ class Scheduler {
   // A run's directory under the checkpoint root: "sweep-<id>/run-<id>".
   static std::string RunDirName(int64_t sweep_id, int64_t run_id);
   absl::Status Load() ABSL_LOCKS_EXCLUDED(mu_);
+  // Once per attempt after the first: marks the rows of earlier attempts
+  // beyond `resumed_from_step` superseded (this attempt's rows replace them).
+  absl::Status SupersedeEarlierLocked(ActiveLease* lease, int64_t resumed_from_step)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finds an active lease or says why it cannot be used.
   absl::StatusOr<ActiveLease*> FindActiveLocked(std::string_view lease_id, int attempt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

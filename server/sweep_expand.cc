@@ -213,10 +213,11 @@ absl::StatusOr<std::vector<RunPlan>> ExpandSweep(const SweepSpec& spec) {
   return runs;
 }
 
-absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text, size_t max_runs) {
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text, std::string_view base_dir,
+                                           size_t max_runs) {
   SpecProblems problems;
   CompiledSweep compiled;
-  compiled.spec = ParseSweepSpec(yaml_text, &problems);
+  compiled.spec = ParseSweepSpec(yaml_text, base_dir, &problems);
   compiled.runs = ExpandSweep(compiled.spec, &problems, max_runs);
   RETURN_IF_ERROR(problems.ToStatus());
   return compiled;

@@ -32,9 +32,10 @@ struct CompiledSweep {
 };
 
 // Parses, validates and expands a YAML spec into at most `max_runs` runs
-// (the coordinator's --max-runs-per-sweep); InvalidArgument lists every
+// (the coordinator's --max-runs-per-sweep), its relative paths resolved
+// against `base_dir` (see ParseSweepSpec); InvalidArgument lists every
 // problem of both stages, one per line.
-absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text,
+absl::StatusOr<CompiledSweep> CompileSweep(std::string_view yaml_text, std::string_view base_dir,
                                            size_t max_runs = kMaxRunsPerSweep);
 
 }  // namespace flopwise::server

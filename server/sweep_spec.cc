@@ -14,6 +14,7 @@
 #include "base/str_cat.h"
 #include "base/yaml_document.h"
 #include "server/limits.h"
+#include "server/spec_paths.h"
 #include "worker/eval/task_names.h"
 
 namespace flopwise::server {
@@ -187,6 +188,18 @@ class Reader {
  private:
   SpecProblems* problems_;
 };
+
+// `path`, read at `field`, made absolute against `base_dir` (server/spec_paths.h);
+// nullopt after recording the problem.
+std::optional<std::string> ResolvedPath(Reader& reader, std::string_view field,
+                                        std::string_view path, std::string_view base_dir) {
+  absl::StatusOr<std::string> resolved = ResolveSpecPath(path, base_dir);
+  if (!resolved.ok()) {
+    reader.Problem(field, std::string(resolved.status().message()));
+    return std::nullopt;
+  }
+  return *std::move(resolved);
+}
 
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
@@ -482,10 +495,11 @@ void ParseResources(Reader& reader, const YAML::Node& node, ResourceSpec* resour
   }
 }
 
-// The `evaluation` section. Task names are checked here, the files they may
-// name only by the worker that reads them (a file it cannot read fails that
-// eval job, not the run).
-void ParseEvaluation(Reader& reader, const YAML::Node& node, SweepSpec* spec) {
+// The `evaluation` section. Task names are checked here and task files made
+// absolute; the files themselves only by the worker that reads them (a file
+// it cannot read fails that eval job, not the run).
+void ParseEvaluation(Reader& reader, const YAML::Node& node, std::string_view base_dir,
+                     SweepSpec* spec) {
   const std::string path = "evaluation";
   if (!reader.IsMap(node, path)) return;
   reader.CheckKeys(node, path,
@@ -503,7 +517,11 @@ void ParseEvaluation(Reader& reader, const YAML::Node& node, SweepSpec* spec) {
       if (!task) continue;
       if (absl::Status known = eval::CheckTaskName(*task); !known.ok()) {
         reader.Problem(item_path, std::string(known.message()));
-      } else if (!seen.insert(*task).second) {
+        continue;
+      }
+      if (eval::IsTaskFile(*task)) task = ResolvedPath(reader, item_path, *task, base_dir);
+      if (!task) continue;
+      if (!seen.insert(*task).second) {
         reader.Problem(item_path, Cat("duplicate task \"", *task, "\""));
       } else {
         evaluation.add_tasks(*task);
@@ -562,7 +580,8 @@ void ParseEvaluation(Reader& reader, const YAML::Node& node, SweepSpec* spec) {
   spec->evaluation = std::move(evaluation);
 }
 
-void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
+void ParseTopLevel(Reader& reader, const YAML::Node& root, std::string_view base_dir,
+                   SweepSpec* spec) {
   reader.CheckKeys(
       root, "", {"name",      "description", "priority",         "max_attempts",  "seed",
                  "vocab",     "data",        "grad_accum",       "checkpoint",    "log_every_steps",
@@ -595,8 +614,11 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
     if (!root["data"]["path"]) {
       reader.Problem("data.path", "required");
     } else if (auto path = reader.String(root["data"]["path"], "data.path")) {
-      if (path->empty()) reader.Problem("data.path", "must not be empty");
-      spec->data_path = *path;
+      if (path->empty()) {
+        reader.Problem("data.path", "must not be empty");
+      } else if (auto resolved = ResolvedPath(reader, "data.path", *path, base_dir)) {
+        spec->data_path = *std::move(resolved);
+      }
     }
   }
   if (root["grad_accum"])
@@ -624,13 +646,14 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, SweepSpec* spec) {
         reader.Int(root["log_every_steps"], "log_every_steps", 1, kMaxInt).value_or(1);
   }
   if (root["optimizer"]) ParseOptimizer(reader, root["optimizer"], &spec->optimizer);
-  if (root["evaluation"]) ParseEvaluation(reader, root["evaluation"], spec);
+  if (root["evaluation"]) ParseEvaluation(reader, root["evaluation"], base_dir, spec);
   if (root["resources"]) ParseResources(reader, root["resources"], &spec->resources);
 }
 
 }  // namespace
 
-SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems) {
+SweepSpec ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir,
+                         SpecProblems* problems) {
   SweepSpec spec;
   absl::StatusOr<YAML::Node> document = ParseYamlDocument(yaml_text);
   if (!document.ok()) {
@@ -644,7 +667,7 @@ SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems) {
   }
   Reader reader(problems);
   try {
-    ParseTopLevel(reader, root, &spec);
+    ParseTopLevel(reader, root, base_dir, &spec);
     GridSpec defaults;
     ParseGridFields(reader, root, "", &defaults);
     if (!root["grids"]) {
@@ -686,9 +709,9 @@ SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems) {
   return spec;
 }
 
-absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml_text) {
+absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir) {
   SpecProblems problems;
-  SweepSpec spec = ParseSweepSpec(yaml_text, &problems);
+  SweepSpec spec = ParseSweepSpec(yaml_text, base_dir, &problems);
   RETURN_IF_ERROR(problems.ToStatus());
   return spec;
 }

@@ -66,14 +66,15 @@ struct SweepSpec {
   int max_attempts = 3;
   uint64_t seed = 1;
   int vocab = 0;
-  std::string data_path;
+  std::string data_path;  // absolute (server/spec_paths.h)
   int grad_accum = 1;
   int64_t checkpoint_every_tokens = 0;
   int checkpoint_keep_last = 0;  // 0: keep every checkpoint on disk
   int log_every_steps = 10;
   OptimizerSpec optimizer;
   ResourceSpec resources;
-  // The `evaluation` section (docs/api.md), absent when the spec has none.
+  // The `evaluation` section (docs/api.md), absent when the spec has none;
+  // its task files are absolute paths.
   // Its priority defaults to the sweep's, so at equal priority training goes
   // first.
   std::optional<::flopwise::v1::EvaluationSpec> evaluation;
@@ -96,12 +97,15 @@ class SpecProblems {
   std::vector<std::string> lines_;
 };
 
-// Parses and checks a spec. InvalidArgument lists every problem, one per line,
-// each as `field.path: problem` (e.g. `optimizer.lr: must be in (0, 1]`).
-absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml_text);
+// Parses and checks a spec, resolving its relative paths against `base_dir`
+// (absolute, or empty when every path must be absolute; server/spec_paths.h).
+// InvalidArgument lists every problem, one per line, each as
+// `field.path: problem` (e.g. `optimizer.lr: must be in (0, 1]`).
+absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir);
 
 // Parses what it can, adding every problem to `problems`. Values with a
 // problem keep their defaults (sizes are marked incomplete).
-SweepSpec ParseSweepSpec(std::string_view yaml_text, SpecProblems* problems);
+SweepSpec ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir,
+                         SpecProblems* problems);
 
 }  // namespace flopwise::server

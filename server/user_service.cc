@@ -70,10 +70,13 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                           const v1::SubmitSweepRequest* request,
                                           v1::SubmitSweepResponse* response) {
   if (request->spec_yaml().empty()) return Invalid("spec_yaml: required");
+  if (!request->base_dir().empty() && !request->base_dir().starts_with("/")) {
+    return Invalid(Cat("base_dir: must be an absolute path (got \"", request->base_dir(), "\")"));
+  }
   if (!request->dry_run()) {
     RETURN_IF_ERROR(ToGrpcStatus(submit_limiter_.Admit(ClientAddress(context->peer()))));
   }
-  auto compiled = CompileSweep(request->spec_yaml(), max_runs_per_sweep_);
+  auto compiled = CompileSweep(request->spec_yaml(), request->base_dir(), max_runs_per_sweep_);
   if (!compiled.ok()) return ToGrpcStatus(compiled.status());
   response->set_name(compiled->spec.name);
   double total_flops = 0;

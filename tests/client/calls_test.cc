@@ -36,7 +36,7 @@ constexpr char kWorkerToken[] = "worker-secret";
 
 // Two pending runs (llama and tnl, cpu-1); nothing trains them.
 constexpr char kSpec[] =
-    "name: calls\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama, tnl]\n"
+    "name: calls\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama, tnl]\n"
     "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n"
     "checkpoint: {every_tokens: 1024}\n";
 
@@ -218,6 +218,18 @@ TEST_F(ClientCallsTest, DryRunExpandsASpecFileAndStoresNothing) {
   EXPECT_NE(text.find(response->runs(0).name()), std::string::npos) << text;
   EXPECT_NE(text.find(" tnl "), std::string::npos) << text;
   EXPECT_TRUE(ListSweeps(connection_, /*include_finished=*/true)->empty());
+}
+
+// Like sbatch, `flopwise submit` sends its working directory, against which
+// the coordinator resolves the spec's relative paths.
+TEST_F(ClientCallsTest, RelativePathsOfASpecFileResolveAgainstTheWorkingDirectory) {
+  std::string spec = kSpec;
+  const std::string absolute = "data: {path: /data/tiny}";
+  spec.replace(spec.find(absolute), absolute.size(), "data: {path: data/tiny}");
+  auto response = SubmitSweepFile(connection_, WriteFile("relative.yaml", spec), /*dry_run=*/true);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_GT(response->runs_size(), 0);
+  EXPECT_EQ(response->runs(0).config().data_path(), (fs::current_path() / "data/tiny").string());
 }
 
 TEST_F(ClientCallsTest, SubmitsASpecFileAndCancelsTheSweep) {

@@ -8,6 +8,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  (void)flopwise::server::ParseSweepSpec(text);
+  (void)flopwise::server::ParseSweepSpec(text, "/fuzz");
   return 0;
 }

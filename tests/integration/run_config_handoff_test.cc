@@ -34,7 +34,7 @@ model: {norm_affine: true, v_act: silu, lrpe_variant: xmixers, tpe_variant: none
 )";
 
 TEST(RunConfigHandoff, TheTrainerReadsWhatTheCoordinatorPlanned) {
-  auto compiled = server::CompileSweep(kSpec);
+  auto compiled = server::CompileSweep(kSpec, /*base_dir=*/"");
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   ASSERT_EQ(compiled->runs.size(), 8u);
   const testing::TempDir dir;

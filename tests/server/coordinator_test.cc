@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "flopwise/v1/user_service.grpc.pb.h"
 #include "flopwise/v1/worker_service.grpc.pb.h"
@@ -27,13 +29,14 @@ constexpr char kWorkerToken[] = "worker-secret";
 constexpr int64_t kLeaseMs = 10'000;
 constexpr int64_t kGraceMs = 5'000;
 
-// A one-run sweep (llama cpu-1) with the given priority, attempts and memory.
+// A one-run sweep (llama cpu-1, 32 steps of 1024 tokens) with the given
+// priority, attempts and memory.
 std::string OneRunSpec(const std::string& name, int priority, int max_attempts,
                        const std::string& memory = "") {
   std::string spec = "name: " + name + "\npriority: " + std::to_string(priority) +
                      "\nmax_attempts: " + std::to_string(max_attempts) +
-                     "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama]\n"
-                     "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n"
+                     "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama]\n"
+                     "sizes: [cpu-1]\ncontexts: [64]\ntokens: 32768\nbatch_tokens: 1024\n"
                      "checkpoint: {every_tokens: 1024}\n";
   if (!memory.empty()) spec += "resources: {memory: " + memory + "}\n";
   return spec;
@@ -165,6 +168,27 @@ class CoordinatorTest : public ::testing::Test {
       point->set_tokens_per_s(1000);
     }
     return worker_->ReportMetrics(Ctx(kWorkerToken).get(), request, response);
+  }
+
+  grpc::Status ReportCheckpoint(const v1::Lease& lease, int64_t seq, int64_t step) {
+    v1::ReportCheckpointRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    v1::CheckpointPoint* point = request.mutable_checkpoint();
+    point->set_seq(seq);
+    point->set_step(step);
+    point->set_tokens(step * 1024);
+    point->set_path("/ckpt/run/step-" + std::to_string(step));
+    v1::ReportCheckpointResponse response;
+    return worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), request, &response);
+  }
+
+  grpc::Status CompleteRun(const v1::Lease& lease) {
+    v1::CompleteRunRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    v1::CompleteRunResponse response;
+    return worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response);
   }
 
   grpc::Status FailRun(const v1::Lease& lease, const std::string& reason, bool diverged,
@@ -759,15 +783,143 @@ TEST_F(CoordinatorTest, MetricsArePaged) {
 TEST_F(CoordinatorTest, CompletedRunSucceeds) {
   const auto sweep = Submit(OneRunSpec("done", 0, 1));
   const auto lease = Acquire(Register("w")).lease();
-  v1::CompleteRunRequest request;
-  request.set_lease_id(lease.lease_id());
-  request.set_attempt(lease.attempt());
-  v1::CompleteRunResponse response;
-  ASSERT_TRUE(worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response).ok());
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {16, 32}, 0, -1, &metrics).ok());
+  ASSERT_TRUE(CompleteRun(lease).ok());
   EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_SUCCEEDED);
   // A retried CompleteRun finds the lease ended.
-  EXPECT_EQ(worker_->CompleteRun(Ctx(kWorkerToken).get(), request, &response).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(CompleteRun(lease).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// The worker token is trusted to train, not to declare a run done: CompleteRun
+// needs the run's last planned step reported, here the 30th of 1024 tokens
+// (30,000 tokens rounded up to whole batches: 30,720).
+TEST_F(CoordinatorTest, CompleteRunNeedsTheFinalStep) {
+  std::string spec = OneRunSpec("early", 0, 1);
+  spec.replace(spec.find("tokens: 32768"), 13, "tokens: 30000");
+  const auto sweep = Submit(spec);
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(lease, 1, {1, 2, 3}, 0, -1, &metrics).ok());
+  const grpc::Status early = CompleteRun(lease);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(early.error_message(),
+            "run " + std::to_string(lease.run_id()) +
+                " reached step 3 (3072 tokens) but completing it needs step 30 (30720 tokens): "
+                "report the final step's metrics or checkpoint first");
+  EXPECT_EQ(GetRun(lease.run_id()).state(), v1::RUN_STATE_RUNNING);
+  ASSERT_TRUE(ReportCheckpoint(lease, 0, 30).ok());  // the last step's 30,720 tokens
+  ASSERT_TRUE(CompleteRun(lease).ok());
+  EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_SUCCEEDED);
+}
+
+// Rows past the run's last planned step are refused, naming the field, and
+// nothing of their batch is stored.
+TEST_F(CoordinatorTest, ReportsBeyondTheRunsPlanAreRefused) {
+  const auto sweep = Submit(OneRunSpec("beyond", 0, 1));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const auto lease = Acquire(Register("w")).lease();
+  v1::ReportMetricsResponse metrics;
+  const grpc::Status step = ReportMetrics(lease, 1, {31, 32, 33}, 0, -1, &metrics);
+  EXPECT_EQ(step.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(step.error_message(),
+            "rows[2].step: 33 is beyond the run's plan (32 steps, 32768 tokens)");
+  EXPECT_EQ(Metrics(run_id, true).size(), 0u);
+
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(lease.lease_id());
+  checkpoint.set_attempt(lease.attempt());
+  checkpoint.mutable_checkpoint()->set_step(32);
+  checkpoint.mutable_checkpoint()->set_tokens(32769);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/run/step-32");
+  v1::ReportCheckpointResponse inserted;
+  const grpc::Status tokens =
+      worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted);
+  EXPECT_EQ(tokens.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(tokens.error_message(),
+            "checkpoint.tokens: 32769 is beyond the run's plan (32 steps, 32768 tokens)");
+  // The last step itself is within the plan, and the run can complete.
+  ASSERT_TRUE(ReportCheckpoint(lease, 0, 32).ok());
+  ASSERT_TRUE(CompleteRun(lease).ok());
+}
+
+// An attempt is judged by what it resumed from: attempt 1 reported step 32
+// but its last checkpoint is step 10, so attempt 2 (resuming at 10) cannot
+// complete without training; an attempt that resumes from the final
+// checkpoint has nothing left to train and completes at once.
+TEST_F(CoordinatorTest, ResumedAttemptCompletesFromWhatItResumed) {
+  const auto sweep = Submit(OneRunSpec("resumed", 0, 3));
+  const std::string worker_id = Register("w");
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {10, 32}, 0, -1, &metrics).ok());
+  ASSERT_TRUE(ReportCheckpoint(first, 0, 10).ok());
+  now_ms_ += kLeaseMs + 1;
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 1);
+
+  const auto second = Acquire(worker_id).lease();
+  ASSERT_EQ(second.resume_step(), 10);
+  const grpc::Status early = CompleteRun(second);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(early.error_message().find("reached step 10 (10240 tokens)"), std::string::npos)
+      << early.error_message();
+  ASSERT_TRUE(ReportMetrics(second, 2, {32}, 0, 10, &metrics).ok());
+  ASSERT_TRUE(ReportCheckpoint(second, 0, 32).ok());
+  now_ms_ += kLeaseMs + 1;  // the worker dies before CompleteRun lands
+  ASSERT_EQ(*server_->scheduler()->ReapExpiredLeases(), 1);
+
+  const auto third = Acquire(worker_id).lease();
+  ASSERT_EQ(third.resume_step(), 32);
+  ASSERT_TRUE(ReportMetrics(third, 3, {}, 0, 32, &metrics).ok());  // the trainer's start
+  ASSERT_TRUE(CompleteRun(third).ok());
+  EXPECT_EQ(GetRun(sweep.runs(0).run_id()).state(), v1::RUN_STATE_SUCCEEDED);
+}
+
+// Relative paths in a spec resolve against the folder it was submitted from
+// (base_dir, which `flopwise submit` fills with its working directory), so a
+// run's plan and lease hold absolute paths; the spec is stored verbatim. A
+// call without base_dir must give absolute paths.
+TEST_F(CoordinatorTest, RelativeSpecPathsResolveAgainstTheBaseDir) {
+  std::string spec = OneRunSpec("relative", 0, 1);
+  spec.replace(spec.find("/data/tiny"), 10, "data/brown/train");
+  spec += "evaluation: {tasks: [validation, tasks/piqa.jsonl, /shared/arc.jsonl]}\n";
+  v1::SubmitSweepRequest request;
+  request.set_spec_yaml(spec);
+  v1::SubmitSweepResponse response;
+  const grpc::Status refused = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message().rfind("data.path: \"data/brown/train\" is relative; ", 0), 0u)
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("evaluation.tasks[1]: \"tasks/piqa.jsonl\" is relative"),
+            std::string::npos)
+      << refused.error_message();
+  request.set_base_dir("study");
+  const grpc::Status relative_base =
+      user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  EXPECT_EQ(relative_base.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(relative_base.error_message(), "base_dir: must be an absolute path (got \"study\")");
+  v1::ListSweepsRequest list;
+  list.set_include_finished(true);
+  v1::ListSweepsResponse listed;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), list, &listed).ok());
+  EXPECT_EQ(listed.sweeps_size(), 0);
+
+  request.set_base_dir("/home/alice/study");
+  const grpc::Status submitted = user_->SubmitSweep(Ctx(kClientToken).get(), request, &response);
+  ASSERT_TRUE(submitted.ok()) << submitted.error_message();
+  const v1::Run run = GetRun(response.runs(0).run_id());
+  EXPECT_EQ(run.config().data_path(), "/home/alice/study/data/brown/train");
+  EXPECT_EQ(
+      std::vector<std::string>(run.evaluation().tasks().begin(), run.evaluation().tasks().end()),
+      (std::vector<std::string>{"validation", "/home/alice/study/tasks/piqa.jsonl",
+                                "/shared/arc.jsonl"}));
+  const v1::Lease lease = Acquire(Register("w")).lease();
+  EXPECT_EQ(lease.config().data_path(), "/home/alice/study/data/brown/train");
+  v1::GetSweepRequest get;
+  get.set_sweep_id(response.sweep_id());
+  v1::GetSweepResponse got;
+  ASSERT_TRUE(user_->GetSweep(Ctx(kClientToken).get(), get, &got).ok());
+  EXPECT_EQ(got.sweep().spec_yaml(), spec);
 }
 
 TEST_F(CoordinatorTest, CancelReachesTheWorkerInTheHeartbeat) {
@@ -841,7 +993,7 @@ TEST_F(CoordinatorTest, WatchRunsStreamsUntilEveryRunIsTerminal) {
   EXPECT_EQ(update.run_id(), sweep.runs(0).run_id());
   EXPECT_EQ(update.state(), v1::RUN_STATE_FAILED);
   EXPECT_EQ(update.step(), 2);
-  EXPECT_EQ(update.total_tokens(), 4096);
+  EXPECT_EQ(update.total_tokens(), 32768);
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_TRUE(reader->Finish().ok());
 }
@@ -858,7 +1010,7 @@ TEST_F(CoordinatorTest, SweepSummariesComeFromTheCoordinator) {
   };
   const auto lease = Acquire(Register("w")).lease();
   v1::ReportMetricsResponse metrics;
-  ASSERT_TRUE(ReportMetrics(lease, 1, {2}, 0, -1, &metrics).ok());  // 2048 of 4096 tokens
+  ASSERT_TRUE(ReportMetrics(lease, 1, {16}, 0, -1, &metrics).ok());  // 16384 of 32768 tokens
   v1::Sweep running = get_sweep();
   EXPECT_EQ(running.state(), v1::SWEEP_STATE_ACTIVE);
   EXPECT_EQ(running.runs_total(), 1);

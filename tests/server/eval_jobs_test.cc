@@ -30,7 +30,7 @@ constexpr int64_t kLeaseMs = 10'000;
 // One llama cpu-1 run of 4 steps of 1024 tokens, a checkpoint every step.
 std::string Spec(const std::string& evaluation, int priority = 0) {
   return "name: evals\npriority: " + std::to_string(priority) +
-         "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama]\nsizes: [cpu-1]\n"
+         "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama]\nsizes: [cpu-1]\n"
          "contexts: [64]\ntokens: 4096\nbatch_tokens: 1024\ncheckpoint: {every_tokens: 1024}\n" +
          evaluation;
 }
@@ -327,7 +327,7 @@ TEST_F(EvalJobsTest, ExpiredEvalLeaseIsLeasedAgainWithoutDuplicateRows) {
 }
 
 TEST_F(EvalJobsTest, FailedEvalJobIsNotLeasedAgainAndNeverTouchesItsRun) {
-  const int64_t run_id = Submit(Spec("evaluation: {tasks: [data/missing.jsonl]}\n"));
+  const int64_t run_id = Submit(Spec("evaluation: {tasks: [/data/missing.jsonl]}\n"));
   const std::string worker = Register();
   const v1::Lease lease = Acquire(worker).lease();
   Checkpoint(lease, 1, 4);
@@ -340,13 +340,13 @@ TEST_F(EvalJobsTest, FailedEvalJobIsNotLeasedAgainAndNeverTouchesItsRun) {
   v1::FailEvalJobRequest fail;
   fail.set_lease_id(eval.lease_id());
   fail.set_attempt(eval.attempt());
-  fail.set_reason("task file data/missing.jsonl: cannot open");
+  fail.set_reason("task file /data/missing.jsonl: cannot open");
   v1::FailEvalJobResponse failed;
   ASSERT_TRUE(worker_->FailEvalJob(Ctx(kWorkerToken).get(), fail, &failed).ok());
   EXPECT_FALSE(Acquire(worker).has_eval_lease());
   const db::EvalJobRecord job = Jobs()[0];
   EXPECT_EQ(job.state, db::EvalJobState::kFailed);
-  EXPECT_EQ(job.error, "task file data/missing.jsonl: cannot open");
+  EXPECT_EQ(job.error, "task file /data/missing.jsonl: cannot open");
   auto run = server_->scheduler()->store()->GetRun(run_id);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->state, db::RunState::kSucceeded);

@@ -28,7 +28,7 @@ std::string ReadFile(const std::string& path) {
 
 // Two checkpoints per run with made-up losses, as the coordinator would read them.
 std::vector<fitting::CheckpointRecord> PaperGridRecords() {
-  auto compiled = CompileSweep(ReadFile("examples/sweeps/paper-grid.yaml"));
+  auto compiled = CompileSweep(ReadFile("examples/sweeps/paper-grid.yaml"), /*base_dir=*/"");
   EXPECT_TRUE(compiled.ok()) << compiled.status();
   std::vector<fitting::CheckpointRecord> records;
   if (!compiled.ok()) return records;
@@ -51,7 +51,7 @@ std::vector<fitting::CheckpointRecord> PaperGridRecords() {
 }
 
 TEST(PaperGridFits, RunsNameTheGridsThatAskedForThem) {
-  auto compiled = CompileSweep(ReadFile("examples/sweeps/paper-grid.yaml"));
+  auto compiled = CompileSweep(ReadFile("examples/sweeps/paper-grid.yaml"), /*base_dir=*/"");
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   std::map<std::string, int> by_grids;
   for (const RunPlan& plan : compiled->runs) {

@@ -77,7 +77,7 @@ std::unique_ptr<grpc::ClientContext> FitStudy::Context(const std::string& token)
 
 int64_t FitStudy::Submit(const std::string& name, const std::string& archs,
                          const std::string& sizes) {
-  return SubmitSpec("name: " + name + "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [" +
+  return SubmitSpec("name: " + name + "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [" +
                     archs + "]\nsizes: [" + sizes +
                     "]\ncontexts: [64]\ntokens: 100M\nbatch_tokens: " +
                     std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n");
@@ -85,7 +85,7 @@ int64_t FitStudy::Submit(const std::string& name, const std::string& archs,
 
 int64_t FitStudy::SubmitGrids(const std::string& name, const std::string& grids_yaml) {
   return SubmitSpec("name: " + name +
-                    "\nvocab: 256\ndata: {path: data/tiny}\ncontexts: [64]\ntokens: "
+                    "\nvocab: 256\ndata: {path: /data/tiny}\ncontexts: [64]\ntokens: "
                     "100M\nbatch_tokens: " +
                     std::to_string(kBatchTokens) + "\ncheckpoint: {every_tokens: 10M}\n" +
                     grids_yaml);
@@ -191,8 +191,10 @@ void FitStudy::ReportNanCheckpointOnHeldLease() {
   ASSERT_TRUE(held_.has_value());
   v1::CheckpointPoint point = held_->last;
   point.set_seq(held_->next_seq++);
+  // The run's last optimizer step (its budget rounded up to whole batches),
+  // after every other checkpoint: a report beyond the plan would be refused.
   point.set_step(point.step() + 1);
-  point.set_tokens(point.tokens() + kBatchTokens);
+  point.set_tokens(point.step() * kBatchTokens);
   point.set_loss(std::numeric_limits<double>::quiet_NaN());
   point.set_path(point.path() + "-diverged");
   Report(held_->lease, point);

@@ -60,7 +60,7 @@ class FitStudy {
   // Reports the held-back checkpoint and completes that run.
   void ReportHeldBack();
   // Reports a checkpoint with a NaN loss (a diverged step) on the held-back
-  // lease, at a step after every other.
+  // lease, at the run's last planned step, after every other.
   void ReportNanCheckpointOnHeldLease();
 
   // Rows of the `fits` table, read through a second connection to the file.

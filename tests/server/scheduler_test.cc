@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,13 +25,14 @@ constexpr int64_t kLeaseMs = 10'000;
 constexpr int64_t kGraceMs = 5'000;
 constexpr int64_t kGiB = int64_t{1} << 30;
 
-// A run needing one core and `memory_bytes`.
+// A run of 4 steps of 1024 tokens needing one core and `memory_bytes`.
 RunPlan Plan(const std::string& name, int priority, int max_attempts, int64_t memory_bytes = kGiB) {
   RunPlan plan;
   plan.set_name(name);
   plan.mutable_config()->mutable_model()->set_arch(v1::ARCHITECTURE_LLAMA);
   plan.mutable_config()->mutable_model()->set_preset("cpu-1");
   plan.mutable_config()->set_total_tokens(4096);
+  plan.mutable_config()->set_batch_tokens(1024);
   plan.set_priority(priority);
   plan.set_max_attempts(max_attempts);
   plan.mutable_resources()->set_cpu_cores(1);
@@ -107,6 +109,14 @@ class SchedulerTest : public ::testing::Test {
     auto run = store_->GetRun(run_id);
     EXPECT_TRUE(run.ok()) << run.status();
     return run.ok() ? run->state : db::RunState::kPending;
+  }
+
+  // Reports the run's last step (4 of 1024 tokens), which CompleteRun needs.
+  void ReportLastStep(const LeaseGrant& grant) {
+    const db::MetricRow last{.seq = 0, .step = 4, .tokens = 4096};
+    auto reported =
+        scheduler_->ReportMetrics(grant.lease_id, grant.attempt, std::span(&last, 1), std::nullopt);
+    EXPECT_TRUE(reported.ok()) << reported.status();
   }
 
   // Moves the clock past the deadline of a lease granted now.
@@ -274,6 +284,7 @@ TEST_F(SchedulerTest, ReportsForAnEndedLeaseAreRefused) {
   ASSERT_TRUE(grant.has_value());
   EXPECT_TRUE(
       absl::IsFailedPrecondition(scheduler_->CompleteRun(grant->lease_id, grant->attempt + 1)));
+  ReportLastStep(*grant);
   ASSERT_TRUE(scheduler_->CompleteRun(grant->lease_id, grant->attempt).ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(scheduler_->CompleteRun(grant->lease_id, grant->attempt)));
   EXPECT_TRUE(absl::IsNotFound(scheduler_->CompleteRun("no-such-lease", 1)));
@@ -331,6 +342,7 @@ TEST_F(SchedulerTest, RecreatedSchedulerKeepsQueueAndLeasesWithGrace) {
   CreateScheduler();
   now_ms_ += kGraceMs - 1;  // past the stored deadline, within the restart grace
   EXPECT_EQ(scheduler_->ReapExpiredLeases().value_or(-1), 0);
+  ReportLastStep(*grant);
   ASSERT_TRUE(scheduler_->CompleteRun(grant->lease_id, grant->attempt).ok());
   std::optional<LeaseGrant> next = Acquire(worker);
   ASSERT_TRUE(next.has_value());

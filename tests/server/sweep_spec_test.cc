@@ -33,6 +33,13 @@ batch_tokens: 1024
 checkpoint: {every_tokens: 2048}
 )";
 
+// The folder the specs of these tests are submitted from.
+constexpr char kBaseDir[] = "/home/alice/study";
+
+absl::StatusOr<CompiledSweep> Compile(std::string_view yaml) {
+  return CompileSweep(yaml, kBaseDir);
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::ostringstream text;
@@ -42,7 +49,7 @@ std::string ReadFile(const std::string& path) {
 
 // The problems of a spec that must not compile, one per line.
 std::string Problems(const std::string& yaml) {
-  auto compiled = CompileSweep(yaml);
+  auto compiled = Compile(yaml);
   EXPECT_FALSE(compiled.ok()) << "spec unexpectedly valid:\n" << yaml;
   if (compiled.ok()) return "";
   EXPECT_EQ(compiled.status().code(), absl::StatusCode::kInvalidArgument);
@@ -65,7 +72,7 @@ std::string Edit(const std::string& from, const std::string& to) {
 }
 
 TEST(SweepSpec, ValidSpecExpandsToTheCrossProduct) {
-  auto compiled = CompileSweep(kValidSpec);
+  auto compiled = Compile(kValidSpec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   ASSERT_EQ(compiled->runs.size(), 8u);
   EXPECT_EQ(compiled->runs[0].name(), "llama-cpu-1-ctx64");
@@ -83,8 +90,8 @@ TEST(SweepSpec, ValidSpecExpandsToTheCrossProduct) {
 }
 
 TEST(SweepSpec, ExpansionIsDeterministic) {
-  auto first = CompileSweep(kValidSpec);
-  auto second = CompileSweep(kValidSpec);
+  auto first = Compile(kValidSpec);
+  auto second = Compile(kValidSpec);
   ASSERT_TRUE(first.ok() && second.ok());
   ASSERT_EQ(first->runs.size(), second->runs.size());
   for (size_t i = 0; i < first->runs.size(); ++i) {
@@ -93,7 +100,7 @@ TEST(SweepSpec, ExpansionIsDeterministic) {
 }
 
 TEST(SweepSpec, RunPlanRoundTripsThroughJson) {
-  auto compiled = CompileSweep(kValidSpec);
+  auto compiled = Compile(kValidSpec);
   ASSERT_TRUE(compiled.ok());
   const std::string json = RunPlanToJson(compiled->runs[3]);
   auto back = RunPlanFromJson(json);
@@ -104,7 +111,7 @@ TEST(SweepSpec, RunPlanRoundTripsThroughJson) {
 }
 
 TEST(SweepSpec, TokensPerParamGivesWholeStepsProportionalToN) {
-  auto compiled = CompileSweep(Edit("tokens: 8192", "tokens_per_param: 20"));
+  auto compiled = Compile(Edit("tokens: 8192", "tokens_per_param: 20"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   for (const RunPlan& run : compiled->runs) {
     EXPECT_EQ(run.config().total_tokens() % 1024, 0) << run.name();
@@ -123,7 +130,7 @@ TEST(SweepSpec, TokenCountsAboveTheLimitAreRefused) {
       << Problems(Edit("tokens: 8192", "tokens: 1e18"));
   EXPECT_NE(Problems(Edit("tokens: 8192", "tokens: 2e13")).find("tokens: must be in"),
             std::string::npos);
-  EXPECT_TRUE(CompileSweep(Edit("tokens: 8192", "tokens: 1T")).ok());
+  EXPECT_TRUE(Compile(Edit("tokens: 8192", "tokens: 1T")).ok());
   const std::string per_param = Problems(Edit("tokens: 8192", "tokens_per_param: 1e12"));
   EXPECT_NE(per_param.find("tokens_per_param: gives llama cpu-1 more than 10000000000000 tokens"),
             std::string::npos)
@@ -172,11 +179,11 @@ TEST(SweepSpec, BadLearningRateIsReported) {
 }
 
 TEST(SweepSpec, CheckpointKeepLastReachesEveryRun) {
-  auto compiled = CompileSweep(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: 2}"));
+  auto compiled = Compile(Edit("{every_tokens: 2048}", "{every_tokens: 2048, keep_last: 2}"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   for (const RunPlan& run : compiled->runs)
     EXPECT_EQ(run.config().checkpoint_keep_last(), 2) << run.name();
-  auto plain = CompileSweep(kValidSpec);
+  auto plain = Compile(kValidSpec);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->runs[0].config().checkpoint_keep_last(), 0);  // default: keep every checkpoint
 }
@@ -188,7 +195,7 @@ TEST(SweepSpec, NegativeKeepLastIsReported) {
 }
 
 TEST(SweepSpec, EvaluationSectionReachesEveryRunPlan) {
-  auto compiled = CompileSweep(
+  auto compiled = Compile(
       Edit("checkpoint:",
            "priority: 4\nevaluation: {tasks: [validation, needle, tasks/piqa.jsonl], "
            "every_checkpoint: true, every_k: 2, validation_tokens: 64K, needle_lengths: [32, 64], "
@@ -197,8 +204,9 @@ TEST(SweepSpec, EvaluationSectionReachesEveryRunPlan) {
   ASSERT_FALSE(compiled->runs.empty());
   for (const RunPlan& run : compiled->runs) {
     const v1::EvaluationSpec& evaluation = run.evaluation();
-    EXPECT_EQ(std::vector<std::string>(evaluation.tasks().begin(), evaluation.tasks().end()),
-              (std::vector<std::string>{"validation", "needle", "tasks/piqa.jsonl"}));
+    EXPECT_EQ(
+        std::vector<std::string>(evaluation.tasks().begin(), evaluation.tasks().end()),
+        (std::vector<std::string>{"validation", "needle", "/home/alice/study/tasks/piqa.jsonl"}));
     EXPECT_TRUE(evaluation.every_checkpoint());
     EXPECT_EQ(evaluation.every_k(), 2);
     EXPECT_EQ(evaluation.validation_tokens(), 64000);
@@ -212,10 +220,58 @@ TEST(SweepSpec, EvaluationSectionReachesEveryRunPlan) {
     ASSERT_TRUE(round_trip.ok());
     EXPECT_EQ(round_trip->evaluation().tasks_size(), 3);
   }
-  auto plain = CompileSweep(kValidSpec);
+  auto plain = Compile(kValidSpec);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->runs[0].evaluation().tasks_size(), 0);
   EXPECT_EQ(plain->runs[0].config().validation_tokens(), 0);
+}
+
+// Relative paths resolve against the folder the spec was submitted from
+// (docs/api.md, "Paths"), so every plan holds absolute ones.
+TEST(SweepSpec, RelativePathsResolveAgainstTheBaseDir) {
+  auto compiled =
+      Compile(Edit("data: {path: data/tiny}",
+                   "data: {path: ./data/../data/tiny}\n"
+                   "evaluation: {tasks: [validation, tasks/piqa.jsonl, /shared/arc.jsonl]}"));
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  ASSERT_FALSE(compiled->runs.empty());
+  for (const RunPlan& run : compiled->runs) {
+    EXPECT_EQ(run.config().data_path(), "/home/alice/study/data/tiny");
+    EXPECT_EQ(
+        std::vector<std::string>(run.evaluation().tasks().begin(), run.evaluation().tasks().end()),
+        (std::vector<std::string>{"validation", "/home/alice/study/tasks/piqa.jsonl",
+                                  "/shared/arc.jsonl"}));
+  }
+  // Absolute paths are kept as written and need no base.
+  auto absolute = CompileSweep(Edit("data: {path: data/tiny}", "data: {path: /data//tiny}"), "");
+  ASSERT_TRUE(absolute.ok()) << absolute.status();
+  EXPECT_EQ(absolute->runs[0].config().data_path(), "/data//tiny");
+  // Two spellings of one task file are one task.
+  EXPECT_NE(Problems(Edit("checkpoint:",
+                          "evaluation: {tasks: [tasks/a.jsonl, /home/alice/study/tasks/a.jsonl]}\n"
+                          "checkpoint:"))
+                .find("evaluation.tasks[1]: duplicate task \"/home/alice/study/tasks/a.jsonl\""),
+            std::string::npos);
+}
+
+TEST(SweepSpec, RelativePathsWithoutABaseDirAreRefused) {
+  auto compiled = CompileSweep(
+      Edit("checkpoint:",
+           "evaluation: {tasks: [validation, mmlu-xyz, tasks/piqa.jsonl]}\ncheckpoint:"),
+      "");
+  ASSERT_FALSE(compiled.ok());
+  const std::string problems(compiled.status().message());
+  for (const char* expected :
+       {"data.path: \"data/tiny\" is relative; give an absolute path, or submit with `flopwise "
+        "submit` from the folder it is relative to (it sends that folder as base_dir)",
+        "evaluation.tasks[2]: \"tasks/piqa.jsonl\" is relative; "}) {
+    EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
+  }
+  // Nothing expands ~, with or without a base.
+  EXPECT_NE(Problems(Edit("data: {path: data/tiny}", "data: {path: ~/data/tiny}"))
+                .find("data.path: \"~/data/tiny\" starts with ~, which nothing expands; give an "
+                      "absolute path"),
+            std::string::npos);
 }
 
 TEST(SweepSpec, EvaluationProblemsNameTheirFieldPaths) {
@@ -318,7 +374,7 @@ TEST(SweepSpec, GridsInheritTopLevelValuesAndDropDuplicateRuns) {
   const std::string spec = Edit("sizes: [cpu-1, cpu-2]",
                                 "sizes: [cpu-1]\ngrids:\n  - {name: base}\n"
                                 "  - {name: again, contexts: [64, 256]}");
-  auto compiled = CompileSweep(spec);
+  auto compiled = Compile(spec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   // base: 2 archs x ctx {64, 128}; again: 2 archs x ctx {64 (duplicate), 256}.
   ASSERT_EQ(compiled->runs.size(), 6u);
@@ -360,7 +416,7 @@ models::ModelConfig Cpu1(models::Arch arch, void (*set)(models::ModelConfig*)) {
 }
 
 TEST(SweepSpec, ModelFlagsReachTheRunsOfTheArchitecturesTheyName) {
-  auto compiled = CompileSweep(kFlagsSpec);
+  auto compiled = Compile(kFlagsSpec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   ASSERT_EQ(compiled->runs.size(), 4u);
   struct Expected {
@@ -419,7 +475,7 @@ TEST(SweepSpec, ModelFlagsReachTheRunsOfTheArchitecturesTheyName) {
 }
 
 TEST(SweepSpec, ModelFlagsDefaultToTheTrainersDefaults) {
-  auto compiled = CompileSweep(Edit("[llama, tnl]", "[tnl, cos2]"));
+  auto compiled = Compile(Edit("[llama, tnl]", "[tnl, cos2]"));
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   for (const RunPlan& run : compiled->runs) {
     const models::ModelConfig model = ModelOf(run);
@@ -432,7 +488,7 @@ TEST(SweepSpec, ModelFlagsDefaultToTheTrainersDefaults) {
 }
 
 TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
-  auto compiled = CompileSweep(kFlagsSpec);
+  auto compiled = Compile(kFlagsSpec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   const RunPlan& cos2 = compiled->runs[3];
   auto back = RunPlanFromJson(RunPlanToJson(cos2));
@@ -451,7 +507,7 @@ TEST(SweepSpec, ModelFlagsSurviveJsonAndReachTheRunConfig) {
 }
 
 TEST(SweepSpec, GridModelKeysOverrideTheTopLevelOnesKeyByKey) {
-  auto compiled = CompileSweep(R"(
+  auto compiled = Compile(R"(
 name: override
 vocab: 256
 data: {path: data/tiny}
@@ -486,7 +542,7 @@ TEST(SweepSpec, FlagsMakeDistinctRunsOnlyWhereTheyApply) {
   const std::string spec = Edit("sizes: [cpu-1, cpu-2]",
                                 "sizes: [cpu-1]\ngrids:\n  - {name: paper}\n"
                                 "  - {name: silu, model: {v_act: silu}}");
-  auto compiled = CompileSweep(spec);
+  auto compiled = Compile(spec);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   std::vector<std::string> names;
   for (const RunPlan& run : compiled->runs) {
@@ -521,19 +577,21 @@ TEST(SweepSpec, BadModelFlagsNameTheirFieldPaths) {
 }
 
 TEST(SweepSpec, ExampleSweepsCompile) {
-  auto paper = CompileSweep(ReadFile("examples/sweeps/paper-grid.yaml"));
+  auto paper = Compile(ReadFile("examples/sweeps/paper-grid.yaml"));
   ASSERT_TRUE(paper.ok()) << paper.status();
   // 4 x 6 main runs, 4 x 3 context runs, 4 x 3 new aspect-ratio runs (1536/32 is the 1B preset).
   EXPECT_EQ(paper->runs.size(), 48u);
-  auto smoke = CompileSweep(ReadFile("examples/sweeps/smoke.yaml"));
+  auto smoke = Compile(ReadFile("examples/sweeps/smoke.yaml"));
   ASSERT_TRUE(smoke.ok()) << smoke.status();
   EXPECT_EQ(smoke->runs.size(), 4u);
+  // Its comment prepares data/brown beside where it is submitted from.
+  EXPECT_EQ(smoke->runs[0].config().data_path(), "/home/alice/study/data/brown/train");
   for (const RunPlan& run : smoke->runs) {
     EXPECT_GE(run.config().total_tokens() / run.config().checkpoint_every_tokens(), 3)
         << run.name();
   }
   // The demo: 4 architectures x 5 sizes, checkpoints every few percent.
-  auto demo = CompileSweep(ReadFile("examples/sweeps/cpu-demo.yaml"));
+  auto demo = Compile(ReadFile("examples/sweeps/cpu-demo.yaml"));
   ASSERT_TRUE(demo.ok()) << demo.status();
   EXPECT_EQ(demo->runs.size(), 20u);
   for (const RunPlan& run : demo->runs) {
@@ -541,7 +599,7 @@ TEST(SweepSpec, ExampleSweepsCompile) {
         << run.name();
     EXPECT_GT(run.config().checkpoint_keep_last(), 0) << run.name();
   }
-  auto demo_smoke = CompileSweep(ReadFile("examples/sweeps/cpu-demo-smoke.yaml"));
+  auto demo_smoke = Compile(ReadFile("examples/sweeps/cpu-demo-smoke.yaml"));
   ASSERT_TRUE(demo_smoke.ok()) << demo_smoke.status();
   EXPECT_EQ(demo_smoke->runs.size(), 6u);
 }
