@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "runspec/proto_json.h"
 #include "tests/train/train_test_util.h"
+#include "tests/train/weights_edit.h"
 #include "worker/train/safetensors.h"
 
 namespace flopwise::train {
@@ -242,6 +244,31 @@ TEST(FlopwiseTrainCli, BadInputExits1WithErrorEvent) {
   const nlohmann::json event = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(event.is_discarded()) << r.out;
   EXPECT_EQ(event["event"], "error");
+}
+
+// `check` on weights holding a NaN exits non-zero with the tensor's name on
+// stderr instead of printing `loss nan`.
+TEST(FlopwiseTrainCli, CheckOnNanWeightsExits1) {
+  const std::string dir = MakeTempDir("cli-nan");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 3);
+  ASSERT_EQ(RunTrainBinary("--arch tnl --preset cpu-1 --vocab 64 --context 32 --data " + data +
+                           " --batch-tokens 64 --total-tokens 64 --threads 1 --out " + dir + "/run")
+                .exit_code,
+            0);
+  const std::string weights = dir + "/run/step-00000001/model.safetensors";
+  CopyWeights(weights, dir + "/nan.safetensors", {},
+              [](const std::string& name, std::vector<float>* values) {
+                if (name == "layers.1.ffn.down.weight") (*values)[5] = std::nanf("");
+              });
+  std::ofstream(dir + "/t.bin", std::ios::binary).write(std::string(33 * 4, '\0').data(), 33 * 4);
+  const Result r = RunCommand(std::string(FLOPWISE_TRAIN_BIN) + " check --weights " + dir +
+                              "/nan.safetensors --tokens " + dir +
+                              "/t.bin --batch 1 --context 32 --threads 1 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("loss "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tensor 'layers.1.ffn.down.weight' holds NaN at element 5"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace
