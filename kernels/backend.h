@@ -25,6 +25,8 @@
 #include <memory>
 #include <string_view>
 
+#include "kernels/device_info.h"
+
 namespace flopwise::kernels {
 
 class Backend {
@@ -34,8 +36,10 @@ class Backend {
   // ---- Device and memory ----------------------------------------------
   virtual std::string_view name() const = 0;  // "cpu", "cuda:0", ...
   virtual int threads() const = 0;            // worker threads used by ops
-  // Returns 64-byte aligned memory of `bytes` (contents undefined). Aborts on
-  // out-of-memory with the requested size in the message.
+  // The device's memory now (the CPU backend: QueryHostMemory()).
+  virtual DeviceMemory memory() const = 0;
+  // Returns 64-byte aligned memory of `bytes` (contents undefined), or nullptr
+  // when the device cannot provide that much.
   virtual void* Allocate(int64_t bytes) = 0;
   virtual void Free(void* ptr) = 0;  // nullptr allowed
   virtual void Zero(void* ptr, int64_t bytes) = 0;

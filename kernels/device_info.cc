@@ -3,7 +3,48 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
 namespace flopwise::kernels {
+namespace {
+
+int64_t PhysicalMemoryBytes() {
+  return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+         static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+}
+
+// The value of the line "<key>: <n> kB" of /proc/meminfo, in bytes.
+std::optional<int64_t> MeminfoBytes(const std::string& key) {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(key + ":")) continue;
+    std::istringstream fields(line.substr(key.size() + 1));
+    int64_t kib = 0;
+    if (fields >> kib) return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+// The number in a cgroup v2 file of this process's cgroup; nullopt for "max",
+// a missing file or a process outside cgroup v2.
+std::optional<int64_t> CgroupBytes(const std::string& file) {
+  std::ifstream cgroup("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cgroup, line)) {
+    if (!line.starts_with("0::")) continue;
+    std::ifstream in("/sys/fs/cgroup" + line.substr(3) + "/" + file);
+    int64_t value = 0;
+    if (in >> value) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 HostInfo QueryHostInfo() {
   HostInfo info;
@@ -14,13 +55,25 @@ HostInfo QueryHostInfo() {
   } else {
     info.cpu_cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   }
-  info.memory_bytes =
-      static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+  info.memory_bytes = PhysicalMemoryBytes();
   info.gpus = ListGpus();
 #ifdef FLOPWISE_HAVE_CUDA
   info.cuda_compiled = true;
 #endif
   return info;
+}
+
+DeviceMemory QueryHostMemory() {
+  DeviceMemory memory;
+  memory.total_bytes = PhysicalMemoryBytes();
+  memory.available_bytes = MeminfoBytes("MemAvailable").value_or(memory.total_bytes);
+  // The cgroup's own usage counts page cache it can reclaim, so only its
+  // limit caps what is available.
+  if (std::optional<int64_t> limit = CgroupBytes("memory.max")) {
+    memory.total_bytes = std::min(memory.total_bytes, *limit);
+    memory.available_bytes = std::min(memory.available_bytes, *limit);
+  }
+  return memory;
 }
 
 }  // namespace flopwise::kernels

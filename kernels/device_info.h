@@ -26,6 +26,18 @@ struct HostInfo {
 // Thread-safe. Never fails: a missing driver or device yields no GPUs.
 HostInfo QueryHostInfo();
 
+// A device's memory: all of it, and what can be allocated now.
+struct DeviceMemory {
+  int64_t total_bytes = 0;
+  int64_t available_bytes = 0;
+};
+
+// The host's: physical memory, and what can be allocated without swapping
+// (/proc/meminfo's MemAvailable, reclaimable page cache included; the total
+// where that cannot be read), both capped by this process's cgroup limit
+// (memory.max of cgroup v2) when it has one. Thread-safe.
+DeviceMemory QueryHostMemory();
+
 // CUDA devices only (empty without CUDA or without a device).
 std::vector<GpuInfo> ListGpus();
 

@@ -60,12 +60,17 @@ double TrainFlopsPerTokenEmbedding(const ModelConfig& c) {
 int64_t EstimateTrainMemoryBytes(const ModelConfig& c, int64_t batch_tokens, int threads) {
   // The process itself, measured with flopwise-train's peak RSS on tiny
   // models: about 13 MiB for one thread and 2.5 to 4.5 MiB per further thread.
-  constexpr int64_t kProcessBytes = int64_t{16} << 20;
-  constexpr int64_t kPerThreadBytes = int64_t{4} << 20;
-  const int64_t param_floats = ParamFloats(c);
-  const int64_t activation_floats = ActivationFloats(c, batch_tokens);
-  return int64_t{sizeof(float)} * (4 * param_floats + activation_floats) + kProcessBytes +
-         kPerThreadBytes * std::max(1, threads);
+  constexpr double kProcessBytes = int64_t{16} << 20;
+  constexpr double kPerThreadBytes = int64_t{4} << 20;
+  // The activation arena is fixed buffers plus floats per token; in doubles,
+  // so that no batch overflows (the sum is exact below 2^53 bytes).
+  const double fixed_floats = static_cast<double>(ActivationFloats(c, 0));
+  const double floats_per_token = static_cast<double>(ActivationFloats(c, 1)) - fixed_floats;
+  const double bytes = sizeof(float) * (4.0 * static_cast<double>(ParamFloats(c)) + fixed_floats +
+                                        floats_per_token * static_cast<double>(batch_tokens)) +
+                       kProcessBytes + kPerThreadBytes * std::max(1, threads);
+  constexpr double kMaxBytes = 0x1p62;  // 4 EiB: beyond any machine, and exact as a double
+  return static_cast<int64_t>(std::min(bytes, kMaxBytes));
 }
 
 }  // namespace flopwise::models

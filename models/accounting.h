@@ -38,6 +38,8 @@ double TrainFlopsPerTokenEmbedding(const ModelConfig& config);
 // gradients and both AdamW moments (padded vocabulary), the activation arena,
 // and the process's own cost (code, libraries, per-thread BLAS buffers,
 // measured in docs/perf.md). flopwise-train reports its peak beside it.
+// REQUIRES: config.Validate() is OK. Never overflows: a batch no machine could
+// hold gives at most 2^62 bytes.
 int64_t EstimateTrainMemoryBytes(const ModelConfig& config, int64_t batch_tokens, int threads);
 
 }  // namespace flopwise::models

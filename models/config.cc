@@ -1,6 +1,10 @@
 #include "models/config.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
+#include "models/accounting.h"
+#include "models/size_limits.h"
 
 namespace flopwise::models {
 
@@ -81,12 +85,34 @@ absl::Status Positive(std::string_view field, int value) {
       absl::StrCat(std::string(field), ": must be positive (got ", value, ")"));
 }
 
+// InvalidArgument "field: must be at most MAX, REASON (got VALUE)" beyond the
+// field's row of SizeLimits().
+absl::Status WithinLimit(std::string_view field, int64_t value) {
+  for (const SizeLimit& limit : SizeLimits()) {
+    if (limit.field != field || value <= limit.max) continue;
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must be at most ",
+                                                   limit.max, ", ", std::string(limit.reason),
+                                                   " (got ", value, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ModelConfig::Validate() const {
   if (absl::Status s = Positive("layers", layers); !s.ok()) return s;
   if (absl::Status s = Positive("d_model", d_model); !s.ok()) return s;
   if (absl::Status s = Positive("heads", heads); !s.ok()) return s;
+  for (const auto& [field, value] : {std::pair<std::string_view, int>{"layers", layers},
+                                     {"d_model", d_model},
+                                     {"heads", heads},
+                                     {"ffn_dim", ffn_dim},
+                                     {"vocab", vocab},
+                                     {"context", context},
+                                     {"gate_rank", gate_rank},
+                                     {"tpe_dim", tpe_dim}}) {
+    if (absl::Status s = WithinLimit(field, value); !s.ok()) return s;
+  }
   if (d_model % heads != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("d_model: must be divisible by heads (", heads, ")"));
@@ -116,7 +142,8 @@ absl::Status ModelConfig::Validate() const {
         "tpe_dim: must be 0 without TPE (", std::string(ArchName(arch)), ", tpe_variant ",
         std::string(TpeVariantName(tpe_variant)), "), got ", tpe_dim));
   }
-  return absl::OkStatus();
+  // Every field is within its limit, so the count cannot overflow.
+  return WithinLimit("parameters", NonEmbeddingParamsExact(*this) + EmbeddingParams(*this));
 }
 
 }  // namespace flopwise::models

@@ -2,13 +2,26 @@
 // the step entry points and the optimizer.
 #include "models/model.h"
 
+#include <limits>
 #include <numeric>
 #include <string>
+#include <string_view>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "models/accounting.h"
 #include "models/lrpe_theta.h"
 #include "models/slopes.h"
 
 namespace flopwise::models {
+namespace {
+
+std::string Gib(int64_t bytes) {
+  return absl::StrFormat("%.1f GiB", static_cast<double>(bytes) / (int64_t{1} << 30));
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelConfig& config, int batch,
                                                      kernels::Backend* backend) {
@@ -17,8 +30,23 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelConfig& config, 
     return absl::InvalidArgumentError("batch: must be positive (got " + std::to_string(batch) +
                                       ")");
   }
+  if (int64_t{batch} * config.context > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch: ", batch, " sequences of ", config.context, " tokens are more than ",
+                     std::numeric_limits<int>::max(), " tokens per forward"));
+  }
+  const int64_t needed_bytes =
+      EstimateTrainMemoryBytes(config, int64_t{batch} * config.context, backend->threads());
+  if (const kernels::DeviceMemory memory = backend->memory();
+      needed_bytes > memory.available_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "out of memory: the model needs ", Gib(needed_bytes), " (", needed_bytes,
+        " bytes: weights, gradients, AdamW moments and the activations of ", batch, " × ",
+        config.context, " tokens) but this machine has ", Gib(memory.total_bytes), " of memory, ",
+        Gib(memory.available_bytes), " of it available"));
+  }
   std::unique_ptr<Model> model(new Model(config, batch, backend));
-  model->Allocate();
+  if (absl::Status s = model->Allocate(); !s.ok()) return s;
   return model;
 }
 
@@ -34,13 +62,24 @@ Model::~Model() {
   }
 }
 
-void Model::Allocate() {
+absl::Status Model::Allocate() {
+  // What failed to allocate, with the size asked for; the destructor frees
+  // the arenas allocated before it.
+  auto out_of_memory = [this](std::string_view what, int64_t bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory: allocating the ", std::string(what), " (", Gib(bytes), ", ",
+                     bytes, " bytes) failed; this machine has ",
+                     Gib(backend_->memory().available_bytes), " of memory available"));
+  };
   const int64_t floats = layout_.floats;
   const int64_t bytes = floats * int64_t{sizeof(float)};
-  params_ = backend_->AllocateFloats(floats);
-  grads_ = backend_->AllocateFloats(floats);
-  adam_m_ = backend_->AllocateFloats(floats);
-  adam_v_ = backend_->AllocateFloats(floats);
+  for (auto [arena, what] : {std::pair<float**, std::string_view>{&params_, "weights"},
+                             {&grads_, "gradients"},
+                             {&adam_m_, "AdamW first moments"},
+                             {&adam_v_, "AdamW second moments"}}) {
+    *arena = backend_->AllocateFloats(floats);
+    if (*arena == nullptr) return out_of_memory(what, bytes);
+  }
   for (float* arena : {params_, grads_, adam_m_, adam_v_}) backend_->Zero(arena, bytes);
   auto view_of = [](float* arena) {
     return [arena](int64_t offset) { return offset < 0 ? nullptr : arena + offset; };
@@ -52,6 +91,9 @@ void Model::Allocate() {
   int64_t total = 0;
   sizes.ForEach([&](int64_t size) { total += size; });
   activation_arena_ = backend_->AllocateFloats(total);
+  if (activation_arena_ == nullptr) {
+    return out_of_memory("activations", total * int64_t{sizeof(float)});
+  }
   backend_->Zero(activation_arena_, total * int64_t{sizeof(float)});
   // Carve: walk both structs in the same declaration order.
   std::vector<int64_t> size_list;
@@ -65,8 +107,10 @@ void Model::Allocate() {
   const int64_t token_bytes = batch_tokens() * int64_t{sizeof(int32_t)};
   inputs_ = static_cast<int32_t*>(backend_->Allocate(token_bytes));
   targets_ = static_cast<int32_t*>(backend_->Allocate(token_bytes));
+  if (inputs_ == nullptr || targets_ == nullptr) return out_of_memory("token ids", token_bytes);
   host_losses_.resize(batch_tokens());
   FillConstantBuffers();
+  return absl::OkStatus();
 }
 
 // TNL decays per (layer, head), TPE decays, fixed LRPE angles.

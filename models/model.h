@@ -31,8 +31,11 @@ struct AdamWOptions {
 class Model {
  public:
   // Validates `config` (InvalidArgument naming the field) and allocates every
-  // arena for `batch` sequences of config.context tokens. `backend` must
-  // outlive the model.
+  // arena for `batch` sequences of config.context tokens. Returns
+  // ResourceExhausted, saying how much memory the model needs and how much the
+  // backend's device has, when the arenas cannot be allocated: checked against
+  // the device's available memory before anything is allocated. `backend`
+  // must outlive the model.
   static absl::StatusOr<std::unique_ptr<Model>> Create(const ModelConfig& config, int batch,
                                                        kernels::Backend* backend);
   ~Model();
@@ -81,7 +84,7 @@ class Model {
 
  private:
   Model(const ModelConfig& config, int batch, kernels::Backend* backend);
-  void Allocate();
+  absl::Status Allocate();
   void FillConstantBuffers();
 
   // The block stack (model.cc): embedding (+ TPE), per layer norm → token

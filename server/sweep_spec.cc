@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "base/yaml_document.h"
+#include "models/size_limits.h"
 #include "server/limits.h"
 #include "server/spec_paths.h"
 #include "worker/eval/task_names.h"
@@ -275,9 +276,11 @@ std::vector<SizeSpec> ParseSizes(Reader& reader, const YAML::Node& node, const s
                             {"heads", &size.heads, 1},     {"head_dim", &size.head_dim, 1},
                             {"ffn_dim", &size.ffn_dim, 1}, {"gate_rank", &size.gate_rank, 0},
                             {"tpe_dim", &size.tpe_dim, 0}};
+    // Any int here: the model's checks name the limit and its reason
+    // (models/size_limits.h).
     for (const Field& field : fields) {
       if (item[field.key]) {
-        *field.value = reader.Int(item[field.key], Child(size.path, field.key), field.min, 1 << 20);
+        *field.value = reader.Int(item[field.key], Child(size.path, field.key), field.min, kMaxInt);
       }
     }
     size.preset_path = Child(size.path, "preset");
@@ -310,7 +313,7 @@ std::vector<int> ParseContexts(Reader& reader, const YAML::Node& node, const std
   if (!reader.NonEmptySequence(node, path)) return contexts;
   std::set<int> seen;
   for (size_t i = 0; i < node.size(); ++i) {
-    auto context = reader.Int(node[i], Index(path, i), 1, 1 << 20);
+    auto context = reader.Int(node[i], Index(path, i), 1, models::kMaxContext);
     if (!context) continue;
     if (!seen.insert(*context).second) {
       reader.Problem(Index(path, i), Cat("duplicate context ", *context));
@@ -605,7 +608,7 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, std::string_view base
   if (!root["vocab"]) {
     reader.Problem("vocab", "required");
   } else {
-    spec->vocab = reader.Int(root["vocab"], "vocab", 2, 1 << 24).value_or(0);
+    spec->vocab = reader.Int(root["vocab"], "vocab", 2, models::kMaxVocab).value_or(0);
   }
   if (!root["data"]) {
     reader.Problem("data.path", "required");

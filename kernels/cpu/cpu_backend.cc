@@ -48,16 +48,11 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return "cpu"; }
   int threads() const override { return threads_; }
 
+  DeviceMemory memory() const override { return QueryHostMemory(); }
   void* Allocate(int64_t bytes) override {
     const cpu::ScopedOpTime timer(__func__);
     const int64_t rounded = ((std::max<int64_t>(bytes, 1) + 63) / 64) * 64;
-    void* ptr = std::aligned_alloc(64, static_cast<size_t>(rounded));
-    if (ptr == nullptr) {
-      std::fprintf(stderr, "flopwise kernels: Allocate: out of memory for %lld bytes\n",
-                   static_cast<long long>(bytes));
-      std::abort();
-    }
-    return ptr;
+    return std::aligned_alloc(64, static_cast<size_t>(rounded));
   }
   void Free(void* ptr) override { std::free(ptr); }
   void Zero(void* ptr, int64_t bytes) override {

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
 #include <string>
+#include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "models/layout.h"
 #include "models/presets.h"
+#include "models/size_limits.h"
 
 namespace flopwise::models {
 namespace {
@@ -167,6 +171,59 @@ TEST(Accounting, MemoryEstimateGrowsWithBatchAndThreads) {
   EXPECT_GT(large, small);
   EXPECT_EQ(EstimateTrainMemoryBytes(*c, 64, 3) - small, int64_t{8} << 20);
   EXPECT_EQ(EstimateTrainMemoryBytes(*c, 64, 0), small);  // at least one thread
+}
+
+// Every field of the limit table, one past its bound, is refused with the
+// bound and its reason; a shape within every field's bound can still exceed
+// the parameter bound.
+TEST(Config, ValidateHoldsEveryFieldToItsLimit) {
+  auto preset = FindPreset(Arch::kCos2, "cpu-2", 1000, 64);
+  ASSERT_TRUE(preset.ok());
+  ASSERT_TRUE(preset->Validate().ok());
+  for (const SizeLimit& limit : SizeLimits()) {
+    if (limit.field == "parameters") continue;
+    ModelConfig c = *preset;
+    int* fields[] = {&c.layers, &c.d_model, &c.heads,     &c.ffn_dim,
+                     &c.vocab,  &c.context, &c.gate_rank, &c.tpe_dim};
+    const std::string_view names[] = {"layers", "d_model", "heads",     "ffn_dim",
+                                      "vocab",  "context", "gate_rank", "tpe_dim"};
+    for (size_t i = 0; i < std::size(names); ++i) {
+      if (names[i] == limit.field) *fields[i] = static_cast<int>(limit.max + 1);
+    }
+    const std::string message(c.Validate().message());
+    EXPECT_EQ(
+        message.rfind(absl::StrCat(std::string(limit.field), ": must be at most ", limit.max, ", ",
+                                   std::string(limit.reason), " (got ", limit.max + 1, ")"),
+                      0),
+        0u)
+        << message;
+  }
+  ModelConfig huge = *preset;
+  huge.arch = Arch::kLlama;
+  huge.layers = kMaxLayers;
+  huge.d_model = kMaxDModel;
+  huge.heads = kMaxHeads;
+  huge.head_dim = kMaxDModel / kMaxHeads;
+  huge.ffn_dim = kMaxFfnDim;
+  huge.gate_rank = 0;
+  huge.tpe_dim = 0;
+  EXPECT_EQ(huge.Validate().message().rfind("parameters: must be at most 1000000000000, ", 0), 0u)
+      << huge.Validate();
+}
+
+// A batch no machine holds saturates the estimate instead of wrapping it
+// negative.
+TEST(Accounting, MemoryEstimateNeverOverflows) {
+  auto c = FindPreset(Arch::kCos2, "7B", 100280, 8192);
+  ASSERT_TRUE(c.ok());
+  const int64_t step = EstimateTrainMemoryBytes(*c, 3932160, 1);
+  EXPECT_GT(step, int64_t{1} << 40);
+  EXPECT_EQ(EstimateTrainMemoryBytes(*c, 10'000'000'000'000, 1), int64_t{1} << 62);
+  // Exactly the arenas for sizes that fit: 4 parameter copies plus activations.
+  auto small = FindPreset(Arch::kLlama, "cpu-1", 256, 64);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(EstimateTrainMemoryBytes(*small, 640, 1),
+            4 * (4 * ParamFloats(*small) + ActivationFloats(*small, 640)) + (int64_t{20} << 20));
 }
 
 TEST(Config, ValidateNamesTheField) {

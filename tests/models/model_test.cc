@@ -325,5 +325,35 @@ TEST(ModelCreate, RejectsBadConfig) {
   EXPECT_FALSE(Model::Create(TinyConfig(Arch::kTnl), 0, backend.get()).ok());
 }
 
+// 8e11 parameters (13 TB with gradients and moments): refused before anything
+// is allocated, saying what was asked and what the machine has.
+TEST(ModelCreate, ALargerModelThanTheMemoryIsResourceExhausted) {
+  auto backend = kernels::MakeCpuBackend(1);
+  ModelConfig c = TinyConfig(Arch::kLlama);
+  c.layers = 256;
+  c.d_model = 16384;
+  c.heads = 128;
+  c.head_dim = 128;
+  c.ffn_dim = 43690;
+  ASSERT_TRUE(c.Validate().ok()) << c.Validate();
+  auto model = Model::Create(c, 1, backend.get());
+  ASSERT_FALSE(model.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(model.status())) << model.status();
+  const std::string message(model.status().message());
+  EXPECT_EQ(message.rfind("out of memory: the model needs ", 0), 0u) << message;
+  EXPECT_NE(message.find(" GiB of memory, "), std::string::npos) << message;
+}
+
+TEST(ModelCreate, RefusesMoreTokensPerForwardThanAnInt) {
+  auto backend = kernels::MakeCpuBackend(1);
+  ModelConfig c = TinyConfig(Arch::kTnl);
+  c.context = 1 << 20;
+  auto model = Model::Create(c, 1 << 12, backend.get());
+  ASSERT_FALSE(model.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(model.status())) << model.status();
+  EXPECT_EQ(model.status().message().rfind("batch: 4096 sequences of 1048576 tokens", 0), 0u)
+      << model.status();
+}
+
 }  // namespace
 }  // namespace flopwise::models

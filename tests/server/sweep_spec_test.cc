@@ -155,6 +155,57 @@ TEST(SweepSpec, ShapeProblemNamesTheSizeAndField) {
             std::string::npos);
 }
 
+// Sizes are held to the model's limit table (models/size_limits.h), each
+// problem naming the size and the field.
+TEST(SweepSpec, HugeCustomSizesAreRefusedWithTheirLimit) {
+  const auto with_size = [](const std::string& size) {
+    return Edit("sizes: [cpu-1, cpu-2]", "sizes:\n  - cpu-1\n  - " + size);
+  };
+  std::string problems =
+      Problems(with_size("{layers: 100000, d_model: 1000000, heads: 8, ffn_dim: 4096}"));
+  EXPECT_NE(problems.find("sizes[1].layers: must be at most 1024, "), std::string::npos)
+      << problems;
+  problems = Problems(with_size("{layers: 2, d_model: 1000000, heads: 8, ffn_dim: 256}"));
+  EXPECT_NE(problems.find("sizes[1].d_model: must be at most 65536, "), std::string::npos)
+      << problems;
+  problems = Problems(with_size("{layers: 1024, d_model: 65536, heads: 512, ffn_dim: 262144}"));
+  EXPECT_NE(problems.find("sizes[1].parameters: must be at most 1000000000000, "),
+            std::string::npos)
+      << problems;
+}
+
+// The memory estimate is for the micro-batch the trainer runs
+// (batch_tokens / grad_accum), and a batch no machine holds saturates the
+// estimate instead of wrapping it negative.
+TEST(SweepSpec, MemoryEstimateIsForTheMicroBatchAndNeverNegative) {
+  auto whole = Compile(kValidSpec);
+  auto quarter = Compile(Edit("tokens: 8192", "tokens: 8192\ngrad_accum: 4"));
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_TRUE(quarter.ok()) << quarter.status();
+  ASSERT_EQ(whole->runs.size(), quarter->runs.size());
+  for (size_t i = 0; i < whole->runs.size(); ++i) {
+    const RunPlan& run = quarter->runs[i];
+    EXPECT_EQ(run.estimated_memory_bytes(),
+              models::EstimateTrainMemoryBytes(ModelOf(run), 1024 / 4, 1))
+        << run.name();
+    EXPECT_LT(run.estimated_memory_bytes(), whole->runs[i].estimated_memory_bytes()) << run.name();
+  }
+  auto huge = Compile(R"(
+name: huge-batch
+vocab: 256
+data: {path: data/tiny}
+architectures: [llama]
+sizes: [7B]
+contexts: [8192]
+tokens: 8e12
+batch_tokens: 8e12
+checkpoint: {every_tokens: 8e12}
+)");
+  ASSERT_TRUE(huge.ok()) << huge.status();
+  EXPECT_EQ(huge->runs.at(0).estimated_memory_bytes(), int64_t{1} << 62);
+  EXPECT_EQ(huge->runs.at(0).resources().memory_bytes(), int64_t{1} << 62);
+}
+
 TEST(SweepSpec, UnknownPresetIsReported) {
   EXPECT_NE(Problems(Edit("[cpu-1, cpu-2]", "[cpu-1, cpu-99]"))
                 .find("sizes[1]: unknown preset 'cpu-99' for llama"),
@@ -581,6 +632,17 @@ TEST(SweepSpec, ExampleSweepsCompile) {
   ASSERT_TRUE(paper.ok()) << paper.status();
   // 4 x 6 main runs, 4 x 3 context runs, 4 x 3 new aspect-ratio runs (1536/32 is the 1B preset).
   EXPECT_EQ(paper->runs.size(), 48u);
+  // Each run's memory is planned for one micro-batch of its 3.9M-token step:
+  // the largest (7B at 16,384 tokens a micro-step) fits a large node.
+  for (const RunPlan& run : paper->runs) {
+    const int64_t micro_tokens = run.config().batch_tokens() / run.config().grad_accum();
+    EXPECT_EQ(micro_tokens, 16384) << run.name();
+    EXPECT_EQ(
+        run.estimated_memory_bytes(),
+        models::EstimateTrainMemoryBytes(ModelOf(run), micro_tokens, run.resources().cpu_cores()))
+        << run.name();
+    EXPECT_LE(run.estimated_memory_bytes(), int64_t{512} << 30) << run.name();
+  }
   auto smoke = Compile(ReadFile("examples/sweeps/smoke.yaml"));
   ASSERT_TRUE(smoke.ok()) << smoke.status();
   EXPECT_EQ(smoke->runs.size(), 4u);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "runspec/proto_json.h"
 #include "tests/train/train_test_util.h"
+#include "tests/train/weights_edit.h"
 #include "worker/train/safetensors.h"
 
 namespace flopwise::train {
@@ -242,6 +244,60 @@ TEST(FlopwiseTrainCli, BadInputExits1WithErrorEvent) {
   const nlohmann::json event = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(event.is_discarded()) << r.out;
   EXPECT_EQ(event["event"], "error");
+}
+
+// A model too large for the machine is an error event saying how much it
+// needs and how much there is, with exit code 5, never an abort: found before
+// allocating (13 TB of weights and optimizer state), or when an allocation
+// fails (here under a 2.5 GB address-space limit).
+TEST(FlopwiseTrainCli, AModelTooLargeForMemoryExits5) {
+  const std::string dir = MakeTempDir("cli-oom");
+  const std::string data = WriteTokenFile(dir, 1000, 64, 2);
+  const std::string common = " --vocab 64 --context 32 --data " + data +
+                             " --batch-tokens 32 --total-tokens 32 --threads 1 --out " + dir;
+  const Result huge = RunTrainBinary(
+      "--arch llama --layers 256 --d-model 16384 --heads 128 --ffn-dim 43690" + common + "/huge");
+  EXPECT_EQ(huge.exit_code, 5) << huge.out;
+  const nlohmann::json event = nlohmann::json::parse(huge.out, nullptr, false);
+  ASSERT_FALSE(event.is_discarded()) << huge.out;
+  EXPECT_EQ(event["event"], "error");
+  const std::string message = event.value("message", "");
+  EXPECT_EQ(message.rfind("out of memory: the model needs ", 0), 0u) << message;
+  EXPECT_NE(message.find("but this machine has "), std::string::npos) << message;
+
+  // 3.2 GB per arena: the first allocation fails under the limit.
+  const Result limited =
+      RunCommand("ulimit -v 2500000; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 exec " +
+                 std::string(FLOPWISE_TRAIN_BIN) +
+                 " --arch llama --layers 4 --d-model 4096 --heads 32 --ffn-dim 11008" + common +
+                 "/limited 2>/dev/null");
+  EXPECT_EQ(limited.exit_code, 5) << limited.out;
+  EXPECT_NE(limited.out.find("out of memory: "), std::string::npos) << limited.out;
+}
+
+// `check` on weights holding a NaN exits non-zero with the tensor's name on
+// stderr instead of printing `loss nan`.
+TEST(FlopwiseTrainCli, CheckOnNanWeightsExits1) {
+  const std::string dir = MakeTempDir("cli-nan");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 3);
+  ASSERT_EQ(RunTrainBinary("--arch tnl --preset cpu-1 --vocab 64 --context 32 --data " + data +
+                           " --batch-tokens 64 --total-tokens 64 --threads 1 --out " + dir + "/run")
+                .exit_code,
+            0);
+  const std::string weights = dir + "/run/step-00000001/model.safetensors";
+  CopyWeights(weights, dir + "/nan.safetensors", {},
+              [](const std::string& name, std::vector<float>* values) {
+                if (name == "layers.1.ffn.down.weight") (*values)[5] = std::nanf("");
+              });
+  std::ofstream(dir + "/t.bin", std::ios::binary).write(std::string(33 * 4, '\0').data(), 33 * 4);
+  const Result r = RunCommand(std::string(FLOPWISE_TRAIN_BIN) + " check --weights " + dir +
+                              "/nan.safetensors --tokens " + dir +
+                              "/t.bin --batch 1 --context 32 --threads 1 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("loss "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tensor 'layers.1.ffn.down.weight' holds NaN at element 5"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace

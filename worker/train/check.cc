@@ -1,5 +1,6 @@
 #include "worker/train/check.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -38,6 +39,13 @@ absl::StatusOr<std::vector<int32_t>> ReadTokens(const std::string& path, int64_t
   return ids;
 }
 
+absl::StatusOr<double> FiniteLoss(double loss) {
+  if (std::isfinite(loss)) return loss;
+  return absl::InvalidArgumentError(
+      absl::StrCat("loss is ", std::isnan(loss) ? "NaN" : "infinite",
+                   ": the forward pass overflows on these tokens (every weight is finite)"));
+}
+
 }  // namespace
 
 absl::StatusOr<double> RunCheck(const CheckOptions& o) {
@@ -60,9 +68,10 @@ absl::StatusOr<double> RunCheck(const CheckOptions& o) {
   auto model = models::Model::Create(*config, b, backend.get());
   if (!model.ok()) return model.status();
   if (absl::Status s = ReadArena(*file, "", Arena::kParams, model->get()); !s.ok()) return s;
-  if (o.grads.empty()) return (*model)->Forward(inputs.data(), targets.data());
+  if (o.grads.empty()) return FiniteLoss((*model)->Forward(inputs.data(), targets.data()));
   (*model)->ZeroGrads();
   const double loss = (*model)->ForwardBackward(inputs.data(), targets.data(), 1.0f / (b * n));
+  if (absl::Status s = FiniteLoss(loss).status(); !s.ok()) return s;
   if (absl::Status s = WriteArenas(**model, {{Arena::kGrads, ""}}, o.grads); !s.ok()) return s;
   return loss;
 }

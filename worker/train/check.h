@@ -21,7 +21,9 @@ struct CheckOptions {
 
 // Returns the mean cross-entropy (nats) over batch × context targets and
 // writes the gradient file when requested. InvalidArgument/NotFound name the
-// file or flag at fault.
+// file or flag at fault; a weight that is NaN or infinite, or a loss that is
+// (no gradient file is written then), is InvalidArgument too.
+// ResourceExhausted: the model does not fit the machine's memory.
 absl::StatusOr<double> RunCheck(const CheckOptions& options);
 
 }  // namespace flopwise::train

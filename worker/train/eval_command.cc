@@ -60,7 +60,7 @@ int RunEvalCommand(const EvalCommand& command) {
   if (!report.ok()) {
     std::fprintf(stderr, "flopwise-train eval: %s\n",
                  std::string(report.status().message()).c_str());
-    return kExitError;
+    return ExitCodeOf(report.status());
   }
   std::fputs(eval::FormatSummary(*report).c_str(), stderr);
   return 0;

@@ -21,8 +21,8 @@ struct EvalCommand {
 CLI::App* AddEvalCommand(CLI::App* app, EvalCommand* command);
 
 // Runs the tasks: one JSON line per task on stdout as it finishes, the
-// summary on stderr. Returns the exit code (0, or kExitError with the message
-// on stderr).
+// summary on stderr. Returns the exit code (0, or ExitCodeOf the error with
+// the message on stderr).
 int RunEvalCommand(const EvalCommand& command);
 
 }  // namespace flopwise::train

@@ -245,7 +245,7 @@ int Main(int argc, char** argv) {
     if (!loss.ok()) {
       std::fprintf(stderr, "flopwise-train check: %s\n",
                    std::string(loss.status().message()).c_str());
-      return kExitError;
+      return ExitCodeOf(loss.status());
     }
     std::printf("loss %.10g\n", *loss);
     return 0;

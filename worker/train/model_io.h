@@ -18,8 +18,13 @@ namespace flopwise::train {
 // the architecture and differs from its default, models/model_flags.h).
 Metadata ModelMetadata(const models::ModelConfig& config);
 
-// The model config a weights file describes, with `context` set. Returns
-// InvalidArgument naming the file and the missing or bad key.
+// The model config a weights file describes, with `context` set. The one
+// place every loader (check, eval, resume) reads a config from a file: the
+// metadata is held to the file's tensor table (layer count, the dimensions
+// the tensors show, then every tensor and shape) before anything is sized
+// from it. Returns InvalidArgument naming the file and the missing or bad key
+// (`__metadata__.config.layers: 1000000000 but the file has 2 layers of
+// tensors`) or tensor.
 absl::StatusOr<models::ModelConfig> ConfigFromMetadata(const SafetensorsFile& file, int context);
 
 enum class Arena { kParams, kGrads, kAdamM, kAdamV };
@@ -36,8 +41,9 @@ absl::Status WriteArenas(models::Model& model, const std::vector<ArenaPart>& par
 
 // Loads every §12 tensor (names prefixed by `prefix`) from `file` into
 // `arena`. Returns InvalidArgument naming the tensor for a missing tensor, a
-// shape mismatch or an unexpected extra tensor (among the names that start
-// with `prefix`; other names belong to another arena and are skipped).
+// shape mismatch, an unexpected extra tensor (among the names that start
+// with `prefix`; other names belong to another arena and are skipped) or a
+// value that is NaN or infinite.
 absl::Status ReadArena(const SafetensorsFile& file, const std::string& prefix, Arena arena,
                        models::Model* model);
 

@@ -44,7 +44,7 @@ class Run {
   absl::Status Checkpoint();
   int Fail(const absl::Status& status) {
     sink_->Emit({{"event", "error"}, {"message", std::string(status.message())}});
-    return kExitError;
+    return ExitCodeOf(status);
   }
   double flops() const { return double(state_.tokens) * flops_per_token_; }
   int64_t memory_estimate_bytes() const {
@@ -238,6 +238,10 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
 }
 
 }  // namespace
+
+int ExitCodeOf(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) ? kExitOutOfMemory : kExitError;
+}
 
 int RunTraining(const TrainOptions& options, EventSink* sink,
                 const std::atomic<bool>* stop_requested) {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 
+#include "absl/status/status.h"
+
 #include "worker/train/options.h"
 
 namespace flopwise::train {
@@ -16,6 +18,12 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitDiverged = 3;
 inline constexpr int kExitStopped = 4;
+inline constexpr int kExitOutOfMemory = 5;
+
+// The exit code of a run or command that failed with `status`:
+// kExitOutOfMemory for ResourceExhausted (the model does not fit the
+// machine's memory), kExitError otherwise.
+int ExitCodeOf(const absl::Status& status);
 
 // Receives each event ("start", "progress", "checkpoint", "done", "diverged",
 // "stopped", "error") as one JSON object.
