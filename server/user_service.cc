@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "server/fit_handler.h"
 #include "server/paging.h"
 #include "server/proto_convert.h"
