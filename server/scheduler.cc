@@ -67,8 +67,8 @@ absl::Status Scheduler::Load() {
   ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(pending));
   for (const db::RunRecord& run : runs) {
     ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
-    EnqueueLocked(
-        PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts, std::move(plan)});
+    EnqueueLocked(PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts,
+                             run.max_attempts, std::move(plan)});
   }
 
   db::AttemptFilter active;
@@ -83,6 +83,7 @@ absl::Status Scheduler::Load() {
     lease.sweep_id = run.sweep_id;
     lease.attempt = attempt.attempt;
     lease.released = run.released_attempts;
+    lease.max_attempts = run.max_attempts;
     lease.worker_id = attempt.worker_id;
     lease.deadline_ms = std::max(attempt.lease_deadline_ms, grace_deadline_ms);
     lease.stored_deadline_ms = lease.deadline_ms;
@@ -130,7 +131,8 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(db::CreatedSweep created, store_->CreateSweep(sweep, rows));
   for (size_t i = 0; i < runs.size(); ++i)
-    EnqueueLocked(PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i]});
+    EnqueueLocked(
+        PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i].max_attempts(), runs[i]});
   BumpLocked();
   spdlog::info("sweep {} '{}' submitted: {} runs", created.sweep_id, sweep.name, runs.size());
   return created;
@@ -173,6 +175,41 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
   BumpLocked();
   spdlog::info("sweep {} cancelled: {} runs", sweep_id, cancelled);
   return cancelled;
+}
+
+absl::StatusOr<db::RetriedRuns> Scheduler::RetryRuns(int64_t sweep_id,
+                                                     std::span<const int64_t> run_ids) {
+  absl::MutexLock lock(&mu_);
+  std::vector<db::RunRecord> chosen;
+  if (run_ids.empty()) {
+    ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs,
+                     store_->ListRuns(db::RunFilter{.sweep_id = sweep_id}));
+    for (const db::RunRecord& run : runs) {
+      if (run.state == db::RunState::kFailed || run.state == db::RunState::kDiverged) {
+        chosen.push_back(run);
+      }
+    }
+  } else {
+    for (const int64_t run_id : run_ids) {
+      ASSIGN_OR_RETURN(db::RunRecord run, store_->GetRun(run_id));
+      chosen.push_back(std::move(run));
+    }
+  }
+  std::vector<db::RunRetry> retries;
+  for (const db::RunRecord& run : chosen) {
+    ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(run.config_json));
+    retries.push_back(db::RunRetry{run.run_id, std::max(1, plan.max_attempts())});
+  }
+  ASSIGN_OR_RETURN(db::RetriedRuns retried, store_->RetryRuns(sweep_id, retries));
+  for (const db::RunRecord& run : retried.runs) {
+    ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
+    EnqueueLocked(PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts,
+                             run.max_attempts, std::move(plan)});
+  }
+  if (!retried.runs.empty()) BumpLocked();
+  spdlog::info("sweep {}: {} runs retried{}", sweep_id, retried.runs.size(),
+               retried.sweep_reopened ? ", sweep active again" : "");
+  return retried;
 }
 
 absl::StatusOr<std::string> Scheduler::RegisterWorker(
@@ -360,6 +397,7 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
   lease.sweep_id = pending.sweep_id;
   lease.attempt = begun->attempt;
   lease.released = pending.released;
+  lease.max_attempts = pending.max_attempts;
   lease.worker_id = std::string(worker_id);
   lease.deadline_ms = attempt.lease_deadline_ms;
   lease.stored_deadline_ms = attempt.lease_deadline_ms;
@@ -463,7 +501,7 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
 
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
   const int counted = lease.attempt - lease.released;
-  return counted >= lease.plan.max_attempts() ? db::RunState::kFailed : db::RunState::kPending;
+  return counted >= lease.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
 }
 
 absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,
@@ -478,8 +516,8 @@ absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState 
                db::RunStateName(run_state));
   if (run_state == db::RunState::kPending) {
     const int released = lease.released + (outcome == db::AttemptState::kStopped ? 1 : 0);
-    EnqueueLocked(
-        PendingRun{lease.run_id, lease.sweep_id, lease.attempt, released, std::move(lease.plan)});
+    EnqueueLocked(PendingRun{lease.run_id, lease.sweep_id, lease.attempt, released,
+                             lease.max_attempts, std::move(lease.plan)});
   } else {
     RETURN_IF_ERROR(MaybeCompleteSweepLocked(lease.sweep_id));
   }

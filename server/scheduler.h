@@ -142,6 +142,13 @@ class Scheduler {
   // Cancels the sweep's pending and running runs; running ones are told at
   // their next heartbeat. Returns how many runs were cancelled.
   absl::StatusOr<int> CancelSweep(int64_t sweep_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Puts the sweep's failed and diverged runs back in the queue (`run_ids`,
+  // or every such run when empty), each with a fresh budget of its plan's
+  // max_attempts, and reopens the sweep if it had completed
+  // (db::Store::RetryRuns, whose errors it returns; NotFound for an unknown
+  // run). A retried run's next attempt resumes from its newest checkpoint.
+  absl::StatusOr<db::RetriedRuns> RetryRuns(int64_t sweep_id, std::span<const int64_t> run_ids)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Workers ----
   // Registers a worker (a known worker_id keeps its id). Returns the id. The
@@ -230,15 +237,17 @@ class Scheduler {
   struct PendingRun {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
-    int attempts = 0;  // begun so far (0: no checkpoint can exist yet)
-    int released = 0;  // of which released (not counted toward max_attempts)
+    int attempts = 0;      // begun so far (0: no checkpoint can exist yet)
+    int released = 0;      // of which released (not counted toward max_attempts)
+    int max_attempts = 0;  // as stored: the plan's, plus a fresh budget per retry
     RunPlan plan;
   };
   struct ActiveLease {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
     int attempt = 0;
-    int released = 0;  // earlier attempts of the run that were released
+    int released = 0;      // earlier attempts of the run that were released
+    int max_attempts = 0;  // as PendingRun's
     std::string worker_id;
     int64_t deadline_ms = 0;
     int64_t stored_deadline_ms = 0;  // as last written to the store

@@ -327,5 +327,41 @@ TEST_F(CliTest, WatchExitsNonZeroWhenTheCoordinatorStopsMidSweep) {
   EXPECT_NE(watch.err().find("still active"), std::string::npos) << watch.err();
 }
 
+TEST_F(CliTest, RetryPutsFailedAndDivergedRunsBackToPending) {
+  const int64_t sweep_id = Submit();
+  FailEveryRun();  // run 1 diverged, run 2 failed: the sweep completed
+  const std::string id = std::to_string(sweep_id);
+  const Result bad = Run({"retry", id, "--runs", "1,x"});
+  EXPECT_EQ(bad.code, client::kExitUsage);
+  EXPECT_NE(bad.err.find("--runs: \"x\""), std::string::npos) << bad.err;
+
+  const Result one = Run({"retry", id, "--runs", "1"});
+  ASSERT_EQ(one.code, client::kExitOk) << one.err;
+  EXPECT_NE(one.out.find("retried 1 run of sweep " + id + " (the sweep is active again)"),
+            std::string::npos)
+      << one.out;
+  EXPECT_NE(one.out.find("run 1 "), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find(": pending, attempts 1/2"), std::string::npos) << one.out;
+
+  const Result rest = Run({"retry", "--sweep", id, "--json"});
+  ASSERT_EQ(rest.code, client::kExitOk) << rest.err;
+  const Json retried = Json::parse(rest.out);
+  EXPECT_EQ(retried.at("sweep_id"), id);
+  EXPECT_FALSE(retried.at("sweep_reopened").get<bool>());  // active since the first retry
+  ASSERT_EQ(retried.at("runs").size(), 1u);
+  EXPECT_EQ(retried["runs"][0].at("run_id"), "2");
+  EXPECT_EQ(retried["runs"][0].at("state"), "RUN_STATE_PENDING");
+
+  const Result none = Run({"retry", id});
+  ASSERT_EQ(none.code, client::kExitOk) << none.err;
+  EXPECT_NE(none.out.find("no failed or diverged run to retry"), std::string::npos) << none.out;
+  const Result pending = Run({"retry", id, "--runs", "1"});
+  EXPECT_EQ(pending.code, client::kExitFailed);
+  EXPECT_NE(pending.err.find("FAILED_PRECONDITION"), std::string::npos) << pending.err;
+  const Result missing = Run({"retry", "99"});
+  EXPECT_EQ(missing.code, client::kExitFailed);
+  EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
+}
+
 }  // namespace
 }  // namespace flopwise::testing

@@ -925,5 +925,115 @@ TEST_F(CoordinatorTest, RestartRecoversSweepsRunsLeasesAndMetrics) {
   EXPECT_EQ(next.lease().run_id(), queued.runs(0).run_id());
 }
 
+TEST_F(CoordinatorTest, RetriedRunResumesFromItsCheckpointWithAFreshBudgetAndReopensItsSweep) {
+  const auto sweep = Submit(OneRunSpec("retry-failed", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto sweep_state = [&] {
+    v1::GetSweepRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    v1::GetSweepResponse response;
+    EXPECT_TRUE(user_->GetSweep(Ctx(kClientToken).get(), request, &response).ok());
+    return response.sweep().state();
+  };
+  auto retry = [&](std::vector<int64_t> run_ids, v1::RetryRunsResponse* response) {
+    v1::RetryRunsRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    for (int64_t id : run_ids) request.add_run_ids(id);
+    return user_->RetryRuns(Ctx(kClientToken).get(), request, response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {5, 10}, 0, -1, &metrics).ok());
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(first.lease_id());
+  checkpoint.set_attempt(1);
+  checkpoint.mutable_checkpoint()->set_step(10);
+  checkpoint.mutable_checkpoint()->set_tokens(10 * 1024);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/run/step-00000010");
+  v1::ReportCheckpointResponse inserted;
+  ASSERT_TRUE(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).ok());
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(first, "exit code 1: out of memory", false, &failed).ok());
+  ASSERT_TRUE(FailRun(Acquire(worker_id).lease(), "exit code 1: again", false, &failed).ok());
+  ASSERT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  ASSERT_EQ(sweep_state(), v1::SWEEP_STATE_COMPLETED);
+
+  v1::RetryRunsResponse retried;
+  grpc::Status status = retry({}, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retried.sweep_id(), sweep.sweep_id());
+  EXPECT_TRUE(retried.sweep_reopened());
+  ASSERT_EQ(retried.runs_size(), 1);
+  EXPECT_EQ(retried.runs(0).run_id(), run_id);
+  EXPECT_EQ(retried.runs(0).state(), v1::RUN_STATE_PENDING);
+  EXPECT_EQ(retried.runs(0).attempts(), 2);
+  EXPECT_EQ(retried.runs(0).max_attempts(), 4);
+  EXPECT_EQ(sweep_state(), v1::SWEEP_STATE_ACTIVE);
+
+  // The fresh budget is the database's: it holds across a restart.
+  RestartServer();
+  const std::string again = Register("w");
+  const auto third = Acquire(again).lease();
+  EXPECT_EQ(third.run_id(), run_id);
+  EXPECT_EQ(third.attempt(), 3);
+  EXPECT_EQ(third.resume_checkpoint_path(), "/ckpt/run/step-00000010");
+  EXPECT_EQ(third.resume_step(), 10);
+  ASSERT_TRUE(FailRun(third, "exit code 1: third", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_PENDING);
+  ASSERT_TRUE(FailRun(Acquire(again).lease(), "exit code 1: fourth", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  EXPECT_EQ(sweep_state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(GetRun(run_id).failure_reasons_size(), 4);
+
+  // Named explicitly, the run is retried again.
+  status = retry({run_id}, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(retried.runs_size(), 1);
+  EXPECT_EQ(retried.runs(0).max_attempts(), 6);
+}
+
+TEST_F(CoordinatorTest, RetryTakesOnlyFailedAndDivergedRunsOfALiveSweep) {
+  const auto sweep = Submit(OneRunSpec("retry-refused", 0, 3));
+  const int64_t run_id = sweep.runs(0).run_id();
+  auto retry = [&](int64_t sweep_id, std::vector<int64_t> run_ids,
+                   v1::RetryRunsResponse* response) {
+    v1::RetryRunsRequest request;
+    request.set_sweep_id(sweep_id);
+    for (int64_t id : run_ids) request.add_run_ids(id);
+    return user_->RetryRuns(Ctx(kClientToken).get(), request, response);
+  };
+  v1::RetryRunsResponse response;
+  // Nothing failed yet: nothing to retry, and a pending run is refused.
+  ASSERT_TRUE(retry(sweep.sweep_id(), {}, &response).ok());
+  EXPECT_EQ(response.runs_size(), 0);
+  EXPECT_FALSE(response.sweep_reopened());
+  grpc::Status status = retry(sweep.sweep_id(), {run_id}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("pending"), std::string::npos) << status.error_message();
+  EXPECT_EQ(retry(0, {}, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = retry(sweep.sweep_id(), {run_id, run_id}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("run_ids[1]"), std::string::npos) << status.error_message();
+  EXPECT_EQ(retry(sweep.sweep_id() + 1, {}, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(retry(sweep.sweep_id(), {run_id + 1}, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // A diverged run is retried; its sweep, once cancelled, is not.
+  const std::string worker_id = Register("w");
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(Acquire(worker_id).lease(), "loss is nan", true, &failed).ok());
+  ASSERT_TRUE(retry(sweep.sweep_id(), {}, &response).ok());
+  ASSERT_EQ(response.runs_size(), 1);
+  EXPECT_EQ(GetRun(run_id).state(), v1::RUN_STATE_PENDING);
+  v1::CancelSweepRequest cancel;
+  cancel.set_sweep_id(sweep.sweep_id());
+  v1::CancelSweepResponse cancelled;
+  ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).ok());
+  status = retry(sweep.sweep_id(), {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("cancelled"), std::string::npos) << status.error_message();
+}
+
 }  // namespace
 }  // namespace flopwise::server
