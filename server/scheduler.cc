@@ -11,6 +11,8 @@
 #include "base/str_cat.h"
 #include "runspec/architecture.h"
 #include "server/eval_selection.h"
+#include "server/pending_reason.h"
+#include "server/worker_inventory.h"
 
 namespace flopwise::server {
 
@@ -26,6 +28,21 @@ bool Fits(const RunPlan& plan, const FreeResources& free) {
   if (need.gpus() > 0) return need.memory_bytes() <= free.gpu_memory_bytes * need.gpus();
   return need.memory_bytes() <= free.memory_bytes;
 }
+
+bool IsAlive(int64_t last_heartbeat_ms, int64_t now_ms, int64_t lease_duration_ms) {
+  return now_ms - last_heartbeat_ms <= 2 * lease_duration_ms;
+}
+
+namespace {
+
+// The most a worker could ever offer: everything it registered.
+FreeResources RegisteredResources(std::string_view inventory_json) {
+  const v1::Resources registered = InventoryFromJson(inventory_json).resources;
+  return FreeResources{registered.cpu_cores(), registered.memory_bytes(), registered.gpus(),
+                       registered.gpu_memory_bytes()};
+}
+
+}  // namespace
 
 // 128 random bits as hex: lease ids are unguessable, so a lease id is enough
 // to identify the worker's claim on a run.
@@ -59,7 +76,8 @@ absl::Status Scheduler::Load() {
   ASSIGN_OR_RETURN(const std::vector<db::WorkerRecord> workers, store_->ListWorkers());
   for (const db::WorkerRecord& worker : workers) {
     workers_[worker.worker_id] =
-        WorkerState{worker.draining, worker.last_heartbeat_ms, worker.last_heartbeat_ms};
+        WorkerState{worker.draining, worker.last_heartbeat_ms, worker.last_heartbeat_ms,
+                    RegisteredResources(worker.inventory_json)};
   }
 
   db::RunFilter pending;
@@ -231,8 +249,8 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(
   auto it = workers_.find(worker_id);
   record.draining = it != workers_.end() && it->second.draining;
   RETURN_IF_ERROR(store_->UpsertWorker(record));
-  workers_[worker_id] =
-      WorkerState{record.draining, record.last_heartbeat_ms, record.last_heartbeat_ms};
+  workers_[worker_id] = WorkerState{record.draining, record.last_heartbeat_ms,
+                                    record.last_heartbeat_ms, RegisteredResources(inventory_json)};
   spdlog::info("worker {} registered ({})", worker_id, hostname);
   RETURN_IF_ERROR(EndLostLeasesLocked(worker_id, held_lease_ids));
   return worker_id;
@@ -271,6 +289,35 @@ bool Scheduler::IsDraining(std::string_view worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
   return it != workers_.end() && it->second.draining;
+}
+
+std::vector<WorkerCapacity> Scheduler::WorkersLocked() {
+  const int64_t now_ms = clock_();
+  std::vector<WorkerCapacity> workers;
+  workers.reserve(workers_.size());
+  for (const auto& [worker_id, worker] : workers_) {
+    workers.push_back(WorkerCapacity{
+        worker_id, worker.inventory,
+        IsAlive(worker.last_heartbeat_ms, now_ms, options_.lease_duration_ms), worker.draining});
+  }
+  return workers;
+}
+
+std::vector<WorkerCapacity> Scheduler::Workers() {
+  absl::MutexLock lock(&mu_);
+  return WorkersLocked();
+}
+
+std::map<int64_t, std::string> Scheduler::PendingReasons() {
+  absl::MutexLock lock(&mu_);
+  const std::vector<WorkerCapacity> workers = WorkersLocked();
+  std::map<int64_t, std::string> reasons;
+  int ahead = 0;  // runs that no worker could hold block nothing
+  for (const auto& [key, pending] : queue_) {
+    reasons[pending.run_id] = PendingReason(pending.plan, ahead, workers);
+    if (AnyWorkerCouldHold(pending.plan, workers)) ++ahead;
+  }
+  return reasons;
 }
 
 absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,

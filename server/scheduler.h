@@ -63,6 +63,19 @@ struct FreeResources {
 // estimate fits host memory (CPU runs) or the GPUs' memory (GPU runs).
 bool Fits(const RunPlan& plan, const FreeResources& free);
 
+// A worker counts as alive while it heartbeats within two lease durations.
+bool IsAlive(int64_t last_heartbeat_ms, int64_t now_ms, int64_t lease_duration_ms);
+
+// A registered worker as the scheduler sees it: everything it registered
+// (the most it could ever offer; gpu_memory_bytes is its largest GPU's), and
+// whether it can take runs now.
+struct WorkerCapacity {
+  std::string worker_id;
+  FreeResources inventory;
+  bool alive = false;
+  bool draining = false;
+};
+
 struct LeaseGrant {
   std::string lease_id;
   int64_t run_id = 0;
@@ -177,6 +190,11 @@ class Scheduler {
   absl::StatusOr<WorkGrant> AcquireWork(std::string_view worker_id, const FreeResources& free,
                                         bool accepts_eval_jobs) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsDraining(std::string_view worker_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Every registered worker, by id.
+  std::vector<WorkerCapacity> Workers() ABSL_LOCKS_EXCLUDED(mu_);
+  // Why each queued run still waits (server/pending_reason.h), by run id;
+  // runs that are not queued are absent.
+  std::map<int64_t, std::string> PendingReasons() ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Eval jobs (scheduler_evals.cc) ----
   // Stores eval jobs of stored checkpoints and queues them. Returns their ids.
@@ -259,6 +277,7 @@ class Scheduler {
     bool draining = false;
     int64_t last_heartbeat_ms = 0;
     int64_t stored_heartbeat_ms = 0;  // as last written to the store
+    FreeResources inventory;          // as registered
   };
   struct PendingEval {
     int64_t job_id = 0;
@@ -335,6 +354,7 @@ class Scheduler {
   // Expires eval leases past their deadline; returns how many.
   absl::StatusOr<int> ReapExpiredEvalLeasesLocked(int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<WorkerCapacity> WorkersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the sweep completed when none of its runs is
   // pending or running.

@@ -363,5 +363,31 @@ TEST_F(CliTest, RetryPutsFailedAndDivergedRunsBackToPending) {
   EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
 }
 
+TEST_F(CliTest, PendingRunsSayWhyAndSubmitWarnsOfRunsNoWorkerCouldHold) {
+  const int64_t sweep_id = Submit();
+  const Result run = Run({"run", "1"});
+  ASSERT_EQ(run.code, client::kExitOk) << run.err;
+  EXPECT_NE(run.out.find("\npending: no worker registered\n"), std::string::npos) << run.out;
+  const Result runs = Run({"runs", "--sweep", std::to_string(sweep_id)});
+  ASSERT_EQ(runs.code, client::kExitOk) << runs.err;
+  EXPECT_NE(runs.out.find("pending: no worker registered"), std::string::npos) << runs.out;
+  const Result json = Run({"run", "2", "--json"});
+  ASSERT_EQ(json.code, client::kExitOk) << json.err;
+  EXPECT_EQ(Json::parse(json.out).at("run").at("pending_reason"), "no worker registered");
+
+  FailEveryRun();  // registers a worker with 4 cores and 8 GiB
+  std::string huge = kSpec;
+  huge += "resources: {memory: 64GiB}\n";
+  const Result submitted = Run({"submit", SpecFile(huge)});
+  ASSERT_EQ(submitted.code, client::kExitOk) << submitted.err;
+  EXPECT_NE(submitted.out.find("\nwarning: "), std::string::npos) << submitted.out;
+  EXPECT_NE(submitted.out.find("the largest registered worker has 4 cores / 8.0 GiB"),
+            std::string::npos)
+      << submitted.out;
+  const Result dry = Run({"submit", SpecFile(huge), "--dry-run", "--json"});
+  ASSERT_EQ(dry.code, client::kExitOk) << dry.err;
+  EXPECT_EQ(Json::parse(dry.out).at("warnings").size(), 2u);
+}
+
 }  // namespace
 }  // namespace flopwise::testing

@@ -61,5 +61,20 @@ TEST(RunDetail, APendingRunHasNoAttemptAndNoLoss) {
   EXPECT_NE(text.find("no attempt yet"), std::string::npos) << text;
 }
 
+TEST(RunDetail, APendingRunSaysWhyItWaits) {
+  v1::Run run;
+  run.set_run_id(1);
+  run.set_state(v1::RUN_STATE_PENDING);
+  run.set_pending_reason(
+      "needs 4 cores / 40.2 GiB; the largest registered worker has 16 cores / 24.0 GiB");
+  const std::vector<std::string> lines =
+      absl::StrSplit(RunDetailText(run, 0), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[2],
+            "pending: needs 4 cores / 40.2 GiB; the largest registered worker has 16 cores / 24.0 "
+            "GiB");
+  EXPECT_EQ(lines[3], "no attempt yet");
+}
+
 }  // namespace
 }  // namespace flopwise::client

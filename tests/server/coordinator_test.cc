@@ -1035,5 +1035,54 @@ TEST_F(CoordinatorTest, RetryTakesOnlyFailedAndDivergedRunsOfALiveSweep) {
   EXPECT_NE(status.error_message().find("cancelled"), std::string::npos) << status.error_message();
 }
 
+TEST_F(CoordinatorTest, PendingRunsSayWhyTheyWaitAndSubmitWarnsOfRunsNoWorkerCouldHold) {
+  auto reason = [&](int64_t run_id) { return GetRun(run_id).pending_reason(); };
+  const auto big = Submit(OneRunSpec("big", 0, 1, "40GiB"));
+  EXPECT_EQ(big.warnings_size(), 0);  // no worker yet: nothing to compare with
+  const int64_t big_run = big.runs(0).run_id();
+  EXPECT_EQ(reason(big_run), "no worker registered");
+
+  const std::string worker_id = Register("w");  // 4 cores, 16 GiB
+  EXPECT_NE(
+      reason(big_run).find("/ 40.0 GiB; the largest registered worker has 4 cores / 16.0 GiB"),
+      std::string::npos)
+      << reason(big_run);
+  const auto huge = Submit(OneRunSpec("huge", 0, 1, "64GiB"));
+  ASSERT_EQ(huge.warnings_size(), 1);
+  EXPECT_EQ(huge.warnings(0).rfind(huge.runs(0).name() + ": needs ", 0), 0u) << huge.warnings(0);
+  EXPECT_NE(huge.warnings(0).find("/ 64.0 GiB; the largest registered worker has 4 cores"),
+            std::string::npos)
+      << huge.warnings(0);
+
+  // The runs that fit queue behind each other; those no worker could hold
+  // block nothing.
+  const int64_t first = Submit(OneRunSpec("first", 0, 1)).runs(0).run_id();
+  const int64_t second = Submit(OneRunSpec("second", 0, 1)).runs(0).run_id();
+  EXPECT_EQ(reason(first).rfind("next in the queue: waiting for a worker with ", 0), 0u)
+      << reason(first);
+  v1::ListRunsRequest list;
+  list.set_sweep_id(Submit(OneRunSpec("third", 0, 1)).sweep_id());
+  v1::ListRunsResponse listed;
+  ASSERT_TRUE(user_->ListRuns(Ctx(kClientToken).get(), list, &listed).ok());
+  ASSERT_EQ(listed.runs_size(), 1);
+  EXPECT_EQ(listed.runs(0).pending_reason(), "2 runs ahead in the queue");
+  EXPECT_EQ(reason(second), "1 run ahead in the queue");
+
+  v1::SetDrainingRequest drain;
+  drain.set_worker_id(worker_id);
+  drain.set_draining(true);
+  v1::SetDrainingResponse drained;
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
+  EXPECT_EQ(reason(first), "every worker that could take it is draining");
+  now_ms_ += 2 * kLeaseMs + 1;  // no heartbeat since
+  EXPECT_EQ(reason(first), "every worker that could take it is lost (no heartbeat)");
+  // A running run has no pending reason.
+  drain.set_draining(false);
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
+  const auto lease = Acquire(worker_id).lease();
+  EXPECT_EQ(lease.run_id(), first);
+  EXPECT_EQ(reason(first), "");
+}
+
 }  // namespace
 }  // namespace flopwise::server
