@@ -43,6 +43,10 @@ std::string RunDetailText(const v1::Run& run, int64_t now_ms) {
                           attempt.worker_id(), outcome,
                           ShortDuration((end_ms - attempt.started_ms()) / 1000.0), resumed,
                           attempt.reason().empty() ? "-" : attempt.reason());
+    if (!attempt.log_path().empty()) {
+      absl::StrAppend(&out, "        log ", attempt.worker_hostname(), ":", attempt.log_path(),
+                      "\n");
+    }
   }
   return out;
 }

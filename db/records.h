@@ -192,6 +192,8 @@ struct AttemptRecord {
   std::string reason;  // why it ended; empty while active
   int64_t started_ms = 0;
   int64_t ended_ms = 0;  // 0 while active
+  // The trainer's log on the worker's machine; empty until the worker says.
+  std::string log_path;
 };
 
 // Liveness the coordinator keeps in memory and writes behind in batches

@@ -91,6 +91,10 @@ class Store {
   // transaction. FailedPrecondition if the attempt has already ended.
   absl::Status EndAttempt(int64_t run_id, int attempt, AttemptState outcome,
                           std::string_view reason, int64_t ended_ms, RunState run_state);
+  // Records where the worker writes the attempt's trainer log (a later
+  // report replaces it). NotFound if the attempt does not exist;
+  // InvalidArgument "log_path: is empty".
+  absl::Status SetAttemptLogPath(int64_t run_id, int attempt, std::string_view log_path);
   absl::StatusOr<AttemptRecord> FindLease(std::string_view lease_id);
   // Ordered by run id, then attempt.
   absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(const AttemptFilter& filter = {});

@@ -35,6 +35,7 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.WorkerService/ReportEvalResult", Role::kWorker},
     {"/flopwise.v1.WorkerService/CompleteEvalJob", Role::kWorker},
     {"/flopwise.v1.WorkerService/FailEvalJob", Role::kWorker},
+    {"/flopwise.v1.WorkerService/ReportLogPath", Role::kWorker},
 };
 
 }  // namespace

@@ -546,6 +546,13 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
   return landed.inserted;
 }
 
+absl::Status Scheduler::ReportLogPath(std::string_view lease_id, int attempt,
+                                      std::string_view log_path) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(const ActiveLease* lease, FindActiveLocked(lease_id, attempt));
+  return store_->SetAttemptLogPath(lease->run_id, attempt, log_path);
+}
+
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
   const int counted = lease.attempt - lease.released;
   return counted >= lease.max_attempts ? db::RunState::kFailed : db::RunState::kPending;

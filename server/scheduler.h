@@ -220,6 +220,9 @@ class Scheduler {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<bool> ReportCheckpoint(std::string_view lease_id, int attempt,
                                         const db::CheckpointRow& row) ABSL_LOCKS_EXCLUDED(mu_);
+  // Records where the worker writes the attempt's trainer log.
+  absl::Status ReportLogPath(std::string_view lease_id, int attempt, std::string_view log_path)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CompleteRun(std::string_view lease_id, int attempt) ABSL_LOCKS_EXCLUDED(mu_);
   // Requeues the run (FAILED once max_attempts are used); DIVERGED at once when
   // `diverged`. Returns the run's new state.

@@ -167,8 +167,17 @@ grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::Get
   filter.run_id = request->run_id();
   auto attempts = scheduler_->store()->ListAttempts(filter);
   if (!attempts.ok()) return ToGrpcStatus(attempts.status());
+  std::map<std::string, std::string> hostnames;  // by worker id
   for (const db::AttemptRecord& attempt : *attempts) {
+    auto host = hostnames.find(attempt.worker_id);
+    if (host == hostnames.end()) {
+      auto worker = scheduler_->store()->GetWorker(attempt.worker_id);
+      if (!worker.ok()) return ToGrpcStatus(worker.status());
+      host = hostnames.emplace(attempt.worker_id, worker->hostname).first;
+    }
     v1::Attempt* out = run->add_attempt_history();
+    out->set_log_path(attempt.log_path);
+    out->set_worker_hostname(host->second);
     out->set_attempt(attempt.attempt);
     out->set_worker_id(attempt.worker_id);
     out->set_outcome(AttemptOutcomeToProto(attempt.state));

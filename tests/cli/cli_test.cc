@@ -145,7 +145,8 @@ class CliTest : public ::testing::Test {
     return std::stoll(Json::parse(submitted.out).at("sweep_id").get<std::string>());
   }
 
-  // A worker takes every pending run and fails it (the first diverges).
+  // A worker takes every pending run, says where its log is and fails it
+  // (the first diverges).
   void FailEveryRun() {
     auto stub = v1::WorkerService::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -168,6 +169,13 @@ class CliTest : public ::testing::Test {
       v1::AcquireRunResponse lease;
       ASSERT_TRUE(stub->AcquireRun(context().get(), acquire, &lease).ok());
       if (!lease.has_lease()) break;
+      v1::ReportLogPathRequest log;
+      log.set_lease_id(lease.lease().lease_id());
+      log.set_attempt(lease.lease().attempt());
+      log.set_log_path("/work/logs/run-" + std::to_string(lease.lease().run_id()) + ".attempt-" +
+                       std::to_string(lease.lease().attempt()) + ".log");
+      v1::ReportLogPathResponse logged;
+      ASSERT_TRUE(stub->ReportLogPath(context().get(), log, &logged).ok());
       v1::FailRunRequest fail;
       fail.set_lease_id(lease.lease().lease_id());
       fail.set_attempt(lease.lease().attempt());
@@ -293,11 +301,16 @@ TEST_F(CliTest, WatchOfASweepWhoseRunsFailedSaysSoAndExitsNonZero) {
   EXPECT_NE(run.out.find("attempts 1/1"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("cli-test"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("exit code 1: test"), std::string::npos) << run.out;
+  // ... and where its trainer's log is, as host:path.
+  EXPECT_NE(run.out.find("log cli-test:/work/logs/run-1.attempt-1.log"), std::string::npos)
+      << run.out;
   const Result json = Run({"run", "2", "--json"});
   ASSERT_EQ(json.code, client::kExitOk) << json.err;
   const Json history = Json::parse(json.out).at("run").at("attempt_history");
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].at("outcome"), "ATTEMPT_OUTCOME_FAILED");
+  EXPECT_EQ(history[0].at("log_path"), "/work/logs/run-2.attempt-1.log");
+  EXPECT_EQ(history[0].at("worker_hostname"), "cli-test");
   EXPECT_EQ(Run({"run", "99"}).code, client::kExitFailed);
   // A snapshot reports the same and is not an error.
   const Result snapshot = Run({"status", std::to_string(sweep_id)});

@@ -1084,5 +1084,39 @@ TEST_F(CoordinatorTest, PendingRunsSayWhyTheyWaitAndSubmitWarnsOfRunsNoWorkerCou
   EXPECT_EQ(reason(first), "");
 }
 
+TEST_F(CoordinatorTest, EachAttemptsLogPathLandsAndShowsWithItsHost) {
+  const auto sweep = Submit(OneRunSpec("logs", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("gpu-node");
+  auto report = [&](const v1::Lease& lease, const std::string& path) {
+    v1::ReportLogPathRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.set_log_path(path);
+    v1::ReportLogPathResponse response;
+    return worker_->ReportLogPath(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  const std::string first_log = "/var/lib/flopwise/logs/sweep-1_run-1.attempt-1.log";
+  ASSERT_TRUE(report(first, first_log).ok());
+  ASSERT_TRUE(report(first, first_log).ok());  // a retried report
+  EXPECT_EQ(report(first, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const grpc::Status escape = report(first, "/logs/\x1b[2Jrun.log");
+  EXPECT_EQ(escape.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(escape.error_message().find("log_path"), std::string::npos) << escape.error_message();
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(first, "exit code 1: bad data", false, &failed).ok());
+  // The ended lease's report is refused, as every report of an ended lease.
+  EXPECT_EQ(report(first, "/elsewhere.log").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  Acquire(worker_id);  // attempt 2, whose worker never says
+
+  const v1::Run run = GetRun(run_id);
+  ASSERT_EQ(run.attempt_history_size(), 2);
+  EXPECT_EQ(run.attempt_history(0).log_path(), first_log);
+  EXPECT_EQ(run.attempt_history(0).worker_hostname(), "gpu-node");
+  EXPECT_EQ(run.attempt_history(1).log_path(), "");
+  EXPECT_EQ(run.attempt_history(1).worker_hostname(), "gpu-node");
+}
+
 }  // namespace
 }  // namespace flopwise::server
