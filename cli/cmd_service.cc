@@ -1,13 +1,16 @@
-// `flopwise submit | cancel | workers | drain`: sweeps and workers on the
-// coordinator (docs/operations.md). The calls and their text are
-// client/sweep_submit.h and client/workers.h.
+// `flopwise submit | cancel | retry | workers | drain`: sweeps and workers on
+// the coordinator (docs/operations.md). The calls and their text are
+// client/sweep_submit.h, client/run_retry.h and client/workers.h.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cli/command_registry.h"
 #include "cli/service_connection.h"
 #include "client/json_output.h"
+#include "client/run_retry.h"
 #include "client/sweep_submit.h"
 #include "client/user_connection.h"
 #include "client/workers.h"
@@ -35,6 +38,21 @@ int Cancel(const client::ConnectFlags& flags, int64_t sweep_id, bool json) {
   const std::string out =
       json ? client::CancelJson(sweep_id, *response) : client::CancelText(sweep_id, *response);
   std::printf("%s", out.c_str());
+  return 0;
+}
+
+int Retry(const client::ConnectFlags& flags, int64_t sweep_id, const std::string& runs, bool json) {
+  std::vector<int64_t> run_ids;
+  if (!runs.empty()) {
+    auto parsed = client::ParseRunIds(runs);
+    if (!parsed.ok()) return ReportError("retry", parsed.status());
+    run_ids = *std::move(parsed);
+  }
+  auto connection = client::ConnectUser(flags);
+  if (!connection.ok()) return ReportError("retry", connection.status());
+  auto response = client::RetryRuns(*connection, sweep_id, run_ids);
+  if (!response.ok()) return ReportError("retry", response.status());
+  std::printf("%s", (json ? client::RetryJson(*response) : client::RetryText(*response)).c_str());
   return 0;
 }
 
@@ -81,6 +99,16 @@ const CommandRegistrar kService([](CLI::App& app, CliContext& ctx) {
   AddJsonFlag(cancel, &json);
   AddConnectionOptions(cancel, &flags);
   cancel->callback([&ctx] { ctx.exit_code = Cancel(flags, sweep_id, json); });
+
+  static std::string retry_runs;
+  auto* retry = app.add_subcommand(
+      "retry", "Put a sweep's failed and diverged runs back to pending with fresh attempts");
+  retry->add_option("sweep,--sweep", sweep_id, "Sweep id (positional or --sweep)")->required();
+  retry->add_option("--runs", retry_runs,
+                    "Only these runs, comma-separated (default: every failed and diverged run)");
+  AddJsonFlag(retry, &json);
+  AddConnectionOptions(retry, &flags);
+  retry->callback([&ctx] { ctx.exit_code = Retry(flags, sweep_id, retry_runs, json); });
 
   auto* workers = app.add_subcommand("workers", "List the workers, their inventory and runs");
   AddJsonFlag(workers, &json);

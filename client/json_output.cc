@@ -73,4 +73,6 @@ std::string DrainJson(const v1::Worker& worker) {
   return Document(ToJson(response));
 }
 
+std::string RetryJson(const v1::RetryRunsResponse& response) { return Document(ToJson(response)); }
+
 }  // namespace flopwise::client

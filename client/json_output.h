@@ -1,8 +1,9 @@
 // The documents `--json` prints for the service commands (`status`, `runs`,
-// `run`, `workers`, `submit`, `cancel`, `drain`): one JSON object each, made of the
-// coordinator's messages in the protobuf JSON mapping (field names as in
-// proto/flopwise/v1/*.proto, enums by name, 64-bit integers as strings) with
-// every field present, defaults included (docs/operations.md "--json").
+// `run`, `workers`, `submit`, `cancel`, `drain`, `retry`): one JSON object
+// each, made of the coordinator's messages in the protobuf JSON mapping
+// (field names as in proto/flopwise/v1/*.proto, enums by name, 64-bit
+// integers as strings) with every field present, defaults included
+// (docs/operations.md "--json").
 #pragma once
 
 #include <cstdint>
@@ -30,5 +31,7 @@ std::string SubmitJson(const ::flopwise::v1::SubmitSweepResponse& response, bool
 std::string CancelJson(int64_t sweep_id, const ::flopwise::v1::CancelSweepResponse& response);
 // {"worker": Worker}
 std::string DrainJson(const ::flopwise::v1::Worker& worker);
+// The RetryRunsResponse's fields: {"sweep_id": "3", "runs": [Run...], "sweep_reopened": true}
+std::string RetryJson(const ::flopwise::v1::RetryRunsResponse& response);
 
 }  // namespace flopwise::client

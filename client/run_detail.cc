@@ -1,6 +1,7 @@
 #include "client/run_detail.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/format.h"
 #include "runspec/architecture.h"
@@ -28,6 +29,7 @@ std::string RunDetailText(const v1::Run& run, int64_t now_ms) {
                         ShortCount(static_cast<double>(run.config().total_tokens())), run.step(),
                         LossText(run.loss(), run.tokens()),
                         run.worker_id().empty() ? "-" : run.worker_id());
+  if (!run.pending_reason().empty()) absl::StrAppend(&out, "pending: ", run.pending_reason(), "\n");
   if (run.attempt_history().empty()) return out + "no attempt yet\n";
   absl::StrAppendFormat(&out, "%-7s %-24s %-9s %8s %8s %s\n", "attempt", "worker", "outcome",
                         "lasted", "resumed", "reason");
@@ -41,6 +43,10 @@ std::string RunDetailText(const v1::Run& run, int64_t now_ms) {
                           attempt.worker_id(), outcome,
                           ShortDuration((end_ms - attempt.started_ms()) / 1000.0), resumed,
                           attempt.reason().empty() ? "-" : attempt.reason());
+    if (!attempt.log_path().empty()) {
+      absl::StrAppend(&out, "        log ", attempt.worker_hostname(), ":", attempt.log_path(),
+                      "\n");
+    }
   }
   return out;
 }

@@ -16,6 +16,12 @@ std::string ValidationLoss(const RunOrUpdate& run) {
   return run.has_validation_loss() ? absl::StrFormat("%.4f", run.validation_loss()) : "-";
 }
 
+// A pending run's reason for waiting, else the run's last failure.
+std::string Note(const v1::Run& run) {
+  if (!run.pending_reason().empty()) return "pending: " + run.pending_reason();
+  return run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin();
+}
+
 }  // namespace
 
 std::string SweepTable(std::span<const v1::Sweep> sweeps) {
@@ -48,7 +54,7 @@ std::string RunUpdateTable(const std::map<int64_t, v1::RunUpdate>& runs) {
 std::string RunTable(std::span<const v1::Run> runs) {
   std::string out = absl::StrFormat("%-6s %-6s %-34s %-6s %-10s %8s %8s %9s %8s %8s %-16s %s\n",
                                     "run", "sweep", "name", "arch", "state", "attempts", "step",
-                                    "tokens", "loss", "val loss", "worker", "last failure");
+                                    "tokens", "loss", "val loss", "worker", "note");
   for (const v1::Run& run : runs) {
     const std::string attempts = absl::StrFormat("%d/%d", run.attempts(), run.max_attempts());
     absl::StrAppendFormat(&out, "%-6d %-6d %-34s %-6s %-10s %8s %8d %9s %8s %8s %-16s %s\n",
@@ -56,8 +62,7 @@ std::string RunTable(std::span<const v1::Run> runs) {
                           runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
                           attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
                           LossText(run.loss(), run.tokens()), ValidationLoss(run),
-                          run.worker_id().empty() ? "-" : run.worker_id(),
-                          run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin());
+                          run.worker_id().empty() ? "-" : run.worker_id(), Note(run));
   }
   return out;
 }

@@ -21,7 +21,8 @@ std::string SweepTable(std::span<const ::flopwise::v1::Sweep> sweeps);
 std::string RunUpdateTable(const std::map<int64_t, ::flopwise::v1::RunUpdate>& runs);
 
 // A header and one line per run: sweep, arch, state, attempts, step, tokens,
-// loss, validation loss ("-" when none), worker and the last failure.
+// loss, validation loss ("-" when none), worker and a note: why a pending run
+// waits ("pending: 3 runs ahead in the queue"), else the last failure.
 std::string RunTable(std::span<const ::flopwise::v1::Run> runs);
 
 }  // namespace flopwise::client

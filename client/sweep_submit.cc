@@ -46,11 +46,25 @@ absl::StatusOr<v1::CancelSweepResponse> CancelSweep(const UserConnection& connec
   return Call(connection, &v1::UserService::Stub::CancelSweep, request);
 }
 
+namespace {
+
+// "warning: <run>: needs ...; ...", one line per warning of the coordinator.
+std::string Warnings(const v1::SubmitSweepResponse& response) {
+  std::string out;
+  for (const std::string& warning : response.warnings()) {
+    absl::StrAppend(&out, "warning: ", warning, " (it waits for a worker that can hold it)\n");
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string SubmitText(const v1::SubmitSweepResponse& response, bool dry_run) {
   const std::string flops = ShortCount(response.total_estimated_flops());
   if (!dry_run) {
     return absl::StrFormat("submitted sweep %d (%s): %d runs, %s FLOPs\n", response.sweep_id(),
-                           response.name(), response.runs_size(), flops);
+                           response.name(), response.runs_size(), flops) +
+           Warnings(response);
   }
   std::string out =
       absl::StrFormat("sweep %s: %d runs (dry run, nothing stored), %s FLOPs in all\n",
@@ -68,7 +82,7 @@ std::string SubmitText(const v1::SubmitSweepResponse& response, bool dry_run) {
   if (response.runs_size() > 0) {
     absl::StrAppend(&out, DescribeEvaluationPlan(response.runs(0).evaluation()), "\n");
   }
-  return out;
+  return out + Warnings(response);
 }
 
 std::string CancelText(int64_t sweep_id, const v1::CancelSweepResponse& response) {

@@ -24,7 +24,8 @@ absl::StatusOr<::flopwise::v1::CancelSweepResponse> CancelSweep(const UserConnec
 
 // "submitted sweep 3 (name): 4 runs, 1.20P FLOPs"; for a dry run a line that
 // says nothing was stored, then one row per run (index, name, arch,
-// non-embedding parameters, tokens, FLOPs, memory estimate).
+// non-embedding parameters, tokens, FLOPs, memory estimate). Then a
+// "warning: " line per run no registered worker could ever hold.
 std::string SubmitText(const ::flopwise::v1::SubmitSweepResponse& response, bool dry_run);
 
 // "cancelled sweep 3: 2 runs stopped or dequeued".

@@ -234,11 +234,16 @@ CREATE TABLE evals (
 CREATE INDEX evals_by_run ON evals (run_id, checkpoint_step);
 )sql";
 
+// Version 5: where the worker writes each attempt's trainer log (its path on
+// the worker's machine, as ReportLogPath sends it); empty for older attempts
+// and until the worker reports it.
+constexpr std::string_view kAttemptLogPathV5 = R"sql(
+ALTER TABLE attempts ADD COLUMN log_path TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSchemaV1},
-    {2, kRunPlanAsRunV2},
-    {3, kCheckpointValidationV3},
-    {4, kEvalJobsV4},
+    {1, kSchemaV1},   {2, kRunPlanAsRunV2},   {3, kCheckpointValidationV3},
+    {4, kEvalJobsV4}, {5, kAttemptLogPathV5},
 };
 
 }  // namespace

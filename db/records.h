@@ -155,6 +155,20 @@ struct RunRecord {
   std::optional<MetricRecord> latest_metric = std::nullopt;
 };
 
+// A failed or diverged run Store::RetryRuns puts back to pending.
+struct RunRetry {
+  int64_t run_id = 0;
+  // Attempts the run may begin from now on (>= 1): its max_attempts becomes
+  // the attempts it has counted so far (released ones do not count) plus these.
+  int fresh_attempts = 1;
+};
+
+// What Store::RetryRuns did.
+struct RetriedRuns {
+  std::vector<RunRecord> runs;  // as now stored (pending), in the order given
+  bool sweep_reopened = false;  // the sweep had completed and is active again
+};
+
 // ---- Attempts (leases) and workers -------------------------------------------
 
 struct NewAttempt {
@@ -179,6 +193,8 @@ struct AttemptRecord {
   std::string reason;  // why it ended; empty while active
   int64_t started_ms = 0;
   int64_t ended_ms = 0;  // 0 while active
+  // The trainer's log on the worker's machine; empty until the worker says.
+  std::string log_path;
 };
 
 // Liveness the coordinator keeps in memory and writes behind in batches

@@ -415,4 +415,76 @@ std::string internal::IdsInClause(std::string_view column, std::span<const int64
 
 std::string internal::LimitClause(size_t limit) { return limit == 0 ? "" : Cat(" LIMIT ", limit); }
 
+absl::StatusOr<RetriedRuns> Store::RetryRuns(int64_t sweep_id, std::span<const RunRetry> runs) {
+  std::set<int64_t> given;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i].fresh_attempts < 1) {
+      return absl::InvalidArgumentError(
+          Cat("db: RetryRuns: runs[", i, "].fresh_attempts: must be >= 1"));
+    }
+    if (!given.insert(runs[i].run_id).second) {
+      return absl::InvalidArgumentError(
+          Cat("db: RetryRuns: runs[", i, "].run_id: run ", runs[i].run_id, " is given twice"));
+    }
+  }
+  constexpr std::string_view kWhat = "RetryRuns";
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::StatusOr<RetriedRuns> {
+    RetriedRuns retried;
+    {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       internal::FindRowOn(conn, "SELECT state FROM sweeps WHERE sweep_id = ?1",
+                                           sweep_id, kWhat, Cat("no sweep ", sweep_id)));
+      ASSIGN_OR_RETURN(const SweepState state, ParseSweepState(stmt.ColumnText(0)));
+      if (state == SweepState::kCancelled) {
+        return absl::FailedPreconditionError(
+            Cat("db: RetryRuns: sweep ", sweep_id, " is cancelled; its runs are not retried"));
+      }
+      retried.sweep_reopened = state != SweepState::kActive && !runs.empty();
+    }
+    for (const RunRetry& run : runs) {
+      {
+        ASSIGN_OR_RETURN(
+            Statement stmt,
+            internal::FindRowOn(conn, "SELECT sweep_id, state FROM runs WHERE run_id = ?1",
+                                run.run_id, kWhat, Cat("no run ", run.run_id)));
+        if (stmt.ColumnInt64(0) != sweep_id) {
+          return absl::NotFoundError(
+              Cat("db: RetryRuns: run ", run.run_id, " is not in sweep ", sweep_id));
+        }
+        ASSIGN_OR_RETURN(const RunState state, ParseRunState(stmt.ColumnText(1)));
+        if (state != RunState::kFailed && state != RunState::kDiverged) {
+          return absl::FailedPreconditionError(Cat("db: RetryRuns: run ", run.run_id, " is ",
+                                                   RunStateName(state),
+                                                   "; only failed and diverged runs are retried"));
+        }
+      }
+      ASSIGN_OR_RETURN(
+          Statement update,
+          conn.Prepare("UPDATE runs SET state = 'pending', max_attempts = attempts + ?2 - "
+                       "(SELECT count(*) FROM attempts a WHERE a.run_id = runs.run_id AND "
+                       "a.state = 'stopped') WHERE run_id = ?1",
+                       kWhat));
+      update.BindInt64(1, run.run_id);
+      update.BindInt64(2, run.fresh_attempts);
+      RETURN_IF_ERROR(update.Run());
+    }
+    if (retried.sweep_reopened) {
+      ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("UPDATE sweeps SET state = 'active' WHERE sweep_id = ?1", kWhat));
+      stmt.BindInt64(1, sweep_id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    for (const RunRetry& run : runs) {
+      ASSIGN_OR_RETURN(
+          Statement stmt,
+          internal::FindRowOn(conn, Cat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?1"),
+                              run.run_id, kWhat, Cat("no run ", run.run_id)));
+      ASSIGN_OR_RETURN(RunRecord record, ReadRun(conn, stmt, kWhat));
+      retried.runs.push_back(std::move(record));
+    }
+    return retried;
+  });
+}
+
 }  // namespace flopwise::db

@@ -62,6 +62,15 @@ class Store {
   // running (their attempts stay active until EndAttempt). NotFound for an
   // unknown sweep.
   absl::StatusOr<std::vector<int64_t>> CancelSweep(int64_t sweep_id, int64_t now_ms);
+  // Puts failed and diverged runs of the sweep back to pending, each with
+  // its fresh attempt budget (RunRetry), and reopens the sweep (active) if it
+  // had completed, in one transaction. Attempts and reports are kept: a run's
+  // next attempt resumes from its newest checkpoint. NotFound for an unknown
+  // sweep or a run that is not one of its runs; FailedPrecondition when the
+  // sweep is cancelled or a run is neither failed nor diverged;
+  // InvalidArgument naming `runs[i]` for a run given twice or
+  // fresh_attempts < 1.
+  absl::StatusOr<RetriedRuns> RetryRuns(int64_t sweep_id, std::span<const RunRetry> runs);
 
   absl::StatusOr<RunRecord> GetRun(int64_t run_id);
   // Ordered by priority (highest first), then run id.
@@ -85,6 +94,10 @@ class Store {
   // transaction. FailedPrecondition if the attempt has already ended.
   absl::Status EndAttempt(int64_t run_id, int attempt, AttemptState outcome,
                           std::string_view reason, int64_t ended_ms, RunState run_state);
+  // Records where the worker writes the attempt's trainer log (a later
+  // report replaces it). NotFound if the attempt does not exist;
+  // InvalidArgument "log_path: is empty".
+  absl::Status SetAttemptLogPath(int64_t run_id, int attempt, std::string_view log_path);
   absl::StatusOr<AttemptRecord> FindLease(std::string_view lease_id);
   // Ordered by run id, then attempt.
   absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(const AttemptFilter& filter = {});

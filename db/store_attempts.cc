@@ -15,7 +15,7 @@ namespace {
 
 constexpr char kAttemptColumns[] =
     "run_id, attempt, worker_id, lease_id, lease_deadline_ms, resumed_from_step, state, reason, "
-    "started_ms, ended_ms";
+    "started_ms, ended_ms, log_path";
 
 absl::StatusOr<AttemptRecord> ReadAttempt(const Statement& stmt) {
   AttemptRecord attempt;
@@ -29,6 +29,7 @@ absl::StatusOr<AttemptRecord> ReadAttempt(const Statement& stmt) {
   attempt.reason = stmt.ColumnText(7);
   attempt.started_ms = stmt.ColumnInt64(8);
   attempt.ended_ms = stmt.ColumnInt64(9);
+  attempt.log_path = stmt.ColumnText(10);
   return attempt;
 }
 
@@ -219,6 +220,26 @@ absl::Status Store::EndAttempt(int64_t run_id, int attempt, AttemptState outcome
     stmt.BindInt64(1, run_id);
     stmt.BindText(2, RunStateName(run_state));
     return stmt.Run();
+  });
+}
+
+absl::Status Store::SetAttemptLogPath(int64_t run_id, int attempt, std::string_view log_path) {
+  if (log_path.empty())
+    return absl::InvalidArgumentError("db: SetAttemptLogPath: log_path: is empty");
+  constexpr std::string_view kWhat = "SetAttemptLogPath";
+  return impl_->Write(kWhat, [&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare("UPDATE attempts SET log_path = ?3 "
+                                                  "WHERE run_id = ?1 AND attempt = ?2",
+                                                  kWhat));
+    stmt.BindInt64(1, run_id);
+    stmt.BindInt64(2, attempt);
+    stmt.BindText(3, log_path);
+    RETURN_IF_ERROR(stmt.Run());
+    if (conn.changes() == 0) {
+      return absl::NotFoundError(
+          Cat("db: SetAttemptLogPath: run ", run_id, " has no attempt ", attempt));
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -23,6 +23,7 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.UserService/CreateEvalJobs", Role::kClient},
     {"/flopwise.v1.UserService/ListEvalJobs", Role::kClient},
     {"/flopwise.v1.UserService/ListEvals", Role::kClient},
+    {"/flopwise.v1.UserService/RetryRuns", Role::kClient},
     {"/flopwise.v1.WorkerService/Register", Role::kWorker},
     {"/flopwise.v1.WorkerService/Heartbeat", Role::kWorker},
     {"/flopwise.v1.WorkerService/AcquireRun", Role::kWorker},
@@ -34,6 +35,7 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.WorkerService/ReportEvalResult", Role::kWorker},
     {"/flopwise.v1.WorkerService/CompleteEvalJob", Role::kWorker},
     {"/flopwise.v1.WorkerService/FailEvalJob", Role::kWorker},
+    {"/flopwise.v1.WorkerService/ReportLogPath", Role::kWorker},
 };
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include "runspec/architecture.h"
 #include "server/eval_selection.h"
 #include "server/plan_bounds.h"
+#include "server/pending_reason.h"
+#include "server/worker_inventory.h"
 
 namespace flopwise::server {
 
@@ -27,6 +29,21 @@ bool Fits(const RunPlan& plan, const FreeResources& free) {
   if (need.gpus() > 0) return need.memory_bytes() <= free.gpu_memory_bytes * need.gpus();
   return need.memory_bytes() <= free.memory_bytes;
 }
+
+bool IsAlive(int64_t last_heartbeat_ms, int64_t now_ms, int64_t lease_duration_ms) {
+  return now_ms - last_heartbeat_ms <= 2 * lease_duration_ms;
+}
+
+namespace {
+
+// The most a worker could ever offer: everything it registered.
+FreeResources RegisteredResources(std::string_view inventory_json) {
+  const v1::Resources registered = InventoryFromJson(inventory_json).resources;
+  return FreeResources{registered.cpu_cores(), registered.memory_bytes(), registered.gpus(),
+                       registered.gpu_memory_bytes()};
+}
+
+}  // namespace
 
 // 128 random bits as hex: lease ids are unguessable, so a lease id is enough
 // to identify the worker's claim on a run.
@@ -60,7 +77,8 @@ absl::Status Scheduler::Load() {
   ASSIGN_OR_RETURN(const std::vector<db::WorkerRecord> workers, store_->ListWorkers());
   for (const db::WorkerRecord& worker : workers) {
     workers_[worker.worker_id] =
-        WorkerState{worker.draining, worker.last_heartbeat_ms, worker.last_heartbeat_ms};
+        WorkerState{worker.draining, worker.last_heartbeat_ms, worker.last_heartbeat_ms,
+                    RegisteredResources(worker.inventory_json)};
   }
 
   db::RunFilter pending;
@@ -68,8 +86,8 @@ absl::Status Scheduler::Load() {
   ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs, store_->ListRuns(pending));
   for (const db::RunRecord& run : runs) {
     ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
-    EnqueueLocked(
-        PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts, std::move(plan)});
+    EnqueueLocked(PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts,
+                             run.max_attempts, std::move(plan)});
   }
 
   db::AttemptFilter active;
@@ -84,6 +102,7 @@ absl::Status Scheduler::Load() {
     lease.sweep_id = run.sweep_id;
     lease.attempt = attempt.attempt;
     lease.released = run.released_attempts;
+    lease.max_attempts = run.max_attempts;
     lease.worker_id = attempt.worker_id;
     lease.deadline_ms = std::max(attempt.lease_deadline_ms, grace_deadline_ms);
     lease.stored_deadline_ms = lease.deadline_ms;
@@ -148,7 +167,8 @@ absl::StatusOr<db::CreatedSweep> Scheduler::SubmitSweep(const db::NewSweep& swee
   if (!stored.ok()) return stored.status();
   db::CreatedSweep& created = *stored;
   for (size_t i = 0; i < runs.size(); ++i)
-    EnqueueLocked(PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i]});
+    EnqueueLocked(
+        PendingRun{created.run_ids[i], created.sweep_id, 0, 0, runs[i].max_attempts(), runs[i]});
   BumpLocked();
   spdlog::info("sweep {} '{}' submitted: {} runs", created.sweep_id, sweep.name, runs.size());
   return created;
@@ -193,6 +213,41 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
   return cancelled;
 }
 
+absl::StatusOr<db::RetriedRuns> Scheduler::RetryRuns(int64_t sweep_id,
+                                                     std::span<const int64_t> run_ids) {
+  absl::MutexLock lock(&mu_);
+  std::vector<db::RunRecord> chosen;
+  if (run_ids.empty()) {
+    ASSIGN_OR_RETURN(const std::vector<db::RunRecord> runs,
+                     store_->ListRuns(db::RunFilter{.sweep_id = sweep_id}));
+    for (const db::RunRecord& run : runs) {
+      if (run.state == db::RunState::kFailed || run.state == db::RunState::kDiverged) {
+        chosen.push_back(run);
+      }
+    }
+  } else {
+    for (const int64_t run_id : run_ids) {
+      ASSIGN_OR_RETURN(db::RunRecord run, store_->GetRun(run_id));
+      chosen.push_back(std::move(run));
+    }
+  }
+  std::vector<db::RunRetry> retries;
+  for (const db::RunRecord& run : chosen) {
+    ASSIGN_OR_RETURN(const RunPlan plan, RunPlanFromJson(run.config_json));
+    retries.push_back(db::RunRetry{run.run_id, std::max(1, plan.max_attempts())});
+  }
+  ASSIGN_OR_RETURN(db::RetriedRuns retried, store_->RetryRuns(sweep_id, retries));
+  for (const db::RunRecord& run : retried.runs) {
+    ASSIGN_OR_RETURN(RunPlan plan, RunPlanFromJson(run.config_json));
+    EnqueueLocked(PendingRun{run.run_id, run.sweep_id, run.attempts, run.released_attempts,
+                             run.max_attempts, std::move(plan)});
+  }
+  if (!retried.runs.empty()) BumpLocked();
+  spdlog::info("sweep {}: {} runs retried{}", sweep_id, retried.runs.size(),
+               retried.sweep_reopened ? ", sweep active again" : "");
+  return retried;
+}
+
 absl::StatusOr<std::string> Scheduler::RegisterWorker(
     std::string worker_id, const std::string& hostname, const std::string& inventory_json,
     const std::vector<std::string>& held_lease_ids) {
@@ -212,8 +267,8 @@ absl::StatusOr<std::string> Scheduler::RegisterWorker(
   auto it = workers_.find(worker_id);
   record.draining = it != workers_.end() && it->second.draining;
   RETURN_IF_ERROR(store_->UpsertWorker(record));
-  workers_[worker_id] =
-      WorkerState{record.draining, record.last_heartbeat_ms, record.last_heartbeat_ms};
+  workers_[worker_id] = WorkerState{record.draining, record.last_heartbeat_ms,
+                                    record.last_heartbeat_ms, RegisteredResources(inventory_json)};
   spdlog::info("worker {} registered ({})", worker_id, hostname);
   RETURN_IF_ERROR(EndLostLeasesLocked(worker_id, held_lease_ids));
   return worker_id;
@@ -252,6 +307,35 @@ bool Scheduler::IsDraining(std::string_view worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
   return it != workers_.end() && it->second.draining;
+}
+
+std::vector<WorkerCapacity> Scheduler::WorkersLocked() {
+  const int64_t now_ms = clock_();
+  std::vector<WorkerCapacity> workers;
+  workers.reserve(workers_.size());
+  for (const auto& [worker_id, worker] : workers_) {
+    workers.push_back(WorkerCapacity{
+        worker_id, worker.inventory,
+        IsAlive(worker.last_heartbeat_ms, now_ms, options_.lease_duration_ms), worker.draining});
+  }
+  return workers;
+}
+
+std::vector<WorkerCapacity> Scheduler::Workers() {
+  absl::MutexLock lock(&mu_);
+  return WorkersLocked();
+}
+
+std::map<int64_t, std::string> Scheduler::PendingReasons() {
+  absl::MutexLock lock(&mu_);
+  const std::vector<WorkerCapacity> workers = WorkersLocked();
+  std::map<int64_t, std::string> reasons;
+  int ahead = 0;  // runs that no worker could hold block nothing
+  for (const auto& [key, pending] : queue_) {
+    reasons[pending.run_id] = PendingReason(pending.plan, ahead, workers);
+    if (AnyWorkerCouldHold(pending.plan, workers)) ++ahead;
+  }
+  return reasons;
 }
 
 absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
@@ -378,6 +462,7 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
   lease.sweep_id = pending.sweep_id;
   lease.attempt = begun->attempt;
   lease.released = pending.released;
+  lease.max_attempts = pending.max_attempts;
   lease.worker_id = std::string(worker_id);
   lease.deadline_ms = attempt.lease_deadline_ms;
   lease.stored_deadline_ms = attempt.lease_deadline_ms;
@@ -487,9 +572,16 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
   return landed.inserted;
 }
 
+absl::Status Scheduler::ReportLogPath(std::string_view lease_id, int attempt,
+                                      std::string_view log_path) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(const ActiveLease* lease, FindActiveLocked(lease_id, attempt));
+  return store_->SetAttemptLogPath(lease->run_id, attempt, log_path);
+}
+
 db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
   const int counted = lease.attempt - lease.released;
-  return counted >= lease.plan.max_attempts() ? db::RunState::kFailed : db::RunState::kPending;
+  return counted >= lease.max_attempts ? db::RunState::kFailed : db::RunState::kPending;
 }
 
 absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,
@@ -504,8 +596,8 @@ absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState 
                db::RunStateName(run_state));
   if (run_state == db::RunState::kPending) {
     const int released = lease.released + (outcome == db::AttemptState::kStopped ? 1 : 0);
-    EnqueueLocked(
-        PendingRun{lease.run_id, lease.sweep_id, lease.attempt, released, std::move(lease.plan)});
+    EnqueueLocked(PendingRun{lease.run_id, lease.sweep_id, lease.attempt, released,
+                             lease.max_attempts, std::move(lease.plan)});
   } else {
     RETURN_IF_ERROR(MaybeCompleteSweepLocked(lease.sweep_id));
   }

@@ -66,6 +66,19 @@ struct FreeResources {
 // estimate fits host memory (CPU runs) or the GPUs' memory (GPU runs).
 bool Fits(const RunPlan& plan, const FreeResources& free);
 
+// A worker counts as alive while it heartbeats within two lease durations.
+bool IsAlive(int64_t last_heartbeat_ms, int64_t now_ms, int64_t lease_duration_ms);
+
+// A registered worker as the scheduler sees it: everything it registered
+// (the most it could ever offer; gpu_memory_bytes is its largest GPU's), and
+// whether it can take runs now.
+struct WorkerCapacity {
+  std::string worker_id;
+  FreeResources inventory;
+  bool alive = false;
+  bool draining = false;
+};
+
 struct LeaseGrant {
   std::string lease_id;
   int64_t run_id = 0;
@@ -147,6 +160,13 @@ class Scheduler {
   // Cancels the sweep's pending and running runs; running ones are told at
   // their next heartbeat. Returns how many runs were cancelled.
   absl::StatusOr<int> CancelSweep(int64_t sweep_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Puts the sweep's failed and diverged runs back in the queue (`run_ids`,
+  // or every such run when empty), each with a fresh budget of its plan's
+  // max_attempts, and reopens the sweep if it had completed
+  // (db::Store::RetryRuns, whose errors it returns; NotFound for an unknown
+  // run). A retried run's next attempt resumes from its newest checkpoint.
+  absl::StatusOr<db::RetriedRuns> RetryRuns(int64_t sweep_id, std::span<const int64_t> run_ids)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Workers ----
   // Registers a worker (a known worker_id keeps its id). Returns the id. The
@@ -175,6 +195,11 @@ class Scheduler {
   absl::StatusOr<WorkGrant> AcquireWork(std::string_view worker_id, const FreeResources& free,
                                         bool accepts_eval_jobs) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsDraining(std::string_view worker_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Every registered worker, by id.
+  std::vector<WorkerCapacity> Workers() ABSL_LOCKS_EXCLUDED(mu_);
+  // Why each queued run still waits (server/pending_reason.h), by run id;
+  // runs that are not queued are absent.
+  std::map<int64_t, std::string> PendingReasons() ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Eval jobs (scheduler_evals.cc) ----
   // Stores eval jobs of stored checkpoints and queues them. Returns their ids.
@@ -204,6 +229,9 @@ class Scheduler {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<bool> ReportCheckpoint(std::string_view lease_id, int attempt,
                                         const db::CheckpointRow& row) ABSL_LOCKS_EXCLUDED(mu_);
+  // Records where the worker writes the attempt's trainer log.
+  absl::Status ReportLogPath(std::string_view lease_id, int attempt, std::string_view log_path)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CompleteRun(std::string_view lease_id, int attempt) ABSL_LOCKS_EXCLUDED(mu_);
   // Requeues the run (FAILED once max_attempts are used); DIVERGED at once when
   // `diverged`. Returns the run's new state.
@@ -239,15 +267,17 @@ class Scheduler {
   struct PendingRun {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
-    int attempts = 0;  // begun so far (0: no checkpoint can exist yet)
-    int released = 0;  // of which released (not counted toward max_attempts)
+    int attempts = 0;      // begun so far (0: no checkpoint can exist yet)
+    int released = 0;      // of which released (not counted toward max_attempts)
+    int max_attempts = 0;  // as stored: the plan's, plus a fresh budget per retry
     RunPlan plan;
   };
   struct ActiveLease {
     int64_t run_id = 0;
     int64_t sweep_id = 0;
     int attempt = 0;
-    int released = 0;  // earlier attempts of the run that were released
+    int released = 0;      // earlier attempts of the run that were released
+    int max_attempts = 0;  // as PendingRun's
     std::string worker_id;
     int64_t deadline_ms = 0;
     int64_t stored_deadline_ms = 0;  // as last written to the store
@@ -259,6 +289,7 @@ class Scheduler {
     bool draining = false;
     int64_t last_heartbeat_ms = 0;
     int64_t stored_heartbeat_ms = 0;  // as last written to the store
+    FreeResources inventory;          // as registered
   };
   struct PendingEval {
     int64_t job_id = 0;
@@ -339,6 +370,7 @@ class Scheduler {
   // Expires eval leases past their deadline; returns how many.
   absl::StatusOr<int> ReapExpiredEvalLeasesLocked(int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<WorkerCapacity> WorkersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the sweep completed when none of its runs is
   // pending or running.

@@ -1,7 +1,5 @@
 #include "server/user_service.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -11,9 +9,11 @@
 #include "base/str_cat.h"
 #include "server/fit_handler.h"
 #include "server/paging.h"
+#include "server/pending_reason.h"
 #include "server/proto_convert.h"
 #include "server/sweep_expand.h"
 #include "server/sweep_summary.h"
+#include "server/worker_inventory.h"
 
 namespace flopwise::server {
 namespace {
@@ -23,11 +23,6 @@ constexpr int64_t kWatchPollMs = 1'000;
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
-// A worker counts as alive while it heartbeats within two lease durations.
-bool IsAlive(const db::WorkerRecord& worker, int64_t lease_duration_ms) {
-  return SystemNowMs() - worker.last_heartbeat_ms <= 2 * lease_duration_ms;
 }
 
 // What a watcher compares to decide whether a run changed.
@@ -60,6 +55,13 @@ db::RowFilter RowsAfter(db::RowFilter filter, const std::optional<PageKey>& afte
   return filter;
 }
 
+// Run.pending_reason of a pending run, from Scheduler::PendingReasons().
+void SetPendingReason(const std::map<int64_t, std::string>& waiting, v1::Run* run) {
+  if (run->state() != v1::RUN_STATE_PENDING) return;
+  auto it = waiting.find(run->run_id());
+  if (it != waiting.end()) run->set_pending_reason(it->second);
+}
+
 }  // namespace
 
 UserServiceImpl::UserServiceImpl(Scheduler* scheduler, const SubmitLimits& limits, Clock clock)
@@ -88,6 +90,9 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
     total_flops += plan.estimated_flops();
   }
   response->set_total_estimated_flops(total_flops);
+  for (std::string& warning : SubmitWarnings(compiled->runs, scheduler_->Workers())) {
+    response->add_warnings(std::move(warning));
+  }
   if (request->dry_run()) return grpc::Status::OK;
 
   db::NewSweep sweep;
@@ -166,6 +171,7 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
   }
   auto page = ParsePageRequest(request->page_size(), request->page_token(), "ii");
   RETURN_IF_ERROR(ToGrpcStatus(page.status()));
+  const std::map<int64_t, std::string> waiting = scheduler_->PendingReasons();
   auto next = FillPage(
       *page,
       [&](const std::optional<PageKey>& after, size_t limit) {
@@ -179,6 +185,7 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
         const std::optional<RunProgress> progress = scheduler_->Progress(record.run_id);
         v1::Run* run = response->add_runs();
         RETURN_IF_ERROR(RunRecordToRun(record, progress ? &*progress : nullptr, run));
+        SetPendingReason(waiting, run);
         return run->ByteSizeLong();
       },
       [](const db::RunRecord& record) {
@@ -200,12 +207,22 @@ grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::Get
       !status.ok()) {
     return ToGrpcStatus(status);
   }
+  SetPendingReason(scheduler_->PendingReasons(), run);
   db::AttemptFilter filter;
   filter.run_id = request->run_id();
   auto attempts = scheduler_->store()->ListAttempts(filter);
   if (!attempts.ok()) return ToGrpcStatus(attempts.status());
+  std::map<std::string, std::string> hostnames;  // by worker id
   for (const db::AttemptRecord& attempt : *attempts) {
+    auto host = hostnames.find(attempt.worker_id);
+    if (host == hostnames.end()) {
+      auto worker = scheduler_->store()->GetWorker(attempt.worker_id);
+      if (!worker.ok()) return ToGrpcStatus(worker.status());
+      host = hostnames.emplace(attempt.worker_id, worker->hostname).first;
+    }
     v1::Attempt* out = run->add_attempt_history();
+    out->set_log_path(attempt.log_path);
+    out->set_worker_hostname(host->second);
     out->set_attempt(attempt.attempt);
     out->set_worker_id(attempt.worker_id);
     out->set_outcome(AttemptOutcomeToProto(attempt.state));
@@ -380,26 +397,11 @@ absl::Status UserServiceImpl::FillWorker(const db::WorkerRecord& record, v1::Wor
   worker->set_registered_ms(record.registered_ms);
   worker->set_last_heartbeat_ms(record.last_heartbeat_ms);
   worker->set_draining(record.draining);
-  worker->set_alive(IsAlive(record, scheduler_->options().lease_duration_ms));
-  const nlohmann::json inventory =
-      nlohmann::json::parse(record.inventory_json, nullptr, /*allow_exceptions=*/false);
-  if (inventory.is_object()) {
-    v1::Resources* resources = worker->mutable_inventory();
-    resources->set_cpu_cores(inventory.value("cpu_cores", 0));
-    resources->set_memory_bytes(inventory.value("memory_bytes", int64_t{0}));
-    if (inventory.contains("gpus") && inventory["gpus"].is_array()) {
-      resources->set_gpus(static_cast<int32_t>(inventory["gpus"].size()));
-      for (const nlohmann::json& gpu : inventory["gpus"]) {
-        if (!gpu.is_object()) continue;
-        v1::Gpu* out = worker->add_gpus();
-        out->set_index(gpu.value("index", 0));
-        out->set_name(gpu.value("name", std::string()));
-        out->set_memory_bytes(gpu.value("memory_bytes", int64_t{0}));
-        resources->set_gpu_memory_bytes(
-            std::max(resources->gpu_memory_bytes(), out->memory_bytes()));
-      }
-    }
-  }
+  worker->set_alive(
+      IsAlive(record.last_heartbeat_ms, SystemNowMs(), scheduler_->options().lease_duration_ms));
+  WorkerInventory inventory = InventoryFromJson(record.inventory_json);
+  *worker->mutable_inventory() = std::move(inventory.resources);
+  for (v1::Gpu& gpu : inventory.gpus) *worker->add_gpus() = std::move(gpu);
   db::AttemptFilter filter;
   filter.worker_id = record.worker_id;
   filter.active_only = true;

@@ -66,6 +66,9 @@ class UserServiceImpl final : public HandlersOf<v1::UserService::Service> {
                             v1::ListEvalJobsResponse* response) override;
   grpc::Status ListEvals(grpc::ServerContext* context, const v1::ListEvalsRequest* request,
                          v1::ListEvalsResponse* response) override;
+  // Failed and diverged runs back to pending (retry_service.cc).
+  grpc::Status RetryRuns(grpc::ServerContext* context, const v1::RetryRunsRequest* request,
+                         v1::RetryRunsResponse* response) override;
 
  private:
   absl::Status FillWorker(const db::WorkerRecord& record, v1::Worker* worker);

@@ -48,6 +48,21 @@ grpc::Status CheckStepAndTokens(std::string_view what, int64_t step, int64_t tok
   return grpc::Status::OK;
 }
 
+// A path a worker reports (`field`): at most kMaxCheckpointPathBytes, and no
+// control character or NUL byte, so that the commands that print it cannot be
+// made to emit terminal escapes.
+grpc::Status CheckReportedPath(std::string_view field, std::string_view path) {
+  if (path.size() > kMaxCheckpointPathBytes) {
+    return Invalid(Cat(field, ": longer than ", kMaxCheckpointPathBytes, " bytes"));
+  }
+  for (const char c : path) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Invalid(Cat(field, ": contains a control character or NUL byte"));
+    }
+  }
+  return grpc::Status::OK;
+}
+
 // A checkpoint path is a directory the trainer wrote: RUN_DIR/step-NNNNNNNN.
 // Its last component must start with "step-", and it has no "." or ".."
 // component and no control character, so that a report cannot point an
@@ -56,14 +71,7 @@ grpc::Status CheckCheckpointPath(std::string_view path) {
   if (path.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return Invalid("checkpoint.path: required (the checkpoint's directory)");
   }
-  if (path.size() > kMaxCheckpointPathBytes) {
-    return Invalid(Cat("checkpoint.path: longer than ", kMaxCheckpointPathBytes, " bytes"));
-  }
-  for (const char c : path) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Invalid("checkpoint.path: contains a control character or NUL byte");
-    }
-  }
+  RETURN_IF_ERROR(CheckReportedPath("checkpoint.path", path));
   std::string_view rest = path;
   std::string_view last;
   while (!rest.empty()) {
@@ -324,6 +332,16 @@ grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext* context,
   return ToGrpcStatus(scheduler_->FailEvalJob(
       request->lease_id(), request->attempt(),
       Printable(request->reason(), kMaxCheckpointPathBytes * 2), request->retry()));
+}
+
+grpc::Status WorkerServiceImpl::ReportLogPath(grpc::ServerContext* context,
+                                              const v1::ReportLogPathRequest* request,
+                                              v1::ReportLogPathResponse* response) {
+  RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
+  if (request->log_path().empty()) return Invalid("log_path: required");
+  RETURN_IF_ERROR(CheckReportedPath("log_path", request->log_path()));
+  return ToGrpcStatus(
+      scheduler_->ReportLogPath(request->lease_id(), request->attempt(), request->log_path()));
 }
 
 }  // namespace flopwise::server

@@ -42,6 +42,8 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
                                v1::CompleteEvalJobResponse* response) override;
   grpc::Status FailEvalJob(grpc::ServerContext*, const v1::FailEvalJobRequest* request,
                            v1::FailEvalJobResponse* response) override;
+  grpc::Status ReportLogPath(grpc::ServerContext* context, const v1::ReportLogPathRequest* request,
+                             v1::ReportLogPathResponse* response) override;
 
  private:
   Scheduler* scheduler_;

@@ -154,7 +154,8 @@ class CliTest : public ::testing::Test {
     return std::stoll(Json::parse(submitted.out).at("sweep_id").get<std::string>());
   }
 
-  // A worker takes every pending run and fails it (the first diverges).
+  // A worker takes every pending run, says where its log is and fails it
+  // (the first diverges).
   void FailEveryRun() {
     auto stub = v1::WorkerService::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -177,6 +178,13 @@ class CliTest : public ::testing::Test {
       v1::AcquireRunResponse lease;
       ASSERT_TRUE(stub->AcquireRun(context().get(), acquire, &lease).ok());
       if (!lease.has_lease()) break;
+      v1::ReportLogPathRequest log;
+      log.set_lease_id(lease.lease().lease_id());
+      log.set_attempt(lease.lease().attempt());
+      log.set_log_path("/work/logs/run-" + std::to_string(lease.lease().run_id()) + ".attempt-" +
+                       std::to_string(lease.lease().attempt()) + ".log");
+      v1::ReportLogPathResponse logged;
+      ASSERT_TRUE(stub->ReportLogPath(context().get(), log, &logged).ok());
       v1::FailRunRequest fail;
       fail.set_lease_id(lease.lease().lease_id());
       fail.set_attempt(lease.lease().attempt());
@@ -316,11 +324,16 @@ TEST_F(CliTest, WatchOfASweepWhoseRunsFailedSaysSoAndExitsNonZero) {
   EXPECT_NE(run.out.find("attempts 1/1"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("cli-test"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("exit code 1: test"), std::string::npos) << run.out;
+  // ... and where its trainer's log is, as host:path.
+  EXPECT_NE(run.out.find("log cli-test:/work/logs/run-1.attempt-1.log"), std::string::npos)
+      << run.out;
   const Result json = Run({"run", "2", "--json"});
   ASSERT_EQ(json.code, client::kExitOk) << json.err;
   const Json history = Json::parse(json.out).at("run").at("attempt_history");
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].at("outcome"), "ATTEMPT_OUTCOME_FAILED");
+  EXPECT_EQ(history[0].at("log_path"), "/work/logs/run-2.attempt-1.log");
+  EXPECT_EQ(history[0].at("worker_hostname"), "cli-test");
   EXPECT_EQ(Run({"run", "99"}).code, client::kExitFailed);
   // A snapshot reports the same and is not an error.
   const Result snapshot = Run({"status", std::to_string(sweep_id)});
@@ -348,6 +361,68 @@ TEST_F(CliTest, WatchExitsNonZeroWhenTheCoordinatorStopsMidSweep) {
   server_.reset();  // the coordinator stops; its streams end with OK
   EXPECT_EQ(watch.Wait(), client::kExitNoCoordinator) << watch.out() << watch.err();
   EXPECT_NE(watch.err().find("still active"), std::string::npos) << watch.err();
+}
+
+TEST_F(CliTest, RetryPutsFailedAndDivergedRunsBackToPending) {
+  const int64_t sweep_id = Submit();
+  FailEveryRun();  // run 1 diverged, run 2 failed: the sweep completed
+  const std::string id = std::to_string(sweep_id);
+  const Result bad = Run({"retry", id, "--runs", "1,x"});
+  EXPECT_EQ(bad.code, client::kExitUsage);
+  EXPECT_NE(bad.err.find("--runs: \"x\""), std::string::npos) << bad.err;
+
+  const Result one = Run({"retry", id, "--runs", "1"});
+  ASSERT_EQ(one.code, client::kExitOk) << one.err;
+  EXPECT_NE(one.out.find("retried 1 run of sweep " + id + " (the sweep is active again)"),
+            std::string::npos)
+      << one.out;
+  EXPECT_NE(one.out.find("run 1 "), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find(": pending, attempts 1/2"), std::string::npos) << one.out;
+
+  const Result rest = Run({"retry", "--sweep", id, "--json"});
+  ASSERT_EQ(rest.code, client::kExitOk) << rest.err;
+  const Json retried = Json::parse(rest.out);
+  EXPECT_EQ(retried.at("sweep_id"), id);
+  EXPECT_FALSE(retried.at("sweep_reopened").get<bool>());  // active since the first retry
+  ASSERT_EQ(retried.at("runs").size(), 1u);
+  EXPECT_EQ(retried["runs"][0].at("run_id"), "2");
+  EXPECT_EQ(retried["runs"][0].at("state"), "RUN_STATE_PENDING");
+
+  const Result none = Run({"retry", id});
+  ASSERT_EQ(none.code, client::kExitOk) << none.err;
+  EXPECT_NE(none.out.find("no failed or diverged run to retry"), std::string::npos) << none.out;
+  const Result pending = Run({"retry", id, "--runs", "1"});
+  EXPECT_EQ(pending.code, client::kExitFailed);
+  EXPECT_NE(pending.err.find("FAILED_PRECONDITION"), std::string::npos) << pending.err;
+  const Result missing = Run({"retry", "99"});
+  EXPECT_EQ(missing.code, client::kExitFailed);
+  EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliTest, PendingRunsSayWhyAndSubmitWarnsOfRunsNoWorkerCouldHold) {
+  const int64_t sweep_id = Submit();
+  const Result run = Run({"run", "1"});
+  ASSERT_EQ(run.code, client::kExitOk) << run.err;
+  EXPECT_NE(run.out.find("\npending: no worker registered\n"), std::string::npos) << run.out;
+  const Result runs = Run({"runs", "--sweep", std::to_string(sweep_id)});
+  ASSERT_EQ(runs.code, client::kExitOk) << runs.err;
+  EXPECT_NE(runs.out.find("pending: no worker registered"), std::string::npos) << runs.out;
+  const Result json = Run({"run", "2", "--json"});
+  ASSERT_EQ(json.code, client::kExitOk) << json.err;
+  EXPECT_EQ(Json::parse(json.out).at("run").at("pending_reason"), "no worker registered");
+
+  FailEveryRun();  // registers a worker with 4 cores and 8 GiB
+  std::string huge = kSpec;
+  huge += "resources: {memory: 64GiB}\n";
+  const Result submitted = Run({"submit", SpecFile(huge)});
+  ASSERT_EQ(submitted.code, client::kExitOk) << submitted.err;
+  EXPECT_NE(submitted.out.find("\nwarning: "), std::string::npos) << submitted.out;
+  EXPECT_NE(submitted.out.find("the largest registered worker has 4 cores / 8.0 GiB"),
+            std::string::npos)
+      << submitted.out;
+  const Result dry = Run({"submit", SpecFile(huge), "--dry-run", "--json"});
+  ASSERT_EQ(dry.code, client::kExitOk) << dry.err;
+  EXPECT_EQ(Json::parse(dry.out).at("warnings").size(), 2u);
 }
 
 }  // namespace

@@ -52,6 +52,27 @@ TEST(RunDetail, EveryAttemptWithItsWorkerOutcomeAndReason) {
   EXPECT_NE(lines[4].find("30s"), std::string::npos) << lines[4];  // until now
 }
 
+TEST(RunDetail, EachAttemptsLogIsShownAsHostAndPath) {
+  v1::Run run;
+  run.set_run_id(7);
+  run.set_state(v1::RUN_STATE_FAILED);
+  v1::Attempt* first = run.add_attempt_history();
+  first->set_attempt(1);
+  first->set_worker_id("gpu-node-1");
+  first->set_worker_hostname("gpu-node");
+  first->set_outcome(v1::ATTEMPT_OUTCOME_FAILED);
+  first->set_log_path("/var/lib/flopwise/logs/sweep-1_run-7.attempt-1.log");
+  v1::Attempt* second = run.add_attempt_history();  // from a worker that did not say
+  second->set_attempt(2);
+  second->set_outcome(v1::ATTEMPT_OUTCOME_FAILED);
+  const std::vector<std::string> lines =
+      absl::StrSplit(RunDetailText(run, 0), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[3].rfind("1 ", 0), 0u) << lines[3];
+  EXPECT_EQ(lines[4], "        log gpu-node:/var/lib/flopwise/logs/sweep-1_run-7.attempt-1.log");
+  EXPECT_EQ(lines[5].rfind("2 ", 0), 0u) << lines[5];
+}
+
 TEST(RunDetail, APendingRunHasNoAttemptAndNoLoss) {
   v1::Run run;
   run.set_run_id(1);
@@ -59,6 +80,21 @@ TEST(RunDetail, APendingRunHasNoAttemptAndNoLoss) {
   const std::string text = RunDetailText(run, 0);
   EXPECT_NE(text.find("loss -"), std::string::npos) << text;
   EXPECT_NE(text.find("no attempt yet"), std::string::npos) << text;
+}
+
+TEST(RunDetail, APendingRunSaysWhyItWaits) {
+  v1::Run run;
+  run.set_run_id(1);
+  run.set_state(v1::RUN_STATE_PENDING);
+  run.set_pending_reason(
+      "needs 4 cores / 40.2 GiB; the largest registered worker has 16 cores / 24.0 GiB");
+  const std::vector<std::string> lines =
+      absl::StrSplit(RunDetailText(run, 0), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[2],
+            "pending: needs 4 cores / 40.2 GiB; the largest registered worker has 16 cores / 24.0 "
+            "GiB");
+  EXPECT_EQ(lines[3], "no attempt yet");
 }
 
 }  // namespace

@@ -117,10 +117,23 @@ TEST(StatusTables, RunTableShowsAttemptsAndTheLastFailure) {
   run.add_failure_reasons("attempt 2 (failed): second");
   const std::vector<std::string> lines = Lines(RunTable(std::vector<v1::Run>{run}));
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_NE(lines[0].find("last failure"), std::string::npos);
+  EXPECT_NE(lines[0].find("note"), std::string::npos);
   EXPECT_NE(lines[1].find(" 2/2 "), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("attempt 2 (failed): second"), std::string::npos) << lines[1];
   EXPECT_EQ(lines[1].find("first"), std::string::npos) << lines[1];
+}
+
+TEST(StatusTables, RunTableSaysWhyAPendingRunWaits) {
+  v1::Run run;
+  run.set_run_id(4);
+  run.set_name("llama-7B");
+  run.set_state(v1::RUN_STATE_PENDING);
+  run.add_failure_reasons("attempt 1 (expired): lease expired");
+  run.set_pending_reason("no worker registered");
+  const std::vector<std::string> lines = Lines(RunTable(std::vector<v1::Run>{run}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("pending: no worker registered"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[1].find("lease expired"), std::string::npos) << lines[1];
 }
 
 // The trainer's validation loss at the newest checkpoint, "-" where none ran.

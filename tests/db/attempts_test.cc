@@ -221,5 +221,20 @@ TEST_F(AttemptsTest, UpsertWorkerKeepsFirstRegistration) {
   EXPECT_EQ(store_->GetWorker("nobody").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(AttemptsTest, LogPathLandsOnTheAttemptAndOutlivesIt) {
+  ASSERT_TRUE(store_->BeginAttempt(MakeAttempt(run_, "w1", "lease-a", 1000)).ok());
+  EXPECT_EQ(store_->FindLease("lease-a")->log_path, "");
+  ASSERT_TRUE(store_->SetAttemptLogPath(run_, 1, "/work/logs/run-1.attempt-1.log").ok());
+  ASSERT_TRUE(
+      store_->EndAttempt(run_, 1, AttemptState::kFailed, "exit code 1", 2000, RunState::kPending)
+          .ok());
+  auto attempts = store_->ListAttempts({.run_id = run_});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].log_path, "/work/logs/run-1.attempt-1.log");
+  EXPECT_EQ(store_->SetAttemptLogPath(run_, 2, "/x").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->SetAttemptLogPath(run_, 1, "").code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace flopwise::db

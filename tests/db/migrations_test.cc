@@ -155,6 +155,35 @@ TEST(Migrations, Version3KeepsOlderCheckpointsWithoutValidation) {
   EXPECT_FALSE((*checkpoints)[0].row.validation.has_value());
 }
 
+// Version 5 adds the attempts' log paths: a version 4 file keeps its
+// attempts, which read back without one.
+TEST(Migrations, Version5KeepsOlderAttemptsWithoutALogPath) {
+  TempDir dir;
+  const std::string path = dir.File("v4.db");
+  {
+    auto conn = internal::Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(internal::Migrate(**conn, internal::SchemaMigrations().first(4), "test").ok());
+  }
+  ASSERT_EQ(
+      RawExec(path,
+              "INSERT INTO sweeps VALUES (1, 's', 'x', 0, 'active', 0);"
+              "INSERT INTO runs VALUES (1, 1, 0, 'llama', 'r', '{}', 100, 0, 'running', 1, "
+              "3);"
+              "INSERT INTO workers VALUES ('w', 'h', '{}', 0, 0, 0);"
+              "INSERT INTO attempts (run_id, attempt, worker_id, lease_id, "
+              "lease_deadline_ms, state, started_ms) VALUES (1, 1, 'w', 'l', 0, 'active', 0);"),
+      SQLITE_OK);
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(RawQueryInt(path, "PRAGMA user_version"), LatestVersion());
+  auto lease = (*store)->FindLease("l");
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(lease->log_path, "");
+  EXPECT_TRUE((*store)->SetAttemptLogPath(1, 1, "/w/logs/run-1.attempt-1.log").ok());
+  EXPECT_EQ((*store)->FindLease("l")->log_path, "/w/logs/run-1.attempt-1.log");
+}
+
 TEST(Migrations, InvalidPathsAreRefused) {
   EXPECT_EQ(Store::Open("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Store::Open(":memory:").status().code(), absl::StatusCode::kInvalidArgument);

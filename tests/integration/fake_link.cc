@@ -170,4 +170,11 @@ absl::Status FakeLink::FailEvalJob(const v1::FailEvalJobRequest& request) {
   return absl::OkStatus();
 }
 
+absl::Status FakeLink::ReportLogPath(const v1::ReportLogPathRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Check(request.lease_id()); !s.ok()) return s;
+  recorded_.log_paths.push_back(request);
+  return absl::OkStatus();
+}
+
 }  // namespace flopwise::workerd::testing

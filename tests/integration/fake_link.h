@@ -33,6 +33,7 @@ class FakeLink : public CoordinatorLink {
     std::vector<v1::ReportEvalResultRequest> eval_results;
     std::vector<v1::CompleteEvalJobRequest> eval_completes;
     std::vector<v1::FailEvalJobRequest> eval_fails;
+    std::vector<v1::ReportLogPathRequest> log_paths;
     int registrations = 0;
     int heartbeats = 0;
     int failed_calls = 0;
@@ -53,6 +54,7 @@ class FakeLink : public CoordinatorLink {
   absl::Status ReportEvalResult(const v1::ReportEvalResultRequest& request) override;
   absl::Status CompleteEvalJob(const v1::CompleteEvalJobRequest& request) override;
   absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) override;
+  absl::Status ReportLogPath(const v1::ReportLogPathRequest& request) override;
 
  private:
   // Unavailable while unreachable, FailedPrecondition for an ended lease.

@@ -213,6 +213,23 @@ TEST(WorkerEngine, CrashIsAFailureNamingTheSignal) {
   EXPECT_NE(fail.reason().find("signal 6"), std::string::npos) << fail.reason();
 }
 
+TEST(WorkerEngine, EachAttemptReportsWhereItsTrainerLogIs) {
+  TempDir dir;
+  testing::FakeLink link;
+  link.AddLease(MakeLease("L1", 2, 50));
+  WorkerHarness harness(&link, dir.path(), 2, {{"FLOPWISE_FAKE_CRASH_AT_STEP", "2"}});
+  ASSERT_TRUE(WaitFor([&] { return link.recorded().fails.size() == 1; }, kTimeoutS));
+  const auto recorded = link.recorded();
+  ASSERT_EQ(recorded.log_paths.size(), 1u);
+  EXPECT_EQ(recorded.log_paths[0].lease_id(), "L1");
+  EXPECT_EQ(recorded.log_paths[0].attempt(), 2);
+  const std::filesystem::path log = recorded.log_paths[0].log_path();
+  EXPECT_TRUE(log.is_absolute()) << log;
+  EXPECT_EQ(log, std::filesystem::absolute(dir.path()).lexically_normal() / "logs" /
+                     "run-1.attempt-2.log");
+  EXPECT_TRUE(std::filesystem::exists(log)) << log;
+}
+
 TEST(WorkerEngine, RegistersAgainWhenTheCoordinatorForgetsIt) {
   TempDir dir;
   testing::FakeLink link;

@@ -1077,5 +1077,198 @@ TEST_F(CoordinatorTest, RestartRecoversSweepsRunsLeasesAndMetrics) {
   EXPECT_EQ(next.lease().run_id(), queued.runs(0).run_id());
 }
 
+TEST_F(CoordinatorTest, RetriedRunResumesFromItsCheckpointWithAFreshBudgetAndReopensItsSweep) {
+  const auto sweep = Submit(OneRunSpec("retry-failed", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("w");
+  auto sweep_state = [&] {
+    v1::GetSweepRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    v1::GetSweepResponse response;
+    EXPECT_TRUE(user_->GetSweep(Ctx(kClientToken).get(), request, &response).ok());
+    return response.sweep().state();
+  };
+  auto retry = [&](std::vector<int64_t> run_ids, v1::RetryRunsResponse* response) {
+    v1::RetryRunsRequest request;
+    request.set_sweep_id(sweep.sweep_id());
+    for (int64_t id : run_ids) request.add_run_ids(id);
+    return user_->RetryRuns(Ctx(kClientToken).get(), request, response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  v1::ReportMetricsResponse metrics;
+  ASSERT_TRUE(ReportMetrics(first, 1, {5, 10}, 0, -1, &metrics).ok());
+  v1::ReportCheckpointRequest checkpoint;
+  checkpoint.set_lease_id(first.lease_id());
+  checkpoint.set_attempt(1);
+  checkpoint.mutable_checkpoint()->set_step(10);
+  checkpoint.mutable_checkpoint()->set_tokens(10 * 1024);
+  checkpoint.mutable_checkpoint()->set_path("/ckpt/run/step-00000010");
+  v1::ReportCheckpointResponse inserted;
+  ASSERT_TRUE(worker_->ReportCheckpoint(Ctx(kWorkerToken).get(), checkpoint, &inserted).ok());
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(first, "exit code 1: out of memory", false, &failed).ok());
+  ASSERT_TRUE(FailRun(Acquire(worker_id).lease(), "exit code 1: again", false, &failed).ok());
+  ASSERT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  ASSERT_EQ(sweep_state(), v1::SWEEP_STATE_COMPLETED);
+
+  v1::RetryRunsResponse retried;
+  grpc::Status status = retry({}, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retried.sweep_id(), sweep.sweep_id());
+  EXPECT_TRUE(retried.sweep_reopened());
+  ASSERT_EQ(retried.runs_size(), 1);
+  EXPECT_EQ(retried.runs(0).run_id(), run_id);
+  EXPECT_EQ(retried.runs(0).state(), v1::RUN_STATE_PENDING);
+  EXPECT_EQ(retried.runs(0).attempts(), 2);
+  EXPECT_EQ(retried.runs(0).max_attempts(), 4);
+  EXPECT_EQ(sweep_state(), v1::SWEEP_STATE_ACTIVE);
+
+  // The fresh budget is the database's: it holds across a restart.
+  RestartServer();
+  const std::string again = Register("w");
+  const auto third = Acquire(again).lease();
+  EXPECT_EQ(third.run_id(), run_id);
+  EXPECT_EQ(third.attempt(), 3);
+  EXPECT_EQ(third.resume_checkpoint_path(), "/ckpt/run/step-00000010");
+  EXPECT_EQ(third.resume_step(), 10);
+  ASSERT_TRUE(FailRun(third, "exit code 1: third", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_PENDING);
+  ASSERT_TRUE(FailRun(Acquire(again).lease(), "exit code 1: fourth", false, &failed).ok());
+  EXPECT_EQ(failed.run_state(), v1::RUN_STATE_FAILED);
+  EXPECT_EQ(sweep_state(), v1::SWEEP_STATE_COMPLETED);
+  EXPECT_EQ(GetRun(run_id).failure_reasons_size(), 4);
+
+  // Named explicitly, the run is retried again.
+  status = retry({run_id}, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(retried.runs_size(), 1);
+  EXPECT_EQ(retried.runs(0).max_attempts(), 6);
+}
+
+TEST_F(CoordinatorTest, RetryTakesOnlyFailedAndDivergedRunsOfALiveSweep) {
+  const auto sweep = Submit(OneRunSpec("retry-refused", 0, 3));
+  const int64_t run_id = sweep.runs(0).run_id();
+  auto retry = [&](int64_t sweep_id, std::vector<int64_t> run_ids,
+                   v1::RetryRunsResponse* response) {
+    v1::RetryRunsRequest request;
+    request.set_sweep_id(sweep_id);
+    for (int64_t id : run_ids) request.add_run_ids(id);
+    return user_->RetryRuns(Ctx(kClientToken).get(), request, response);
+  };
+  v1::RetryRunsResponse response;
+  // Nothing failed yet: nothing to retry, and a pending run is refused.
+  ASSERT_TRUE(retry(sweep.sweep_id(), {}, &response).ok());
+  EXPECT_EQ(response.runs_size(), 0);
+  EXPECT_FALSE(response.sweep_reopened());
+  grpc::Status status = retry(sweep.sweep_id(), {run_id}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("pending"), std::string::npos) << status.error_message();
+  EXPECT_EQ(retry(0, {}, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = retry(sweep.sweep_id(), {run_id, run_id}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("run_ids[1]"), std::string::npos) << status.error_message();
+  EXPECT_EQ(retry(sweep.sweep_id() + 1, {}, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(retry(sweep.sweep_id(), {run_id + 1}, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // A diverged run is retried; its sweep, once cancelled, is not.
+  const std::string worker_id = Register("w");
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(Acquire(worker_id).lease(), "loss is nan", true, &failed).ok());
+  ASSERT_TRUE(retry(sweep.sweep_id(), {}, &response).ok());
+  ASSERT_EQ(response.runs_size(), 1);
+  EXPECT_EQ(GetRun(run_id).state(), v1::RUN_STATE_PENDING);
+  v1::CancelSweepRequest cancel;
+  cancel.set_sweep_id(sweep.sweep_id());
+  v1::CancelSweepResponse cancelled;
+  ASSERT_TRUE(user_->CancelSweep(Ctx(kClientToken).get(), cancel, &cancelled).ok());
+  status = retry(sweep.sweep_id(), {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("cancelled"), std::string::npos) << status.error_message();
+}
+
+TEST_F(CoordinatorTest, PendingRunsSayWhyTheyWaitAndSubmitWarnsOfRunsNoWorkerCouldHold) {
+  auto reason = [&](int64_t run_id) { return GetRun(run_id).pending_reason(); };
+  const auto big = Submit(OneRunSpec("big", 0, 1, "40GiB"));
+  EXPECT_EQ(big.warnings_size(), 0);  // no worker yet: nothing to compare with
+  const int64_t big_run = big.runs(0).run_id();
+  EXPECT_EQ(reason(big_run), "no worker registered");
+
+  const std::string worker_id = Register("w");  // 4 cores, 16 GiB
+  EXPECT_NE(
+      reason(big_run).find("/ 40.0 GiB; the largest registered worker has 4 cores / 16.0 GiB"),
+      std::string::npos)
+      << reason(big_run);
+  const auto huge = Submit(OneRunSpec("huge", 0, 1, "64GiB"));
+  ASSERT_EQ(huge.warnings_size(), 1);
+  EXPECT_EQ(huge.warnings(0).rfind(huge.runs(0).name() + ": needs ", 0), 0u) << huge.warnings(0);
+  EXPECT_NE(huge.warnings(0).find("/ 64.0 GiB; the largest registered worker has 4 cores"),
+            std::string::npos)
+      << huge.warnings(0);
+
+  // The runs that fit queue behind each other; those no worker could hold
+  // block nothing.
+  const int64_t first = Submit(OneRunSpec("first", 0, 1)).runs(0).run_id();
+  const int64_t second = Submit(OneRunSpec("second", 0, 1)).runs(0).run_id();
+  EXPECT_EQ(reason(first).rfind("next in the queue: waiting for a worker with ", 0), 0u)
+      << reason(first);
+  v1::ListRunsRequest list;
+  list.set_sweep_id(Submit(OneRunSpec("third", 0, 1)).sweep_id());
+  v1::ListRunsResponse listed;
+  ASSERT_TRUE(user_->ListRuns(Ctx(kClientToken).get(), list, &listed).ok());
+  ASSERT_EQ(listed.runs_size(), 1);
+  EXPECT_EQ(listed.runs(0).pending_reason(), "2 runs ahead in the queue");
+  EXPECT_EQ(reason(second), "1 run ahead in the queue");
+
+  v1::SetDrainingRequest drain;
+  drain.set_worker_id(worker_id);
+  drain.set_draining(true);
+  v1::SetDrainingResponse drained;
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
+  EXPECT_EQ(reason(first), "every worker that could take it is draining");
+  now_ms_ += 2 * kLeaseMs + 1;  // no heartbeat since
+  EXPECT_EQ(reason(first), "every worker that could take it is lost (no heartbeat)");
+  // A running run has no pending reason.
+  drain.set_draining(false);
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
+  const auto lease = Acquire(worker_id).lease();
+  EXPECT_EQ(lease.run_id(), first);
+  EXPECT_EQ(reason(first), "");
+}
+
+TEST_F(CoordinatorTest, EachAttemptsLogPathLandsAndShowsWithItsHost) {
+  const auto sweep = Submit(OneRunSpec("logs", 0, 2));
+  const int64_t run_id = sweep.runs(0).run_id();
+  const std::string worker_id = Register("gpu-node");
+  auto report = [&](const v1::Lease& lease, const std::string& path) {
+    v1::ReportLogPathRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_attempt(lease.attempt());
+    request.set_log_path(path);
+    v1::ReportLogPathResponse response;
+    return worker_->ReportLogPath(Ctx(kWorkerToken).get(), request, &response);
+  };
+  const auto first = Acquire(worker_id).lease();
+  const std::string first_log = "/var/lib/flopwise/logs/sweep-1_run-1.attempt-1.log";
+  ASSERT_TRUE(report(first, first_log).ok());
+  ASSERT_TRUE(report(first, first_log).ok());  // a retried report
+  EXPECT_EQ(report(first, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const grpc::Status escape = report(first, "/logs/\x1b[2Jrun.log");
+  EXPECT_EQ(escape.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(escape.error_message().find("log_path"), std::string::npos) << escape.error_message();
+  v1::FailRunResponse failed;
+  ASSERT_TRUE(FailRun(first, "exit code 1: bad data", false, &failed).ok());
+  // The ended lease's report is refused, as every report of an ended lease.
+  EXPECT_EQ(report(first, "/elsewhere.log").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  Acquire(worker_id);  // attempt 2, whose worker never says
+
+  const v1::Run run = GetRun(run_id);
+  ASSERT_EQ(run.attempt_history_size(), 2);
+  EXPECT_EQ(run.attempt_history(0).log_path(), first_log);
+  EXPECT_EQ(run.attempt_history(0).worker_hostname(), "gpu-node");
+  EXPECT_EQ(run.attempt_history(1).log_path(), "");
+  EXPECT_EQ(run.attempt_history(1).worker_hostname(), "gpu-node");
+}
+
 }  // namespace
 }  // namespace flopwise::server

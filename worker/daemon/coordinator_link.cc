@@ -46,6 +46,9 @@ class GrpcCoordinatorLink : public CoordinatorLink {
   absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) override {
     return Call(&v1::WorkerService::Stub::FailEvalJob, request).status();
   }
+  absl::Status ReportLogPath(const v1::ReportLogPathRequest& request) override {
+    return Call(&v1::WorkerService::Stub::ReportLogPath, request).status();
+  }
 
  private:
   // Calls one unary method of the stub: Method is a pointer to

@@ -31,6 +31,7 @@ class CoordinatorLink {
   virtual absl::Status ReportEvalResult(const v1::ReportEvalResultRequest& request) = 0;
   virtual absl::Status CompleteEvalJob(const v1::CompleteEvalJobRequest& request) = 0;
   virtual absl::Status FailEvalJob(const v1::FailEvalJobRequest& request) = 0;
+  virtual absl::Status ReportLogPath(const v1::ReportLogPathRequest& request) = 0;
 };
 
 // Every call carries `authorization: Bearer <token>` and a deadline of

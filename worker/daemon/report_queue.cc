@@ -25,6 +25,15 @@ v1::ReportMetricsRequest& ReportQueue::OpenMetricsBatch() {
   return std::get<v1::ReportMetricsRequest>(items_.back());
 }
 
+void ReportQueue::AddLogPath(const std::string& log_path) {
+  if (final_queued_) return;
+  v1::ReportLogPathRequest request;
+  request.set_lease_id(lease_id_);
+  request.set_attempt(attempt_);
+  request.set_log_path(log_path);
+  items_.push_back(std::move(request));
+}
+
 void ReportQueue::AddStart(int64_t resumed_from_step) {
   if (final_queued_) return;
   // A new batch so the resume point travels ahead of every row of the attempt.
@@ -158,6 +167,8 @@ absl::Status ReportQueue::Send(CoordinatorLink& link, const Item& item) {
           return link.ReportEvalResult(request);
         } else if constexpr (std::is_same_v<T, v1::CompleteEvalJobRequest>) {
           return link.CompleteEvalJob(request);
+        } else if constexpr (std::is_same_v<T, v1::ReportLogPathRequest>) {
+          return link.ReportLogPath(request);
         } else {
           return link.FailEvalJob(request);
         }

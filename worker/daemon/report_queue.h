@@ -25,6 +25,8 @@ class ReportQueue {
 
   // Enqueue the trainer's events (start, progress, checkpoint) and the final
   // report of the attempt. Nothing is enqueued after a final report.
+  // Where the trainer's log is (a path on this machine): the first report.
+  void AddLogPath(const std::string& log_path);
   void AddStart(int64_t resumed_from_step);
   void AddProgress(const TrainerEvent& event);
   void AddCheckpoint(const TrainerEvent& event);
@@ -57,7 +59,7 @@ class ReportQueue {
   using Item =
       std::variant<v1::ReportMetricsRequest, v1::ReportCheckpointRequest, v1::CompleteRunRequest,
                    v1::FailRunRequest, v1::ReleaseRunRequest, v1::ReportEvalResultRequest,
-                   v1::CompleteEvalJobRequest, v1::FailEvalJobRequest>;
+                   v1::CompleteEvalJobRequest, v1::FailEvalJobRequest, v1::ReportLogPathRequest>;
 
   v1::ReportMetricsRequest& OpenMetricsBatch();
   absl::Status Send(CoordinatorLink& link, const Item& item);

@@ -318,6 +318,10 @@ void Worker::StartRun(const v1::Lease& lease) {
                                          lease.attempt(), ".log");
   spawn.stderr_path = log_path.string();
   slot->log_path = log_path.string();
+  // Ahead of every other report: the log says why an attempt failed.
+  std::error_code absolute_error;
+  const fs::path absolute_log = fs::absolute(log_path, absolute_error);
+  slot->queue.AddLogPath((absolute_error ? log_path : absolute_log).lexically_normal().string());
   // A worker killed outright takes its trainers with it: no checkpoint is
   // written that the coordinator will never hear of.
   spawn.parent_death_signal = SIGKILL;
