@@ -11,8 +11,8 @@
 #include "base/str_cat.h"
 #include "runspec/architecture.h"
 #include "server/eval_selection.h"
-#include "server/plan_bounds.h"
 #include "server/pending_reason.h"
+#include "server/plan_bounds.h"
 #include "server/worker_inventory.h"
 
 namespace flopwise::server {

@@ -31,7 +31,7 @@ constexpr char kWorkerToken[] = "worker-secret";
 // Two runs (llama and tnl, cpu-1) of 4 steps each, at `priority`.
 std::string TwoRunSpec(int priority) {
   return "name: scale\npriority: " + std::to_string(priority) +
-         "\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama, tnl]\n"
+         "\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama, tnl]\n"
          "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n"
          "checkpoint: {every_tokens: 1024}\n";
 }
@@ -355,7 +355,7 @@ TEST_F(ScaleTest, PendingRunsAndRunsPerSweepAreBounded) {
   EXPECT_TRUE(Submit(TwoRunSpec(0), &response).ok());
 
   const std::string three_runs =
-      "name: big\nvocab: 256\ndata: {path: data/tiny}\narchitectures: [llama, tnl, hgrn2]\n"
+      "name: big\nvocab: 256\ndata: {path: /data/tiny}\narchitectures: [llama, tnl, hgrn2]\n"
       "sizes: [cpu-1]\ncontexts: [64]\ntokens: 4096\nbatch_tokens: 1024\n";
   status = Submit(three_runs, &response, /*dry_run=*/true);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
