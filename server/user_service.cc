@@ -55,6 +55,19 @@ db::RowFilter RowsAfter(db::RowFilter filter, const std::optional<PageKey>& afte
   return filter;
 }
 
+// The filter and page of a GetMetrics or GetCheckpoints request: its run or
+// sweep, whether superseded rows are wanted, and a RowPageKey token.
+template <typename Request>
+absl::StatusOr<PageRequest> ParseRowsRequest(const Request& request, db::RowFilter* filter) {
+  if (request.run_id() <= 0 && request.sweep_id() <= 0) {
+    return absl::InvalidArgumentError("run_id: one of run_id or sweep_id is required");
+  }
+  if (request.run_id() > 0) filter->run_id = request.run_id();
+  if (request.sweep_id() > 0) filter->sweep_id = request.sweep_id();
+  filter->include_superseded = request.include_superseded();
+  return ParsePageRequest(request.page_size(), request.page_token(), "iiii");
+}
+
 // Run.pending_reason of a pending run, from Scheduler::PendingReasons().
 void SetPendingReason(const std::map<int64_t, std::string>& waiting, v1::Run* run) {
   if (run->state() != v1::RUN_STATE_PENDING) return;
@@ -323,15 +336,9 @@ grpc::Status UserServiceImpl::WatchRuns(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
                                          const v1::GetMetricsRequest* request,
                                          v1::GetMetricsResponse* response) {
-  if (request->run_id() <= 0 && request->sweep_id() <= 0) {
-    return Invalid("run_id: one of run_id or sweep_id is required");
-  }
-  auto page = ParsePageRequest(request->page_size(), request->page_token(), "iiii");
-  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::RowFilter filter;
-  if (request->run_id() > 0) filter.run_id = request->run_id();
-  if (request->sweep_id() > 0) filter.sweep_id = request->sweep_id();
-  filter.include_superseded = request->include_superseded();
+  auto page = ParseRowsRequest(*request, &filter);
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   auto next = FillPage(
       *page,
       [&](const std::optional<PageKey>& after, size_t limit) {
@@ -354,15 +361,9 @@ grpc::Status UserServiceImpl::GetMetrics(grpc::ServerContext* context,
 grpc::Status UserServiceImpl::GetCheckpoints(grpc::ServerContext* context,
                                              const v1::GetCheckpointsRequest* request,
                                              v1::GetCheckpointsResponse* response) {
-  if (request->run_id() <= 0 && request->sweep_id() <= 0) {
-    return Invalid("run_id: one of run_id or sweep_id is required");
-  }
-  auto page = ParsePageRequest(request->page_size(), request->page_token(), "iiii");
-  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   db::RowFilter filter;
-  if (request->run_id() > 0) filter.run_id = request->run_id();
-  if (request->sweep_id() > 0) filter.sweep_id = request->sweep_id();
-  filter.include_superseded = request->include_superseded();
+  auto page = ParseRowsRequest(*request, &filter);
+  RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   std::map<int64_t, RunPlan> plans;
   auto next = FillPage(
       *page,

@@ -127,8 +127,7 @@ void FillEvalLease(const EvalLeaseGrant& granted, v1::EvalLease* lease) {
 WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler, std::string checkpoint_root)
     : scheduler_(scheduler), checkpoint_root_(std::move(checkpoint_root)) {}
 
-grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
-                                         const v1::RegisterRequest* request,
+grpc::Status WorkerServiceImpl::Register(grpc::ServerContext*, const v1::RegisterRequest* request,
                                          v1::RegisterResponse* response) {
   if (request->hostname().empty()) return Invalid("hostname: required");
   if (request->cpu_cores() < 1) return Invalid("cpu_cores: must be at least 1");
@@ -154,8 +153,7 @@ grpc::Status WorkerServiceImpl::Register(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
-                                          const v1::HeartbeatRequest* request,
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
   if (request->worker_id().empty()) return Invalid("worker_id: required");
   std::vector<LeaseHeartbeat> leases;
@@ -181,7 +179,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext*,
                                            const v1::AcquireRunRequest* request,
                                            v1::AcquireRunResponse* response) {
   if (request->worker_id().empty()) return Invalid("worker_id: required");
@@ -216,7 +214,7 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext*,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
@@ -239,7 +237,7 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext*,
                                                  const v1::ReportCheckpointRequest* request,
                                                  v1::ReportCheckpointResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
@@ -254,15 +252,14 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::CompleteRun(grpc::ServerContext*,
                                             const v1::CompleteRunRequest* request,
                                             v1::CompleteRunResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   return ToGrpcStatus(scheduler_->CompleteRun(request->lease_id(), request->attempt()));
 }
 
-grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
-                                        const v1::FailRunRequest* request,
+grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext*, const v1::FailRunRequest* request,
                                         v1::FailRunResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   if (request->reason().empty()) return Invalid("reason: required");
@@ -273,7 +270,7 @@ grpc::Status WorkerServiceImpl::FailRun(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext*,
                                            const v1::ReleaseRunRequest* request,
                                            v1::ReleaseRunResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
@@ -283,7 +280,7 @@ grpc::Status WorkerServiceImpl::ReleaseRun(grpc::ServerContext* context,
   return ToGrpcStatus(state.status());
 }
 
-grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext*,
                                                  const v1::ReportEvalResultRequest* request,
                                                  v1::ReportEvalResultResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
@@ -317,14 +314,14 @@ grpc::Status WorkerServiceImpl::ReportEvalResult(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::CompleteEvalJob(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::CompleteEvalJob(grpc::ServerContext*,
                                                 const v1::CompleteEvalJobRequest* request,
                                                 v1::CompleteEvalJobResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
   return ToGrpcStatus(scheduler_->CompleteEvalJob(request->lease_id(), request->attempt()));
 }
 
-grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext*,
                                             const v1::FailEvalJobRequest* request,
                                             v1::FailEvalJobResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
@@ -334,7 +331,7 @@ grpc::Status WorkerServiceImpl::FailEvalJob(grpc::ServerContext* context,
       Printable(request->reason(), kMaxCheckpointPathBytes * 2), request->retry()));
 }
 
-grpc::Status WorkerServiceImpl::ReportLogPath(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportLogPath(grpc::ServerContext*,
                                               const v1::ReportLogPathRequest* request,
                                               v1::ReportLogPathResponse* response) {
   RETURN_IF_ERROR(CheckLease(request->lease_id(), request->attempt()));
