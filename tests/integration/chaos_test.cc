@@ -6,7 +6,9 @@
 // finish with every run succeeded, every metric step stored once and every
 // checkpoint present: nothing lost, doubled or stuck. FLOPWISE_CHAOS_SEED
 // picks the sequence (default 1). The last line printed says what ran;
-// docs/operations.md ("Chaos test") records a longer run.
+// docs/operations.md ("Chaos test") records a longer run. With
+// FLOPWISE_KEEP_TEST_DIRS set, the cluster's folder (database, logs,
+// checkpoints) is kept for a post-mortem.
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,9 +134,10 @@ TEST(ChaosTest, SweepSurvivesRandomKillsWithNothingLostDoubledOrStuck) {
   std::printf(
       "chaos: seed %u, %.0f s of chaos: %d worker kills, %d worker stops, %d trainer kills, "
       "%d coordinator kills; 8 runs of %d steps took %d attempts and finished %.0f s after the "
-      "start; every step stored once, every checkpoint present\n",
+      "start; %s\n",
       seed, chaos_seconds, worker_kills, worker_stops, trainer_kills, coordinator_kills, steps,
-      attempts, total_s);
+      attempts, total_s,
+      HasFailure() ? "CHECKS FAILED (above)" : "every step stored once, every checkpoint present");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -25,7 +27,8 @@ inline bool HaveProgram(const std::string& program) {
 }
 
 // A fresh directory under the system's temp directory, removed by the
-// destructor.
+// destructor unless FLOPWISE_KEEP_TEST_DIRS is set (then its path is
+// printed, for a post-mortem of a failed daemon test).
 class TempDir {
  public:
   TempDir() {
@@ -34,6 +37,10 @@ class TempDir {
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() {
+    if (const char* keep = std::getenv("FLOPWISE_KEEP_TEST_DIRS"); keep != nullptr && *keep) {
+      std::fprintf(stderr, "kept %s (FLOPWISE_KEEP_TEST_DIRS)\n", path_.c_str());
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
