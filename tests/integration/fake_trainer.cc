@@ -77,7 +77,9 @@ struct Resume {
   int64_t tokens = 0;
 };
 
-Resume NewestCheckpoint(const fs::path& run_dir) {
+// The newest checkpoint, at most `at_most` steps in (as flopwise-train's
+// --resume-step; -1: any).
+Resume NewestCheckpoint(const fs::path& run_dir, int64_t at_most) {
   Resume best;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
@@ -86,6 +88,7 @@ Resume NewestCheckpoint(const fs::path& run_dir) {
     std::ifstream in(entry.path() / "state.json");
     Json state = Json::parse(in, nullptr, false);
     if (state.is_discarded() || !state.contains("step")) continue;
+    if (at_most >= 0 && state["step"].get<int64_t>() > at_most) continue;
     if (state["step"].get<int64_t>() > best.step) {
       best.step = state["step"].get<int64_t>();
       best.tokens = state["tokens"].get<int64_t>();
@@ -242,7 +245,7 @@ int main(int argc, char** argv) {
     return code;
   };
 
-  const Resume resume = NewestCheckpoint(run_dir);
+  const Resume resume = NewestCheckpoint(run_dir, flag_int("resume-step", -1));
   const double flops_per_token = 6.0e6;
   int64_t step = std::max<int64_t>(0, resume.step);
   int64_t tokens = resume.tokens;

@@ -258,13 +258,14 @@ TEST(ReportQueue, NothingIsQueuedAfterTheFinalReport) {
   EXPECT_TRUE(link.recorded().metrics.empty());
 }
 
-TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryAndTheThreads) {
+TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryTheResumeStepAndTheThreads) {
   EXPECT_EQ(
-      TrainerArgv("/bin/flopwise-train", "/ckpt/run-1/run_config.json", "/ckpt/run-1", 4),
+      TrainerArgv("/bin/flopwise-train", "/ckpt/run-1/run_config.json", "/ckpt/run-1", 4, 40),
       (std::vector<std::string>{"/bin/flopwise-train", "--config", "/ckpt/run-1/run_config.json",
-                                "--out", "/ckpt/run-1", "--threads", "4"}));
-  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0),
-            (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run"}));
+                                "--out", "/ckpt/run-1", "--resume-step", "40", "--threads", "4"}));
+  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0, -1),
+            (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run",
+                                      "--resume-step", "0"}));
 }
 
 TEST(EvalArgs, NamesTheCheckpointTasksDataAndTheSectionsSettings) {
@@ -278,12 +279,11 @@ TEST(EvalArgs, NamesTheCheckpointTasksDataAndTheSectionsSettings) {
   lease.mutable_evaluation()->add_needle_lengths(64);
   lease.mutable_evaluation()->add_needle_lengths(128);
   EXPECT_EQ(EvalArgv("/bin/flopwise-train", lease, "/ck/sweep-1/run-2/eval", 2),
-            (std::vector<std::string>{"/bin/flopwise-train", "eval", "--checkpoint",
-                                      "/ck/sweep-1/run-2/step-00000040", "--context", "256",
-                                      "--tasks", "validation,needle", "--figures",
-                                      "/ck/sweep-1/run-2/eval", "--threads", "2", "--data",
-                                      "/data/brown", "--validation-tokens", "4096",
-                                      "--needle-lengths", "64,128"}));
+            (std::vector<std::string>{
+                "/bin/flopwise-train", "eval", "--checkpoint", "/ck/sweep-1/run-2/step-00000040",
+                "--context", "256", "--tasks", "validation,needle", "--figures",
+                "/ck/sweep-1/run-2/eval", "--threads", "2", "--data", "/data/brown",
+                "--validation-tokens", "4096", "--needle-lengths", "64,128"}));
   lease.mutable_config()->set_validation_data("/data/held-out");
   const std::vector<std::string> argv = EvalArgv("t", lease, "f", 0);
   EXPECT_NE(std::find(argv.begin(), argv.end(), "/data/held-out"), argv.end());

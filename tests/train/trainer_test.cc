@@ -85,6 +85,32 @@ TEST(Trainer, KeepCheckpointsPrunesTheOldestAndResumeStillWorks) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/run/step-00000008"));
 }
 
+// --resume-step (what a worker passes: the coordinator's newest checkpoint)
+// never resumes past that step, even when a newer folder is on disk: a
+// trainer that outlived its lease may have written it, and its rows were
+// never accepted.
+TEST(Trainer, ResumeStepNeverResumesFromANewerFolder) {
+  const std::string dir = MakeTempDir("resume-step");
+  TrainOptions o = TinyRun(WriteTokenFile(dir, 20000, 64, 3), dir + "/run");
+  o.checkpoint_every_tokens = 256;  // steps 2, 4, 6, 8
+  RecordingSink first;
+  ASSERT_EQ(RunTraining(o, &first, nullptr), kExitDone);
+  EXPECT_EQ(FindLatestCheckpoint(dir + "/run", 5), dir + "/run/step-00000004");
+  EXPECT_EQ(FindLatestCheckpoint(dir + "/run", 1), std::nullopt);
+
+  o.resume_step = 5;
+  RecordingSink from_five;
+  ASSERT_EQ(RunTraining(o, &from_five, nullptr), kExitDone);
+  EXPECT_EQ(from_five.events.front()["resumed_from_step"], 4);
+  EXPECT_EQ(from_five.Of("progress").size(), 4u);  // steps 5 to 8 again
+
+  o.resume_step = 0;
+  RecordingSink from_scratch;
+  ASSERT_EQ(RunTraining(o, &from_scratch, nullptr), kExitDone);
+  EXPECT_EQ(from_scratch.events.front()["resumed_from_step"], 0);
+  EXPECT_EQ(from_scratch.Of("progress").size(), 8u);
+}
+
 // Stopping after 4 steps and resuming gives bit-identical losses to an
 // uninterrupted run (same threads).
 TEST(Trainer, ResumeIsBitExact) {

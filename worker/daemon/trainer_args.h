@@ -3,6 +3,8 @@
 // (docs/training.md).
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -19,10 +21,13 @@ inline constexpr char kRunConfigFile[] = "run_config.json";
 absl::StatusOr<std::string> WriteRunConfig(const ::flopwise::v1::RunConfig& config,
                                            const std::string& run_dir);
 
-// {trainer_path, --config, config_path, --out, run_dir, --threads, threads}
-// (--threads only when positive).
+// {trainer_path, --config, config_path, --out, run_dir, --resume-step S,
+// --threads, threads} (--threads only when positive). S is the lease's
+// resume step (the coordinator's newest checkpoint, 0 for none): the trainer
+// never resumes past it, even from a newer folder a trainer that outlived its
+// lease wrote meanwhile.
 std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const std::string& config_path, const std::string& run_dir,
-                                     int threads);
+                                     int threads, int64_t resume_step);
 
 }  // namespace flopwise::workerd

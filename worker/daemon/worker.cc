@@ -336,7 +336,8 @@ void Worker::StartRun(const v1::Lease& lease) {
                absl::StrCat("run directory ", run_dir.string(), ": ", ec.message()))
          : WriteRunConfig(lease.config(), run_dir.string());
   if (config_path.ok()) {
-    spawn.argv = TrainerArgv(options_.trainer_path, *config_path, run_dir.string(), slot->threads);
+    spawn.argv = TrainerArgv(options_.trainer_path, *config_path, run_dir.string(), slot->threads,
+                             lease.resume_step());
   }
   absl::StatusOr<std::unique_ptr<TrainerProcess>> trainer =
       config_path.ok() ? TrainerProcess::Start(spawn, [this] { Wake(); })

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstdio>
@@ -112,7 +113,8 @@ absl::StatusOr<WrittenCheckpoint> WriteCheckpoint(const std::string& run_dir, mo
   return WrittenCheckpoint{final_dir.string(), *sha};
 }
 
-std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir) {
+std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir,
+                                                std::optional<int64_t> at_most) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) return std::nullopt;
   std::optional<std::string> best;
@@ -121,6 +123,7 @@ std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("step-", 0) != 0 || !entry.is_directory()) continue;
     if (!fs::exists(entry.path() / kStateFile)) continue;
+    if (at_most && std::strtoll(name.c_str() + 5, nullptr, 10) > *at_most) continue;
     // Zero-padded names sort like their step numbers.
     if (!best || name.size() > best_name.size() ||
         (name.size() == best_name.size() && name > best_name)) {

@@ -34,8 +34,10 @@ absl::StatusOr<WrittenCheckpoint> WriteCheckpoint(const std::string& run_dir, mo
                                                   const TrainState& state);
 
 // The newest complete checkpoint directory in `run_dir`, or nullopt if none
-// (a missing run_dir has none).
-std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir);
+// (a missing run_dir has none); with `at_most`, the newest whose step is at
+// most that.
+std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir,
+                                                std::optional<int64_t> at_most = std::nullopt);
 
 // Deletes all but the `keep` newest complete checkpoint directories of
 // `run_dir` (keep >= 1), oldest first. Directories still being written

@@ -212,6 +212,10 @@ int Main(int argc, char** argv) {
                  "Held-out data for validation (default: the validation split beside --data)");
   app.add_flag("!--no-validation", o.validate, "No validation at checkpoints");
   app.add_option("--out", o.out, "Run directory (checkpoints; resumes from the newest)");
+  app.add_option("--resume-step", o.resume_step,
+                 "Resume from the newest checkpoint at or below this step, never a newer one "
+                 "(0: from scratch; what a worker passes: the coordinator's newest checkpoint)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
 
   CheckOptions co;

@@ -34,6 +34,9 @@ struct TrainOptions {
   uint64_t seed = 1;
   int64_t checkpoint_every_tokens = 0;  // 0: only the final checkpoint
   int keep_checkpoints = 0;             // newest checkpoint directories kept on disk (0: all)
+  // >= 0: resume from the newest checkpoint at or below this step (0: from
+  // scratch), ignoring newer folders; -1: from the newest in `out`.
+  int64_t resume_step = -1;
   int log_every_steps = 10;
   // Validation at every checkpoint (docs/training.md "Validation").
   bool validate = true;

@@ -84,7 +84,12 @@ absl::Status Run::Setup() {
   source_ = std::move(*source);
   rng_ = std::make_unique<models::Rng>(o_.seed);
   model_->InitParams(rng_.get());
-  if (std::optional<std::string> latest = FindLatestCheckpoint(o_.out)) {
+  // With --resume-step, never past the coordinator's step: a newer folder may
+  // hold a checkpoint whose rows it never accepted (a trainer that outlived
+  // its lease), and resuming there would leave a gap in the run's metrics.
+  const std::optional<int64_t> at_most =
+      o_.resume_step >= 0 ? std::optional<int64_t>(o_.resume_step) : std::nullopt;
+  if (std::optional<std::string> latest = FindLatestCheckpoint(o_.out, at_most)) {
     if (absl::Status s = LoadCheckpoint(*latest, model_.get(), &state_); !s.ok()) return s;
     if (absl::Status s = source_->Seek(state_.data_position); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(*latest, ": ", s.message()));
