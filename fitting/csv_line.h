@@ -27,6 +27,9 @@ absl::StatusOr<CsvColumns> ParseCsvHeader(absl::string_view line, absl::string_v
                                           int line_no,
                                           std::initializer_list<absl::string_view> required);
 
+// The whole file at `path`; NotFound "PATH: cannot open".
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
 // A blank line or one starting with '#'.
 bool IsSkippableLine(absl::string_view line);
 

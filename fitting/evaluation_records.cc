@@ -148,14 +148,6 @@ EvaluationRow RowAt(const CheckpointKey& key, const Checkpoint& c, std::string t
           .value = value};
 }
 
-absl::StatusOr<std::string> Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 }  // namespace
 
 absl::StatusOr<StudyEvaluation> ParseEvaluation(std::string_view evals_text_in,
@@ -228,8 +220,8 @@ absl::StatusOr<StudyEvaluation> ParseEvaluation(std::string_view evals_text_in,
 
 absl::StatusOr<StudyEvaluation> ReadEvaluationFiles(const std::string& evals_path,
                                                     const std::string& checkpoints_path) {
-  ASSIGN_OR_RETURN(const std::string evals, Slurp(evals_path));
-  ASSIGN_OR_RETURN(const std::string checkpoints, Slurp(checkpoints_path));
+  ASSIGN_OR_RETURN(const std::string evals, ReadWholeFile(evals_path));
+  ASSIGN_OR_RETURN(const std::string checkpoints, ReadWholeFile(checkpoints_path));
   return ParseEvaluation(evals, evals_path, checkpoints, checkpoints_path);
 }
 

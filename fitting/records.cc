@@ -229,14 +229,6 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseJsonLines(absl::string_view t
   return records;
 }
 
-absl::StatusOr<std::string> Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<CheckpointRecord>> ParseRecords(std::string_view text_in,
@@ -253,13 +245,13 @@ absl::StatusOr<std::vector<CheckpointRecord>> ParseRecords(std::string_view text
 }
 
 absl::StatusOr<std::vector<CheckpointRecord>> ReadRecordsFile(const std::string& path) {
-  auto text = Slurp(path);
+  auto text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   return ParseRecords(*text, path);
 }
 
 absl::StatusOr<std::vector<ShapeOption>> ReadShapesFile(const std::string& path) {
-  auto text = Slurp(path);
+  auto text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   std::vector<ShapeOption> shapes;
   std::optional<Columns> columns;
