@@ -405,8 +405,8 @@ TEST_F(ScaleTest, ASubmitFloodIsBoundedAndReadsStayAnswered) {
   EXPECT_EQ(admitted.load(), 60);
   EXPECT_EQ(refused.load(), kClients * kSubmitsEach - 60);
   size_t stored = 0;
-  for (const auto& page : AllPages(v1::ListSweepsRequest(), 50,
-                                   Rpc(&v1::UserService::Stub::ListSweeps))) {
+  for (const auto& page :
+       AllPages(v1::ListSweepsRequest(), 50, Rpc(&v1::UserService::Stub::ListSweeps))) {
     stored += page.sweeps_size();
   }
   EXPECT_EQ(stored, 60u);
