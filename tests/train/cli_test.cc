@@ -273,6 +273,10 @@ TEST(FlopwiseTrainCli, AModelTooLargeForMemoryExits5) {
                  "/limited 2>/dev/null");
   EXPECT_EQ(limited.exit_code, 5) << limited.out;
   EXPECT_NE(limited.out.find("out of memory: "), std::string::npos) << limited.out;
+  // The limit that was short is the one quoted, not the machine's memory.
+  EXPECT_NE(limited.out.find("this process may use 2.4 GiB of memory (ulimit -v)"),
+            std::string::npos)
+      << limited.out;
 }
 
 // `check` on weights holding a NaN exits non-zero with the tensor's name on
