@@ -1,7 +1,10 @@
 #include "comm/rendezvous_check.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <map>
+#include <random>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -35,10 +38,14 @@ uint64_t ConfigHash(const Config& config) {
   return hash;
 }
 
-// "world_size\tN\n" then one "name\tvalue\n" line per entry, both C-escaped
-// (so neither holds a tab or a newline).
+// "world_size\tN\tLAUNCH\n" then one "name\tvalue\n" line per entry, both
+// C-escaped (so neither holds a tab or a newline). LAUNCH is random: a folder
+// left by an earlier launch already holds another value under this rank's
+// key, so its Set fails at once instead of the ranks meeting stale addresses.
 std::string Encode(int world_size, const Config& config) {
-  std::string text = absl::StrCat("world_size\t", world_size, "\n");
+  std::random_device random;
+  const uint64_t launch = (uint64_t{random()} << 32) ^ random() ^ uint64_t(getpid());
+  std::string text = absl::StrFormat("world_size\t%d\t%016x\n", world_size, launch);
   for (const auto& [name, value] : config) {
     absl::StrAppend(&text, absl::CEscape(name), "\t", absl::CEscape(value), "\n");
   }
@@ -54,18 +61,20 @@ absl::StatusOr<Entry> Decode(int rank, const std::string& text) {
   Entry entry;
   bool first = true;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    const std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits('\t', 1));
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rendezvous: rank ", rank, "'s entry ", KeyOf(rank), " is malformed"));
-    }
     if (first) {
-      if (parts[0] != "world_size" || !absl::SimpleAtoi(parts[1], &entry.world_size)) {
+      const std::vector<std::string> parts = absl::StrSplit(line, '\t');
+      if (parts.size() != 3 || parts[0] != "world_size" ||
+          !absl::SimpleAtoi(parts[1], &entry.world_size)) {
         return absl::InvalidArgumentError(absl::StrCat("rendezvous: rank ", rank, "'s entry ",
                                                        KeyOf(rank), " has no world size"));
       }
       first = false;
       continue;
+    }
+    const std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    if (parts.size() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rendezvous: rank ", rank, "'s entry ", KeyOf(rank), " is malformed"));
     }
     std::string name, value;
     if (!absl::CUnescape(parts[0], &name) || !absl::CUnescape(parts[1], &value)) {

@@ -14,7 +14,8 @@
 
 namespace flopwise::comm {
 
-// Publishes this rank's entry, then reads every other rank's (waiting up to
+// Publishes this rank's entry (marked with a random launch id, so a store an
+// earlier launch used fails this Set), then reads every other rank's (waiting up to
 // `timeout` for each). DeadlineExceeded naming the rank that never published;
 // FailedPrecondition naming the rank and what differs: its world size, or
 // the config entries ("--batch-tokens 256 vs 128") and both config hashes.

@@ -108,6 +108,21 @@ TEST(GlooCommunicator, AMissingRankIsADeadlineNamingIt) {
   EXPECT_NE(s.message().find("rank 1 of 2 did not join"), std::string::npos) << s;
 }
 
+// A folder an earlier launch met in holds that launch's transport
+// addresses: a clear error on every rank of the next, never a connection to
+// a stale address.
+TEST(GlooCommunicator, AReusedRendezvousFolderIsAnErrorOnEveryRank) {
+  const std::string dir = MakeTempDir("comm-reused");
+  RunRanks(2, [&](int rank) { ASSERT_TRUE(Join(dir, rank, 2).ok()); });
+  std::array<absl::Status, 2> again;
+  RunRanks(2, [&](int rank) { again[rank] = Join(dir, rank, 2).status(); });
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_TRUE(absl::IsFailedPrecondition(again[rank])) << rank << ": " << again[rank];
+    EXPECT_NE(again[rank].message().find("already holds another value"), std::string::npos)
+        << again[rank];
+  }
+}
+
 TEST(GlooCommunicator, BadRankIsInvalidArgument) {
   const std::string dir = MakeTempDir("comm-bad");
   EXPECT_TRUE(absl::IsInvalidArgument(Join(dir, 2, 2).status()));
