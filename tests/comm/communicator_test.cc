@@ -10,6 +10,7 @@
 #include <numeric>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "comm/file_key_value_store.h"
 #include "tests/comm/comm_test_util.h"
 
@@ -148,6 +149,28 @@ TEST(GlooCommunicator, APeerThatLeavesFailsTheCollective) {
   EXPECT_TRUE(absl::IsUnavailable(s)) << s;
   EXPECT_NE(s.message().find("a peer rank is gone"), std::string::npos) << s;
   EXPECT_EQ(comms[0]->Barrier(), s);
+}
+
+// A peer that is alive but never joins the collective (stuck, or its link
+// drops packets) fails it once the timeout has passed.
+TEST(GlooCommunicator, APeerThatNeverAnswersFailsTheCollectiveAfterTheTimeout) {
+  const std::string dir = MakeTempDir("comm-stuck");
+  absl::Notification done;
+  absl::Status status;
+  RunRanks(2, [&](int rank) {
+    auto comm = Join(dir, rank, 2, kConfig, absl::Seconds(2));
+    ASSERT_TRUE(comm.ok()) << comm.status();
+    if (rank == 1) {
+      done.WaitForNotification();  // holds its connections open, calls nothing
+      return;
+    }
+    std::vector<float> data(100, 1.0f);
+    status = (*comm)->AllReduceSum(data.data(), 100);
+    done.Notify();
+  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_NE(status.message().find("no answer from a peer rank within 2s"), std::string::npos)
+      << status;
 }
 
 TEST(SingleProcessCommunicator, CollectivesLeaveDataAsItIs) {
