@@ -193,6 +193,30 @@ TEST(DataParallel, TwoRanksMatchOneProcessForEveryArchitecture) {
   }
 }
 
+// With micro-steps each rank takes its block of every micro-batch.
+TEST(DataParallel, TwoRanksWithGradAccumMatchOneProcess) {
+  const std::string dir = MakeTempDir("dp-accum");
+  const std::string data = WriteTokenFile(dir, 20000, 64, 11);
+  std::vector<std::string> args = TinyArgs("tnl", data, dir + "/one");
+  args.insert(args.end(), {"--grad-accum", "2"});
+  TrainProcess one(args, dir + "/one");
+  ASSERT_EQ(one.Wait(), 0) << one.Stderr();
+  args = TinyArgs("tnl", data, dir + "/two");
+  args.insert(args.end(), {"--grad-accum", "2"});
+  auto ranks = RunRanks(args, 2, dir, "two");
+  ASSERT_EQ(ranks[0]->Wait(), 0) << ranks[0]->Stderr();
+  ASSERT_EQ(ranks[1]->Wait(), 0) << ranks[1]->Stderr();
+  const std::vector<double> single = Losses(one), dp = Losses(*ranks[0]);
+  ASSERT_EQ(single.size(), 8u);
+  ASSERT_EQ(dp.size(), 8u);
+  for (size_t i = 0; i < single.size(); ++i) {
+    EXPECT_NEAR(dp[i], single[i], kLossRelativeTolerance * single[i]) << "step " << i + 1;
+  }
+  EXPECT_LE(MaxWeightDifference(dir + "/one/step-00000008/model.safetensors",
+                                dir + "/two/step-00000008/model.safetensors"),
+            kWeightTolerance);
+}
+
 // Both ranks resume from rank 0's newest checkpoint and continue exactly as
 // the uninterrupted two-rank run: same losses, same final weights (bits).
 TEST(DataParallel, ResumedTwoRankRunMatchesTheUninterruptedOne) {
