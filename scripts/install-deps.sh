@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libopenblas-dev
+  libgloo-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libpcre2-dev
   openssl libssl-dev
