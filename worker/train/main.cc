@@ -216,6 +216,11 @@ int Main(int argc, char** argv) {
                  "Resume from the newest checkpoint at or below this step, never a newer one "
                  "(0: from scratch; what a worker passes: the coordinator's newest checkpoint)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--out-wait-s", o.out_wait_s,
+                 "Seconds to wait for another flopwise-train still writing --out (a stopping "
+                 "trainer of an earlier attempt) before giving up")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
   app.add_option("--world-size", o.world_size,
                  "Processes (ranks) of a data-parallel run (docs/distributed.md)");

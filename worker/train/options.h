@@ -37,6 +37,9 @@ struct TrainOptions {
   // >= 0: resume from the newest checkpoint at or below this step (0: from
   // scratch), ignoring newer folders; -1: from the newest in `out`.
   int64_t resume_step = -1;
+  // How long to wait for another trainer that still holds `out` (a stopping
+  // trainer of an earlier attempt finishes its step and checkpoint first).
+  int out_wait_s = 600;
   int log_every_steps = 10;
   // Validation at every checkpoint (docs/training.md "Validation").
   bool validate = true;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +83,7 @@ class Run {
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<models::Rng> rng_;
   std::unique_ptr<CheckpointValidation> validation_;  // nullptr: none at checkpoints
+  std::optional<FileLock> run_dir_lock_;              // rank 0: held until the run ends
   TrainState state_;
   int64_t resumed_from_step_ = 0;
   int64_t last_checkpoint_step_ = -1;
@@ -116,6 +118,13 @@ absl::Status Run::Setup() {
   // its lease), and resuming there would leave a gap in the run's metrics.
   const std::optional<int64_t> at_most =
       o_.resume_step >= 0 ? std::optional<int64_t>(o_.resume_step) : std::nullopt;
+  // One trainer writes a run folder at a time (LockRunDir): rank 0, the only
+  // rank that writes it, waits for a stopping trainer of an earlier attempt.
+  if (leader()) {
+    auto lock = LockRunDir(o_.out, absl::Seconds(o_.out_wait_s));
+    if (!lock.ok()) return lock.status();
+    run_dir_lock_ = *std::move(lock);
+  }
   // Rank 0 alone reads checkpoints; ShareStartState gives the others its state.
   if (std::optional<std::string> latest =
           leader() ? FindLatestCheckpoint(o_.out, at_most) : std::nullopt) {
