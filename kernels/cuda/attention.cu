@@ -107,19 +107,17 @@ __global__ void ForwardKernel(float* out, float* lse, const float* q, const floa
   if (lane == 0) lse[static_cast<int64_t>(bh) * d.seq + i] = m + logf(l);
 }
 
-// delta[bh·T + t] = dO_t·O_t; one warp per (b, h, t).
+// delta[bh·T + t] = dO_t·O_t; a thread per (b, h, t), summed in the order of
+// the dO·v products of the backward kernels (so a row with a single key, where
+// O = v, gets dS = 0 exactly).
 __global__ void DeltaKernel(float* delta, const float* dout, const float* out, int batch,
                             AttnDims d) {
-  const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= static_cast<int64_t>(batch) * d.heads * d.seq) return;
   const int t = static_cast<int>(row % d.seq);
   const int bh = static_cast<int>(row / d.seq), b = bh / d.heads, h = bh % d.heads;
   const int64_t o = d.Row(b, t, h);
-  float sum = 0;
-  for (int c = lane; c < d.head_dim; c += 32) sum += dout[o + c] * out[o + c];
-  sum = WarpSum(sum);
-  if (lane == 0) delta[row] = sum;
+  delta[row] = Dot(dout + o, out + o, d.head_dim);
 }
 
 // dQ: a warp per query row i, key tiles up to the block's last row.
@@ -260,7 +258,7 @@ void AttentionBackward(const Context& ctx, float* dq, float* dk, float* dv, cons
   const int64_t rows = static_cast<int64_t>(batch) * heads * seq;
   if (rows == 0) return;
   float* delta = ctx.scratch->GetFloats(0, rows);
-  Launch(ctx, DeltaKernel, BlocksFor(rows * 32, kThreads), kThreads, 0, delta, dout, out, batch, d);
+  Launch(ctx, DeltaKernel, BlocksFor(rows, kThreads), kThreads, 0, delta, dout, out, batch, d);
   const dim3 grid = RowGrid(batch, seq, heads);
   const size_t dq_smem = (2 * kTile * (head_dim + 1) + 2 * kRows * head_dim) * sizeof(float);
   DqKernel<<<grid, kThreads, dq_smem, ctx.stream>>>(dq, dout, q, k, v, lse, delta, d);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <ostream>
@@ -96,6 +97,23 @@ GlaOutputs RunCpu(Backend& cpu, const GlaCase& c, const GlaInputs& in) {
   return o;
 }
 
+// At φ = −30 (f ≈ 1e-13) the true decay gradient is ≈ 0, a cancellation of
+// O(1) terms q⊙dq − k⊙dk summed over the sequence: its error is held against
+// their scale, as the CPU kernels' own stress test does
+// (tests/kernels/gated_linear_attention_test.cc).
+void ExpectStressDecayGradientClose(const GlaOutputs& got, const GlaOutputs& want,
+                                    const GlaInputs& in, int seq) {
+  double term_scale = 0, max_err = 0;
+  for (size_t i = 0; i < in.q.size(); ++i) {
+    const double dq = static_cast<double>(want.dq[i]) - in.dq0[i];
+    term_scale = std::max(term_scale, std::abs(in.q[i] * dq));
+    max_err = std::max(max_err, std::abs(static_cast<double>(got.dlog_decay[i]) -
+                                         static_cast<double>(want.dlog_decay[i])));
+  }
+  EXPECT_TRUE(testing::AllFinite(got.dlog_decay));
+  EXPECT_LE(max_err, 1e-5 * seq * term_scale) << "dlog_decay";
+}
+
 class CudaGatedLinearAttentionTest : public CudaMixerTest,
                                      public ::testing::WithParamInterface<GlaCase> {
  protected:
@@ -135,8 +153,12 @@ TEST_P(CudaGatedLinearAttentionTest, MatchesCpuBackend) {
   ExpectAddedClose(got.dq, want.dq, in.dq0, "dq");
   ExpectAddedClose(got.dk, want.dk, in.dk0, "dk");
   ExpectAddedClose(got.dv, want.dv, in.dv0, "dv");
-  ExpectAddedClose(got.dlog_decay, want.dlog_decay, in.dlog_decay0, "dlog_decay",
-                   kDecayGradientBudget);
+  if (c.phi_std > 0) {
+    ExpectAddedClose(got.dlog_decay, want.dlog_decay, in.dlog_decay0, "dlog_decay",
+                     kDecayGradientBudget);
+  } else {
+    ExpectStressDecayGradientClose(got, want, in, c.seq);
+  }
   if (c.states) {
     ExpectClose(got.final_state, want.final_state, "final_state");
     ExpectAddedClose(got.dinitial_state, want.dinitial_state, in.dinitial0, "dinitial_state");
