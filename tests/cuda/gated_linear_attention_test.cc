@@ -193,5 +193,20 @@ TEST_F(CudaGatedLinearAttentionTest, ResultsDoNotDependOnTheChunk) {
   }
 }
 
+TEST_F(CudaGatedLinearAttentionTest, RepeatedRunsAreBitIdentical) {
+  // No atomics anywhere: the same inputs give the same bits (deterministic mode).
+  const GlaCase c{2, 100, 3, 32, 16, 16, 3.0, true};
+  const GlaInputs in = MakeInputs(c);
+  const GlaOutputs first = RunCuda(c, in);
+  const GlaOutputs second = RunCuda(c, in);
+  EXPECT_EQ(first.out, second.out);
+  EXPECT_EQ(first.final_state, second.final_state);
+  EXPECT_EQ(first.dq, second.dq);
+  EXPECT_EQ(first.dk, second.dk);
+  EXPECT_EQ(first.dv, second.dv);
+  EXPECT_EQ(first.dlog_decay, second.dlog_decay);
+  EXPECT_EQ(first.dinitial_state, second.dinitial_state);
+}
+
 }  // namespace
 }  // namespace flopwise::kernels::cuda

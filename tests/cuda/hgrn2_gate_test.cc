@@ -43,6 +43,11 @@ TEST_F(CudaHgrn2GateTest, GateMatchesCpuBackend) {
   ExpectAddedClose(Download(d_dphi, n), dphi, dphi0, "dphi");
   ExpectAddedClose(Download(d_dlb, dim), dlb, dlb0, "dlower_bound");
   ExpectAddedClose(Download(d_dphi_only, n), dphi, dphi0, "dphi without dlower_bound");
+  // dlower_bound is a two-stage column sum, no atomics: a second call adds the same bits.
+  const std::vector<float> once = Download(d_dlb, dim);
+  float* d_dlb_again = Upload(dlb0);
+  Hgrn2GateBackward(ctx_, d_dphi_only, d_dlb_again, d_dlog_f, d_dk, d_phi, d_lb, rows, dim);
+  EXPECT_EQ(Download(d_dlb_again, dim), once);
 }
 
 TEST_F(CudaHgrn2GateTest, LowerBoundMatchesCpuBackend) {
