@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev
   libopenblas-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-  libcpp-httplib-dev python3-prometheus-client python3-yaml
+  libcpp-httplib-dev python3-prometheus-client
   libpcre2-dev
   openssl libssl-dev
   python3-torch python3-scipy python3-numpy
