@@ -39,6 +39,9 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
       ->capture_default_str();
   app.add_option("--log-level", flags->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  app.add_option("--log-format", flags->log_format,
+                 "text, or json: one JSON object per line (time, level, logger, message)")
+      ->capture_default_str();
 }
 
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags) {

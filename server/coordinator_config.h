@@ -31,6 +31,7 @@ struct CoordinatorFlags {
   int64_t max_runs_per_sweep = kMaxRunsPerSweep;
   int64_t max_pending_runs = static_cast<int64_t>(kDefaultMaxPendingRuns);
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json" (base/logging.h)
 };
 
 // Adds the coordinator's flags, bound to `flags`, and `--config FILE.yaml` to
