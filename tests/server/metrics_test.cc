@@ -255,6 +255,25 @@ TEST_F(MetricsTest, ValuesMatchWhatStatusAndWorkersSay) {
   EXPECT_EQ(previous, 2);
 }
 
+// A drained worker moves from alive to draining, as `flopwise workers` shows it.
+TEST_F(MetricsTest, DrainedWorkerCountsAsDraining) {
+  const std::string worker_id = RunOneOfTwo();
+  v1::SetDrainingRequest drain;
+  drain.set_worker_id(worker_id);
+  drain.set_draining(true);
+  v1::SetDrainingResponse drained;
+  ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
+  ASSERT_TRUE(drained.worker().draining());
+  ASSERT_TRUE(drained.worker().alive());
+  const Samples samples(Scrape());
+  EXPECT_EQ(samples.at("flopwise_workers{condition=\"alive\"}"), 0);
+  EXPECT_EQ(samples.at("flopwise_workers{condition=\"draining\"}"), 1);
+  EXPECT_EQ(samples.at("flopwise_workers{condition=\"lost\"}"), 0);
+  EXPECT_EQ(samples.at("flopwise_rpc_duration_seconds_count{method=\"/flopwise.v1.UserService/"
+                       "SetDraining\"}"),
+            1);
+}
+
 TEST_F(MetricsTest, RefusesRequestsWithoutTheClientToken) {
   httplib::Result none = Get("/metrics", "");
   ASSERT_TRUE(none);
