@@ -114,7 +114,13 @@ TEST(GlooCommunicator, AMissingRankIsADeadlineNamingIt) {
 // a stale address.
 TEST(GlooCommunicator, AReusedRendezvousFolderIsAnErrorOnEveryRank) {
   const std::string dir = MakeTempDir("comm-reused");
-  RunRanks(2, [&](int rank) { ASSERT_TRUE(Join(dir, rank, 2).ok()); });
+  // Both stay until both have joined (a rank that let go at once could close
+  // the connection its peer was still making).
+  RunRanks(2, [&](int rank) {
+    auto comm = Join(dir, rank, 2);
+    ASSERT_TRUE(comm.ok()) << comm.status();
+    ASSERT_TRUE((*comm)->Barrier().ok());
+  });
   std::array<absl::Status, 2> again;
   RunRanks(2, [&](int rank) { again[rank] = Join(dir, rank, 2).status(); });
   for (int rank = 0; rank < 2; ++rank) {
