@@ -2,7 +2,8 @@
 // the gradient all-reduce, the broadcast of rank 0's weights, barriers and
 // the all-gather of weight checksums. One interface, several transports:
 // Gloo over TCP for CPU ranks (MakeGlooCommunicator), a no-op for a run of
-// one process (MakeSingleProcessCommunicator), NCCL for GPU ranks later.
+// one process (MakeSingleProcessCommunicator), NCCL for GPU ranks
+// (MakeNcclCommunicator in nccl_communicator.h, on device memory).
 //
 // Every rank must call the same collectives in the same order with the same
 // sizes. A collective that cannot finish (a peer died, a link is cut, a peer

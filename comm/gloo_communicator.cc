@@ -137,16 +137,7 @@ class GlooCommunicator final : public Communicator {
 absl::StatusOr<std::unique_ptr<Communicator>> MakeGlooCommunicator(KeyValueStore& store, int rank,
                                                                    int world_size,
                                                                    const GlooOptions& options) {
-  if (world_size < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("world size: must be ≥ 1, got ", world_size));
-  }
-  if (rank < 0 || rank >= world_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rank: ", rank, " is not in [0, world size ", world_size, ")"));
-  }
-  if (options.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("timeout: must be positive");
-  }
+  if (absl::Status s = CheckRankArguments(rank, world_size, options.timeout); !s.ok()) return s;
   if (absl::Status s = CheckPeersMatch(store, rank, world_size, options.config, options.timeout);
       !s.ok()) {
     return s;

@@ -106,6 +106,20 @@ std::string Differences(const Config& theirs, const Config& ours) {
 
 }  // namespace
 
+absl::Status CheckRankArguments(int rank, int world_size, absl::Duration timeout) {
+  if (world_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("world size: must be ≥ 1, got ", world_size));
+  }
+  if (rank < 0 || rank >= world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank: ", rank, " is not in [0, world size ", world_size, ")"));
+  }
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeout: must be positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckPeersMatch(KeyValueStore& store, int rank, int world_size, const Config& config,
                              absl::Duration timeout) {
   if (absl::Status s = store.Set(KeyOf(rank), Encode(world_size, config)); !s.ok()) {

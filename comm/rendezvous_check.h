@@ -14,6 +14,11 @@
 
 namespace flopwise::comm {
 
+// The arguments every communicator's constructor takes: InvalidArgument
+// naming the field for a world size below 1, a rank outside [0, world_size)
+// or a timeout that is not positive.
+absl::Status CheckRankArguments(int rank, int world_size, absl::Duration timeout);
+
 // Publishes this rank's entry (marked with a random launch id, so a store an
 // earlier launch used fails this Set), then reads every other rank's (waiting up to
 // `timeout` for each). DeadlineExceeded naming the rank that never published;
