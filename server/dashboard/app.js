@@ -193,7 +193,7 @@ async function runPage(page, runId) {
   let afterStep = 0;
   let finalFetch = false;
   refreshEvery(async () => {
-    const [{run}, metrics, {rows: checkpoints}] = await Promise.all([
+    const [{run}, metrics, {checkpoints}] = await Promise.all([
         api(`/api/runs/${runId}`), api(`/api/runs/${runId}/metrics?after_step=${afterStep}`),
         api(`/api/runs/${runId}/checkpoints`)]);
     setCrumbs(["sweeps", "#/"], [`sweep ${run.sweep_id}`, `#/sweeps/${run.sweep_id}`],
@@ -243,7 +243,7 @@ async function scalingPage(page, sweepId) {
     event.preventDefault();
     showOptimal(sweepId, budget.value.trim(), optimal).catch(handleError);
   });
-  const [{rows}, fit] = await Promise.all([
+  const [{checkpoints}, fit] = await Promise.all([
       api(`/api/sweeps/${sweepId}/checkpoints`),
       api(`/api/sweeps/${sweepId}/fit`).catch((error) => {
         if (error instanceof AuthError) throw error;
@@ -256,7 +256,7 @@ async function scalingPage(page, sweepId) {
   // loss reached at or below each compute (the fit's default, "pareto").
   const byRun = new Map();
   const byArch = new Map();
-  for (const row of rows) {
+  for (const row of checkpoints) {
     const loss = validation ? row.checkpoint.validation_loss : row.checkpoint.loss;
     const point = [row.checkpoint.flops, loss];
     if (!(point[0] > 0 && loss > 0)) continue;

@@ -225,7 +225,9 @@ TEST_F(DashboardHttpTest, ErrorsAreHttpStatusesWithTheRpcMessage) {
   const Json fit = GetJson(sweep + "/fit", 409);
   EXPECT_EQ(fit["code"], "FAILED_PRECONDITION");
   EXPECT_NE(fit["message"].get<std::string>().find("no checkpoints"), std::string::npos);
-  EXPECT_EQ(GetJson(sweep + "/checkpoints")["rows"].size(), 0u);
+  const Json checkpoints = GetJson(sweep + "/checkpoints");
+  ASSERT_TRUE(checkpoints["checkpoints"].is_array());
+  EXPECT_EQ(checkpoints["checkpoints"].size(), 0u);
 }
 
 TEST_F(DashboardHttpTest, ThePagesAreServedWithoutTheToken) {

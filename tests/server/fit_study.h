@@ -35,6 +35,7 @@ class FitStudy {
 
   bool ok() const { return server_ != nullptr; }
   int port() const;
+  CoordinatorServer* server() { return server_.get(); }
   const std::filesystem::path& dir() const { return dir_; }
   std::string db_path() const { return (dir_ / "coordinator.db").string(); }
   // A file holding the client token (for the CLI).
