@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   libopenblas-dev
   libgloo-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev python3-prometheus-client python3-yaml
   libpcre2-dev
   openssl libssl-dev
   python3-torch python3-scipy python3-numpy

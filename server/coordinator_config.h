@@ -16,6 +16,7 @@ namespace flopwise::server {
 
 struct CoordinatorFlags {
   std::string listen = "127.0.0.1:7450";
+  std::string metrics_listen;  // empty: no /metrics
   std::string db;
   std::string checkpoint_root;  // empty: "checkpoints" beside the database
   std::string client_token_file;
