@@ -20,7 +20,7 @@ DEBIAN_PACKAGES=(
   openssl libssl-dev
   python3-torch python3-scipy python3-numpy
   nodejs npm
-  libcpp-httplib-dev chromium
+  chromium
   clang-format clang
   librsvg2-dev libcairo2-dev libxml2-utils
 )

@@ -34,10 +34,7 @@ void ServeAsset(std::string_view name, httplib::Response& response) {
 }  // namespace
 
 void MountDashboard(const DashboardApi* api, httplib::Server* server) {
-  server->Get("/", [](const httplib::Request&, httplib::Response& response) {
-    response.set_redirect("/dashboard/");
-  });
-  server->Get("/dashboard/", [](const httplib::Request&, httplib::Response& response) {
+  server->Get(kDashboardPagesPrefix, [](const httplib::Request&, httplib::Response& response) {
     ServeAsset("index.html", response);
   });
   server->Get(R"(/dashboard/([A-Za-z0-9_.-]+))",

@@ -12,10 +12,14 @@ class Server;
 
 namespace flopwise::server {
 
-// Adds to `server`: GET / (redirects to /dashboard/), GET /dashboard/ and
-// /dashboard/NAME (the embedded pages), and GET /api/... (DashboardApi, which
-// checks the token: 401 without `Authorization: Bearer <client token>`, 403
-// for the worker token). `api` must outlive the server.
+// Where the pages and the API live (the token check of an HttpServer skips them).
+inline constexpr char kDashboardPagesPrefix[] = "/dashboard/";
+inline constexpr char kDashboardApiPrefix[] = "/api/";
+
+// Adds to `server`: GET /dashboard/ and /dashboard/NAME (the embedded pages),
+// and GET /api/... (DashboardApi, which checks the token: 401 without
+// `Authorization: Bearer <client token>`, 403 for the worker token). `api`
+// must outlive the server.
 void MountDashboard(const DashboardApi* api, httplib::Server* server);
 
 }  // namespace flopwise::server

@@ -8,7 +8,6 @@
 // trains and that the scaling view draws its runs and answers a budget; it
 // writes its screenshots to FLOPWISE_DASHBOARD_OUTPUT_DIR and prints their paths.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,11 +17,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 
-#include "server/dashboard_api.h"
-#include "server/dashboard_http.h"
-#include "server/user_service.h"
 #include "tests/integration/test_paths.h"
 #include "tests/server/fit_study.h"
 #include "worker/daemon/child_process.h"
@@ -73,7 +68,7 @@ constexpr char kLiveSpec[] =
 TEST(DashboardBrowserTest, PagesRenderARealSweepAndACurveGrows) {
   if (const std::string missing = MissingTool(); !missing.empty()) GTEST_SKIP() << missing;
   TempDir dir;
-  FitStudy study(fs::path(dir.Sub("coordinator")));
+  FitStudy study(fs::path(dir.Sub("coordinator")), /*serve_http=*/true);
   ASSERT_TRUE(study.ok());
   // The finished sweep of the scaling view: two architectures, five sizes.
   const int64_t fitted = study.Submit("scaling", "llama, tnl", "cpu-1, cpu-2, cpu-3, cpu-4, cpu-5");
@@ -87,15 +82,6 @@ TEST(DashboardBrowserTest, PagesRenderARealSweepAndACurveGrows) {
   const grpc::Status submitted =
       study.users().SubmitSweep(FitStudy::Context().get(), submit, &live);
   ASSERT_TRUE(submitted.ok()) << submitted.error_message();
-
-  server::TokenAuth auth(server::testing::kClientToken, server::testing::kWorkerToken);
-  server::UserServiceImpl service(study.server()->scheduler());
-  server::DashboardApi api(&service, &auth);
-  httplib::Server http;
-  server::MountDashboard(&api, &http);
-  const int http_port = http.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(http_port, 0);
-  std::thread serving([&http] { http.listen_after_bind(); });
 
   std::ofstream(dir.Sub("worker.token")) << server::testing::kWorkerToken << "\n";
   fs::permissions(dir.Sub("worker.token"), fs::perms::owner_read | fs::perms::owner_write);
@@ -130,7 +116,7 @@ TEST(DashboardBrowserTest, PagesRenderARealSweepAndACurveGrows) {
   workerd::SpawnOptions script;
   script.argv = {"/usr/bin/node",
                  std::string(FLOPWISE_SOURCE_DIR) + "/tests/integration/dashboard_browser.cjs"};
-  script.env = {{"DASHBOARD_URL", "http://127.0.0.1:" + std::to_string(http_port)},
+  script.env = {{"DASHBOARD_URL", "http://127.0.0.1:" + std::to_string(study.http_port())},
                 {"CLIENT_TOKEN", server::testing::kClientToken},
                 {"LIVE_SWEEP", std::to_string(live.sweep_id())},
                 {"FITTED_SWEEP", std::to_string(fitted)},
@@ -149,8 +135,6 @@ TEST(DashboardBrowserTest, PagesRenderARealSweepAndACurveGrows) {
 
   (*worker_process)->Signal(SIGTERM);
   (*worker_process)->Wait();
-  http.stop();
-  serving.join();
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The dashboard's JSON API and pages over real HTTP on loopback, answered by a
-// real coordinator (gRPC on an ephemeral port, a temporary SQLite file) whose
+// The dashboard's JSON API and pages on a real coordinator's HTTP port
+// (metrics_listen; gRPC on an ephemeral port, a temporary SQLite file) whose
 // one run a worker stub has leased and reported steps 1..5 of.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -12,13 +12,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "flopwise/v1/user_service.grpc.pb.h"
 #include "flopwise/v1/worker_service.grpc.pb.h"
 #include "server/coordinator_server.h"
-#include "server/dashboard_api.h"
-#include "server/dashboard_http.h"
 
 namespace flopwise::server {
 namespace {
@@ -50,6 +47,7 @@ class DashboardHttpTest : public ::testing::Test {
     options.db_path = (dir_ / "coordinator.db").string();
     options.client_token = kClientToken;
     options.worker_token = kWorkerToken;
+    options.metrics_listen = "127.0.0.1:0";
     auto coordinator = CoordinatorServer::Start(options);
     ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     coordinator_ = std::move(*coordinator);
@@ -58,19 +56,11 @@ class DashboardHttpTest : public ::testing::Test {
     user_ = v1::UserService::NewStub(channel);
     worker_ = v1::WorkerService::NewStub(channel);
 
-    auth_ = std::make_unique<TokenAuth>(kClientToken, kWorkerToken);
-    service_ = std::make_unique<UserServiceImpl>(coordinator_->scheduler());
-    api_ = std::make_unique<DashboardApi>(service_.get(), auth_.get());
-    MountDashboard(api_.get(), &http_);
-    http_port_ = http_.bind_to_any_port("127.0.0.1");
+    http_port_ = coordinator_->metrics_port();
     ASSERT_GT(http_port_, 0);
-    http_thread_ = std::thread([this] { http_.listen_after_bind(); });
-    while (!http_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   void TearDown() override {
-    http_.stop();
-    if (http_thread_.joinable()) http_thread_.join();
     coordinator_.reset();
     fs::remove_all(dir_);
   }
@@ -136,12 +126,7 @@ class DashboardHttpTest : public ::testing::Test {
   std::unique_ptr<CoordinatorServer> coordinator_;
   std::unique_ptr<v1::UserService::Stub> user_;
   std::unique_ptr<v1::WorkerService::Stub> worker_;
-  std::unique_ptr<TokenAuth> auth_;
-  std::unique_ptr<UserServiceImpl> service_;
-  std::unique_ptr<DashboardApi> api_;
-  httplib::Server http_;
   int http_port_ = 0;
-  std::thread http_thread_;
   int64_t sweep_id_ = 0;
   int64_t run_id_ = 0;
   std::string worker_id_;
@@ -246,10 +231,25 @@ TEST_F(DashboardHttpTest, ThePagesAreServedWithoutTheToken) {
   httplib::Result unknown = Get("/dashboard/secrets.txt", "");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
-  httplib::Result root = Get("/", "");
-  ASSERT_TRUE(root);
-  EXPECT_EQ(root->status, 302);
-  EXPECT_EQ(root->get_header_value("Location"), "/dashboard/");
+}
+
+TEST_F(DashboardHttpTest, OnlyTheDashboardsPathsSkipThePortsTokenCheck) {
+  for (const std::string path : {"/metrics", "/"}) {
+    httplib::Result result = Get(path, "");
+    ASSERT_TRUE(result) << path;
+    EXPECT_EQ(result->status, 401) << path << ": " << result->body;
+  }
+  // Paths that start like the dashboard's and lead elsewhere: the API's own
+  // check refuses, or nothing serves them.
+  for (const std::string path : {"/api/../metrics", "/dashboard/../metrics"}) {
+    httplib::Result result = Get(path, "");
+    ASSERT_TRUE(result) << path;
+    EXPECT_TRUE(result->status == 401 || result->status == 404) << path << ": " << result->status;
+    EXPECT_EQ(result->body.find("flopwise_"), std::string::npos) << path << ": " << result->body;
+  }
+  httplib::Result metrics = Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
 }
 
 }  // namespace
