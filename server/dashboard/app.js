@@ -83,19 +83,24 @@ function showError(page, error) {
 }
 
 // Calls `draw` now and every REFRESH_MS while the page is shown and `draw`
-// returns true (it returns false once nothing can change any more).
+// returns true (it returns false once nothing can change any more). An error
+// other than a refused token is shown above the page, which keeps refreshing
+// (the coordinator may be restarting).
 function refreshEvery(draw) {
   const mine = generation;
   const tick = async () => {
     if (mine !== generation) return;
-    let again = false;
+    let again = true;
+    let problem = "";
     try {
       again = await draw();
     } catch (error) {
-      handleError(error);
-      return;
+      if (error instanceof AuthError) return handleError(error);
+      problem = `${error.message} (retrying every ${REFRESH_MS / 1000} s)`;
     }
-    if (again && mine === generation) timer = setTimeout(tick, REFRESH_MS);
+    if (mine !== generation) return;
+    document.getElementById("refresh-error").textContent = problem;
+    if (again) timer = setTimeout(tick, REFRESH_MS);
   };
   tick();
 }
@@ -336,6 +341,7 @@ async function showOptimal(sweepId, budget, container) {
 function showLogin(message) {
   document.getElementById("login").hidden = false;
   document.getElementById("page").replaceChildren();
+  document.getElementById("refresh-error").textContent = "";
   document.getElementById("sign-out").hidden = true;
   document.getElementById("auth-error").textContent = message || "";
   document.getElementById("token").focus();
@@ -346,6 +352,7 @@ function route() {
   clearTimeout(timer);
   if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin("");
   document.getElementById("login").hidden = true;
+  document.getElementById("refresh-error").textContent = "";
   document.getElementById("sign-out").hidden = false;
   const page = document.getElementById("page");
   page.replaceChildren();
