@@ -31,7 +31,7 @@ async function main() {
                                          args: ["--no-sandbox", "--disable-gpu"]});
   try {
     page = await browser.newPage({viewport: {width: 1280, height: 900}});
-    page.setDefaultTimeout(30000);
+    page.setDefaultTimeout(60000);
     page.on("pageerror", (error) => console.log(`page error: ${error.message}`));
 
     // A wrong token is refused with a clear message, and no data is shown.

@@ -57,12 +57,13 @@ std::string MissingTool() {
   return "";
 }
 
-// Two llama runs of 400 steps of 256 tokens at ~100 ms a step with the stand-in trainer.
+// Two llama runs of 1,200 steps of 256 tokens at ~100 ms a step with the stand-in
+// trainer: still training when the test ends, however slow the machine.
 constexpr char kLiveSpec[] =
     "name: live\nmax_attempts: 2\nseed: 1\nvocab: 256\n"
     "data:\n  path: /nonexistent/not-read-by-the-stand-in\n"
     "architectures: [llama]\nsizes: [cpu-1, cpu-2]\ncontexts: [64]\nbatch_tokens: 256\n"
-    "tokens: 102400\ncheckpoint:\n  every_tokens: 25600\nlog_every_steps: 1\n"
+    "tokens: 307200\ncheckpoint:\n  every_tokens: 76800\nlog_every_steps: 1\n"
     "optimizer:\n  lr: 1e-3\nresources:\n  cpu_cores: 1\n";
 
 TEST(DashboardBrowserTest, PagesRenderARealSweepAndACurveGrows) {
