@@ -13,6 +13,7 @@
 #include "base/repeated_error_log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "server/dashboard_http.h"
 #include "server/listen_address.h"
 #include "server/tls_files.h"
 
@@ -152,10 +153,15 @@ absl::Status CoordinatorServer::ServeMetrics() {
     if (!text.ok()) return HttpResponse{.status = 500, .body = text.status().ToString()};
     return HttpResponse{.content_type = kPrometheusContentType, .body = *std::move(text)};
   };
-  const HttpServerOptions http{.listen = options_.metrics_listen,
-                               .flag = "metrics-listen",
-                               .tls_cert_path = options_.tls_cert_path,
-                               .tls_key_path = options_.tls_key_path};
+  dashboard_ = std::make_unique<DashboardApi>(user_service_.get(), auth_.get());
+  const HttpServerOptions http{
+      .listen = options_.metrics_listen,
+      .flag = "metrics-listen",
+      .tls_cert_path = options_.tls_cert_path,
+      .tls_key_path = options_.tls_key_path,
+      .mount_self_checked =
+          [api = dashboard_.get()](httplib::Server* server) { MountDashboard(api, server); },
+      .self_checked_prefixes = {kDashboardPagesPrefix, kDashboardApiPrefix}};
   ASSIGN_OR_RETURN(http_, HttpServer::Start(http, auth_.get(), {HttpRoute{"/metrics", page}}));
   return absl::OkStatus();
 }

@@ -3,7 +3,7 @@
 // Owns the store, the scheduler, both gRPC services behind token checks (plus
 // health checking and reflection, which are open) and the lease reaper thread, which also writes
 // heartbeats behind (Scheduler::StoreLiveness); and, with metrics_listen, the
-// HTTP port of /metrics behind the client token.
+// HTTP port of /metrics and the dashboard behind the client token.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/authorized_service.h"
 #include "server/coordinator_metrics.h"
+#include "server/dashboard_api.h"
 #include "server/http_server.h"
 #include "server/rpc_latencies.h"
 #include "server/scheduler.h"
@@ -30,7 +31,7 @@ namespace flopwise::server {
 
 struct CoordinatorOptions {
   std::string listen = "127.0.0.1:7450";  // HOST:PORT; port 0 picks a free one
-  // HOST:PORT of the HTTP port serving /metrics (server/http_server.h); empty: none.
+  // HOST:PORT of the HTTP port serving /metrics and the dashboard; empty: none.
   std::string metrics_listen;
   std::string db_path;
   std::string checkpoint_root;  // empty: "checkpoints" beside the database
@@ -90,7 +91,8 @@ class CoordinatorServer {
   std::unique_ptr<AuthorizedService> authorized_user_service_;
   std::unique_ptr<AuthorizedService> authorized_worker_service_;
   std::unique_ptr<CoordinatorMetrics> metrics_;
-  std::unique_ptr<HttpServer> http_;  // serves metrics_; null without metrics_listen
+  std::unique_ptr<DashboardApi> dashboard_;  // served by http_ beside metrics_
+  std::unique_ptr<HttpServer> http_;         // serves metrics_; null without metrics_listen
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -69,7 +69,12 @@ class HttpServer::Impl {
     server_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
     server_->set_read_timeout(kReadTimeoutSeconds, 0);
     server_->set_pre_routing_handler(
-        [auth](const httplib::Request& request, httplib::Response& response) {
+        [auth, open = options.self_checked_prefixes](const httplib::Request& request,
+                                                     httplib::Response& response) {
+          for (const std::string& prefix : open) {
+            if (request.path.starts_with(prefix))
+              return httplib::Server::HandlerResponse::Unhandled;
+          }
           std::optional<HttpResponse> refusal = Refusal(request, *auth);
           if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
           Send(*refusal, response);
@@ -81,6 +86,7 @@ class HttpServer::Impl {
         Send(handler(), response);
       });
     }
+    if (options.mount_self_checked) options.mount_self_checked(server_.get());
     server_->set_logger([](const httplib::Request& request, const httplib::Response& response) {
       spdlog::debug("http: {} {} from {}: {}", request.method, request.path, request.remote_addr,
                     response.status);

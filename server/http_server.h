@@ -1,8 +1,9 @@
 // HttpServer: the coordinator's HTTP port (`--metrics-listen`), which serves
-// read-only pages (/metrics; the dashboard later) behind the client token:
-// every request must carry `Authorization: Bearer <client token>`, else 401
-// (403 for the worker token). Only GET routes; an unknown path is 404. HTTPS
-// when given a certificate and key (the coordinator's --tls-cert/--tls-key).
+// read-only pages (/metrics; the dashboard, server/dashboard_http.h) behind
+// the client token: every request must carry `Authorization: Bearer <client
+// token>`, else 401 (403 for the worker token), except under the prefixes of
+// routes that check it themselves. Only GET routes; an unknown path is 404.
+// HTTPS when given a certificate and key (the coordinator's --tls-cert/--tls-key).
 #pragma once
 
 #include <functional>
@@ -13,6 +14,10 @@
 
 #include "absl/status/statusor.h"
 #include "server/auth.h"
+
+namespace httplib {
+class Server;
+}
 
 namespace flopwise::server {
 
@@ -27,6 +32,12 @@ struct HttpServerOptions {
   std::string flag;           // the flag that gave `listen`, named in errors
   std::string tls_cert_path;  // PEM files; both set: serve HTTPS
   std::string tls_key_path;
+  // Routes mounted on the cpp-httplib server as they are, which check the
+  // token themselves where they need one (the dashboard's pages need none):
+  // requests whose path starts with one of `self_checked_prefixes` skip the
+  // server's check.
+  std::function<void(httplib::Server*)> mount_self_checked;
+  std::vector<std::string> self_checked_prefixes;
 };
 
 struct HttpRoute {
