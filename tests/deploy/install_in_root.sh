@@ -63,6 +63,11 @@ expect_stat /etc/flopwise/tokens "root:flopwise 750"
 expect_stat /etc/flopwise/coordinator.yaml "root:root 644"
 expect_stat /usr/bin/flopwise-coordinator "root:root 755"
 
+echo "== the installed data folder"
+ids=$(echo "hello world" | flopwise data encode --tokenizer cl100k_base 2>&1) ||
+  fail "flopwise data encode: $ids"
+[[ "$ids" == "15339 1917 198" ]] || fail "cl100k_base encodes 'hello world' as $ids"
+
 echo "== the token recipe of docs/operations.md"
 bash -euo pipefail /tmp/t/token-recipe.sh
 for role in client worker; do

