@@ -62,6 +62,8 @@ install(FILES deploy/config/coordinator.yaml deploy/config/worker.yaml DESTINATI
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} PERMISSIONS ${_flopwise_file_permissions})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
         FILE_PERMISSIONS ${_flopwise_file_permissions})
+install(DIRECTORY examples/sweeps DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        FILE_PERMISSIONS ${_flopwise_file_permissions} FILES_MATCHING PATTERN "*.yaml")
 install(FILES deploy/kubernetes/flopwise.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/kubernetes
         PERMISSIONS ${_flopwise_file_permissions})
 install(FILES deploy/container/Dockerfile DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/container

@@ -102,12 +102,44 @@ as_flopwise flopwise-worker --config /etc/flopwise/worker.yaml \
   --coordinator "127.0.0.1:$port" >/tmp/t/worker.log 2>&1 &
 worker=$!
 pids+=("$worker")
-workers() {
-  flopwise workers --json --coordinator "127.0.0.1:$port" \
-    --token-file /etc/flopwise/tokens/client.token | grep -q '"hostname"'
-}
+export FLOPWISE_COORDINATOR="127.0.0.1:$port" FLOPWISE_TOKEN_FILE=/etc/flopwise/tokens/client.token
+workers() { flopwise workers --json | grep -q '"hostname"'; }
 wait_for workers || fail "no worker registered: $(cat /tmp/t/worker.log)"
 [[ -s /var/lib/flopwise/worker/worker-id ]] || fail "the worker kept no id in its work dir"
+
+echo "== a sweep trains on the installed worker (docs/operations.md's walkthrough, smaller)"
+mkdir -p /srv/study
+cd /srv/study
+flopwise data prepare --tokenizer byte --input brown --out data/brown-bytes >/dev/null ||
+  fail "flopwise data prepare --input brown failed with the installed corpus"
+# cpu-demo.yaml (installed in /usr/share/doc/flopwise/examples/sweeps) cut to one run.
+[[ -f /usr/share/doc/flopwise/examples/sweeps/cpu-demo.yaml ]] || fail "the example sweeps are missing"
+cat >tiny.yaml <<'SPEC'
+name: package-test
+max_attempts: 1
+seed: 1
+vocab: 264
+data:
+  path: data/brown-bytes/train
+architectures: [llama]
+sizes: [cpu-1]
+contexts: [128]
+tokens: 8192
+batch_tokens: 4096
+checkpoint:
+  every_tokens: 4096
+log_every_steps: 1
+optimizer: {name: adamw, lr: 1e-3, weight_decay: 0.1, beta1: 0.9, beta2: 0.95, schedule: constant}
+resources:
+  cpu_cores: 1
+SPEC
+sweep=$(flopwise submit tiny.yaml --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["sweep_id"])') ||
+  fail "flopwise submit failed"
+timeout 240 flopwise status "$sweep" --watch >/tmp/t/watch.log 2>&1 ||
+  fail "the sweep did not complete: $(tail -5 /tmp/t/watch.log) $(tail -20 /tmp/t/worker.log)"
+checkpoints=$(find /var/lib/flopwise/checkpoints -user flopwise -type f | wc -l)
+((checkpoints > 0)) || fail "no checkpoint files of the flopwise user under /var/lib/flopwise/checkpoints"
+cd /
 kill -TERM "$worker"
 wait "$worker" || fail "the worker exited $? on SIGTERM: $(cat /tmp/t/worker.log)"
 kill -TERM "${pids[0]}"

@@ -165,7 +165,8 @@ def check_files(root):
         path = root + conffile
         check(os.path.isfile(path) and mode_of(path) == 0o644, f"{conffile}: missing or not 0644")
     for doc in ("README.md", "docs/operations.md", "examples/kubernetes/flopwise.yaml",
-                "examples/slurm/flopwise-worker.sbatch", "examples/container/Dockerfile"):
+                "examples/slurm/flopwise-worker.sbatch", "examples/container/Dockerfile",
+                "examples/sweeps/cpu-demo.yaml"):
         check(os.path.isfile(os.path.join(root, "usr/share/doc/flopwise", doc)), f"doc {doc} missing")
     # The data folder of the installed programs (worker/data/data_dir.h).
     for data in ("tokenizers/cl100k_base.tiktoken", "tokenizers/o200k_base.tiktoken",
