@@ -116,7 +116,7 @@ flopwise data prepare --tokenizer byte --input brown --out data/brown-bytes >/de
 [[ -f /usr/share/doc/flopwise/examples/sweeps/cpu-demo.yaml ]] || fail "the example sweeps are missing"
 cat >tiny.yaml <<'SPEC'
 name: package-test
-max_attempts: 1
+max_attempts: 2
 seed: 1
 vocab: 264
 data:
@@ -135,8 +135,14 @@ resources:
 SPEC
 sweep=$(flopwise submit tiny.yaml --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["sweep_id"])') ||
   fail "flopwise submit failed"
-timeout 240 flopwise status "$sweep" --watch >/tmp/t/watch.log 2>&1 ||
-  fail "the sweep did not complete: $(tail -5 /tmp/t/watch.log) $(tail -20 /tmp/t/worker.log)"
+if ! timeout 240 flopwise status "$sweep" --watch >/tmp/t/watch.log 2>&1; then
+  tail -5 /tmp/t/watch.log >&2
+  flopwise runs --sweep "$sweep" >&2 || true
+  flopwise run 1 >&2 || true
+  tail -20 /tmp/t/worker.log >&2
+  tail -20 /var/lib/flopwise/worker/logs/* >&2 || true
+  fail "the sweep did not complete"
+fi
 checkpoints=$(find /var/lib/flopwise/checkpoints -user flopwise -type f | wc -l)
 ((checkpoints > 0)) || fail "no checkpoint files of the flopwise user under /var/lib/flopwise/checkpoints"
 cd /

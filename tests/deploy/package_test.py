@@ -3,7 +3,9 @@
   build     scripts/package.sh BUILD PACKAGE_DIR: the .deb (the fixture of the others)
   contents  dpkg-deb -x / -e into a scratch folder: files, modes, conffiles,
             control fields, Depends covering every library the programs load,
-            maintainer scripts, loopback-only configs, systemd-analyze verify
+            maintainer scripts, loopback-only configs
+  units     systemd-analyze verify and security of the unpacked units (exit 77,
+            skip, where systemd-analyze is missing)
   install   the maintainer scripts for real (dpkg -i, reinstall over a changed
             config, -r, -P) in a throwaway root: an overlay of / in a private
             mount namespace, chrooted (install_in_root.sh); exit 77 (skip) where
@@ -137,7 +139,6 @@ def contents(args):
         check_files(root)
         check_control(root, control, args.version, arch)
         check_configs(root)
-        verify_units(root)
     if failures:
         sys.exit(f"{len(failures)} problem(s) in {deb}")
     print(f"{deb}: contents, modes and control fields as expected")
@@ -231,36 +232,42 @@ def check_configs(root):
                 check(value.startswith("/etc/flopwise/tokens/"), f"{key}: {value} outside tokens/")
 
 
-def verify_units(root):
+def units(args):
     """systemd-analyze verify against the installed paths: the unpacked tree
     as the root, with this machine's own units (sysinit.target, ...) added."""
     if shutil.which("systemd-analyze") is None:
-        print("note: systemd-analyze is not installed (the systemd package); units not verified")
-        return
+        print("skipped: systemd-analyze is not installed (the systemd package, not installed by "
+              "scripts/install-deps.sh: it is the init system, not a light dependency)")
+        sys.exit(SKIP)
     host_units = next((d for d in ("/usr/lib/systemd/system", "/lib/systemd/system")
                        if os.path.isfile(os.path.join(d, "sysinit.target"))), None)
     if host_units is None:
-        print("note: this machine has no systemd units to verify against; units not verified")
-        return
+        print("skipped: this machine has no systemd units (sysinit.target) to verify against")
+        sys.exit(SKIP)
     with tempfile.TemporaryDirectory(prefix="flopwise-verify-") as verify_root:
-        shutil.copytree(root, verify_root, symlinks=True, dirs_exist_ok=True)
+        result = run(["dpkg-deb", "-x", the_package(args.package_dir), verify_root])
+        if result.returncode != 0:
+            sys.exit(f"dpkg-deb -x failed: {result.stderr}")
         unit_dir = os.path.join(verify_root, "usr/lib/systemd/system")
         for name in os.listdir(host_units):
             source, target = os.path.join(host_units, name), os.path.join(unit_dir, name)
             if not os.path.lexists(target) and not os.path.isdir(source):
                 shutil.copy2(source, target, follow_symlinks=False)
-        units = [os.path.join(unit_dir, unit) for unit in UNITS]
-        result = run(["systemd-analyze", "verify", f"--root={verify_root}", *units])
+        unit_files = [os.path.join(unit_dir, unit) for unit in UNITS]
+        result = run(["systemd-analyze", "verify", f"--root={verify_root}", *unit_files])
         output = (result.stdout + result.stderr).strip()
         check(result.returncode == 0 and "flopwise" not in output,
               f"systemd-analyze verify: exit {result.returncode}: {output}")
         # Hardening: an exposure of at most 5.0 ("OK") each (8.7 and 9.0 before).
-        for unit in units:
+        for unit in unit_files:
             result = run(["systemd-analyze", "security", "--offline=true", "--threshold=50",
                           f"--root={verify_root}", unit])
             lines = (result.stdout + result.stderr).strip().splitlines()
             print(lines[-1] if lines else f"{unit}: no output")
             check(result.returncode == 0, f"systemd-analyze security {unit}: exposure above 5.0")
+    if failures:
+        sys.exit(f"{len(failures)} problem(s) in the units")
+    print("the units verify at the installed paths")
 
 
 def install(args):
@@ -303,13 +310,13 @@ def token_recipe(operations_md):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["build", "contents", "install"])
+    parser.add_argument("mode", choices=["build", "contents", "units", "install"])
     parser.add_argument("--source", required=True)
     parser.add_argument("--build", required=True)
     parser.add_argument("--package-dir", required=True)
     parser.add_argument("--version")
     args = parser.parse_args()
-    {"build": build, "contents": contents, "install": install}[args.mode](args)
+    {"build": build, "contents": contents, "units": units, "install": install}[args.mode](args)
     if failures:
         sys.exit(f"{len(failures)} problem(s)")
 
