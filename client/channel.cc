@@ -39,18 +39,23 @@ std::string FromEnv(const std::string& flag_value, const char* env_name) {
 }  // namespace
 
 absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags) {
-  ConnectOptions options;
-  options.coordinator = FromEnv(flags.coordinator, kCoordinatorEnv);
-  if (options.coordinator.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--coordinator: not given (nor ", kCoordinatorEnv, ")"));
-  }
+  ASSIGN_OR_RETURN(ConnectOptions options, ResolveTokenlessConnectOptions(flags));
   const std::string token_file = FromEnv(flags.token_file, kTokenFileEnv);
   if (token_file.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--token-file: not given (nor ", kTokenFileEnv, ")"));
   }
   ASSIGN_OR_RETURN(options.token, ReadTokenFile(token_file, "--token-file"));
+  return options;
+}
+
+absl::StatusOr<ConnectOptions> ResolveTokenlessConnectOptions(const ConnectFlags& flags) {
+  ConnectOptions options;
+  options.coordinator = FromEnv(flags.coordinator, kCoordinatorEnv);
+  if (options.coordinator.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--coordinator: not given (nor ", kCoordinatorEnv, ")"));
+  }
   const std::string ca_file = FromEnv(flags.tls_ca_file, kTlsCaEnv);
   options.tls = flags.tls || !ca_file.empty();
   if (!ca_file.empty()) {

@@ -40,6 +40,10 @@ struct ConnectOptions {
 // flag when the coordinator or the token file is given nowhere.
 absl::StatusOr<ConnectOptions> ResolveConnectOptions(const ConnectFlags& flags);
 
+// The same without the token (an empty one), for the calls that need none
+// (gRPC health checking): flags.token_file is not read.
+absl::StatusOr<ConnectOptions> ResolveTokenlessConnectOptions(const ConnectFlags& flags);
+
 // A channel to options.coordinator (lazy: it connects on the first call).
 // Thread-safe.
 std::shared_ptr<grpc::Channel> MakeChannel(const ConnectOptions& options);

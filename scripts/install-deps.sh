@@ -23,6 +23,8 @@ DEBIAN_PACKAGES=(
   chromium
   clang-format clang
   librsvg2-dev libcairo2-dev libxml2-utils
+  # the Debian package (scripts/package.sh) and its tests (tests/deploy)
+  file adduser python3-yaml
 )
 
 missing=()

@@ -1,6 +1,10 @@
 #include "server/coordinator_config.h"
 
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
 #include <cmath>
+#include <string_view>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -8,6 +12,45 @@
 #include "base/yaml_config.h"
 
 namespace flopwise::server {
+namespace {
+
+// Whether `listen` (HOST:PORT, [IPV6]:PORT or unix:PATH) is reachable from
+// this machine only. A malformed address counts as not loopback; the server
+// names its error when it starts.
+bool IsLoopback(std::string_view listen) {
+  if (listen.starts_with("unix:")) return true;
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = listen.substr(0, colon);
+  if (host == "localhost") return true;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    in6_addr address;
+    const std::string ipv6(host.substr(1, host.size() - 2));
+    return ::inet_pton(AF_INET6, ipv6.c_str(), &address) == 1 && IN6_IS_ADDR_LOOPBACK(&address);
+  }
+  in_addr address;
+  return ::inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 &&
+         (ntohl(address.s_addr) >> 24) == 127;
+}
+
+// Tokens travel in every call's metadata: in clear text unless TLS is on.
+absl::Status CheckTransportSecurity(const CoordinatorFlags& flags) {
+  if (!flags.tls_cert.empty() || IsLoopback(flags.listen)) return absl::OkStatus();
+  if (!flags.allow_insecure) {
+    return absl::FailedPreconditionError(
+        Cat("listen: ", flags.listen,
+            " is not a loopback address and TLS is off, so tokens would cross the network in "
+            "clear text; set --tls-cert and --tls-key, listen on 127.0.0.1, or pass "
+            "--allow-insecure"));
+  }
+  spdlog::warn(
+      "listen: {} is not a loopback address and TLS is off (--allow-insecure): every token "
+      "and sweep crosses the network in clear text",
+      flags.listen);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
   UseYamlConfig(app);
@@ -22,6 +65,8 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
   app.add_option("--worker-token-file", flags->worker_token_file, "file holding the worker token");
   app.add_option("--tls-cert", flags->tls_cert, "PEM certificate chain (serve TLS)");
   app.add_option("--tls-key", flags->tls_key, "PEM private key (serve TLS)");
+  app.add_flag("--allow-insecure", flags->allow_insecure,
+               "serve without TLS on a non-loopback address (tokens cross the network in clear)");
   app.add_option("--lease-seconds", flags->lease_seconds, "lease duration")->capture_default_str();
   app.add_option("--heartbeat-seconds", flags->heartbeat_seconds,
                  "heartbeat interval told to workers (default: lease / 6)");
@@ -45,6 +90,7 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
 }
 
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags) {
+  RETURN_IF_ERROR(CheckTransportSecurity(flags));
   CoordinatorOptions options;
   options.listen = flags.listen;
   options.metrics_listen = flags.metrics_listen;

@@ -23,6 +23,7 @@ struct CoordinatorFlags {
   std::string worker_token_file;
   std::string tls_cert;
   std::string tls_key;
+  bool allow_insecure = false;  // serve without TLS on a non-loopback address
   double lease_seconds = 60;
   double heartbeat_seconds = 0;      // 0: lease_seconds / 6
   double restart_grace_seconds = 0;  // 0: lease_seconds
@@ -40,7 +41,8 @@ struct CoordinatorFlags {
 void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags);
 
 // Reads the token files (base/token_file.h) and converts durations; the result still goes through
-// ValidateOptions() when the server starts.
+// ValidateOptions() when the server starts. Refuses a --listen address that is not loopback
+// (127.0.0.0/8, [::1], localhost, unix:) without TLS unless --allow-insecure, which logs a warning.
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags);
 
 }  // namespace flopwise::server

@@ -262,6 +262,27 @@ TEST_F(CliTest, ErrorsExitWithTheirOwnCodes) {
   EXPECT_EQ(unreachable.code, client::kExitNoCoordinator) << unreachable.err;
 }
 
+TEST_F(CliTest, HealthSaysServingWithoutATokenAndExitsNonZeroOtherwise) {
+  const Result serving = Run({"health", "--coordinator", address_}, false);
+  EXPECT_EQ(serving.code, client::kExitOk) << serving.err;
+  EXPECT_EQ(serving.out, "SERVING\n");
+  const Result service =
+      Run({"health", "--coordinator", address_, "--service", "flopwise.v1.WorkerService"}, false);
+  EXPECT_EQ(service.code, client::kExitOk) << service.err;
+  const Result unknown =
+      Run({"health", "--coordinator", address_, "--service", "flopwise.v1.NoSuchService"}, false);
+  EXPECT_EQ(unknown.code, client::kExitFailed) << unknown.err;
+  EXPECT_NE(unknown.err.find("flopwise health: NOT_FOUND: " + address_ + ": "), std::string::npos)
+      << unknown.err;
+  const Result unreachable =
+      Run({"health", "--coordinator", "127.0.0.1:" + std::to_string(FreePort()), "--timeout-ms",
+           "2000"},
+          false);
+  EXPECT_EQ(unreachable.code, client::kExitNoCoordinator) << unreachable.err;
+  EXPECT_EQ(Run({"health", "--coordinator", address_, "--token-file", "x"}, false).code,
+            client::kExitUsage);
+}
+
 TEST_F(CliTest, JsonOfSubmitStatusRunsWorkersAndCancel) {
   const Result dry = Run({"submit", SpecFile(kSpec), "--dry-run", "--json"});
   ASSERT_EQ(dry.code, 0) << dry.err;

@@ -156,5 +156,37 @@ TEST_F(CoordinatorConfigTest, MetricsListenIsOffByDefaultAndChecked) {
             "metrics-listen: must be HOST:PORT (no unix socket)");
 }
 
+TEST_F(CoordinatorConfigTest, NonLoopbackListenNeedsTlsOrAllowInsecure) {
+  CoordinatorFlags flags;
+  flags.db = "x.db";
+  flags.client_token_file = Write("client", "client-token-0123\n");
+  flags.worker_token_file = Write("worker", "worker-token-0123\n");
+  for (const char* listen : {"127.0.0.1:7450", "127.8.9.1:0", "localhost:7450", "[::1]:7450",
+                             "unix:/run/flopwise.sock"}) {
+    flags.listen = listen;
+    EXPECT_TRUE(ToCoordinatorOptions(flags).ok()) << listen;
+  }
+  for (const char* listen :
+       {"0.0.0.0:7450", "10.1.2.3:7450", "[::]:7450", "coord.example:7450", "128.0.0.1:7450"}) {
+    flags.listen = listen;
+    const absl::Status refused = ToCoordinatorOptions(flags).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << listen;
+    EXPECT_TRUE(std::string(refused.message())
+                    .starts_with(std::string("listen: ") + listen +
+                                 " is not a loopback address and TLS is off"))
+        << refused;
+    EXPECT_NE(refused.message().find("--allow-insecure"), absl::string_view::npos) << refused;
+  }
+  flags.listen = "0.0.0.0:7450";
+  flags.tls_cert = "server.crt";
+  flags.tls_key = "server.key";
+  EXPECT_TRUE(ToCoordinatorOptions(flags).ok());
+  flags.tls_cert.clear();
+  flags.tls_key.clear();
+  ASSERT_EQ(Parse({"--allow-insecure"}, &flags), "");
+  EXPECT_TRUE(flags.allow_insecure);
+  EXPECT_TRUE(ToCoordinatorOptions(flags).ok());
+}
+
 }  // namespace
 }  // namespace flopwise::server

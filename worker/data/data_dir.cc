@@ -26,10 +26,14 @@ absl::StatusOr<std::string> DataDir() {
       if (fs::is_directory(candidate, ec)) return candidate.string();
       if (dir == dir.root_path()) break;
     }
+    // Installed: PREFIX/bin/flopwise -> PREFIX/share/flopwise.
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "flopwise";
+    if (fs::is_directory(installed, ec)) return installed.string();
   }
   return absl::NotFoundError(
       "no data folder: set FLOPWISE_DATA_DIR, or run scripts/install-deps.sh in the checkout "
-      "(it creates .deps/ beside the build folders)");
+      "(it creates .deps/ beside the build folders; an installed flopwise uses "
+      "PREFIX/share/flopwise)");
 }
 
 absl::StatusOr<std::string> FindDataFile(const std::string& relative_path,

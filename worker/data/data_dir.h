@@ -1,6 +1,7 @@
 // Where flopwise finds generated data files (tokenizer ranks, the npm corpora):
 // $FLOPWISE_DATA_DIR when set, otherwise the first `.deps` folder found walking
-// up from the running executable (build*/bin/flopwise -> <checkout>/.deps).
+// up from the running executable (build*/bin/flopwise -> <checkout>/.deps),
+// otherwise PREFIX/share/flopwise beside an installed PREFIX/bin/flopwise.
 #pragma once
 
 #include <string>
