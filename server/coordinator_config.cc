@@ -33,20 +33,23 @@ bool IsLoopback(std::string_view listen) {
          (ntohl(address.s_addr) >> 24) == 127;
 }
 
-// Tokens travel in every call's metadata: in clear text unless TLS is on.
-absl::Status CheckTransportSecurity(const CoordinatorFlags& flags) {
-  if (!flags.tls_cert.empty() || IsLoopback(flags.listen)) return absl::OkStatus();
+// Tokens travel in every call's metadata (and the metrics port's
+// Authorization header): in clear text unless TLS is on. `flag` names the
+// address: "listen" or "metrics-listen".
+absl::Status CheckTransportSecurity(const CoordinatorFlags& flags, std::string_view flag,
+                                    const std::string& listen) {
+  if (listen.empty() || !flags.tls_cert.empty() || IsLoopback(listen)) return absl::OkStatus();
   if (!flags.allow_insecure) {
     return absl::FailedPreconditionError(
-        Cat("listen: ", flags.listen,
+        Cat(flag, ": ", listen,
             " is not a loopback address and TLS is off, so tokens would cross the network in "
             "clear text; set --tls-cert and --tls-key, listen on 127.0.0.1, or pass "
             "--allow-insecure"));
   }
   spdlog::warn(
-      "listen: {} is not a loopback address and TLS is off (--allow-insecure): every token "
+      "{}: {} is not a loopback address and TLS is off (--allow-insecure): every token "
       "and sweep crosses the network in clear text",
-      flags.listen);
+      flag, listen);
   return absl::OkStatus();
 }
 
@@ -90,7 +93,8 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
 }
 
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags) {
-  RETURN_IF_ERROR(CheckTransportSecurity(flags));
+  RETURN_IF_ERROR(CheckTransportSecurity(flags, "listen", flags.listen));
+  RETURN_IF_ERROR(CheckTransportSecurity(flags, "metrics-listen", flags.metrics_listen));
   CoordinatorOptions options;
   options.listen = flags.listen;
   options.metrics_listen = flags.metrics_listen;

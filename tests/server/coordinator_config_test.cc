@@ -186,6 +186,19 @@ TEST_F(CoordinatorConfigTest, NonLoopbackListenNeedsTlsOrAllowInsecure) {
   ASSERT_EQ(Parse({"--allow-insecure"}, &flags), "");
   EXPECT_TRUE(flags.allow_insecure);
   EXPECT_TRUE(ToCoordinatorOptions(flags).ok());
+
+  // The metrics and dashboard port carries the client token too.
+  flags.allow_insecure = false;
+  flags.listen = "127.0.0.1:7450";
+  flags.metrics_listen = "0.0.0.0:9450";
+  const absl::Status metrics = ToCoordinatorOptions(flags).status();
+  EXPECT_EQ(metrics.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(std::string(metrics.message())
+                  .starts_with("metrics-listen: 0.0.0.0:9450 is not a loopback address and TLS "
+                               "is off"))
+      << metrics;
+  flags.metrics_listen = "127.0.0.1:9450";
+  EXPECT_TRUE(ToCoordinatorOptions(flags).ok());
 }
 
 }  // namespace
