@@ -136,6 +136,19 @@ TEST(StatusTables, RunTableSaysWhyAPendingRunWaits) {
   EXPECT_EQ(lines[1].find("lease expired"), std::string::npos) << lines[1];
 }
 
+TEST(StatusTables, RunTableShowsTheWorkersOfADataParallelRun) {
+  v1::Run run;
+  run.set_run_id(5);
+  run.set_name("llama-dp");
+  run.set_state(v1::RUN_STATE_RUNNING);
+  run.set_worker_id("w1");
+  run.add_rank_workers("w1");
+  run.add_rank_workers("w2");
+  const std::vector<std::string> lines = Lines(RunTable(std::vector<v1::Run>{run}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find(" 2 ranks: w1,w2 "), std::string::npos) << lines[1];
+}
+
 // The trainer's validation loss at the newest checkpoint, "-" where none ran.
 // (No run here has reported a loss yet, so the loss column shows "-" too.)
 TEST(StatusTables, ValidationLossColumnShowsADashWithoutOne) {
