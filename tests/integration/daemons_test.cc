@@ -73,6 +73,31 @@ TEST_F(DaemonsTest, TwoWorkersCompleteASweepAndEveryRowIsStoredOnce) {
   EXPECT_EQ(parsed, *written);
 }
 
+TEST_F(DaemonsTest, TwoRankRunSpansTwoWorkersMeetsThroughTheCoordinatorAndReportsOnce) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  // Each worker offers two cores: one rank of two cores each.
+  std::string spec = SweepSpec("two-ranks", "llama", "cpu-1", 30, 10);
+  const std::string cores = "cpu_cores: 1\n";
+  spec.replace(spec.find(cores), cores.size(), "cpu_cores: 2\n  replicas: 2\n");
+  const int64_t sweep = cluster.Submit(spec);
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const auto runs = cluster.Runs(sweep);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED) << cluster.CoordinatorLog();
+  EXPECT_EQ(runs[0].tokens(), 30 * 256);
+  // The ranks met through the rendezvous (a trainer that did not would have
+  // failed the attempt), and only rank 0's rows were stored.
+  ExpectCompleteMetrics(cluster, sweep, 30);
+  const std::string log = cluster.CoordinatorLog();
+  EXPECT_TRUE(log.find("(2 ranks: w1-1, w2-1)") != std::string::npos ||
+              log.find("(2 ranks: w2-1, w1-1)") != std::string::npos)
+      << log;
+}
+
 TEST_F(DaemonsTest, KilledWorkersRunResumesOnTheOtherWorker) {
   Cluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
