@@ -30,6 +30,10 @@ std::string RunDetailText(const v1::Run& run, int64_t now_ms) {
                         LossText(run.loss(), run.tokens()),
                         run.worker_id().empty() ? "-" : run.worker_id());
   if (!run.pending_reason().empty()) absl::StrAppend(&out, "pending: ", run.pending_reason(), "\n");
+  for (int rank = 0; rank < run.rank_workers_size(); ++rank) {
+    absl::StrAppendFormat(&out, "rank %d of %d on %s\n", rank, run.rank_workers_size(),
+                          run.rank_workers(rank));
+  }
   if (run.attempt_history().empty()) return out + "no attempt yet\n";
   absl::StrAppendFormat(&out, "%-7s %-24s %-9s %8s %8s %s\n", "attempt", "worker", "outcome",
                         "lasted", "resumed", "reason");

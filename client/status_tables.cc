@@ -1,6 +1,7 @@
 #include "client/status_tables.h"
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client/format.h"
 #include "runspec/architecture.h"
 
@@ -20,6 +21,14 @@ std::string ValidationLoss(const RunOrUpdate& run) {
 std::string Note(const v1::Run& run) {
   if (!run.pending_reason().empty()) return "pending: " + run.pending_reason();
   return run.failure_reasons().empty() ? "" : *run.failure_reasons().rbegin();
+}
+
+// The run's worker, or for a running data-parallel run its ranks' workers:
+// "2 ranks: w1,w2" (a worker repeated for each of its ranks).
+std::string Workers(const v1::Run& run) {
+  if (run.rank_workers().empty()) return run.worker_id().empty() ? "-" : run.worker_id();
+  return absl::StrFormat("%d ranks: %s", run.rank_workers_size(),
+                         absl::StrJoin(run.rank_workers(), ","));
 }
 
 }  // namespace
@@ -61,8 +70,8 @@ std::string RunTable(std::span<const v1::Run> runs) {
                           run.run_id(), run.sweep_id(), run.name(),
                           runspec::ArchName(run.config().model().arch()), RunStateName(run.state()),
                           attempts, run.step(), ShortCount(static_cast<double>(run.tokens())),
-                          LossText(run.loss(), run.tokens()), ValidationLoss(run),
-                          run.worker_id().empty() ? "-" : run.worker_id(), Note(run));
+                          LossText(run.loss(), run.tokens()), ValidationLoss(run), Workers(run),
+                          Note(run));
   }
   return out;
 }

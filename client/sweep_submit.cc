@@ -1,5 +1,6 @@
 #include "client/sweep_submit.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -70,14 +71,17 @@ std::string SubmitText(const v1::SubmitSweepResponse& response, bool dry_run) {
   std::string out =
       absl::StrFormat("sweep %s: %d runs (dry run, nothing stored), %s FLOPs in all\n",
                       response.name(), response.runs_size(), flops);
-  absl::StrAppendFormat(&out, "%-5s %-36s %-6s %12s %12s %10s %10s\n", "index", "run", "arch",
-                        "params(N)", "tokens", "FLOPs", "memory");
+  // A data-parallel run's memory is each rank's: it is leased when that many
+  // ranks fit at once (docs/api.md, "Data-parallel runs").
+  absl::StrAppendFormat(&out, "%-5s %-36s %-6s %12s %12s %10s %5s %10s\n", "index", "run", "arch",
+                        "params(N)", "tokens", "FLOPs", "ranks", "mem/rank");
   for (const v1::Run& run : response.runs()) {
-    absl::StrAppendFormat(&out, "%-5d %-36s %-6s %12s %12s %10s %9.2fG\n", run.index_in_sweep(),
+    absl::StrAppendFormat(&out, "%-5d %-36s %-6s %12s %12s %10s %5d %9.2fG\n", run.index_in_sweep(),
                           run.name(), runspec::ArchName(run.config().model().arch()),
                           ShortCount(static_cast<double>(run.params_non_embedding())),
                           ShortCount(static_cast<double>(run.config().total_tokens())),
                           ShortCount(run.estimated_flops()),
+                          std::max(1, run.resources().replicas()),
                           static_cast<double>(run.estimated_memory_bytes()) / (1 << 30));
   }
   if (response.runs_size() > 0) {

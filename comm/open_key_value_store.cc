@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "comm/coordinator_key_value_store.h"
 #include "comm/file_key_value_store.h"
 
 namespace flopwise::comm {
@@ -21,8 +22,15 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenKeyValueStore(std::string_vie
     }
     return std::unique_ptr<KeyValueStore>(*std::move(store));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--rendezvous: '", std::string(uri), "' names no rendezvous store (expected file:DIR)"));
+  // The coordinator's store of a gang-scheduled run (the worker passes it).
+  if (absl::StartsWith(uri, "grpc://")) {
+    auto store = CoordinatorKeyValueStore::OpenFromEnvironment(uri);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<KeyValueStore>(*std::move(store));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--rendezvous: '", std::string(uri),
+                   "' names no rendezvous store (expected file:DIR or grpc://COORDINATOR/RUN/ATTEMPT)"));
 }
 
 }  // namespace flopwise::comm

@@ -13,6 +13,9 @@ namespace flopwise::server {
 // a bug or a forged message, and stored it would stretch every plot's axis.
 inline constexpr int64_t kMaxTokens = 10'000'000'000'000;
 
+// Ranks of one data-parallel run (a spec's resources.replicas).
+inline constexpr int kMaxReplicas = 1024;
+
 // ---- List calls (docs/api.md, "Paging") ----
 // Rows per page when a request leaves page_size at 0, and the most it may ask.
 inline constexpr int kDefaultPageSize = 10'000;

@@ -36,6 +36,8 @@ constexpr std::pair<std::string_view, Role> kMethodRoles[] = {
     {"/flopwise.v1.WorkerService/CompleteEvalJob", Role::kWorker},
     {"/flopwise.v1.WorkerService/FailEvalJob", Role::kWorker},
     {"/flopwise.v1.WorkerService/ReportLogPath", Role::kWorker},
+    {"/flopwise.v1.WorkerService/RendezvousSet", Role::kWorker},
+    {"/flopwise.v1.WorkerService/RendezvousGet", Role::kWorker},
 };
 
 }  // namespace

@@ -10,6 +10,13 @@
 namespace flopwise::server {
 namespace {
 
+// Whether some registered worker could hold one rank (the whole run when it
+// has one rank).
+bool AnyRankFits(const RunPlan& plan, std::span<const WorkerCapacity> workers) {
+  return std::any_of(workers.begin(), workers.end(),
+                     [&](const WorkerCapacity& worker) { return Fits(plan, worker.inventory); });
+}
+
 double GiB(int64_t bytes) { return static_cast<double>(bytes) / static_cast<double>(1 << 30); }
 
 // "1 core", "4 cores".
@@ -49,9 +56,22 @@ const WorkerCapacity& Largest(const v1::Resources& need, std::span<const WorkerC
                            [&](const auto& a, const auto& b) { return size(a) < size(b); });
 }
 
-// "needs ...; the largest registered worker has ...". REQUIRES: workers not empty.
+// The ranks of `plan` the registered workers hold at once, all together.
+int RegisteredRanks(const RunPlan& plan, std::span<const WorkerCapacity> workers) {
+  int ranks = 0;
+  for (const WorkerCapacity& worker : workers) ranks += RanksThatFit(plan, worker.inventory);
+  return ranks;
+}
+
+// "needs ...; the largest registered worker has ...", or for a data-parallel
+// run "needs 4 ranks of 1 core / 0.1 GiB; the registered workers hold 2
+// together". REQUIRES: workers not empty.
 std::string TooLarge(const RunPlan& plan, std::span<const WorkerCapacity> workers) {
   const v1::Resources& need = plan.resources();
+  if (Replicas(plan) > 1 && AnyRankFits(plan, workers)) {
+    return Cat("needs ", Replicas(plan), " ranks of ", Needs(need),
+               "; the registered workers hold ", RegisteredRanks(plan, workers), " together");
+  }
   return Cat("needs ", Needs(need), "; the largest registered worker has ",
              Has(need, Largest(need, workers).inventory));
 }
@@ -59,8 +79,7 @@ std::string TooLarge(const RunPlan& plan, std::span<const WorkerCapacity> worker
 }  // namespace
 
 bool AnyWorkerCouldHold(const RunPlan& plan, std::span<const WorkerCapacity> workers) {
-  return std::any_of(workers.begin(), workers.end(),
-                     [&](const WorkerCapacity& worker) { return Fits(plan, worker.inventory); });
+  return AnyRankFits(plan, workers) && RegisteredRanks(plan, workers) >= Replicas(plan);
 }
 
 std::string PendingReason(const RunPlan& plan, int runs_ahead,
@@ -76,6 +95,10 @@ std::string PendingReason(const RunPlan& plan, int runs_ahead,
   if (!alive) return "every worker that could take it is lost (no heartbeat)";
   if (!taking) return "every worker that could take it is draining";
   if (runs_ahead > 0) return Cat(Count(runs_ahead, "run"), " ahead in the queue");
+  if (Replicas(plan) > 1) {
+    return Cat("next in the queue: waiting for ", Replicas(plan), " ranks of ",
+               Needs(plan.resources()), " free at once");
+  }
   return Cat("next in the queue: waiting for a worker with ", Needs(plan.resources()), " free");
 }
 

@@ -14,15 +14,19 @@
 
 namespace flopwise::server {
 
-// Whether some registered worker's whole inventory fits `plan` (Fits()).
+// Whether the registered workers' whole inventories fit `plan` (Fits()): one
+// worker, or for a data-parallel run all its ranks together
+// (RanksThatFit()).
 bool AnyWorkerCouldHold(const RunPlan& plan, std::span<const WorkerCapacity> workers);
 
 // In order: "no worker registered"; "needs 4 cores / 40.2 GiB; the largest
 // registered worker has 16 cores / 24.0 GiB" when no worker's whole
-// inventory fits the run; "every worker that could take it is lost (no
-// heartbeat)" or "... is draining"; "3 runs ahead in the queue" (`runs_ahead`
-// queued runs that some worker could hold come first); "next in the queue:
-// waiting for a worker with 4 cores / 40.2 GiB free".
+// inventory fits the run ("needs 4 ranks of 1 core / 0.1 GiB; the registered
+// workers hold 2 together" for a data-parallel run they cannot hold at once); "every worker that
+// could take it is lost (no heartbeat)" or "... is draining"; "3 runs ahead in the queue"
+// (`runs_ahead` queued runs that some worker could hold come first); "next in the queue: waiting
+// for a worker with 4 cores / 40.2 GiB free" ("... waiting for 2 ranks of 1 core / 0.1 GiB free at
+// once").
 std::string PendingReason(const RunPlan& plan, int runs_ahead,
                           std::span<const WorkerCapacity> workers);
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "runspec/architecture.h"
@@ -95,6 +96,7 @@ absl::Status Scheduler::Load() {
   ASSIGN_OR_RETURN(const std::vector<db::AttemptRecord> attempts, store_->ListAttempts(active));
   const int64_t grace_deadline_ms = clock_() + options_.restart_grace_ms;
   std::vector<db::LeaseDeadline> extended;
+  std::vector<std::string> gangs;  // rank 0's leases of data-parallel attempts
   for (const db::AttemptRecord& attempt : attempts) {
     ASSIGN_OR_RETURN(const db::RunRecord run, store_->GetRun(attempt.run_id));
     ActiveLease lease;
@@ -108,12 +110,24 @@ absl::Status Scheduler::Load() {
     lease.stored_deadline_ms = lease.deadline_ms;
     lease.resume_step = attempt.resumed_from_step;
     ASSIGN_OR_RETURN(lease.plan, RunPlanFromJson(run.config_json));
-    if (lease.deadline_ms != attempt.lease_deadline_ms) {
+    lease.world_size = Replicas(lease.plan);
+    if (lease.world_size > 1) {
+      gangs.push_back(attempt.lease_id);
+    } else if (lease.deadline_ms != attempt.lease_deadline_ms) {
       extended.push_back(db::LeaseDeadline{attempt.lease_id, lease.deadline_ms});
     }
     leases_.emplace(attempt.lease_id, std::move(lease));
   }
   RETURN_IF_ERROR(store_->StoreLiveness(extended, {}));
+  // Only rank 0's lease of a data-parallel attempt is stored: the attempt
+  // cannot go on without its other ranks, so it ends (not counted) and the
+  // run resumes from its newest checkpoint.
+  for (const std::string& lease_id : gangs) {
+    RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kStopped,
+                              "the coordinator restarted (the ranks of a data-parallel attempt "
+                              "are not recovered)",
+                              db::RunState::kPending));
+  }
   RETURN_IF_ERROR(LoadEvalJobsLocked());
   spdlog::info(
       "scheduler: recovered {} pending runs, {} active leases, {} workers, {} pending and {} "
@@ -197,16 +211,21 @@ absl::StatusOr<int> Scheduler::CancelSweep(int64_t sweep_id) {
   std::erase_if(eval_queue_, [&](const auto& entry) { return entry.second.sweep_id == sweep_id; });
   std::erase_if(eval_leases_,
                 [&](const auto& entry) { return entry.second.job.sweep_id == sweep_id; });
+  std::vector<std::string> ranks;  // rank > 0 leases of the sweep's runs
   for (auto it = leases_.begin(); it != leases_.end();) {
-    if (it->second.sweep_id == sweep_id) {
+    if (it->second.sweep_id != sweep_id) {
+      ++it;
+    } else if (it->second.rank > 0) {
+      ranks.push_back((it++)->first);
+    } else {
+      if (it->second.world_size > 1) rendezvous_.Close(it->second.run_id, it->second.attempt);
       RETURN_IF_ERROR(store_->EndAttempt(it->second.run_id, it->second.attempt,
                                          db::AttemptState::kCancelled, "sweep cancelled", now_ms,
                                          db::RunState::kCancelled));
       it = leases_.erase(it);
-    } else {
-      ++it;
     }
   }
+  for (const std::string& lease_id : ranks) ForgetRankLocked(lease_id, "sweep cancelled");
   cancelled += static_cast<int>(running.size());
   BumpLocked();
   spdlog::info("sweep {} cancelled: {} runs", sweep_id, cancelled);
@@ -279,10 +298,15 @@ absl::Status Scheduler::EndLostLeasesLocked(const std::string& worker_id,
   const std::set<std::string> held(held_lease_ids.begin(), held_lease_ids.end());
   std::vector<std::string> lost;
   for (const auto& [lease_id, lease] : leases_) {
-    if (lease.worker_id == worker_id && !held.contains(lease_id)) lost.push_back(lease_id);
+    // A rank reserved for the worker and not picked up yet is not lost.
+    if (lease.worker_id == worker_id && lease.picked_up && !held.contains(lease_id)) {
+      lost.push_back(lease_id);
+    }
   }
   for (const std::string& lease_id : lost) {
-    const ActiveLease& lease = leases_.find(lease_id)->second;
+    auto it = leases_.find(lease_id);
+    if (it == leases_.end()) continue;  // ended with another rank of its attempt
+    const ActiveLease& lease = it->second;
     spdlog::warn("worker {} registered again without lease {}: ending it", worker_id, lease_id);
     RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired,
                               Cat("worker ", worker_id, " restarted (registered again without it)"),
@@ -361,9 +385,12 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
     } else if (it == leases_.end() || it->second.worker_id != worker_id ||
                it->second.attempt != beat.attempt) {
       verdict.cancel = true;
+      auto ended_rank = ended_ranks_.find(beat.lease_id);
       auto ended = store_->FindLease(beat.lease_id);
       auto ended_eval = store_->FindEvalLease(beat.lease_id);
-      if (ended.ok() && ended->state != db::AttemptState::kActive) {
+      if (ended_rank != ended_ranks_.end()) {
+        verdict.reason = Cat("lease ended: ", ended_rank->second.reason);
+      } else if (ended.ok() && ended->state != db::AttemptState::kActive) {
         verdict.reason = Cat("lease ended: ", db::AttemptStateName(ended->state),
                              ended->reason.empty() ? "" : " (" + ended->reason + ")");
       } else if (ended_eval.ok()) {
@@ -376,10 +403,11 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
       ActiveLease& lease = it->second;
       lease.deadline_ms = now_ms + options_.lease_duration_ms;
       verdict.lease_deadline_ms = lease.deadline_ms;
-      RunProgress& progress = progress_[lease.run_id];
-      progress =
-          RunProgress{lease.attempt,          beat.step, beat.tokens, beat.loss, beat.tokens_per_s,
-                      std::string(worker_id), now_ms};
+      if (lease.rank == 0) {
+        progress_[lease.run_id] = RunProgress{
+            lease.attempt,          beat.step, beat.tokens, beat.loss, beat.tokens_per_s,
+            std::string(worker_id), now_ms};
+      }
     }
     result.verdicts.push_back(std::move(verdict));
   }
@@ -388,14 +416,16 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(std::string_view worker_id,
 }
 
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::AcquireRun(std::string_view worker_id,
-                                                                const FreeResources& free) {
-  ASSIGN_OR_RETURN(WorkGrant grant, AcquireWork(worker_id, free, /*accepts_eval_jobs=*/false));
+                                                                const FreeResources& free,
+                                                                int free_slots) {
+  ASSIGN_OR_RETURN(WorkGrant grant,
+                   AcquireWork(worker_id, free, /*accepts_eval_jobs=*/false, free_slots));
   return std::move(grant.run);
 }
 
 absl::StatusOr<WorkGrant> Scheduler::AcquireWork(std::string_view worker_id,
-                                                 const FreeResources& free,
-                                                 bool accepts_eval_jobs) {
+                                                 const FreeResources& free, bool accepts_eval_jobs,
+                                                 int free_slots) {
   absl::MutexLock lock(&mu_);
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) {
@@ -404,19 +434,54 @@ absl::StatusOr<WorkGrant> Scheduler::AcquireWork(std::string_view worker_id,
   WorkGrant grant;
   if (worker->second.draining) return grant;
   const int64_t now_ms = clock_();
+  worker->second.free = free;
+  worker->second.free_slots = std::max(1, free_slots);
+  worker->second.free_reported_ms = now_ms;
+  for (const auto& [lease_id, lease] : leases_) {  // ranks reserved for it are taken
+    if (!lease.picked_up && lease.worker_id == worker_id) TakeSlotLocked(worker_id, lease.plan);
+  }
+  ASSIGN_OR_RETURN(grant.run, PickUpRankLocked(worker_id, free, now_ms));
+  if (grant.run.has_value()) return grant;
   while (true) {
-    auto run = std::find_if(queue_.begin(), queue_.end(),
-                            [&](const auto& entry) { return Fits(entry.second.plan, free); });
+    // The first queued run that can be placed now, unless a multi-rank run
+    // ahead of it holds this worker's slots.
+    auto run = queue_.end();
+    std::vector<std::string> rank_workers;
+    const PendingRun* holding = nullptr;
+    for (auto it = queue_.begin(); it != queue_.end() && run == queue_.end(); ++it) {
+      if (Replicas(it->second.plan) == 1) {
+        if (Fits(it->second.plan, free)) {
+          run = it;
+          rank_workers = {std::string(worker_id)};
+        }
+      } else if (auto placed = PlaceRanksLocked(it->second.plan, worker_id, now_ms)) {
+        run = it;
+        rank_workers = *std::move(placed);
+      } else if (HoldsLocked(it->second, worker_id, now_ms)) {
+        holding = &it->second;
+        break;
+      }
+    }
     auto eval = accepts_eval_jobs ? BestEvalLocked(free) : eval_queue_.end();
+    if (holding != nullptr && eval != eval_queue_.end() &&
+        eval->second.priority <= holding->plan.priority()) {
+      eval = eval_queue_.end();
+    }
     const bool eval_first =
         eval != eval_queue_.end() &&
         (run == queue_.end() || eval->second.priority > run->second.plan.priority());
     if (eval_first) {
       ASSIGN_OR_RETURN(grant.eval, GrantEvalLocked(eval, worker_id, now_ms));
-      if (grant.eval.has_value()) return grant;
+      if (grant.eval.has_value()) {
+        TakeSlotLocked(worker_id, grant.eval->plan);
+        return grant;
+      }
     } else if (run != queue_.end()) {
-      ASSIGN_OR_RETURN(grant.run, GrantRunLocked(run, worker_id, now_ms));
-      if (grant.run.has_value()) return grant;
+      ASSIGN_OR_RETURN(grant.run, GrantRunLocked(run, rank_workers, now_ms));
+      if (grant.run.has_value()) {
+        TakeSlotLocked(worker_id, grant.run->plan);
+        return grant;
+      }
     } else {
       return grant;
     }
@@ -424,8 +489,10 @@ absl::StatusOr<WorkGrant> Scheduler::AcquireWork(std::string_view worker_id,
 }
 
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
-    std::map<QueueKey, PendingRun>::iterator it, std::string_view worker_id, int64_t now_ms) {
+    std::map<QueueKey, PendingRun>::iterator it, std::span<const std::string> rank_workers,
+    int64_t now_ms) {
   const PendingRun& pending = it->second;
+  const std::string& worker_id = rank_workers.front();
   LeaseGrant grant;
   if (pending.attempts > 0) {  // only attempts write checkpoints
     auto newest = store_->NewestCheckpoint(pending.run_id);
@@ -457,6 +524,7 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
   grant.lease_deadline_ms = attempt.lease_deadline_ms;
   grant.run_dir_name = RunDirName(pending.sweep_id, pending.run_id);
   grant.plan = pending.plan;
+  grant.world_size = static_cast<int>(rank_workers.size());
   ActiveLease lease;
   lease.run_id = pending.run_id;
   lease.sweep_id = pending.sweep_id;
@@ -468,6 +536,9 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
   lease.stored_deadline_ms = attempt.lease_deadline_ms;
   lease.resume_step = grant.resume_step;
   lease.plan = pending.plan;
+  lease.world_size = grant.world_size;
+  lease.resume_checkpoint_path = grant.resume_checkpoint_path;
+  if (grant.world_size > 1) ReserveRanksLocked(lease, rank_workers, now_ms);
   leases_.emplace(grant.lease_id, std::move(lease));
   queue_.erase(it);
   progress_[grant.run_id] = RunProgress{
@@ -475,8 +546,11 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
       now_ms};
   BumpLocked();
   spdlog::info(
-      "run {} ({}) attempt {} leased to {}{}", grant.run_id, grant.plan.name(), grant.attempt,
+      "run {} ({}) attempt {} leased to {}{}{}", grant.run_id, grant.plan.name(), grant.attempt,
       worker_id,
+      grant.world_size > 1
+          ? Cat(" (", grant.world_size, " ranks: ", absl::StrJoin(rank_workers, ", "), ")")
+          : std::string(),
       grant.resume_step >= 0 ? Cat(", resuming at step ", grant.resume_step) : std::string());
   return grant;
 }
@@ -484,6 +558,10 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::GrantRunLocked(
 absl::StatusOr<Scheduler::ActiveLease*> Scheduler::FindActiveLocked(std::string_view lease_id,
                                                                     int attempt) {
   auto it = leases_.find(lease_id);
+  if (auto rank = ended_ranks_.find(lease_id); it == leases_.end() && rank != ended_ranks_.end()) {
+    return absl::FailedPreconditionError(
+        Cat("lease ", lease_id, " has ended (", rank->second.reason, ")"));
+  }
   if (it == leases_.end()) {
     auto ended = store_->FindLease(lease_id);
     if (absl::IsNotFound(ended.status())) {
@@ -517,6 +595,7 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+    if (lease->rank > 0) return 0;  // rank 0 reports the run's
     for (size_t i = 0; i < rows.size(); ++i) {
       RETURN_IF_ERROR(
           CheckWithinPlan(lease->plan, Cat("rows[", i, "]"), rows[i].step, rows[i].tokens));
@@ -553,6 +632,7 @@ absl::StatusOr<bool> Scheduler::ReportCheckpoint(std::string_view lease_id, int 
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+    if (lease->rank > 0) return false;  // rank 0 reports the run's
     RETURN_IF_ERROR(CheckWithinPlan(lease->plan, "checkpoint", row.step, row.tokens));
     run_id = lease->run_id;
     sweep_id = lease->sweep_id;
@@ -577,6 +657,7 @@ absl::Status Scheduler::ReportLogPath(std::string_view lease_id, int attempt,
                                       std::string_view log_path) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(const ActiveLease* lease, FindActiveLocked(lease_id, attempt));
+  if (lease->rank > 0) return absl::OkStatus();  // the attempt's row holds rank 0's
   return store_->SetAttemptLogPath(lease->run_id, attempt, log_path);
 }
 
@@ -587,9 +668,27 @@ db::RunState Scheduler::RetryOrFail(const ActiveLease& lease) {
 
 absl::Status Scheduler::EndLocked(const std::string& lease_id, db::AttemptState outcome,
                                   std::string_view reason, db::RunState run_state) {
-  auto it = leases_.find(lease_id);
-  ActiveLease lease = std::move(it->second);
-  leases_.erase(it);
+  const ActiveLease& ending = leases_.find(lease_id)->second;
+  const int64_t run_id = ending.run_id;
+  const int attempt = ending.attempt;
+  // Every rank's lease of the attempt ends with it; rank 0's is the stored one.
+  std::vector<std::string> ranks;
+  std::optional<ActiveLease> rank0;
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->second.run_id != run_id || it->second.attempt != attempt) {
+      ++it;
+    } else if (it->second.rank > 0) {
+      ranks.push_back((it++)->first);
+    } else {
+      rank0 = std::move(it->second);
+      it = leases_.erase(it);
+    }
+  }
+  for (const std::string& rank : ranks) {
+    ForgetRankLocked(rank, Cat(db::AttemptStateName(outcome), " (", reason, ")"));
+  }
+  ActiveLease lease = *std::move(rank0);
+  if (lease.world_size > 1) rendezvous_.Close(run_id, attempt);
   RETURN_IF_ERROR(
       store_->EndAttempt(lease.run_id, lease.attempt, outcome, reason, clock_(), run_state));
   spdlog::info("run {} attempt {} ended {}{}{} -> {}", lease.run_id, lease.attempt,
@@ -623,6 +722,10 @@ absl::Status Scheduler::MaybeCompleteSweepLocked(int64_t sweep_id) {
 absl::Status Scheduler::CompleteRun(std::string_view lease_id, int attempt) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(ActiveLease * lease, FindActiveLocked(lease_id, attempt));
+  if (lease->rank > 0) {  // this rank is done; rank 0 completes the run
+    ForgetRankLocked(std::string(lease_id), "the rank completed");
+    return absl::OkStatus();
+  }
   // The run's newest effective rows: this attempt's, and the earlier ones'
   // up to the step it resumed from (settled here if it reported nothing).
   RETURN_IF_ERROR(SupersedeEarlierLocked(lease, lease->resume_step));
@@ -649,16 +752,16 @@ absl::StatusOr<db::RunState> Scheduler::FailRun(std::string_view lease_id, int a
   const db::RunState run_state = diverged ? db::RunState::kDiverged : RetryOrFail(*lease);
   RETURN_IF_ERROR(EndLocked(std::string(lease_id),
                             diverged ? db::AttemptState::kDiverged : db::AttemptState::kFailed,
-                            reason, run_state));
+                            RankReason(*lease, reason), run_state));
   return run_state;
 }
 
 absl::StatusOr<db::RunState> Scheduler::ReleaseRun(std::string_view lease_id, int attempt,
                                                    std::string_view reason) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(FindActiveLocked(lease_id, attempt).status());
-  RETURN_IF_ERROR(
-      EndLocked(std::string(lease_id), db::AttemptState::kStopped, reason, db::RunState::kPending));
+  ASSIGN_OR_RETURN(const ActiveLease* lease, FindActiveLocked(lease_id, attempt));
+  RETURN_IF_ERROR(EndLocked(std::string(lease_id), db::AttemptState::kStopped,
+                            RankReason(*lease, reason), db::RunState::kPending));
   return db::RunState::kPending;
 }
 
@@ -669,15 +772,30 @@ absl::StatusOr<int> Scheduler::ReapExpiredLeases() {
   for (const auto& [lease_id, lease] : leases_) {
     if (lease.deadline_ms < now_ms) expired.push_back(lease_id);
   }
+  int ended = 0;  // attempts: the ranks of one attempt end together
   for (const std::string& lease_id : expired) {
-    const ActiveLease& lease = leases_.find(lease_id)->second;
-    const std::string reason =
-        Cat("lease expired: no heartbeat from worker ", lease.worker_id, " for ",
-            (now_ms - lease.deadline_ms + options_.lease_duration_ms) / 1000, " s");
+    auto it = leases_.find(lease_id);
+    if (it == leases_.end()) continue;  // ended with another rank of its attempt
+    const ActiveLease& lease = it->second;
+    ++ended;
+    if (!lease.picked_up) {
+      RETURN_IF_ERROR(
+          EndLocked(lease_id, db::AttemptState::kStopped,
+                    Cat("rank ", lease.rank, " was not picked up by worker ", lease.worker_id,
+                        " within ", options_.gang_pickup_ms / 1000, " s"),
+                    db::RunState::kPending));
+      continue;
+    }
+    const std::string reason = RankReason(
+        lease, Cat("lease expired: no heartbeat from worker ", lease.worker_id, " for ",
+                   (now_ms - lease.deadline_ms + options_.lease_duration_ms) / 1000, " s"));
     RETURN_IF_ERROR(EndLocked(lease_id, db::AttemptState::kExpired, reason, RetryOrFail(lease)));
   }
+  std::erase_if(ended_ranks_, [&](const auto& entry) {
+    return now_ms - entry.second.ended_ms > 2 * options_.lease_duration_ms;
+  });
   ASSIGN_OR_RETURN(const int expired_evals, ReapExpiredEvalLeasesLocked(now_ms));
-  return static_cast<int>(expired.size()) + expired_evals;
+  return ended + expired_evals;
 }
 
 absl::Status Scheduler::StoreLiveness() {
@@ -688,7 +806,7 @@ absl::Status Scheduler::StoreLiveness() {
   {
     absl::MutexLock lock(&mu_);
     for (auto& [lease_id, lease] : leases_) {
-      if (lease.deadline_ms == lease.stored_deadline_ms) continue;
+      if (lease.deadline_ms == lease.stored_deadline_ms || lease.rank > 0) continue;
       leases.push_back(db::LeaseDeadline{lease_id, lease.deadline_ms});
       lease.stored_deadline_ms = lease.deadline_ms;
     }
@@ -753,6 +871,7 @@ void Scheduler::Shutdown() {
   absl::MutexLock lock(&mu_);
   shutdown_ = true;
   changed_.SignalAll();
+  rendezvous_.Shutdown();
 }
 
 bool Scheduler::shutting_down() {

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "db/store.h"
 #include "server/limits.h"
+#include "server/rendezvous.h"
 #include "server/run_plan.h"
 
 namespace flopwise::server {
@@ -52,6 +53,16 @@ struct SchedulerOptions {
   int eval_max_attempts = 3;       // leases of an eval job before it fails for good
   // Runs pending over all sweeps (docs/operations.md, "Limits"); 0: no limit.
   size_t max_pending_runs = kDefaultMaxPendingRuns;
+  // Data-parallel runs (docs/operations.md, "Gang scheduling"). A worker's
+  // free resources, as its AcquireRun reported them, count for placing ranks
+  // this long; a rank placed on a worker other than the caller must be picked
+  // up (that worker's next AcquireRun) within this long, or the attempt ends
+  // on every rank (not counted) and the run is queued again.
+  int64_t gang_pickup_ms = 15'000;
+  // A multi-rank run that no free slots can hold yet keeps the runs behind it
+  // in the queue off the workers that could hold its ranks, for at most this
+  // long after it first did.
+  int64_t gang_hold_ms = 600'000;
 };
 
 // What a worker has free when it asks for a run.
@@ -65,6 +76,11 @@ struct FreeResources {
 // True when `plan` fits `free`: cores and GPUs suffice, and the memory
 // estimate fits host memory (CPU runs) or the GPUs' memory (GPU runs).
 bool Fits(const RunPlan& plan, const FreeResources& free);
+
+// The ranks of a run: resources.replicas, at least 1.
+int Replicas(const RunPlan& plan);
+// How many ranks of `plan` (each needing plan.resources()) fit `free` at once.
+int RanksThatFit(const RunPlan& plan, const FreeResources& free);
 
 // A worker counts as alive while it heartbeats within two lease durations.
 bool IsAlive(int64_t last_heartbeat_ms, int64_t now_ms, int64_t lease_duration_ms);
@@ -88,6 +104,8 @@ struct LeaseGrant {
   std::string run_dir_name;            // relative to the checkpoint root
   std::string resume_checkpoint_path;  // empty: start from scratch
   int64_t resume_step = -1;
+  int rank = 0;        // of a data-parallel run, else 0
+  int world_size = 1;  // the run's ranks
 };
 
 // A granted eval job (docs/evaluation.md, "Scheduling").
@@ -206,20 +224,35 @@ class Scheduler {
       ABSL_LOCKS_EXCLUDED(mu_);
   // The highest-priority pending run that fits, leased to the worker; nullopt
   // when none fits or the worker is draining. NotFound for an unknown worker.
+  // `free_slots`: how many leases the worker takes now (at least 1).
+  //
+  // A rank of a data-parallel run already placed on the worker goes first. A
+  // run of R ranks is leased only when all R fit at once: on the caller (at
+  // most free_slots of them) and on other workers whose AcquireRun reported
+  // free resources within gang_pickup_ms. The caller gets rank 0; the other
+  // ranks are reserved for their workers until they pick them up or
+  // gang_pickup_ms passes (then the attempt ends, not counted). A multi-rank
+  // run that cannot be placed holds the runs behind it (gang_hold_ms).
   absl::StatusOr<std::optional<LeaseGrant>> AcquireRun(std::string_view worker_id,
-                                                       const FreeResources& free)
-      ABSL_LOCKS_EXCLUDED(mu_);
+                                                       const FreeResources& free,
+                                                       int free_slots = 1) ABSL_LOCKS_EXCLUDED(mu_);
   // As AcquireRun, and when `accepts_eval_jobs` the highest-priority pending
   // eval job that fits instead when its priority is above the run's (at equal
   // priority training goes first).
   absl::StatusOr<WorkGrant> AcquireWork(std::string_view worker_id, const FreeResources& free,
-                                        bool accepts_eval_jobs) ABSL_LOCKS_EXCLUDED(mu_);
+                                        bool accepts_eval_jobs, int free_slots = 1)
+      ABSL_LOCKS_EXCLUDED(mu_);
   bool IsDraining(std::string_view worker_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Every registered worker, by id.
   std::vector<WorkerCapacity> Workers() ABSL_LOCKS_EXCLUDED(mu_);
   // Why each queued run still waits (server/pending_reason.h), by run id;
   // runs that are not queued are absent.
   std::map<int64_t, std::string> PendingReasons() ABSL_LOCKS_EXCLUDED(mu_);
+  // The worker of each rank of every leased data-parallel run, by run id and
+  // rank (a rank not yet picked up included).
+  std::map<int64_t, std::vector<std::string>> RankWorkers() ABSL_LOCKS_EXCLUDED(mu_);
+  // The key-value scopes of the active data-parallel attempts.
+  RendezvousTable& rendezvous() { return rendezvous_; }
 
   // ---- Eval jobs (scheduler_evals.cc) ----
   // Stores eval jobs of stored checkpoints and queues them. Returns their ids.
@@ -249,6 +282,11 @@ class Scheduler {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<bool> ReportCheckpoint(std::string_view lease_id, int attempt,
                                         const db::CheckpointRow& row) ABSL_LOCKS_EXCLUDED(mu_);
+  // A data-parallel run stores only rank 0's reports: the other ranks'
+  // metrics, checkpoints and log paths are accepted and dropped (0 rows).
+  // Their CompleteRun ends only their own lease; their FailRun, ReleaseRun
+  // or an expired lease ends the attempt on every rank.
+  //
   // Records where the worker writes the attempt's trainer log.
   absl::Status ReportLogPath(std::string_view lease_id, int attempt, std::string_view log_path)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -267,7 +305,9 @@ class Scheduler {
   // Expires every lease whose deadline has passed: the run is requeued (its
   // next attempt resumes from the newest checkpoint) or FAILED after
   // max_attempts; an eval job is queued again or FAILED after
-  // eval_max_attempts. Returns how many leases expired.
+  // eval_max_attempts. A data-parallel attempt ends on every rank when one
+  // rank's lease expires or a reserved rank was not picked up in time.
+  // Returns how many leases (a data-parallel attempt's counting once) expired.
   absl::StatusOr<int> ReapExpiredLeases() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes the lease deadlines and worker heartbeat times that changed since
   // the last call, in one transaction. On error they are written next time.
@@ -294,6 +334,7 @@ class Scheduler {
     int released = 0;      // of which released (not counted toward max_attempts)
     int max_attempts = 0;  // as stored: the plan's, plus a fresh budget per retry
     RunPlan plan;
+    int64_t hold_since_ms = 0;  // when it first held smaller runs back (0: never)
   };
   struct ActiveLease {
     int64_t run_id = 0;
@@ -307,12 +348,28 @@ class Scheduler {
     int64_t resume_step = -1;
     bool superseded_earlier = false;  // SupersedeAfter done for this attempt
     RunPlan plan;
+    // A data-parallel run has one lease per rank, all of one attempt; only
+    // rank 0's is stored (the attempt's row). A rank reserved for another
+    // worker is not picked up until that worker's AcquireRun.
+    int rank = 0;
+    int world_size = 1;
+    bool picked_up = true;
+    std::string resume_checkpoint_path;
   };
   struct WorkerState {
     bool draining = false;
     int64_t last_heartbeat_ms = 0;
     int64_t stored_heartbeat_ms = 0;  // as last written to the store
     FreeResources inventory;          // as registered
+    // As its last AcquireRun reported, less the ranks reserved for it since.
+    FreeResources free{};
+    int free_slots = 0;
+    int64_t free_reported_ms = 0;
+  };
+  // Why a rank lease (rank > 0, never stored) ended, for its next heartbeat.
+  struct EndedRank {
+    std::string reason;
+    int64_t ended_ms = 0;
   };
   struct PendingEval {
     int64_t job_id = 0;
@@ -360,10 +417,43 @@ class Scheduler {
   // remain, failed otherwise.
   static db::RunState RetryOrFail(const ActiveLease& lease);
   void EnqueueLocked(PendingRun run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Leases the queued run at `it`; nullopt when it left the pending state
-  // behind the queue's back (it is dropped).
+  // Leases the queued run at `it` to `rank_workers` (one worker per rank;
+  // rank 0's is the caller's and is granted, the others are reserved);
+  // nullopt when it left the pending state behind the queue's back (it is
+  // dropped).
   absl::StatusOr<std::optional<LeaseGrant>> GrantRunLocked(
-      std::map<QueueKey, PendingRun>::iterator it, std::string_view worker_id, int64_t now_ms)
+      std::map<QueueKey, PendingRun>::iterator it, std::span<const std::string> rank_workers,
+      int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // ---- Data-parallel runs (scheduler_gang.cc) ----
+  // The worker of each rank when all of the run's ranks fit now (the caller
+  // first, as rank 0), or nullopt.
+  std::optional<std::vector<std::string>> PlaceRanksLocked(const RunPlan& plan,
+                                                           std::string_view worker_id,
+                                                           int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the unplaceable multi-rank run `pending` keeps the runs behind it
+  // off this worker now (starts its hold time on first use).
+  bool HoldsLocked(PendingRun& pending, std::string_view worker_id, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The lowest rank reserved for the worker, now picked up; nullopt when none
+  // is (or it no longer fits `free`: its attempt ends).
+  absl::StatusOr<std::optional<LeaseGrant>> PickUpRankLocked(std::string_view worker_id,
+                                                             const FreeResources& free,
+                                                             int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the leases of ranks 1.. of `rank0`'s attempt, reserved for
+  // rank_workers[rank], and opens the attempt's rendezvous.
+  void ReserveRanksLocked(const ActiveLease& rank0, std::span<const std::string> rank_workers,
+                          int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes one slot of `plan`'s resources off the worker's recorded free ones.
+  void TakeSlotLocked(std::string_view worker_id, const RunPlan& plan)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `reason`, prefixed with "rank R: " for a rank > 0.
+  static std::string RankReason(const ActiveLease& lease, std::string_view reason);
+  // Forgets a lease of rank > 0 (it has finished or its attempt ended) and
+  // says why at its next heartbeat.
+  void ForgetRankLocked(const std::string& lease_id, std::string reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // ---- Eval jobs (scheduler_evals.cc) ----
@@ -416,6 +506,8 @@ class Scheduler {
   std::map<std::string, WorkerState, std::less<>> workers_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, RunProgress> progress_ ABSL_GUARDED_BY(mu_);
   uint64_t metric_rows_ingested_ ABSL_GUARDED_BY(mu_) = 0;  // SchedulerGauges'
+  std::map<std::string, EndedRank, std::less<>> ended_ranks_ ABSL_GUARDED_BY(mu_);
+  RendezvousTable rendezvous_;
   std::map<QueueKey, PendingEval> eval_queue_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ActiveEval, std::less<>> eval_leases_ ABSL_GUARDED_BY(mu_);
 };

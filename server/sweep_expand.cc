@@ -86,6 +86,7 @@ v1::RunConfig MakeRunConfig(const SweepSpec& spec, const GridSpec& grid,
   config.set_warmup_tokens(spec.optimizer.warmup_tokens);
   config.set_seed(spec.seed);
   config.set_data_path(spec.data_path);
+  if (spec.resources.replicas > 1) config.set_replicas(spec.resources.replicas);
   config.set_checkpoint_every_tokens(spec.checkpoint_every_tokens);
   config.set_checkpoint_keep_last(spec.checkpoint_keep_last);
   config.set_log_every_steps(spec.log_every_steps);
@@ -102,11 +103,14 @@ RunPlan MakePlan(const SweepSpec& spec, const GridSpec& grid, const models::Mode
   *plan.mutable_config() = MakeRunConfig(spec, grid, model, preset, total_tokens);
   plan.set_estimated_flops(models::TrainFlopsPerTokenFormula(model) *
                            static_cast<double>(total_tokens));
+  // Per rank: each rank trains its share of every micro-batch.
   plan.set_estimated_memory_bytes(models::EstimateTrainMemoryBytes(
-      model, grid.batch_tokens / spec.grad_accum, spec.resources.cpu_cores));
+      model, grid.batch_tokens / spec.grad_accum / spec.resources.replicas,
+      spec.resources.cpu_cores));
   v1::Resources* resources = plan.mutable_resources();
   resources->set_cpu_cores(spec.resources.cpu_cores);
   resources->set_gpus(spec.resources.gpus);
+  if (spec.resources.replicas > 1) resources->set_replicas(spec.resources.replicas);
   resources->set_memory_bytes(std::max(plan.estimated_memory_bytes(), spec.resources.memory_bytes));
   plan.set_priority(spec.priority);
   plan.set_max_attempts(spec.max_attempts);

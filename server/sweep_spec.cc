@@ -397,8 +397,11 @@ void ParseGridFields(Reader& reader, const YAML::Node& node, const std::string& 
   }
 }
 
-// Checks that an (inherited) grid is complete and consistent.
-void CheckGrid(Reader& reader, const GridSpec& grid, const YAML::Node& node, int grad_accum) {
+// Checks that an (inherited) grid is complete and consistent: every step's
+// batch splits into whole sequences over grad_accum micro-steps and
+// `replicas` ranks.
+void CheckGrid(Reader& reader, const GridSpec& grid, const YAML::Node& node, int grad_accum,
+               int replicas) {
   auto missing = [&](const char* key) {
     return !node[key];  // a present but bad value has its own problem already
   };
@@ -417,11 +420,12 @@ void CheckGrid(Reader& reader, const GridSpec& grid, const YAML::Node& node, int
   }
   if (grid.batch_tokens <= 0 || grad_accum <= 0) return;
   for (size_t i = 0; i < grid.contexts.size(); ++i) {
-    const int64_t micro = static_cast<int64_t>(grid.contexts[i]) * grad_accum;
+    const int64_t micro = static_cast<int64_t>(grid.contexts[i]) * grad_accum * replicas;
     if (grid.batch_tokens % micro != 0) {
-      reader.Problem(Index(Child(grid.path, "contexts"), i),
-                     Cat("batch_tokens (", grid.batch_tokens,
-                         ") must be a multiple of context x grad_accum (", micro, ")"));
+      reader.Problem(
+          Index(Child(grid.path, "contexts"), i),
+          Cat("batch_tokens (", grid.batch_tokens, ") must be a multiple of context x ",
+              replicas > 1 ? "grad_accum x resources.replicas (" : "grad_accum (", micro, ")"));
     }
   }
   if (grid.tokens && *grid.tokens < grid.batch_tokens) {
@@ -481,12 +485,16 @@ void ParseOptimizer(Reader& reader, const YAML::Node& node, OptimizerSpec* optim
 
 void ParseResources(Reader& reader, const YAML::Node& node, ResourceSpec* resources) {
   if (!reader.IsMap(node, "resources")) return;
-  reader.CheckKeys(node, "resources", {"cpu_cores", "gpus", "memory"});
+  reader.CheckKeys(node, "resources", {"cpu_cores", "gpus", "memory", "replicas"});
   if (node["cpu_cores"]) {
     resources->cpu_cores =
         reader.Int(node["cpu_cores"], "resources.cpu_cores", 1, 4096).value_or(1);
   }
   if (node["gpus"]) resources->gpus = reader.Int(node["gpus"], "resources.gpus", 0, 64).value_or(0);
+  if (node["replicas"]) {
+    resources->replicas =
+        reader.Int(node["replicas"], "resources.replicas", 1, kMaxReplicas).value_or(1);
+  }
   if (node["memory"]) {
     std::optional<int64_t> bytes;
     if (node["memory"].IsScalar()) bytes = ParseBytes(node["memory"].Scalar());
@@ -674,7 +682,7 @@ SweepSpec ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir,
     GridSpec defaults;
     ParseGridFields(reader, root, "", &defaults);
     if (!root["grids"]) {
-      CheckGrid(reader, defaults, root, spec.grad_accum);
+      CheckGrid(reader, defaults, root, spec.grad_accum, spec.resources.replicas);
       spec.grids.push_back(std::move(defaults));
     } else if (reader.NonEmptySequence(root["grids"], "grids")) {
       const YAML::Node grids = root["grids"];
@@ -702,7 +710,7 @@ SweepSpec ParseSweepSpec(std::string_view yaml_text, std::string_view base_dir,
              {"architectures", "sizes", "contexts", "tokens", "tokens_per_param", "batch_tokens"}) {
           if (!node[key] && root[key]) merged[key] = root[key];
         }
-        CheckGrid(reader, grid, merged, spec.grad_accum);
+        CheckGrid(reader, grid, merged, spec.grad_accum, spec.resources.replicas);
         spec.grids.push_back(std::move(grid));
       }
     }

@@ -37,10 +37,12 @@ struct OptimizerSpec {
   double min_lr = 0;  // cosine floor
 };
 
+// Per rank; `replicas` ranks of a data-parallel run (1: one process).
 struct ResourceSpec {
   int cpu_cores = 1;
   int gpus = 0;
   int64_t memory_bytes = 0;  // 0: the model's estimate
+  int replicas = 1;
 };
 
 // One cross product architectures × sizes × contexts with one token budget.

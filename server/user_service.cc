@@ -75,6 +75,14 @@ void SetPendingReason(const std::map<int64_t, std::string>& waiting, v1::Run* ru
   if (it != waiting.end()) run->set_pending_reason(it->second);
 }
 
+// Run.rank_workers of a running data-parallel run, from Scheduler::RankWorkers().
+void SetRankWorkers(const std::map<int64_t, std::vector<std::string>>& ranks, v1::Run* run) {
+  if (run->state() != v1::RUN_STATE_RUNNING) return;
+  auto it = ranks.find(run->run_id());
+  if (it == ranks.end()) return;
+  for (const std::string& worker : it->second) run->add_rank_workers(worker);
+}
+
 }  // namespace
 
 UserServiceImpl::UserServiceImpl(Scheduler* scheduler, const SubmitLimits& limits, Clock clock)
@@ -193,6 +201,7 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
   auto page = ParsePageRequest(request->page_size(), request->page_token(), "ii");
   RETURN_IF_ERROR(ToGrpcStatus(page.status()));
   const std::map<int64_t, std::string> waiting = scheduler_->PendingReasons();
+  const std::map<int64_t, std::vector<std::string>> ranks = scheduler_->RankWorkers();
   auto next = FillPage(
       *page,
       [&](const std::optional<PageKey>& after, size_t limit) {
@@ -207,6 +216,7 @@ grpc::Status UserServiceImpl::ListRuns(grpc::ServerContext* context,
         v1::Run* run = response->add_runs();
         RETURN_IF_ERROR(RunRecordToRun(record, progress ? &*progress : nullptr, run));
         SetPendingReason(waiting, run);
+        SetRankWorkers(ranks, run);
         return run->ByteSizeLong();
       },
       [](const db::RunRecord& record) {
@@ -229,6 +239,7 @@ grpc::Status UserServiceImpl::GetRun(grpc::ServerContext* context, const v1::Get
     return ToGrpcStatus(status);
   }
   SetPendingReason(scheduler_->PendingReasons(), run);
+  SetRankWorkers(scheduler_->RankWorkers(), run);
   db::AttemptFilter filter;
   filter.run_id = request->run_id();
   auto attempts = scheduler_->store()->ListAttempts(filter);

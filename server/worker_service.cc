@@ -2,10 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "server/limits.h"
@@ -84,6 +87,12 @@ grpc::Status CheckCheckpointPath(std::string_view path) {
     return Invalid(Cat("checkpoint.path: \"", path,
                        "\" is not a checkpoint directory (RUN_DIR/step-NNNNNNNN)"));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status CheckRendezvousScope(int64_t run_id, int attempt) {
+  if (run_id < 1) return Invalid("run_id: must be at least 1");
+  if (attempt < 1) return Invalid("attempt: must be at least 1");
   return grpc::Status::OK;
 }
 
@@ -186,9 +195,11 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext*,
   if (request->free_cpu_cores() < 0) return Invalid("free_cpu_cores: must not be negative");
   if (request->free_memory_bytes() < 0) return Invalid("free_memory_bytes: must not be negative");
   if (request->free_gpus() < 0) return Invalid("free_gpus: must not be negative");
+  if (request->free_slots() < 0) return Invalid("free_slots: must not be negative");
   FreeResources free{request->free_cpu_cores(), request->free_memory_bytes(), request->free_gpus(),
                      request->free_gpu_memory_bytes()};
-  auto grant = scheduler_->AcquireWork(request->worker_id(), free, request->accepts_eval_jobs());
+  auto grant = scheduler_->AcquireWork(request->worker_id(), free, request->accepts_eval_jobs(),
+                                       std::max(1, request->free_slots()));
   if (!grant.ok()) return ToGrpcStatus(grant.status());
   if (grant->eval.has_value()) {
     FillEvalLease(*grant->eval, response->mutable_eval_lease());
@@ -211,6 +222,10 @@ grpc::Status WorkerServiceImpl::AcquireRun(grpc::ServerContext*,
   lease->set_resume_checkpoint_path(granted.resume_checkpoint_path);
   lease->set_resume_step(granted.resume_step);
   GrantedResources(granted.plan, lease->mutable_resources());
+  if (granted.world_size > 1) {
+    lease->set_rank(granted.rank);
+    lease->set_world_size(granted.world_size);
+  }
   return grpc::Status::OK;
 }
 
@@ -339,6 +354,33 @@ grpc::Status WorkerServiceImpl::ReportLogPath(grpc::ServerContext*,
   RETURN_IF_ERROR(CheckReportedPath("log_path", request->log_path()));
   return ToGrpcStatus(
       scheduler_->ReportLogPath(request->lease_id(), request->attempt(), request->log_path()));
+}
+
+grpc::Status WorkerServiceImpl::RendezvousSet(grpc::ServerContext*,
+                                              const v1::RendezvousSetRequest* request,
+                                              v1::RendezvousSetResponse* response) {
+  RETURN_IF_ERROR(CheckRendezvousScope(request->run_id(), request->attempt()));
+  return ToGrpcStatus(scheduler_->rendezvous().Set(request->run_id(), request->attempt(),
+                                                   request->key(), request->value()));
+}
+
+grpc::Status WorkerServiceImpl::RendezvousGet(grpc::ServerContext* context,
+                                              const v1::RendezvousGetRequest* request,
+                                              v1::RendezvousGetResponse* response) {
+  RETURN_IF_ERROR(CheckRendezvousScope(request->run_id(), request->attempt()));
+  if (request->wait_ms() < 0) return Invalid("wait_ms: must not be negative");
+  // The wait ends before the caller's deadline, so that it hears "not yet".
+  absl::Duration wait = absl::Milliseconds(request->wait_ms());
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    wait = std::min(wait,
+                    absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(100));
+  }
+  auto value = scheduler_->rendezvous().Get(request->run_id(), request->attempt(), request->key(),
+                                            std::max(wait, absl::ZeroDuration()));
+  if (!value.ok()) return ToGrpcStatus(value.status());
+  response->set_found(value->has_value());
+  if (value->has_value()) response->set_value(**value);
+  return grpc::Status::OK;
 }
 
 }  // namespace flopwise::server

@@ -44,6 +44,11 @@ class WorkerServiceImpl final : public HandlersOf<v1::WorkerService::Service> {
                            v1::FailEvalJobResponse* response) override;
   grpc::Status ReportLogPath(grpc::ServerContext* context, const v1::ReportLogPathRequest* request,
                              v1::ReportLogPathResponse* response) override;
+  // The rendezvous of a data-parallel attempt (Scheduler::rendezvous()).
+  grpc::Status RendezvousSet(grpc::ServerContext*, const v1::RendezvousSetRequest* request,
+                             v1::RendezvousSetResponse* response) override;
+  grpc::Status RendezvousGet(grpc::ServerContext* context, const v1::RendezvousGetRequest* request,
+                             v1::RendezvousGetResponse* response) override;
 
  private:
   Scheduler* scheduler_;

@@ -82,6 +82,20 @@ TEST(RunDetail, APendingRunHasNoAttemptAndNoLoss) {
   EXPECT_NE(text.find("no attempt yet"), std::string::npos) << text;
 }
 
+TEST(RunDetail, ADataParallelRunListsTheWorkerOfEachRank) {
+  v1::Run run;
+  run.set_run_id(1);
+  run.set_state(v1::RUN_STATE_RUNNING);
+  run.set_worker_id("w1");
+  run.add_rank_workers("w1");
+  run.add_rank_workers("w2");
+  const std::vector<std::string> lines =
+      absl::StrSplit(RunDetailText(run, 0), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[2], "rank 0 of 2 on w1");
+  EXPECT_EQ(lines[3], "rank 1 of 2 on w2");
+}
+
 TEST(RunDetail, APendingRunSaysWhyItWaits) {
   v1::Run run;
   run.set_run_id(1);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_split.h"
 #include "client/format.h"
+#include "client/sweep_submit.h"
 
 namespace flopwise::client {
 namespace {
@@ -134,6 +135,36 @@ TEST(StatusTables, RunTableSaysWhyAPendingRunWaits) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[1].find("pending: no worker registered"), std::string::npos) << lines[1];
   EXPECT_EQ(lines[1].find("lease expired"), std::string::npos) << lines[1];
+}
+
+TEST(StatusTables, RunTableShowsTheWorkersOfADataParallelRun) {
+  v1::Run run;
+  run.set_run_id(5);
+  run.set_name("llama-dp");
+  run.set_state(v1::RUN_STATE_RUNNING);
+  run.set_worker_id("w1");
+  run.add_rank_workers("w1");
+  run.add_rank_workers("w2");
+  const std::vector<std::string> lines = Lines(RunTable(std::vector<v1::Run>{run}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find(" 2 ranks: w1,w2 "), std::string::npos) << lines[1];
+}
+
+TEST(StatusTables, DryRunShowsEachRunsRanksAndMemoryPerRank) {
+  v1::SubmitSweepResponse response;
+  response.set_name("dp");
+  v1::Run* single = response.add_runs();
+  single->set_name("llama-a");
+  single->set_estimated_memory_bytes(int64_t{3} << 30);
+  v1::Run* ranks = response.add_runs();
+  ranks->set_name("llama-b");
+  ranks->mutable_resources()->set_replicas(4);
+  ranks->set_estimated_memory_bytes(int64_t{1} << 29);
+  const std::vector<std::string> lines = Lines(SubmitText(response, /*dry_run=*/true));
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_NE(lines[1].find(" ranks   mem/rank"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("     1      3.00G"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("     4      0.50G"), std::string::npos) << lines[3];
 }
 
 // The trainer's validation loss at the newest checkpoint, "-" where none ran.

@@ -73,6 +73,61 @@ TEST_F(DaemonsTest, TwoWorkersCompleteASweepAndEveryRowIsStoredOnce) {
   EXPECT_EQ(parsed, *written);
 }
 
+TEST_F(DaemonsTest, TwoRankRunSpansTwoWorkersMeetsThroughTheCoordinatorAndReportsOnce) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  // Each worker offers two cores: one rank of two cores each.
+  std::string spec = SweepSpec("two-ranks", "llama", "cpu-1", 30, 10);
+  const std::string cores = "cpu_cores: 1\n";
+  spec.replace(spec.find(cores), cores.size(), "cpu_cores: 2\n  replicas: 2\n");
+  const int64_t sweep = cluster.Submit(spec);
+  ASSERT_NE(sweep, 0);
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const auto runs = cluster.Runs(sweep);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state(), v1::RUN_STATE_SUCCEEDED) << cluster.CoordinatorLog();
+  EXPECT_EQ(runs[0].tokens(), 30 * 256);
+  // The ranks met through the rendezvous (a trainer that did not would have
+  // failed the attempt), and only rank 0's rows were stored.
+  ExpectCompleteMetrics(cluster, sweep, 30);
+  const std::string log = cluster.CoordinatorLog();
+  EXPECT_TRUE(log.find("(2 ranks: w1-1, w2-1)") != std::string::npos ||
+              log.find("(2 ranks: w2-1, w1-1)") != std::string::npos)
+      << log;
+}
+
+TEST_F(DaemonsTest, KilledRankEndsTheAttemptOnBothAndTheRunResumesOnTwoSlots) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
+  cluster.StartWorker("w1", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  cluster.StartWorker("w2", {{"FLOPWISE_FAKE_STEP_MS", "20"}});
+  std::string spec = SweepSpec("kill-rank", "llama", "cpu-1", 150, 20);
+  const std::string cores = "cpu_cores: 1\n";
+  spec.replace(spec.find(cores), cores.size(), "cpu_cores: 2\n  replicas: 2\n");
+  const int64_t sweep = cluster.Submit(spec);
+  ASSERT_NE(sweep, 0);
+  const int64_t run_id = cluster.Runs(sweep).at(0).run_id();
+  ASSERT_TRUE(WaitFor([&] { return cluster.GetRun(run_id).step() >= 45; }, 60))
+      << cluster.CoordinatorLog();
+  const v1::Run running = cluster.GetRun(run_id);
+  ASSERT_EQ(running.rank_workers_size(), 2);
+  // kill -9 of rank 1's worker (w1-1 or w2-1): its trainer dies with it.
+  const std::string rank1_worker = running.rank_workers(1);
+  cluster.KillWorker(rank1_worker.substr(0, rank1_worker.find('-')));
+  cluster.StartWorker("w3", {{"FLOPWISE_FAKE_STEP_MS", "5"}});
+  ASSERT_TRUE(cluster.WaitSweepFinished(sweep, kSweepTimeoutS)) << cluster.CoordinatorLog();
+  const v1::Run run = cluster.GetRun(run_id);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_SUCCEEDED);
+  ASSERT_GE(run.attempt_history_size(), 2);
+  EXPECT_EQ(run.attempt_history(0).outcome(), v1::ATTEMPT_OUTCOME_EXPIRED);
+  EXPECT_EQ(run.attempt_history(0).reason().rfind("rank 1: lease expired", 0), 0u)
+      << run.attempt_history(0).reason();
+  EXPECT_GE(run.attempt_history(run.attempt_history_size() - 1).resumed_from_step(), 40);
+  ExpectCompleteMetrics(cluster, sweep, 150);
+}
+
 TEST_F(DaemonsTest, KilledWorkersRunResumesOnTheOtherWorker) {
   Cluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();

@@ -20,6 +20,11 @@
 //                               fresh start only (a resumed attempt survives)
 //   FLOPWISE_FAKE_PID_DIR       write PID_DIR/<pid> while running
 //   FLOPWISE_FAKE_EVAL_TASK_MS  eval: sleep per task (default 5)
+//
+// A data-parallel rank (--world-size N --rank R --rendezvous URI) first meets
+// the other ranks through the coordinator's rendezvous, as flopwise-train
+// does (each sets "rank/R" and reads every other's; the worker token from
+// FLOPWISE_TOKEN_FILE), and only rank 0 reports progress and checkpoints.
 #include <signal.h>
 #include <unistd.h>
 
@@ -37,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "comm/coordinator_key_value_store.h"
 #include "flopwise/v1/types.pb.h"
 #include "runspec/architecture.h"
 #include "runspec/proto_json.h"
@@ -194,6 +200,20 @@ int Evaluate(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+// Publishes this rank and waits for every other one; the error to report
+// when the rendezvous fails.
+absl::Status MeetOtherRanks(const std::string& uri, int64_t rank, int64_t world_size) {
+  auto store = flopwise::comm::CoordinatorKeyValueStore::OpenFromEnvironment(uri);
+  if (!store.ok()) return store.status();
+  const std::string pid = std::to_string(getpid());
+  if (absl::Status set = (*store)->Set("rank/" + std::to_string(rank), pid); !set.ok()) return set;
+  for (int64_t other = 0; other < world_size; ++other) {
+    auto seen = (*store)->Get("rank/" + std::to_string(other), absl::Seconds(60));
+    if (!seen.ok()) return seen.status();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -245,6 +265,16 @@ int main(int argc, char** argv) {
     return code;
   };
 
+  const int64_t world_size = flag_int("world-size", 1);
+  const bool reports = flag_int("rank", 0) == 0;  // rank 0 speaks for the run
+  if (world_size > 1) {
+    if (absl::Status met = MeetOtherRanks(flags["rendezvous"], flag_int("rank", 0), world_size);
+        !met.ok()) {
+      Emit({{"event", "error"}, {"message", std::string(met.message())}});
+      return finish(1);
+    }
+  }
+
   const Resume resume = NewestCheckpoint(run_dir, flag_int("resume-step", -1));
   const double flops_per_token = 6.0e6;
   int64_t step = std::max<int64_t>(0, resume.step);
@@ -267,7 +297,7 @@ int main(int argc, char** argv) {
       Emit({{"event", "diverged"}, {"step", step}, {"loss", "nan"}});
       return finish(3);
     }
-    if (step % log_every == 0 || tokens >= total_tokens) {
+    if (reports && (step % log_every == 0 || tokens >= total_tokens)) {
       Emit({{"event", "progress"},
             {"step", step},
             {"tokens", tokens},
@@ -279,7 +309,7 @@ int main(int argc, char** argv) {
     }
     if (tokens >= total_tokens) break;
     const bool stopping = g_stop != 0;
-    if (tokens >= next_checkpoint || stopping) {
+    if (reports && (tokens >= next_checkpoint || stopping)) {
       const Written written = WriteCheckpoint(run_dir, step, tokens);
       Emit({{"event", "checkpoint"},
             {"step", step},
@@ -296,6 +326,7 @@ int main(int argc, char** argv) {
     }
   }
   const double flops = static_cast<double>(tokens) * flops_per_token;
+  if (!reports) return finish(0);
   const Written written = WriteCheckpoint(run_dir, step, tokens);
   Emit({{"event", "checkpoint"},
         {"step", step},

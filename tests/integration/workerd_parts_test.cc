@@ -3,8 +3,13 @@
 // lines.
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -266,6 +271,29 @@ TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryTheResumeStepAndTheThreads) {
   EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0, -1),
             (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run",
                                       "--resume-step", "0"}));
+}
+
+TEST(TrainerArgs, DataParallelRankGetsWorldSizeRankAndRendezvousButNoSecret) {
+  std::vector<std::string> argv = {"flopwise-train"};
+  AppendRankArgs(4, 2, "grpc://coordinator:7070/12/3", &argv);
+  EXPECT_EQ(argv, (std::vector<std::string>{"flopwise-train", "--world-size", "4", "--rank", "2",
+                                            "--rendezvous", "grpc://coordinator:7070/12/3"}));
+}
+
+TEST(TrainerArgs, PrivateFileIsOnlyTheOwners) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("flopwise-private-" + std::to_string(getpid()));
+  std::ofstream(path) << "old, longer contents";
+  std::filesystem::permissions(path, std::filesystem::perms::all);
+  ASSERT_TRUE(WritePrivateFile(path.string(), "token\n").ok());
+  EXPECT_EQ(std::filesystem::status(path).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "token\n");
+  std::filesystem::remove(path);
+  EXPECT_EQ(WritePrivateFile("/nonexistent-dir/token", "x").code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(EvalArgs, NamesTheCheckpointTasksDataAndTheSectionsSettings) {

@@ -391,6 +391,40 @@ TEST(SweepSpec, BadMemoryIsReported) {
             std::string::npos);
 }
 
+TEST(SweepSpec, ReplicasOutOfRangeAreReported) {
+  EXPECT_NE(Problems(Edit("checkpoint:", "resources: {replicas: 0}\ncheckpoint:"))
+                .find("resources.replicas: must be in [1, 1024] (got 0)"),
+            std::string::npos);
+  EXPECT_NE(Problems(Edit("checkpoint:", "resources: {replicas: two}\ncheckpoint:"))
+                .find("resources.replicas: must be an integer"),
+            std::string::npos);
+}
+
+TEST(SweepSpec, ReplicasSplitEveryBatchIntoWholeSequences) {
+  EXPECT_NE(Problems(Edit("checkpoint:", "resources: {replicas: 16}\ncheckpoint:"))
+                .find("contexts[1]: batch_tokens (1024) must be a multiple of context x "
+                      "grad_accum x resources.replicas (2048)"),
+            std::string::npos);
+}
+
+TEST(SweepSpec, ReplicasReachThePlanAndTheRunConfigWithPerRankMemory) {
+  auto single = Compile(kValidSpec);
+  auto ranks = Compile(Edit("checkpoint:", "resources: {replicas: 2}\ncheckpoint:"));
+  ASSERT_TRUE(single.ok()) << single.status();
+  ASSERT_TRUE(ranks.ok()) << ranks.status();
+  ASSERT_EQ(single->runs.size(), ranks->runs.size());
+  for (size_t i = 0; i < ranks->runs.size(); ++i) {
+    const RunPlan& run = ranks->runs[i];
+    EXPECT_EQ(run.resources().replicas(), 2) << run.name();
+    EXPECT_EQ(run.config().replicas(), 2) << run.name();
+    EXPECT_EQ(run.estimated_memory_bytes(),
+              models::EstimateTrainMemoryBytes(ModelOf(run), 1024 / 2, 1))
+        << run.name();
+    EXPECT_EQ(single->runs[i].resources().replicas(), 0) << run.name();
+    EXPECT_EQ(single->runs[i].config().replicas(), 0) << run.name();
+  }
+}
+
 TEST(SweepSpec, InvalidYamlIsReported) {
   EXPECT_NE(Problems("name: [unclosed\n").find("spec: not valid YAML"), std::string::npos);
 }

@@ -1,7 +1,15 @@
 #include "worker/daemon/trainer_args.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+
+#include "absl/strings/str_cat.h"
 
 #include "runspec/proto_json.h"
 
@@ -29,6 +37,32 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
     argv.push_back(std::to_string(threads));
   }
   return argv;
+}
+
+void AppendRankArgs(int world_size, int rank, const std::string& rendezvous,
+                    std::vector<std::string>* argv) {
+  argv->insert(argv->end(), {"--world-size", std::to_string(world_size), "--rank",
+                             std::to_string(rank), "--rendezvous", rendezvous});
+}
+
+absl::Status WritePrivateFile(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // fchmod: a file that existed keeps its mode through open().
+  bool ok = fd >= 0 && fchmod(fd, 0600) == 0;
+  size_t written = 0;
+  while (ok && written < text.size()) {
+    const ssize_t n = write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) written += static_cast<size_t>(n);
+  }
+  const int error = errno;
+  if (fd >= 0) ok = close(fd) == 0 && ok;
+  if (!ok) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot write: ", std::strerror(error)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace flopwise::workerd

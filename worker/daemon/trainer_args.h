@@ -30,4 +30,13 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const std::string& config_path, const std::string& run_dir,
                                      int threads, int64_t resume_step);
 
+// Appends a data-parallel rank's flags: --world-size N --rank R --rendezvous
+// URI (docs/distributed.md). Secrets never go on the command line.
+void AppendRankArgs(int world_size, int rank, const std::string& rendezvous,
+                    std::vector<std::string>* argv);
+
+// Writes `text` to `path` readable and writable by the owner only (0600),
+// replacing the file. FailedPrecondition naming the path when it cannot.
+absl::Status WritePrivateFile(const std::string& path, const std::string& text);
+
 }  // namespace flopwise::workerd

@@ -15,7 +15,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "client/channel.h"
 #include "client/errors.h"
+#include "comm/coordinator_key_value_store.h"
 #include "models/accounting.h"
 #include "models/config.h"
 #include "runspec/model_shape.h"
@@ -30,6 +32,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kWorkerIdFile[] = "worker-id";
+// The worker token for data-parallel ranks (FLOPWISE_TOKEN_FILE), mode 0600.
+constexpr char kRankTokenFile[] = "rank-token";
 constexpr char kVersion[] = "0.1.0";
 
 int64_t NowMs() {
@@ -255,6 +259,7 @@ void Worker::Acquire(int64_t now_ms) {
   request.set_free_gpus(free_gpus);
   request.set_free_gpu_memory_bytes(free_gpu_memory);
   request.set_accepts_eval_jobs(true);
+  request.set_free_slots(max_runs_ - static_cast<int>(slots_.size()));
   absl::StatusOr<v1::AcquireRunResponse> response = link_->AcquireRun(request);
   if (!response.ok()) {
     if (response.status().code() == absl::StatusCode::kNotFound) {
@@ -313,9 +318,10 @@ void Worker::StartRun(const v1::Lease& lease) {
   }
   const std::string& dir_name = lease.run_dir_name();
   const fs::path run_dir = fs::path(checkpoint_root_) / dir_name;
-  const fs::path log_path = fs::path(options_.work_dir) / "logs" /
-                            absl::StrCat(absl::StrReplaceAll(dir_name, {{"/", "_"}}), ".attempt-",
-                                         lease.attempt(), ".log");
+  const fs::path log_path =
+      fs::path(options_.work_dir) / "logs" /
+      absl::StrCat(absl::StrReplaceAll(dir_name, {{"/", "_"}}), ".attempt-", lease.attempt(),
+                   lease.rank() > 0 ? absl::StrCat(".rank-", lease.rank()) : std::string(), ".log");
   spawn.stderr_path = log_path.string();
   slot->log_path = log_path.string();
   // Ahead of every other report: the log says why an attempt failed.
@@ -335,13 +341,15 @@ void Worker::StartRun(const v1::Lease& lease) {
       ec ? absl::FailedPreconditionError(
                absl::StrCat("run directory ", run_dir.string(), ": ", ec.message()))
          : WriteRunConfig(lease.config(), run_dir.string());
-  if (config_path.ok()) {
+  absl::Status ready = config_path.status();
+  if (ready.ok()) {
     spawn.argv = TrainerArgv(options_.trainer_path, *config_path, run_dir.string(), slot->threads,
                              lease.resume_step());
+    if (lease.world_size() > 1) ready = AddRankSettings(lease, &spawn);
   }
   absl::StatusOr<std::unique_ptr<TrainerProcess>> trainer =
-      config_path.ok() ? TrainerProcess::Start(spawn, [this] { Wake(); })
-                       : absl::StatusOr<std::unique_ptr<TrainerProcess>>(config_path.status());
+      ready.ok() ? TrainerProcess::Start(spawn, [this] { Wake(); })
+                 : absl::StatusOr<std::unique_ptr<TrainerProcess>>(ready);
   if (!trainer.ok()) {
     spdlog::error("run {} ({}): cannot start the trainer: {}", lease.run_id(), lease.run_name(),
                   std::string(trainer.status().message()));
@@ -351,30 +359,58 @@ void Worker::StartRun(const v1::Lease& lease) {
     slot->exited = true;
   } else {
     slot->trainer = *std::move(trainer);
-    spdlog::info("run {} ({}) attempt {}: started pid {} in {} (log {})", lease.run_id(),
-                 lease.run_name(), lease.attempt(), slot->trainer->pid(), run_dir.string(),
-                 log_path.string());
+    spdlog::info("run {} ({}) attempt {}{}: started pid {} in {} (log {})", lease.run_id(),
+                 lease.run_name(), lease.attempt(),
+                 lease.world_size() > 1
+                     ? absl::StrCat(" rank ", lease.rank(), " of ", lease.world_size())
+                     : std::string(),
+                 slot->trainer->pid(), run_dir.string(), log_path.string());
   }
   slots_[lease.lease_id()] = std::move(slot);
 }
 
+absl::Status Worker::AddRankSettings(const v1::Lease& lease, SpawnOptions* spawn) {
+  const RankConnection& connection = options_.rank_connection;
+  if (connection.coordinator.empty() || connection.token.empty()) {
+    return absl::FailedPreconditionError(
+        "a data-parallel rank needs the coordinator's address and the worker token");
+  }
+  const fs::path token_file = fs::absolute(fs::path(options_.work_dir) / kRankTokenFile);
+  if (absl::Status written = WritePrivateFile(token_file.string(), connection.token + "\n");
+      !written.ok()) {
+    return written;
+  }
+  AppendRankArgs(
+      lease.world_size(), lease.rank(),
+      comm::CoordinatorRendezvousUri({connection.coordinator, lease.run_id(), lease.attempt()}),
+      &spawn->argv);
+  spawn->env.emplace_back(client::kTokenFileEnv, token_file.string());
+  if (connection.tls) spawn->env.emplace_back(comm::kTlsEnv, "1");
+  if (!connection.tls_ca_file.empty()) {
+    spawn->env.emplace_back(client::kTlsCaEnv, connection.tls_ca_file);
+  }
+  return absl::OkStatus();
+}
+
 void Worker::PumpEvents(Slot& slot) {
   if (slot.trainer == nullptr) return;
+  // A data-parallel run's metrics and checkpoints are rank 0's.
+  const bool reports = slot.lease.rank() == 0;
   for (const TrainerEvent& event : slot.trainer->TakeEvents()) {
     switch (event.kind) {
       case TrainerEventKind::kStart:
-        slot.queue.AddStart(event.resumed_from_step);
+        if (reports) slot.queue.AddStart(event.resumed_from_step);
         if (event.resumed_from_step >= 0) slot.progress.set_step(event.resumed_from_step);
         break;
       case TrainerEventKind::kProgress:
-        slot.queue.AddProgress(event);
+        if (reports) slot.queue.AddProgress(event);
         slot.progress.set_step(event.step);
         slot.progress.set_tokens(event.tokens);
         slot.progress.set_loss(event.loss);
         slot.progress.set_tokens_per_s(event.tokens_per_s);
         break;
       case TrainerEventKind::kCheckpoint:
-        slot.queue.AddCheckpoint(event);
+        if (reports) slot.queue.AddCheckpoint(event);
         break;
       case TrainerEventKind::kDone:
         slot.done = event;
@@ -410,7 +446,12 @@ void Worker::FinishIfExited(Slot& slot) {
     FinishEval(slot, *exit);
     return;
   }
-  if (exit->exit_code == 0 && slot.done.has_value()) {
+  if (exit->exit_code == 0 && slot.lease.rank() > 0) {
+    // A data-parallel rank other than 0 may report no progress: its clean
+    // exit ends its own lease; rank 0 completes the run.
+    spdlog::info("{}: rank {} done", run, slot.lease.rank());
+    slot.queue.AddComplete(slot.done.value_or(TrainerEvent{}));
+  } else if (exit->exit_code == 0 && slot.done.has_value()) {
     spdlog::info("{}: done at step {}, loss {}", run, slot.done->step, slot.done->loss);
     slot.queue.AddComplete(*slot.done);
   } else if (slot.diverged || exit->exit_code == 3) {

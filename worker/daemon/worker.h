@@ -26,6 +26,15 @@
 
 namespace flopwise::workerd {
 
+// How a rank of a data-parallel run reaches the coordinator's rendezvous:
+// as the worker does (docs/distributed.md).
+struct RankConnection {
+  std::string coordinator;  // HOST:PORT, the worker's --coordinator
+  std::string token;        // the worker token
+  bool tls = false;
+  std::string tls_ca_file;  // empty: the system's roots
+};
+
 struct WorkerOptions {
   std::string trainer_path;  // flopwise-train (or a compatible program)
   std::string work_dir;      // worker id file, trainer logs, default checkpoint root
@@ -41,6 +50,7 @@ struct WorkerOptions {
   int64_t poll_ms = 50;              // main-loop tick
   // Extra environment of every trainer.
   std::vector<std::pair<std::string, std::string>> trainer_env;
+  RankConnection rank_connection;
 };
 
 // Run() is called once, from the thread that will own the children (they get
@@ -69,6 +79,9 @@ class Worker {
   void Heartbeat(int64_t now_ms);
   void Acquire(int64_t now_ms);
   void StartRun(const v1::Lease& lease);
+  // A data-parallel rank's flags and environment: --world-size, --rank and
+  // --rendezvous, the token in a 0600 file of the work directory.
+  absl::Status AddRankSettings(const v1::Lease& lease, SpawnOptions* spawn);
   // worker_evals.cc: an eval job's child and its final report.
   void StartEval(const v1::EvalLease& lease);
   void FinishEval(Slot& slot, const ExitStatus& exit);

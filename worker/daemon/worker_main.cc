@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -111,6 +112,14 @@ int main(int argc, char** argv) {
   options.host = flopwise::kernels::QueryHostInfo();
   if (cpu_cores > 0) options.host.cpu_cores = cpu_cores;
   if (memory_gib > 0) options.host.memory_bytes = static_cast<int64_t>(memory_gib * (1LL << 30));
+  options.rank_connection.coordinator = resolved->coordinator;
+  options.rank_connection.token = resolved->token;
+  options.rank_connection.tls = resolved->tls;
+  std::string ca_file = connect.tls_ca_file;
+  if (const char* env = std::getenv(flopwise::client::kTlsCaEnv); ca_file.empty() && env) {
+    ca_file = env;
+  }
+  if (!ca_file.empty()) options.rank_connection.tls_ca_file = fs::absolute(ca_file).string();
   options.stop_timeout_ms = static_cast<int64_t>(stop_timeout_s * 1000);
   options.backoff.max_ms = static_cast<int64_t>(backoff_max_s * 1000);
   options.backoff.initial_ms =
