@@ -23,14 +23,14 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenKeyValueStore(std::string_vie
     return std::unique_ptr<KeyValueStore>(*std::move(store));
   }
   // The coordinator's store of a gang-scheduled run (the worker passes it).
-  if (absl::StartsWith(uri, "grpc://")) {
+  if (uri.starts_with("grpc://")) {
     auto store = CoordinatorKeyValueStore::OpenFromEnvironment(uri);
     if (!store.ok()) return store.status();
     return std::unique_ptr<KeyValueStore>(*std::move(store));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--rendezvous: '", std::string(uri),
-                   "' names no rendezvous store (expected file:DIR or grpc://COORDINATOR/RUN/ATTEMPT)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--rendezvous: '", std::string(uri),
+      "' names no rendezvous store (expected file:DIR or grpc://COORDINATOR/RUN/ATTEMPT)"));
 }
 
 }  // namespace flopwise::comm
