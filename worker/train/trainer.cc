@@ -14,6 +14,7 @@
 #include "models/model.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/checkpoint_validation.h"
+#include "worker/train/device.h"
 #include "worker/train/token_source.h"
 
 namespace flopwise::train {
@@ -75,7 +76,9 @@ absl::Status Run::Setup() {
   if (absl::Status s = ValidateTrainOptions(o_, config_); !s.ok()) return s;
   schedule_ = *ParseSchedule(o_.schedule);
   micro_batch_ = static_cast<int>(o_.batch_tokens / (int64_t{config_.context} * o_.grad_accum));
-  backend_ = kernels::MakeCpuBackend(o_.threads);
+  auto backend = MakeDeviceBackend(o_.device, o_.threads);
+  if (!backend.ok()) return backend.status();
+  backend_ = *std::move(backend);
   auto model = models::Model::Create(config_, micro_batch_, backend_.get());
   if (!model.ok()) return model.status();
   model_ = std::move(*model);
