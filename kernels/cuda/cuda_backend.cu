@@ -252,10 +252,12 @@ absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool determi
   }
   if (count == 0) return absl::FailedPreconditionError("no CUDA device on this machine");
   if (device < 0 || device >= count) {
+    const std::string devices =
+        count == 1 ? "one CUDA device here: cuda:0"
+                   : std::to_string(count) +
+                         " CUDA devices here: cuda:0 to cuda:" + std::to_string(count - 1);
     return absl::InvalidArgumentError("cuda:" + std::to_string(device) + ": no such device (" +
-                                      std::to_string(count) + " CUDA device" +
-                                      (count == 1 ? "" : "s") +
-                                      " here: cuda:0 to cuda:" + std::to_string(count - 1) + ")");
+                                      devices + ")");
   }
   cuda::Context ctx;
   ctx.device = device;
