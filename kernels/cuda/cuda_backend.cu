@@ -286,9 +286,9 @@ absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool determi
 }  // namespace
 }  // namespace flopwise::kernels
 
-// What load_cuda_backend.cc looks up in this library (the one symbol it
-// exports): MakeCudaBackend's result into *result.
-extern "C" __attribute__((visibility("default"))) void FlopwiseNewCudaBackend(
+// What load_cuda_backend.cc looks up in this library: MakeCudaBackend's
+// result into *result.
+extern "C" void FlopwiseNewCudaBackend(
     int device, bool deterministic,
     absl::StatusOr<std::unique_ptr<flopwise::kernels::Backend>>* result) {
   static_cast<void>(*result = flopwise::kernels::NewCudaBackend(device, deterministic));
