@@ -9,8 +9,12 @@
 namespace flopwise {
 
 // Sets the default logger's level from a name (trace, debug, info, warn,
-// error, critical, off) and its pattern. Returns InvalidArgument naming the
-// level when it is unknown. Logs go to stderr so stdout stays machine-readable.
-absl::Status InitLogging(const std::string& program, const std::string& level);
+// error, critical, off) and its format: "text" (one line per message) or
+// "json" (one JSON object per line: {"time": "2026-12-07T06:00:00.123+00:00",
+// "level": "info", "logger": PROGRAM, "message": "..."}, the message escaped
+// and invalid UTF-8 replaced). Returns InvalidArgument naming the level or
+// format when it is unknown. Logs go to stderr so stdout stays machine-readable.
+absl::Status InitLogging(const std::string& program, const std::string& level,
+                         const std::string& format = "text");
 
 }  // namespace flopwise

@@ -54,7 +54,8 @@ const CommandRegistrar kEval([](CLI::App& app, CliContext& ctx) {
   cmd->add_option("--sweep", sweep_id, "Sweep id")->required();
   cmd->add_option("--tasks", tasks,
                   "validation, needle, needle-easy, needle-standard, brown-continuation or "
-                  ".jsonl task files (as the workers see them); without it, --wait waits "
+                  ".jsonl task files (relative to this folder, which the workers must see); "
+                  "without it, --wait waits "
                   "for the sweep's jobs already queued")
       ->delimiter(',');
   cmd->add_option("--checkpoints", checkpoints,

@@ -19,10 +19,10 @@ namespace flopwise::cli {
 namespace {
 
 int Submit(const client::ConnectFlags& flags, const std::string& spec_path, bool dry_run,
-           bool json) {
+           bool allow_unplaceable, bool json) {
   auto connection = client::ConnectUser(flags);
   if (!connection.ok()) return ReportError("submit", connection.status());
-  auto response = client::SubmitSweepFile(*connection, spec_path, dry_run);
+  auto response = client::SubmitSweepFile(*connection, spec_path, dry_run, allow_unplaceable);
   if (!response.ok()) return ReportError("submit", response.status());
   const std::string out =
       json ? client::SubmitJson(*response, dry_run) : client::SubmitText(*response, dry_run);
@@ -89,9 +89,14 @@ const CommandRegistrar kService([](CLI::App& app, CliContext& ctx) {
       ->required();
   submit->add_flag("--dry-run", dry_run,
                    std::string("Validate and expand only: runs, estimated FLOPs and memory"));
+  static bool allow_unplaceable = false;
+  submit->add_flag("--allow-unplaceable", allow_unplaceable,
+                   "Queue runs that no registered worker could hold (they wait for a larger "
+                   "worker) instead of refusing the sweep");
   AddJsonFlag(submit, &json);
   AddConnectionOptions(submit, &flags);
-  submit->callback([&ctx] { ctx.exit_code = Submit(flags, spec_path, dry_run, json); });
+  submit->callback(
+      [&ctx] { ctx.exit_code = Submit(flags, spec_path, dry_run, allow_unplaceable, json); });
 
   static int64_t sweep_id = 0;
   auto* cancel = app.add_subcommand("cancel", "Cancel a sweep: its pending and running runs");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -78,6 +79,11 @@ absl::StatusOr<v1::CreateEvalJobsRequest> MakeCreateEvalJobsRequest(
   v1::CreateEvalJobsRequest request;
   request.set_sweep_id(sweep_id);
   for (const std::string& task : tasks) request.add_tasks(task);
+  // Relative .jsonl task files are relative to this folder, as a submitted
+  // spec's are (the coordinator makes them absolute for the workers).
+  std::error_code error;
+  const std::filesystem::path base_dir = std::filesystem::current_path(error);
+  if (!error) request.set_base_dir(base_dir.string());
   if (priority) request.set_priority(*priority);
   const std::string mode = checkpoints.empty() ? "last" : checkpoints[0];
   int every_k = 0;

@@ -20,7 +20,8 @@ namespace flopwise::client {
 // (priority 0; validation 65536 tokens)"; "evaluation: none" when it has no tasks.
 std::string DescribeEvaluationPlan(const ::flopwise::v1::EvaluationSpec& evaluation);
 
-// The request of `flopwise eval --sweep N --tasks a,b [--checkpoints last|all|every K]`.
+// The request of `flopwise eval --sweep N --tasks a,b [--checkpoints last|all|every K]`,
+// with this process's working directory as the base of relative task files.
 // InvalidArgument naming the flag for a bad --checkpoints or an empty --tasks.
 absl::StatusOr<::flopwise::v1::CreateEvalJobsRequest> MakeCreateEvalJobsRequest(
     int64_t sweep_id, const std::vector<std::string>& tasks,

@@ -16,8 +16,8 @@ namespace flopwise::client {
 namespace v1 = ::flopwise::v1;
 
 absl::StatusOr<v1::SubmitSweepResponse> SubmitSweepFile(const UserConnection& connection,
-                                                        const std::string& spec_path,
-                                                        bool dry_run) {
+                                                        const std::string& spec_path, bool dry_run,
+                                                        bool allow_unplaceable) {
   std::ifstream in(spec_path);
   if (!in) return absl::NotFoundError(spec_path + ": cannot open");
   std::ostringstream spec;
@@ -35,6 +35,7 @@ absl::StatusOr<v1::SubmitSweepResponse> SubmitSweepFile(const UserConnection& co
   v1::SubmitSweepRequest request;
   request.set_spec_yaml(spec.str());
   request.set_dry_run(dry_run);
+  request.set_allow_unplaceable(allow_unplaceable);
   request.set_base_dir(base_dir.string());
   return Call(connection, &v1::UserService::Stub::SubmitSweep, request);
 }

@@ -14,9 +14,12 @@ namespace flopwise::client {
 // expands it (and with `dry_run` stores nothing), with this process's working
 // directory as the base of the spec's relative paths (as sbatch does; docs/api.md,
 // "Paths"). NotFound naming the file when it cannot be read; the
-// coordinator's error (InvalidArgument naming the spec field) otherwise.
+// coordinator's error (InvalidArgument naming the spec field; FailedPrecondition
+// when a run is larger than every registered worker and not
+// `allow_unplaceable`) otherwise.
 absl::StatusOr<::flopwise::v1::SubmitSweepResponse> SubmitSweepFile(
-    const UserConnection& connection, const std::string& spec_path, bool dry_run);
+    const UserConnection& connection, const std::string& spec_path, bool dry_run,
+    bool allow_unplaceable = false);
 
 // Cancels the sweep's pending and running runs. NotFound for an unknown sweep.
 absl::StatusOr<::flopwise::v1::CancelSweepResponse> CancelSweep(const UserConnection& connection,

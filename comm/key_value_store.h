@@ -1,6 +1,6 @@
 // The key-value exchange behind a data-parallel run's rendezvous
 // (docs/distributed.md): every rank publishes what the others need (Gloo's
-// transport addresses, later NCCL's unique id) and waits for theirs. One
+// transport addresses, NCCL's unique id) and waits for theirs. One
 // interface, several places to keep the keys: a shared folder for ranks on
 // one host and tests, the coordinator's worker API for a run the coordinator
 // gang-scheduled (no shared file system needed).

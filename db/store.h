@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -33,6 +34,13 @@ struct StoreOptions {
   // Caps the database size (0: no cap). A write that would grow it beyond
   // fails like a full disk: ResourceExhausted "disk is full".
   int64_t max_size_bytes = 0;
+};
+
+// Rows by state and metric rows stored, read in one snapshot (Store::Counts).
+struct StoreCounts {
+  std::map<RunState, int64_t> runs_by_state;  // states without runs are absent
+  std::map<SweepState, int64_t> sweeps_by_state;
+  int64_t metric_rows = 0;  // superseded ones included
 };
 
 class Store {
@@ -170,6 +178,9 @@ class Store {
   // ---- Fits ----
   absl::Status PutFit(const FitRecord& fit);
   absl::StatusOr<FitRecord> GetFit(std::string_view inputs_hash, std::string_view method);
+
+  // ---- Counts (store_counts.cc) ----
+  absl::StatusOr<StoreCounts> Counts();
 
  private:
   class Impl;

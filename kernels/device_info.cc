@@ -1,6 +1,7 @@
 #include "kernels/device_info.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace flopwise::kernels {
 namespace {
@@ -44,6 +46,24 @@ std::optional<int64_t> CgroupBytes(const std::string& file) {
   return std::nullopt;
 }
 
+// ulimit -v: this process's address-space limit and what of it is still
+// unmapped (the limit less /proc/self/status's VmSize); nullopt when unlimited.
+std::optional<std::pair<int64_t, int64_t>> AddressSpaceLimitAndLeft() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  const int64_t bytes = static_cast<int64_t>(limit.rlim_cur);
+  int64_t mapped = 0;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("VmSize:")) continue;
+    std::istringstream fields(line.substr(7));
+    int64_t kib = 0;
+    if (fields >> kib) mapped = kib * 1024;
+  }
+  return std::pair<int64_t, int64_t>{bytes, std::max<int64_t>(0, bytes - mapped)};
+}
+
 }  // namespace
 
 HostInfo QueryHostInfo() {
@@ -69,9 +89,17 @@ DeviceMemory QueryHostMemory() {
   memory.available_bytes = MeminfoBytes("MemAvailable").value_or(memory.total_bytes);
   // The cgroup's own usage counts page cache it can reclaim, so only its
   // limit caps what is available.
-  if (std::optional<int64_t> limit = CgroupBytes("memory.max")) {
-    memory.total_bytes = std::min(memory.total_bytes, *limit);
+  if (std::optional<int64_t> limit = CgroupBytes("memory.max");
+      limit && *limit < memory.total_bytes) {
+    memory.total_bytes = *limit;
     memory.available_bytes = std::min(memory.available_bytes, *limit);
+    memory.limited_by = "the cgroup's memory.max";
+  }
+  if (auto address_space = AddressSpaceLimitAndLeft();
+      address_space && address_space->first < memory.total_bytes) {
+    memory.total_bytes = address_space->first;
+    memory.available_bytes = std::min(memory.available_bytes, address_space->second);
+    memory.limited_by = "ulimit -v";
   }
   return memory;
 }

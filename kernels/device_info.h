@@ -30,12 +30,16 @@ HostInfo QueryHostInfo();
 struct DeviceMemory {
   int64_t total_bytes = 0;
   int64_t available_bytes = 0;
+  // What capped the two below the machine's memory, for messages: "" (nothing),
+  // "the cgroup's memory.max" or "ulimit -v".
+  std::string limited_by;
 };
 
 // The host's: physical memory, and what can be allocated without swapping
 // (/proc/meminfo's MemAvailable, reclaimable page cache included; the total
 // where that cannot be read), both capped by this process's cgroup limit
-// (memory.max of cgroup v2) when it has one. Thread-safe.
+// (memory.max of cgroup v2) and its address-space limit (ulimit -v: the
+// limit, and what of it is not mapped yet) when it has them. Thread-safe.
 DeviceMemory QueryHostMemory();
 
 // CUDA devices only (empty without CUDA or without a device).

@@ -21,6 +21,18 @@ std::string Gib(int64_t bytes) {
   return absl::StrFormat("%.1f GiB", static_cast<double>(bytes) / (int64_t{1} << 30));
 }
 
+// "this machine has 15.6 GiB of memory, 9.2 GiB of it available", or under a
+// limit "this process may use 2.4 GiB of memory (ulimit -v), 2.3 GiB of it
+// available": the number that was short, with what set it.
+std::string MemoryOnHand(const kernels::DeviceMemory& memory) {
+  if (memory.limited_by.empty()) {
+    return absl::StrCat("this machine has ", Gib(memory.total_bytes), " of memory, ",
+                        Gib(memory.available_bytes), " of it available");
+  }
+  return absl::StrCat("this process may use ", Gib(memory.total_bytes), " of memory (",
+                      memory.limited_by, "), ", Gib(memory.available_bytes), " of it available");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelConfig& config, int batch,
@@ -39,11 +51,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelConfig& config, 
       EstimateTrainMemoryBytes(config, int64_t{batch} * config.context, backend->threads());
   if (const kernels::DeviceMemory memory = backend->memory();
       needed_bytes > memory.available_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "out of memory: the model needs ", Gib(needed_bytes), " (", needed_bytes,
-        " bytes: weights, gradients, AdamW moments and the activations of ", batch, " × ",
-        config.context, " tokens) but this machine has ", Gib(memory.total_bytes), " of memory, ",
-        Gib(memory.available_bytes), " of it available"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory: the model needs ", Gib(needed_bytes), " (", needed_bytes,
+                     " bytes: weights, gradients, AdamW moments and the activations of ", batch,
+                     " × ", config.context, " tokens) but ", MemoryOnHand(memory)));
   }
   std::unique_ptr<Model> model(new Model(config, batch, backend));
   if (absl::Status s = model->Allocate(); !s.ok()) return s;
@@ -68,8 +79,7 @@ absl::Status Model::Allocate() {
   auto out_of_memory = [this](std::string_view what, int64_t bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory: allocating the ", std::string(what), " (", Gib(bytes), ", ",
-                     bytes, " bytes) failed; this machine has ",
-                     Gib(backend_->memory().available_bytes), " of memory available"));
+                     bytes, " bytes) failed; ", MemoryOnHand(backend_->memory())));
   };
   const int64_t floats = layout_.floats;
   const int64_t bytes = floats * int64_t{sizeof(float)};

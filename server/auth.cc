@@ -26,8 +26,11 @@ grpc::Status TokenAuth::Check(const grpc::ServerContextBase& context, Role role)
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         "missing 'authorization: Bearer <token>' metadata");
   }
+  return CheckHeader(std::string_view(it->second.data(), it->second.size()), role);
+}
+
+grpc::Status TokenAuth::CheckHeader(std::string_view header, Role role) const {
   constexpr std::string_view kPrefix = "Bearer ";
-  const std::string_view header(it->second.data(), it->second.size());
   if (!header.starts_with(kPrefix)) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         "authorization metadata must be 'Bearer <token>'");

@@ -7,6 +7,7 @@
 #include <grpcpp/server_context.h>
 
 #include <string>
+#include <string_view>
 
 namespace flopwise::server {
 
@@ -20,6 +21,8 @@ class TokenAuth {
   // OK when the call carries `role`'s token; UNAUTHENTICATED when the header
   // is missing or the token unknown; PERMISSION_DENIED for the other role's token.
   grpc::Status Check(const grpc::ServerContextBase& context, Role role) const;
+  // As Check, for the value of an `authorization` header (HTTP's included).
+  grpc::Status CheckHeader(std::string_view authorization, Role role) const;
 
  private:
   std::string client_token_;

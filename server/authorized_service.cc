@@ -5,6 +5,7 @@
 #include <grpcpp/impl/rpc_service_method.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -23,14 +24,34 @@ grpc::internal::RpcMethod::RpcType RpcTypeOf(const google::protobuf::MethodDescr
                                    : grpc::internal::RpcMethod::NORMAL_RPC;
 }
 
-// Runs `inner` (a generated handler) when the caller holds the method's token.
+// Runs `inner` (a generated handler) when the caller holds the method's token,
+// and times the call (refused or not) into `latency` unless it is null.
 class AuthorizingHandler final : public grpc::internal::MethodHandler {
  public:
   AuthorizingHandler(grpc::internal::MethodHandler* inner, std::string_view method,
-                     const TokenAuth* auth)
-      : inner_(inner), required_(RequiredRole(method)), method_(method), auth_(auth) {}
+                     const TokenAuth* auth, LatencyHistogram* latency)
+      : inner_(inner),
+        required_(RequiredRole(method)),
+        method_(method),
+        auth_(auth),
+        latency_(latency) {}
 
   void RunHandler(const HandlerParameter& param) override {
+    const auto start = std::chrono::steady_clock::now();
+    AuthorizeAndRun(param);
+    if (latency_ != nullptr) {
+      latency_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+
+  void* Deserialize(grpc_call* call, grpc_byte_buffer* request, grpc::Status* status,
+                    void** handler_data) override {
+    return inner_->Deserialize(call, request, status, handler_data);
+  }
+
+ private:
+  void AuthorizeAndRun(const HandlerParameter& param) {
     grpc::Status verdict = required_.has_value()
                                ? auth_->Check(*param.server_context, *required_)
                                : grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -50,23 +71,19 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
                                         param.call_requester));
   }
 
-  void* Deserialize(grpc_call* call, grpc_byte_buffer* request, grpc::Status* status,
-                    void** handler_data) override {
-    return inner_->Deserialize(call, request, status, handler_data);
-  }
-
- private:
   grpc::internal::MethodHandler* const inner_;
   const std::optional<Role> required_;
   const std::string method_;
   const TokenAuth* const auth_;
+  LatencyHistogram* const latency_;
 };
 
 }  // namespace
 
 AuthorizedService::AuthorizedService(
     std::string_view service_name,
-    const std::function<grpc::internal::MethodHandler*(int)>& handler, const TokenAuth* auth) {
+    const std::function<grpc::internal::MethodHandler*(int)>& handler, const TokenAuth* auth,
+    RpcLatencies* latencies) {
   const google::protobuf::ServiceDescriptor* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           std::string(service_name));
@@ -79,8 +96,10 @@ AuthorizedService::AuthorizedService(
     const google::protobuf::MethodDescriptor& method = *service->method(i);
     const std::string& name =
         method_names_.emplace_back("/" + service->full_name() + "/" + method.name());
-    AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), RpcTypeOf(method),
-                                                   new AuthorizingHandler(handler(i), name, auth)));
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        name.c_str(), RpcTypeOf(method),
+        new AuthorizingHandler(handler(i), name, auth,
+                               latencies == nullptr ? nullptr : latencies->ForMethod(name))));
   }
 }
 

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "server/auth.h"
+#include "server/rpc_latencies.h"
 
 namespace flopwise::server {
 
@@ -36,18 +37,20 @@ class AuthorizedService final : public grpc::Service {
  public:
   // Serves every method of the service named `service_name` (its full proto
   // name, e.g. "flopwise.v1.UserService") through `implementation`, which is
-  // not registered itself. `implementation` and `auth` must outlive this.
+  // not registered itself, and times every call into `latencies` (by method,
+  // "/flopwise.v1.UserService/SubmitSweep") unless it is null.
+  // `implementation`, `auth` and `latencies` must outlive this.
   template <typename GeneratedService>
   AuthorizedService(std::string_view service_name, HandlersOf<GeneratedService>* implementation,
-                    const TokenAuth* auth)
+                    const TokenAuth* auth, RpcLatencies* latencies = nullptr)
       : AuthorizedService(
             service_name, [implementation](int index) { return implementation->handler(index); },
-            auth) {}
+            auth, latencies) {}
 
  private:
   AuthorizedService(std::string_view service_name,
                     const std::function<grpc::internal::MethodHandler*(int)>& handler,
-                    const TokenAuth* auth);
+                    const TokenAuth* auth, RpcLatencies* latencies);
 
   std::deque<std::string> method_names_;  // gRPC keeps pointers to them
 };

@@ -12,6 +12,9 @@ namespace flopwise::server {
 void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
   UseYamlConfig(app);
   app.add_option("--listen", flags->listen, "HOST:PORT to serve gRPC on")->capture_default_str();
+  app.add_option(
+      "--metrics-listen", flags->metrics_listen,
+      "HOST:PORT to serve /metrics on over HTTP, behind the client token (default: off)");
   app.add_option("--db", flags->db, "SQLite database file (created when absent)");
   app.add_option("--checkpoint-root", flags->checkpoint_root,
                  "directory of run checkpoints (default: checkpoints/ beside the database)");
@@ -36,11 +39,15 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
       ->capture_default_str();
   app.add_option("--log-level", flags->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  app.add_option("--log-format", flags->log_format,
+                 "text, or json: one JSON object per line (time, level, logger, message)")
+      ->capture_default_str();
 }
 
 absl::StatusOr<CoordinatorOptions> ToCoordinatorOptions(const CoordinatorFlags& flags) {
   CoordinatorOptions options;
   options.listen = flags.listen;
+  options.metrics_listen = flags.metrics_listen;
   options.db_path = flags.db;
   options.checkpoint_root = flags.checkpoint_root;
   ASSIGN_OR_RETURN(options.client_token,

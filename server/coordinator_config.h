@@ -16,6 +16,7 @@ namespace flopwise::server {
 
 struct CoordinatorFlags {
   std::string listen = "127.0.0.1:7450";
+  std::string metrics_listen;  // empty: no /metrics
   std::string db;
   std::string checkpoint_root;  // empty: "checkpoints" beside the database
   std::string client_token_file;
@@ -30,6 +31,7 @@ struct CoordinatorFlags {
   int64_t max_runs_per_sweep = kMaxRunsPerSweep;
   int64_t max_pending_runs = static_cast<int64_t>(kDefaultMaxPendingRuns);
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json" (base/logging.h)
 };
 
 // Adds the coordinator's flags, bound to `flags`, and `--config FILE.yaml` to

@@ -13,6 +13,8 @@
 #include "base/repeated_error_log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "server/dashboard_http.h"
+#include "server/listen_address.h"
 #include "server/tls_files.h"
 
 namespace flopwise::server {
@@ -23,36 +25,18 @@ constexpr int kMaxPollers = 32;
 // How often the reaper repeats an error that lasts (a full disk).
 constexpr absl::Duration kRepeatedErrorInterval = absl::Minutes(1);
 
-// HOST:PORT, [IPV6]:PORT or unix:PATH. gRPC would take port 99999 modulo
-// 65536, so the port is checked here: 1..65535, or 0 for a free one.
-absl::Status CheckListenAddress(const std::string& listen) {
-  if (listen.starts_with("unix:")) return absl::OkStatus();
-  const size_t colon = listen.rfind(':');
-  const std::string_view host =
-      colon == std::string::npos ? "" : std::string_view(listen).substr(0, colon);
-  const std::string_view port =
-      colon == std::string::npos ? "" : std::string_view(listen).substr(colon + 1);
-  const bool ipv6 = host.starts_with('[') && host.ends_with(']');
-  if (host.empty() || (!ipv6 && host.find(':') != std::string_view::npos)) {
-    return absl::InvalidArgumentError(
-        Cat("listen: \"", listen, "\" is not HOST:PORT (an IPv6 host goes in brackets)"));
-  }
-  int value = 0;
-  const bool digits = !port.empty() && port.size() <= 5 &&
-                      port.find_first_not_of("0123456789") == std::string_view::npos;
-  if (digits) value = std::stoi(std::string(port));
-  if (!digits || value > 65535) {
-    return absl::InvalidArgumentError(Cat("listen: port \"", port, "\" in \"", listen,
-                                          "\" is not 0..65535 (0 picks a free port)"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status ValidateOptions(const CoordinatorOptions& options) {
   if (options.db_path.empty()) return absl::InvalidArgumentError("db: required");
-  RETURN_IF_ERROR(CheckListenAddress(options.listen));
+  RETURN_IF_ERROR(ParseListenAddress(options.listen, "listen").status());
+  if (!options.metrics_listen.empty()) {
+    ASSIGN_OR_RETURN(const ListenAddress metrics,
+                     ParseListenAddress(options.metrics_listen, "metrics-listen"));
+    if (metrics.unix_socket) {
+      return absl::InvalidArgumentError("metrics-listen: must be HOST:PORT (no unix socket)");
+    }
+  }
   if (options.client_token.empty()) return absl::InvalidArgumentError("client token: empty");
   if (options.worker_token.empty()) return absl::InvalidArgumentError("worker token: empty");
   if (options.client_token == options.worker_token) {
@@ -110,10 +94,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       server->scheduler_.get(), options.submit_limits, std::move(clock));
   server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get(),
                                                                 server->options_.checkpoint_root);
+  server->latencies_ = std::make_unique<RpcLatencies>();
   server->authorized_user_service_ = std::make_unique<AuthorizedService>(
-      v1::UserService::service_full_name(), server->user_service_.get(), server->auth_.get());
+      v1::UserService::service_full_name(), server->user_service_.get(), server->auth_.get(),
+      server->latencies_.get());
   server->authorized_worker_service_ = std::make_unique<AuthorizedService>(
-      v1::WorkerService::service_full_name(), server->worker_service_.get(), server->auth_.get());
+      v1::WorkerService::service_full_name(), server->worker_service_.get(), server->auth_.get(),
+      server->latencies_.get());
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_path.empty()) {
@@ -150,11 +137,33 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     health->SetServingStatus("flopwise.v1.UserService", true);
     health->SetServingStatus("flopwise.v1.WorkerService", true);
   }
+  if (!options.metrics_listen.empty()) RETURN_IF_ERROR(server->ServeMetrics());
   server->reaper_ = std::thread([raw = server.get()] { raw->ReapLoop(); });
   spdlog::info("coordinator listening on {} (port {}), db {}, checkpoints {}{}", options.listen,
                server->port_, options.db_path, server->options_.checkpoint_root,
                options.tls_cert_path.empty() ? "" : ", TLS");
   return server;
+}
+
+absl::Status CoordinatorServer::ServeMetrics() {
+  metrics_ =
+      std::make_unique<CoordinatorMetrics>(scheduler_.get(), options_.db_path, latencies_.get());
+  auto page = [metrics = metrics_.get()] {
+    absl::StatusOr<std::string> text = metrics->Render();
+    if (!text.ok()) return HttpResponse{.status = 500, .body = text.status().ToString()};
+    return HttpResponse{.content_type = kPrometheusContentType, .body = *std::move(text)};
+  };
+  dashboard_ = std::make_unique<DashboardApi>(user_service_.get(), auth_.get());
+  const HttpServerOptions http{
+      .listen = options_.metrics_listen,
+      .flag = "metrics-listen",
+      .tls_cert_path = options_.tls_cert_path,
+      .tls_key_path = options_.tls_key_path,
+      .mount_self_checked =
+          [api = dashboard_.get()](httplib::Server* server) { MountDashboard(api, server); },
+      .self_checked_prefixes = {kDashboardPagesPrefix, kDashboardApiPrefix}};
+  ASSIGN_OR_RETURN(http_, HttpServer::Start(http, auth_.get(), {HttpRoute{"/metrics", page}}));
+  return absl::OkStatus();
 }
 
 void CoordinatorServer::ReapLoop() {
@@ -182,6 +191,7 @@ void CoordinatorServer::Stop() {
     stopped_ = true;
     stop_cv_.SignalAll();
   }
+  http_.reset();
   if (scheduler_) scheduler_->Shutdown();
   if (reaper_.joinable()) reaper_.join();
   if (server_) {

@@ -2,7 +2,8 @@
 // is a thin main() over it; tests start it on an ephemeral loopback port).
 // Owns the store, the scheduler, both gRPC services behind token checks (plus
 // health checking and reflection, which are open) and the lease reaper thread, which also writes
-// heartbeats behind (Scheduler::StoreLiveness).
+// heartbeats behind (Scheduler::StoreLiveness); and, with metrics_listen, the
+// HTTP port of /metrics and the dashboard behind the client token.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,10 @@
 #include "db/store.h"
 #include "server/auth.h"
 #include "server/authorized_service.h"
+#include "server/coordinator_metrics.h"
+#include "server/dashboard_api.h"
+#include "server/http_server.h"
+#include "server/rpc_latencies.h"
 #include "server/scheduler.h"
 #include "server/user_service.h"
 #include "server/worker_service.h"
@@ -26,6 +31,8 @@ namespace flopwise::server {
 
 struct CoordinatorOptions {
   std::string listen = "127.0.0.1:7450";  // HOST:PORT; port 0 picks a free one
+  // HOST:PORT of the HTTP port serving /metrics and the dashboard; empty: none.
+  std::string metrics_listen;
   std::string db_path;
   std::string checkpoint_root;  // empty: "checkpoints" beside the database
   std::string client_token;     // UserService bearer token
@@ -62,12 +69,16 @@ class CoordinatorServer {
   void Wait() ABSL_LOCKS_EXCLUDED(mu_);
 
   int port() const { return port_; }
+  // The HTTP port of /metrics; 0 without metrics_listen (or once stopped).
+  int metrics_port() const { return http_ ? http_->port() : 0; }
   const std::string& checkpoint_root() const { return options_.checkpoint_root; }
   Scheduler* scheduler() { return scheduler_.get(); }
 
  private:
   explicit CoordinatorServer(const CoordinatorOptions& options);
   void ReapLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Starts http_ on options_.metrics_listen.
+  absl::Status ServeMetrics();
 
   CoordinatorOptions options_;
   std::unique_ptr<db::Store> store_;
@@ -75,9 +86,13 @@ class CoordinatorServer {
   std::unique_ptr<TokenAuth> auth_;
   std::unique_ptr<UserServiceImpl> user_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<RpcLatencies> latencies_;  // filled by the two services below
   // What the server serves: the two services above behind `auth_`.
   std::unique_ptr<AuthorizedService> authorized_user_service_;
   std::unique_ptr<AuthorizedService> authorized_worker_service_;
+  std::unique_ptr<CoordinatorMetrics> metrics_;
+  std::unique_ptr<DashboardApi> dashboard_;  // served by http_ beside metrics_
+  std::unique_ptr<HttpServer> http_;         // serves metrics_; null without metrics_listen
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "server/paging.h"
 #include "server/proto_convert.h"
+#include "server/spec_paths.h"
 #include "server/user_service.h"
 #include "worker/eval/task_names.h"
 
@@ -45,12 +46,23 @@ grpc::Status UserServiceImpl::CreateEvalJobs(grpc::ServerContext* context,
                                              v1::CreateEvalJobsResponse* response) {
   if (request->sweep_id() <= 0) return Invalid("sweep_id: required");
   if (request->tasks().empty()) return Invalid("tasks: required");
+  if (!request->base_dir().empty() && !request->base_dir().starts_with("/")) {
+    return Invalid(Cat("base_dir: must be an absolute path (got \"", request->base_dir(), "\")"));
+  }
   std::set<std::string> seen;
+  std::vector<std::string> tasks;
   for (int i = 0; i < request->tasks_size(); ++i) {
-    const std::string& task = request->tasks(i);
+    std::string task = request->tasks(i);
     if (absl::Status known = eval::CheckTaskName(task); !known.ok()) {
       return Invalid(Cat("tasks[", i, "]: ", known.message()));
     }
+    // A task file is read by whichever worker runs the job: made absolute here.
+    if (eval::IsTaskFile(task)) {
+      absl::StatusOr<std::string> resolved = ResolveSpecPath(task, request->base_dir());
+      if (!resolved.ok()) return Invalid(Cat("tasks[", i, "]: ", resolved.status().message()));
+      task = *std::move(resolved);
+    }
+    tasks.push_back(task);
     if (!seen.insert(task).second)
       return Invalid(Cat("tasks[", i, "]: duplicate task \"", task, "\""));
   }
@@ -76,7 +88,7 @@ grpc::Status UserServiceImpl::CreateEvalJobs(grpc::ServerContext* context,
     by_run[checkpoint.run_id].push_back(checkpoint);
   }
   db::EvalJobSpec spec;
-  spec.tasks.assign(request->tasks().begin(), request->tasks().end());
+  spec.tasks = std::move(tasks);
   spec.priority = request->has_priority() ? request->priority() : sweep->priority;
   spec.created_ms = SystemNowMs();
   std::vector<db::NewEvalJob> jobs;

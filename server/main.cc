@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (absl::Status status = flopwise::InitLogging("coordinator", flags.log_level); !status.ok()) {
+  if (absl::Status status = flopwise::InitLogging("coordinator", flags.log_level, flags.log_format);
+      !status.ok()) {
     return Fail(std::string(status.message()));
   }
   gpr_set_log_function(LogGrpc);

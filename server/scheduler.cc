@@ -528,6 +528,7 @@ absl::StatusOr<int> Scheduler::ReportMetrics(std::string_view lease_id, int atte
   ASSIGN_OR_RETURN(const int inserted, store_->RecordMetrics(run_id, attempt, rows));
   if (!rows.empty()) {
     absl::MutexLock lock(&mu_);
+    metric_rows_ingested_ += static_cast<uint64_t>(inserted);
     const db::MetricRow& last = rows.back();
     RunProgress& progress = progress_[run_id];
     if (last.step >= progress.step || progress.attempt != attempt) {

@@ -138,6 +138,26 @@ struct RunProgress {
   int64_t updated_ms = 0;
 };
 
+// A run's active lease and its last reported progress (Scheduler::Gauges).
+struct RunningRun {
+  int64_t run_id = 0;
+  int64_t sweep_id = 0;
+  std::string worker_id;
+  int64_t tokens = 0;  // as last reported; 0 before the first report
+  double tokens_per_s = 0;
+};
+
+// What the coordinator's metrics read of the scheduler at one instant.
+struct SchedulerGauges {
+  size_t queued_runs = 0;       // runs waiting in the queue
+  size_t queued_eval_jobs = 0;  // eval jobs waiting in the queue
+  size_t run_leases = 0;        // active leases of runs
+  size_t eval_leases = 0;       // active leases of eval jobs
+  // New metric rows ReportMetrics stored since the scheduler was created.
+  uint64_t metric_rows_ingested = 0;
+  std::vector<RunningRun> running;  // one per active run lease, by run id
+};
+
 class Scheduler {
  public:
   // Rebuilds the queue and the lease table from `store` (which must outlive
@@ -262,6 +282,9 @@ class Scheduler {
   // Wakes every waiter; later waits return at once.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
   bool shutting_down() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- Metrics (scheduler_gauges.cc) ----
+  SchedulerGauges Gauges() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct PendingRun {
@@ -392,6 +415,7 @@ class Scheduler {
   // Registered workers.
   std::map<std::string, WorkerState, std::less<>> workers_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, RunProgress> progress_ ABSL_GUARDED_BY(mu_);
+  uint64_t metric_rows_ingested_ ABSL_GUARDED_BY(mu_) = 0;  // SchedulerGauges'
   std::map<QueueKey, PendingEval> eval_queue_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ActiveEval, std::less<>> eval_leases_ ABSL_GUARDED_BY(mu_);
 };

@@ -107,6 +107,14 @@ grpc::Status UserServiceImpl::SubmitSweep(grpc::ServerContext* context,
     response->add_warnings(std::move(warning));
   }
   if (request->dry_run()) return grpc::Status::OK;
+  if (response->warnings_size() > 0 && !request->allow_unplaceable()) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        Cat(response->warnings_size(), " of ", response->runs_size(),
+            " runs no registered worker could ever hold (first: ", response->warnings(0),
+            "); change the spec's resources or model sizes, register a larger worker, or "
+            "submit with --allow-unplaceable to queue them until one registers"));
+  }
 
   db::NewSweep sweep;
   sweep.name = compiled->spec.name;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,6 +24,15 @@ class Scratch {
       std::free(data_);
       const int64_t bytes = ((count * static_cast<int64_t>(sizeof(T)) + 63) / 64) * 64;
       data_ = static_cast<T*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
+      if (data_ == nullptr) {
+        // Scratch grows in the first step; a failure here is a model too
+        // large for this machine's memory, said in the trainer's log.
+        std::fprintf(stderr,
+                     "flopwise: out of memory: the CPU kernels' scratch buffer of %.1f MiB could "
+                     "not be allocated\n",
+                     static_cast<double>(bytes) / (1 << 20));
+        std::abort();
+      }
       capacity_ = count;
     }
     return data_;

@@ -2,27 +2,24 @@
 // same name and owns what they run with (kernels/cuda/cuda_context.h): the
 // stream, the cuBLAS handle and the scratch.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "kernels/backend.h"
+#include "kernels/cuda/attention.h"
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/classifier.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/dense_ops.h"
+#include "kernels/cuda/gated_linear_attention.h"
+#include "kernels/cuda/hgrn2_gate.h"
+#include "kernels/cuda/linear_attention.h"
+#include "kernels/cuda/position_ops.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/require.h"
 
 namespace flopwise::kernels {
 namespace {
-
-// The sequence mixers' CUDA kernels are not part of this build yet.
-[[noreturn]] void NotBuiltYet(const char* op) {
-  std::fprintf(stderr, "flopwise kernels: cuda: %s: not built yet\n", op);
-  std::abort();
-}
 
 std::string CudaMessage(const std::string& what, cudaError_t err) {
   return what + ": " + cudaGetErrorString(err) + " (" + cudaGetErrorName(err) + ")";
@@ -128,60 +125,91 @@ class CudaBackend final : public Backend {
     cuda::RopeBackward(ctx_, dinp, dout, batch, seq, heads, head_dim, pos_offset, base);
   }
 
-  void AttentionForward(float*, float*, const float*, const float*, const float*, int, int, int,
-                        int) override {
-    NotBuiltYet("AttentionForward");
+  void AttentionForward(float* out, float* lse, const float* q, const float* k, const float* v,
+                        int batch, int seq, int heads, int head_dim) override {
+    cuda::AttentionForward(ctx_, out, lse, q, k, v, batch, seq, heads, head_dim);
   }
-  void AttentionBackward(float*, float*, float*, const float*, const float*, const float*,
-                         const float*, const float*, const float*, int, int, int, int) override {
-    NotBuiltYet("AttentionBackward");
+  void AttentionBackward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                         const float* k, const float* v, const float* out, const float* lse,
+                         int batch, int seq, int heads, int head_dim) override {
+    cuda::AttentionBackward(ctx_, dq, dk, dv, dout, q, k, v, out, lse, batch, seq, heads, head_dim);
   }
-  void LinearAttentionForward(float*, float*, const float*, const float*, const float*,
-                              const float*, const float*, int, int, int, int, int, int) override {
-    NotBuiltYet("LinearAttentionForward");
+
+  void LinearAttentionForward(float* out, float* final_state, const float* q, const float* k,
+                              const float* v, const float* log_decay, const float* initial_state,
+                              int batch, int seq, int heads, int key_dim, int value_dim,
+                              int chunk) override {
+    Require(chunk >= 1, "LinearAttentionForward", "chunk must be at least 1");
+    cuda::LinearAttentionForward(ctx_, out, final_state, q, k, v, log_decay, initial_state, batch,
+                                 seq, heads, key_dim, value_dim, chunk);
   }
-  void LinearAttentionBackward(float*, float*, float*, float*, const float*, const float*,
-                               const float*, const float*, const float*, const float*, const float*,
-                               int, int, int, int, int, int) override {
-    NotBuiltYet("LinearAttentionBackward");
+  void LinearAttentionBackward(float* dq, float* dk, float* dv, float* dinitial_state,
+                               const float* dout, const float* dfinal_state, const float* q,
+                               const float* k, const float* v, const float* log_decay,
+                               const float* initial_state, int batch, int seq, int heads,
+                               int key_dim, int value_dim, int chunk) override {
+    Require(chunk >= 1, "LinearAttentionBackward", "chunk must be at least 1");
+    cuda::LinearAttentionBackward(ctx_, dq, dk, dv, dinitial_state, dout, dfinal_state, q, k, v,
+                                  log_decay, initial_state, batch, seq, heads, key_dim, value_dim,
+                                  chunk);
   }
-  void GatedLinearAttentionForward(float*, float*, const float*, const float*, const float*,
-                                   const float*, const float*, int, int, int, int, int,
-                                   int) override {
-    NotBuiltYet("GatedLinearAttentionForward");
+
+  void GatedLinearAttentionForward(float* out, float* final_state, const float* q, const float* k,
+                                   const float* v, const float* log_decay,
+                                   const float* initial_state, int batch, int seq, int heads,
+                                   int key_dim, int value_dim, int chunk) override {
+    Require(chunk >= 1, "GatedLinearAttentionForward", "chunk must be at least 1");
+    cuda::GatedLinearAttentionForward(ctx_, out, final_state, q, k, v, log_decay, initial_state,
+                                      batch, seq, heads, key_dim, value_dim, chunk);
   }
-  void GatedLinearAttentionBackward(float*, float*, float*, float*, float*, const float*,
-                                    const float*, const float*, const float*, const float*,
-                                    const float*, const float*, int, int, int, int, int,
-                                    int) override {
-    NotBuiltYet("GatedLinearAttentionBackward");
+  void GatedLinearAttentionBackward(float* dq, float* dk, float* dv, float* dlog_decay,
+                                    float* dinitial_state, const float* dout,
+                                    const float* dfinal_state, const float* q, const float* k,
+                                    const float* v, const float* log_decay,
+                                    const float* initial_state, int batch, int seq, int heads,
+                                    int key_dim, int value_dim, int chunk) override {
+    Require(chunk >= 1, "GatedLinearAttentionBackward", "chunk must be at least 1");
+    cuda::GatedLinearAttentionBackward(ctx_, dq, dk, dv, dlog_decay, dinitial_state, dout,
+                                       dfinal_state, q, k, v, log_decay, initial_state, batch, seq,
+                                       heads, key_dim, value_dim, chunk);
   }
-  void Hgrn2GateForward(float*, float*, const float*, const float*, int, int) override {
-    NotBuiltYet("Hgrn2GateForward");
+
+  void Hgrn2GateForward(float* log_f, float* k, const float* phi, const float* lower_bound,
+                        int rows, int dim) override {
+    cuda::Hgrn2GateForward(ctx_, log_f, k, phi, lower_bound, rows, dim);
   }
-  void Hgrn2GateBackward(float*, float*, const float*, const float*, const float*, const float*,
-                         int, int) override {
-    NotBuiltYet("Hgrn2GateBackward");
+  void Hgrn2GateBackward(float* dphi, float* dlower_bound, const float* dlog_f, const float* dk,
+                         const float* phi, const float* lower_bound, int rows, int dim) override {
+    cuda::Hgrn2GateBackward(ctx_, dphi, dlower_bound, dlog_f, dk, phi, lower_bound, rows, dim);
   }
-  void Hgrn2LowerBoundForward(float*, const float*, int, int) override {
-    NotBuiltYet("Hgrn2LowerBoundForward");
+  void Hgrn2LowerBoundForward(float* lower_bound, const float* p, int layers, int dim) override {
+    cuda::Hgrn2LowerBoundForward(ctx_, lower_bound, p, layers, dim);
   }
-  void Hgrn2LowerBoundBackward(float*, const float*, const float*, int, int) override {
-    NotBuiltYet("Hgrn2LowerBoundBackward");
+  void Hgrn2LowerBoundBackward(float* dp, const float* dlower_bound, const float* p, int layers,
+                               int dim) override {
+    cuda::Hgrn2LowerBoundBackward(ctx_, dp, dlower_bound, p, layers, dim);
   }
-  void LrpeForward(float*, const float*, const float*, int, int, int, int, int) override {
-    NotBuiltYet("LrpeForward");
+
+  void LrpeForward(float* out, const float* inp, const float* theta, int batch, int seq, int heads,
+                   int head_dim, int pos_offset) override {
+    cuda::LrpeForward(ctx_, out, inp, theta, batch, seq, heads, head_dim, pos_offset);
   }
-  void LrpeBackward(float*, float*, const float*, const float*, const float*, int, int, int, int,
-                    int) override {
-    NotBuiltYet("LrpeBackward");
+  void LrpeBackward(float* dinp, float* dtheta, const float* dout, const float* inp,
+                    const float* theta, int batch, int seq, int heads, int head_dim,
+                    int pos_offset) override {
+    cuda::LrpeBackward(ctx_, dinp, dtheta, dout, inp, theta, batch, seq, heads, head_dim,
+                       pos_offset);
   }
-  void TpeForward(float*, const float*, const float*, const float*, int, int, int, int) override {
-    NotBuiltYet("TpeForward");
+
+  void TpeForward(float* out, const float* inp, const float* b_weight, const float* log_gamma,
+                  int batch, int seq, int dim, int tpe_dim) override {
+    cuda::TpeForward(ctx_, out, inp, b_weight, log_gamma, batch, seq, dim, tpe_dim);
   }
-  void TpeBackward(float*, float*, const float*, const float*, const float*, const float*, int, int,
-                   int, int) override {
-    NotBuiltYet("TpeBackward");
+  void TpeBackward(float* dinp, float* db_weight, const float* dout, const float* inp,
+                   const float* b_weight, const float* log_gamma, int batch, int seq, int dim,
+                   int tpe_dim) override {
+    cuda::TpeBackward(ctx_, dinp, db_weight, dout, inp, b_weight, log_gamma, batch, seq, dim,
+                      tpe_dim);
   }
 
   void SiluForward(float* out, const float* inp, int64_t n) override {

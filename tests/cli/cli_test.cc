@@ -414,7 +414,11 @@ TEST_F(CliTest, PendingRunsSayWhyAndSubmitWarnsOfRunsNoWorkerCouldHold) {
   FailEveryRun();  // registers a worker with 4 cores and 8 GiB
   std::string huge = kSpec;
   huge += "resources: {memory: 64GiB}\n";
-  const Result submitted = Run({"submit", SpecFile(huge)});
+  const Result refused = Run({"submit", SpecFile(huge)});
+  EXPECT_EQ(refused.code, client::kExitFailed) << refused.err;
+  EXPECT_NE(refused.err.find("runs no registered worker could ever hold"), std::string::npos)
+      << refused.err;
+  const Result submitted = Run({"submit", SpecFile(huge), "--allow-unplaceable"});
   ASSERT_EQ(submitted.code, client::kExitOk) << submitted.err;
   EXPECT_NE(submitted.out.find("\nwarning: "), std::string::npos) << submitted.out;
   EXPECT_NE(submitted.out.find("the largest registered worker has 4 cores / 8.0 GiB"),

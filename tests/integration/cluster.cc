@@ -73,7 +73,9 @@ Cluster::~Cluster() {
 }
 
 void Cluster::Prepare(grpc::ClientContext* context) const {
-  client::PrepareContext(context, kClientToken, 10000);
+  // A minute: the checks' reads must not fail on a loaded machine (a 600-s
+  // chaos run once lost a page of metrics to a 10-s deadline at load 150).
+  client::PrepareContext(context, kClientToken, 60'000);
 }
 
 bool Cluster::StartCoordinator() {

@@ -83,7 +83,7 @@ TEST(WorkDirLock, ASecondHolderIsRefusedUntilTheFirstLetsGo) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find(
-                absl::StrCat("in use by another flopwise-worker (pid ", getpid(), ")")),
+                absl::StrCat("in use by another flopwise-worker (held by pid ", getpid(), ")")),
             std::string::npos)
       << second.status();
   { WorkDirLock released = std::move(*first); }

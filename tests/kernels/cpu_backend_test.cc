@@ -13,6 +13,7 @@
 #include "kernels/cpu/hgrn2_gate.h"
 #include "kernels/cpu/linear_attention.h"
 #include "kernels/cpu/position_ops.h"
+#include "kernels/cpu/scratch.h"
 #include "tests/kernels/test_util.h"
 
 namespace flopwise::kernels {
@@ -313,6 +314,16 @@ TEST_F(CpuBackendTest, Hgrn2GateOpsMatchDoubleKernels) {
   EXPECT_LE(RelativeError(kf, k), 1e-5);
   EXPECT_LE(RelativeError(dphif, dphi), 1e-5);
   EXPECT_LE(RelativeError(dlbf, dlb), 1e-5);
+}
+
+// A scratch buffer the machine cannot hold ends the process with a message
+// saying so (the trainer's log), not a crash on a null pointer later.
+TEST(CpuScratchDeathTest, AnAllocationTheMachineCannotHoldSaysOutOfMemory) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // OpenMP's threads are running
+  cpu::Scratch<float> scratch;
+  EXPECT_NE(scratch.Get(16), nullptr);
+  EXPECT_DEATH(scratch.Get(int64_t{1} << 58),
+               "out of memory: the CPU kernels' scratch buffer of 1099511627776.0 MiB");
 }
 
 }  // namespace

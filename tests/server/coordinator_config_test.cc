@@ -129,5 +129,32 @@ TEST_F(CoordinatorConfigTest, LimitsComeFromTheFlagsAndAreChecked) {
             "max-pending-runs: must be >= 0 (0: no limit)");
 }
 
+TEST_F(CoordinatorConfigTest, MetricsListenIsOffByDefaultAndChecked) {
+  CoordinatorFlags defaults;
+  ASSERT_EQ(Parse({}, &defaults), "");
+  EXPECT_EQ(defaults.metrics_listen, "");
+  CoordinatorFlags flags;
+  ASSERT_EQ(Parse({"--config", Write("m.yaml", "metrics_listen: 127.0.0.1:9450\n")}, &flags), "");
+  EXPECT_EQ(flags.metrics_listen, "127.0.0.1:9450");
+  flags.db = "x.db";
+  flags.client_token_file = Write("client", "client-token-0123\n");
+  flags.worker_token_file = Write("worker", "worker-token-0123\n");
+  auto options = ToCoordinatorOptions(flags);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->metrics_listen, "127.0.0.1:9450");
+  EXPECT_TRUE(ValidateOptions(*options).ok());
+
+  options->metrics_listen = "127.0.0.1:99999";
+  EXPECT_EQ(ValidateOptions(*options).message(),
+            "metrics-listen: port \"99999\" in \"127.0.0.1:99999\" is not 0..65535 (0 picks a "
+            "free port)");
+  options->metrics_listen = "9450";
+  EXPECT_EQ(ValidateOptions(*options).message(),
+            "metrics-listen: \"9450\" is not HOST:PORT (an IPv6 host goes in brackets)");
+  options->metrics_listen = "unix:/tmp/metrics.sock";
+  EXPECT_EQ(ValidateOptions(*options).message(),
+            "metrics-listen: must be HOST:PORT (no unix socket)");
+}
+
 }  // namespace
 }  // namespace flopwise::server

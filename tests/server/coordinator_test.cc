@@ -1199,7 +1199,26 @@ TEST_F(CoordinatorTest, PendingRunsSayWhyTheyWaitAndSubmitWarnsOfRunsNoWorkerCou
       reason(big_run).find("/ 40.0 GiB; the largest registered worker has 4 cores / 16.0 GiB"),
       std::string::npos)
       << reason(big_run);
-  const auto huge = Submit(OneRunSpec("huge", 0, 1, "64GiB"));
+  // Refused unless the client asks to queue it anyway.
+  v1::SubmitSweepRequest refused_request;
+  refused_request.set_spec_yaml(OneRunSpec("huge", 0, 1, "64GiB"));
+  v1::SubmitSweepResponse refused;
+  const grpc::Status refusal =
+      user_->SubmitSweep(Ctx(kClientToken).get(), refused_request, &refused);
+  EXPECT_EQ(refusal.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refusal.error_message().find("1 of 1 runs no registered worker could ever hold"),
+            std::string::npos)
+      << refusal.error_message();
+  EXPECT_NE(refusal.error_message().find("--allow-unplaceable"), std::string::npos);
+  v1::ListSweepsRequest sweeps_request;
+  v1::ListSweepsResponse sweeps;
+  ASSERT_TRUE(user_->ListSweeps(Ctx(kClientToken).get(), sweeps_request, &sweeps).ok());
+  EXPECT_EQ(sweeps.sweeps_size(), 1);  // only "big": nothing of the refused sweep stored
+  v1::SubmitSweepRequest allowed = refused_request;
+  allowed.set_allow_unplaceable(true);
+  v1::SubmitSweepResponse huge;
+  const grpc::Status queued = user_->SubmitSweep(Ctx(kClientToken).get(), allowed, &huge);
+  ASSERT_TRUE(queued.ok()) << queued.error_message();
   ASSERT_EQ(huge.warnings_size(), 1);
   EXPECT_EQ(huge.warnings(0).rfind(huge.runs(0).name() + ": needs ", 0), 0u) << huge.warnings(0);
   EXPECT_NE(huge.warnings(0).find("/ 64.0 GiB; the largest registered worker has 4 cores"),

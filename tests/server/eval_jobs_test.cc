@@ -497,5 +497,35 @@ TEST_F(EvalJobsTest, FinishedSweepIsEvaluatedAgainOnTheCheckpointsAsked) {
   EXPECT_EQ(evals.rows_size(), 0);
 }
 
+// A task file named relative to the folder `flopwise eval` ran in reaches the
+// workers as an absolute path; without that folder it is refused, naming it.
+TEST_F(EvalJobsTest, RelativeTaskFilesAreMadeAbsoluteAgainstTheClientsFolder) {
+  Submit(Spec(""));
+  const v1::Lease lease = Acquire(Register()).lease();
+  for (int64_t step = 1; step <= 4; ++step) Checkpoint(lease, 1, step);  // the run's last step
+  v1::CompleteRunRequest complete;
+  complete.set_lease_id(lease.lease_id());
+  complete.set_attempt(1);
+  v1::CompleteRunResponse completed;
+  ASSERT_TRUE(worker_->CompleteRun(Ctx(kWorkerToken).get(), complete, &completed).ok());
+
+  v1::CreateEvalJobsRequest request;
+  request.set_sweep_id(1);
+  request.add_tasks("tasks/arc.jsonl");
+  v1::CreateEvalJobsResponse created;
+  const grpc::Status no_base = user_->CreateEvalJobs(Ctx(kClientToken).get(), request, &created);
+  EXPECT_EQ(no_base.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(no_base.error_message().rfind("tasks[0]: \"tasks/arc.jsonl\" is relative", 0), 0u)
+      << no_base.error_message();
+  request.set_base_dir("/home/me/study");
+  ASSERT_TRUE(user_->CreateEvalJobs(Ctx(kClientToken).get(), request, &created).ok());
+  v1::ListEvalJobsRequest list;
+  list.add_job_ids(created.job_ids(0));
+  v1::ListEvalJobsResponse jobs;
+  ASSERT_TRUE(user_->ListEvalJobs(Ctx(kClientToken).get(), list, &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 1);
+  EXPECT_EQ(jobs.jobs(0).tasks(0), "/home/me/study/tasks/arc.jsonl");
+}
+
 }  // namespace
 }  // namespace flopwise::server

@@ -22,7 +22,7 @@ double Law::Loss(double n, double d) const {
   return e + a * std::pow(n, -alpha) + b * std::pow(d, -beta);
 }
 
-FitStudy::FitStudy(const fs::path& dir) : dir_(dir) {
+FitStudy::FitStudy(const fs::path& dir, bool serve_http) : dir_(dir) {
   spdlog::set_level(spdlog::level::warn);
   fs::remove_all(dir_);
   fs::create_directories(dir_);
@@ -34,6 +34,7 @@ FitStudy::FitStudy(const fs::path& dir) : dir_(dir) {
   options.db_path = db_path();
   options.client_token = kClientToken;
   options.worker_token = kWorkerToken;
+  if (serve_http) options.metrics_listen = "127.0.0.1:0";
   options.reap_interval_ms = 3'600'000;  // no lease expires during a test
   options.scheduler.lease_duration_ms = 3'600'000;
   options.scheduler.heartbeat_interval_ms = 1'000;

@@ -29,12 +29,14 @@ struct Law {
 
 class FitStudy {
  public:
-  // Starts the coordinator in `dir` (created; removed by the destructor).
-  explicit FitStudy(const std::filesystem::path& dir);
+  // Starts the coordinator in `dir` (created; removed by the destructor),
+  // with its HTTP port (/metrics, the dashboard) on loopback when `serve_http`.
+  explicit FitStudy(const std::filesystem::path& dir, bool serve_http = false);
   ~FitStudy();
 
   bool ok() const { return server_ != nullptr; }
   int port() const;
+  int http_port() const { return server_->metrics_port(); }
   const std::filesystem::path& dir() const { return dir_; }
   std::string db_path() const { return (dir_ / "coordinator.db").string(); }
   // A file holding the client token (for the CLI).

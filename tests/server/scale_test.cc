@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -362,6 +363,53 @@ TEST_F(ScaleTest, PendingRunsAndRunsPerSweepAreBounded) {
   EXPECT_NE(status.error_message().find("spec: expands to 3 runs; the coordinator takes at most 2"),
             std::string::npos)
       << status.error_message();
+}
+
+// Ten clients flooding SubmitSweep (the probe that once stored 14,597 sweeps
+// in 30 s and pushed readers past their deadlines): the default limit admits
+// 60 a minute from one address and refuses the rest before any parsing, so
+// the store holds exactly 60 and every read made meanwhile is answered
+// within its deadline (a generous 10 s: the point is that none times out).
+TEST_F(ScaleTest, ASubmitFloodIsBoundedAndReadsStayAnswered) {
+  StartServer();
+  constexpr int kClients = 10, kSubmitsEach = 40, kReads = 40;
+  std::atomic<int> admitted = 0, refused = 0, other = 0;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < kSubmitsEach; ++i) {
+        v1::SubmitSweepResponse response;
+        const grpc::StatusCode code = Submit(TwoRunSpec(0), &response).error_code();
+        if (code == grpc::StatusCode::OK) {
+          ++admitted;
+        } else if (code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  std::vector<grpc::StatusCode> read_codes;
+  for (int i = 0; i < kReads; ++i) {
+    auto context = Ctx(kClientToken);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ListSweepsRequest request;
+    request.set_page_size(50);
+    v1::ListSweepsResponse response;
+    read_codes.push_back(user_->ListSweeps(context.get(), request, &response).error_code());
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(std::count(read_codes.begin(), read_codes.end(), grpc::StatusCode::OK), kReads);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(admitted.load(), 60);
+  EXPECT_EQ(refused.load(), kClients * kSubmitsEach - 60);
+  size_t stored = 0;
+  for (const auto& page :
+       AllPages(v1::ListSweepsRequest(), 50, Rpc(&v1::UserService::Stub::ListSweeps))) {
+    stored += page.sweeps_size();
+  }
+  EXPECT_EQ(stored, 60u);
 }
 
 }  // namespace

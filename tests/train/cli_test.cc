@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
+#include "base/file_lock.h"
 #include "runspec/proto_json.h"
 #include "tests/train/train_test_util.h"
 #include "tests/train/weights_edit.h"
@@ -273,6 +275,41 @@ TEST(FlopwiseTrainCli, AModelTooLargeForMemoryExits5) {
                  "/limited 2>/dev/null");
   EXPECT_EQ(limited.exit_code, 5) << limited.out;
   EXPECT_NE(limited.out.find("out of memory: "), std::string::npos) << limited.out;
+  // The limit that was short is the one quoted, not the machine's memory.
+  EXPECT_NE(limited.out.find("this process may use 2.4 GiB of memory (ulimit -v)"),
+            std::string::npos)
+      << limited.out;
+}
+
+// One trainer writes a run folder at a time: while another process holds
+// RUN_DIR/trainer.lock (a stopping trainer of an earlier attempt) a trainer
+// waits for it, and after --out-wait-s gives up naming the folder and the
+// holder; once the holder lets go within the wait, it trains.
+TEST(FlopwiseTrainCli, ATrainerWaitsForTheRunFoldersPreviousWriter) {
+  const std::string dir = MakeTempDir("cli-out-lock");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 4);
+  const std::string run_dir = dir + "/run";
+  const std::string args = "--arch llama --preset cpu-1 --vocab 64 --context 32 --data " + data +
+                           " --batch-tokens 64 --total-tokens 64 --threads 1 --out " + run_dir;
+  std::filesystem::create_directories(run_dir);
+  absl::StatusOr<FileLock> held = FileLock::Acquire(run_dir + "/trainer.lock");
+  ASSERT_TRUE(held.ok()) << held.status();
+  const Result refused = RunTrainBinary(args + " --out-wait-s 1");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("--out " + run_dir + ": another flopwise-train (held by pid " +
+                             std::to_string(getpid()) + ") still writes this run folder after 1s"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/step-00000001")) << "nothing written";
+
+  std::thread release([lock = std::move(*held)]() mutable {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    FileLock gone = std::move(lock);
+  });
+  const Result waited = RunTrainBinary(args);
+  release.join();
+  EXPECT_EQ(waited.exit_code, 0) << waited.out;
+  EXPECT_NE(waited.out.find("\"event\":\"done\""), std::string::npos) << waited.out;
 }
 
 // `check` on weights holding a NaN exits non-zero with the tensor's name on

@@ -1,13 +1,13 @@
 // The exclusive hold of a worker on its --work-dir. Two workers sharing one
 // folder would share one worker id (the id file), so the coordinator would
 // see one worker holding both's leases, and their runs' checkpoint folders
-// would collide. An flock(2) on WORK_DIR/worker.lock, released by the kernel
-// when the process dies, however it dies.
+// would collide. A FileLock on WORK_DIR/worker.lock (base/file_lock.h).
 #pragma once
 
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/file_lock.h"
 
 namespace flopwise::workerd {
 
@@ -17,15 +17,9 @@ class WorkDirLock {
   // process (or another Worker in this one) holds it.
   static absl::StatusOr<WorkDirLock> Acquire(const std::string& work_dir);
 
-  WorkDirLock(WorkDirLock&& other) noexcept;
-  WorkDirLock& operator=(WorkDirLock&& other) noexcept;
-  WorkDirLock(const WorkDirLock&) = delete;
-  WorkDirLock& operator=(const WorkDirLock&) = delete;
-  ~WorkDirLock();
-
  private:
-  explicit WorkDirLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit WorkDirLock(FileLock lock) : lock_(std::move(lock)) {}
+  FileLock lock_;
 };
 
 }  // namespace flopwise::workerd

@@ -134,6 +134,27 @@ std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir,
   return best;
 }
 
+absl::StatusOr<FileLock> LockRunDir(const std::string& run_dir, absl::Duration wait) {
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--out ", run_dir, ": cannot create it: ", ec.message()));
+  }
+  absl::StatusOr<FileLock> lock =
+      FileLock::Acquire((fs::path(run_dir) / "trainer.lock").string(), wait);
+  if (lock.ok() || !absl::IsUnavailable(lock.status())) {
+    if (!lock.ok())
+      return absl::FailedPreconditionError(
+          absl::StrCat("--out ", run_dir, ": ", lock.status().message()));
+    return lock;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "--out ", run_dir, ": another flopwise-train (", lock.status().message(),
+      ") still writes this run folder after ", absl::FormatDuration(wait),
+      "; a trainer of an earlier attempt that has not stopped yet, or two runs given one folder"));
+}
+
 absl::Status PruneCheckpoints(const std::string& run_dir, int keep) {
   std::error_code ec;
   std::vector<std::string> names;

@@ -11,6 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "base/file_lock.h"
 #include "models/model.h"
 #include "models/rng.h"
 
@@ -38,6 +40,13 @@ absl::StatusOr<WrittenCheckpoint> WriteCheckpoint(const std::string& run_dir, mo
 // most that.
 std::optional<std::string> FindLatestCheckpoint(const std::string& run_dir,
                                                 std::optional<int64_t> at_most = std::nullopt);
+
+// The one writer of `run_dir` (created if missing): a FileLock on
+// RUN_DIR/trainer.lock. A trainer of the run's previous attempt may still be
+// stopping there (writing its stop checkpoint after its lease ended); this
+// waits up to `wait` for it to exit, then fails with FailedPrecondition naming
+// the folder and the holder's pid.
+absl::StatusOr<FileLock> LockRunDir(const std::string& run_dir, absl::Duration wait);
 
 // Deletes all but the `keep` newest complete checkpoint directories of
 // `run_dir` (keep >= 1), oldest first. Directories still being written

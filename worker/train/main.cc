@@ -232,7 +232,19 @@ int Main(int argc, char** argv) {
                  "Resume from the newest checkpoint at or below this step, never a newer one "
                  "(0: from scratch; what a worker passes: the coordinator's newest checkpoint)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--out-wait-s", o.out_wait_s,
+                 "Seconds to wait for another flopwise-train still writing --out (a stopping "
+                 "trainer of an earlier attempt) before giving up")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
+  app.add_option("--world-size", o.world_size,
+                 "Processes (ranks) of a data-parallel run (docs/distributed.md)");
+  app.add_option("--rank", o.rank, "This process's rank, in [0, --world-size)");
+  app.add_option("--rendezvous", o.rendezvous,
+                 "Where the ranks meet: file:DIR (required when --world-size > 1)");
+  app.add_option("--rendezvous-timeout-s", o.rendezvous_timeout_s,
+                 "Longest wait for a peer rank, at rendezvous and in every collective (seconds)");
 
   CheckOptions co;
   CLI::App* check = app.add_subcommand("check", "Loss (and gradients) of weights on tokens");

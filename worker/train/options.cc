@@ -22,6 +22,24 @@ absl::Status FlagError(const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("--", message));
 }
 
+// The data-parallel flags on their own (docs/distributed.md).
+absl::Status ValidateRankOptions(const TrainOptions& o) {
+  if (o.world_size < 1) return absl::InvalidArgumentError("--world-size: must be ≥ 1");
+  if (o.rank < 0) return absl::InvalidArgumentError("--rank: must be ≥ 0");
+  if (o.rank >= o.world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rank: ", o.rank, " is not < --world-size ", o.world_size));
+  }
+  if (o.world_size > 1 && o.rendezvous.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--rendezvous: required when --world-size is ",
+                                                   o.world_size, " (e.g. file:DIR)"));
+  }
+  if (o.rendezvous_timeout_s <= 0) {
+    return absl::InvalidArgumentError("--rendezvous-timeout-s: must be positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& o) {
@@ -66,11 +84,20 @@ absl::Status ValidateTrainOptions(const TrainOptions& o, const models::ModelConf
   if (o.data.empty()) return absl::InvalidArgumentError("--data: required");
   if (o.out.empty()) return absl::InvalidArgumentError("--out: required");
   if (o.grad_accum <= 0) return absl::InvalidArgumentError("--grad-accum: must be positive");
+  if (absl::Status s = ValidateRankOptions(o); !s.ok()) return s;
   const int64_t micro = int64_t{c.context} * o.grad_accum;
   if (o.batch_tokens <= 0 || o.batch_tokens % micro != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--batch-tokens: must be a positive multiple of context × grad-accum (", micro,
                      "), got ", o.batch_tokens));
+  }
+  if (const int64_t sequences = o.batch_tokens / c.context;
+      sequences % (int64_t{o.world_size} * o.grad_accum) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--batch-tokens: ", o.batch_tokens, " tokens are ", sequences, " sequences of --context ",
+        c.context, " per step, which do not split evenly over --world-size ", o.world_size,
+        " × --grad-accum ", o.grad_accum, " (use a multiple of ", micro * o.world_size,
+        " tokens)"));
   }
   if (o.total_tokens <= 0) return absl::InvalidArgumentError("--total-tokens: must be positive");
   if (!(o.lr > 0)) return absl::InvalidArgumentError("--lr: must be positive");

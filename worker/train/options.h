@@ -38,6 +38,9 @@ struct TrainOptions {
   // >= 0: resume from the newest checkpoint at or below this step (0: from
   // scratch), ignoring newer folders; -1: from the newest in `out`.
   int64_t resume_step = -1;
+  // How long to wait for another trainer that still holds `out` (a stopping
+  // trainer of an earlier attempt finishes its step and checkpoint first).
+  int out_wait_s = 600;
   int log_every_steps = 10;
   // Validation at every checkpoint (docs/training.md "Validation").
   bool validate = true;
@@ -45,6 +48,13 @@ struct TrainOptions {
   std::string validation_data;    // "": the validation split beside `data`
   std::string out;
   int threads = 0;  // 0: every available core
+  // Data parallelism (docs/distributed.md): this process is rank `rank` of
+  // `world_size`, meeting the others through the `rendezvous` store
+  // ("file:DIR"; required when world_size > 1).
+  int world_size = 1;
+  int rank = 0;
+  std::string rendezvous;
+  int64_t rendezvous_timeout_s = 300;  // rendezvous and every collective
 };
 
 // The model config the options describe (preset + overrides), validated;
@@ -56,7 +66,9 @@ absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& optio
 // `threads` and `device` are not part of a run config.
 void ApplyRunConfig(const ::flopwise::v1::RunConfig& config, TrainOptions* options);
 
-// Checks the non-model options (InvalidArgument naming the flag).
+// Checks the non-model options (InvalidArgument naming the flag), the
+// data-parallel ones included: every global batch must split into
+// world_size × grad_accum equal micro-batches of whole sequences.
 absl::Status ValidateTrainOptions(const TrainOptions& options, const models::ModelConfig& config);
 
 absl::StatusOr<Schedule> ParseSchedule(const std::string& name);

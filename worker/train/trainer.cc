@@ -2,18 +2,25 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "comm/communicator.h"
 #include "kernels/backend.h"
 #include "models/accounting.h"
 #include "models/model.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/checkpoint_validation.h"
+#include "worker/train/data_parallel.h"
 #include "worker/train/device.h"
 #include "worker/train/token_source.h"
 
@@ -40,9 +47,24 @@ class Run {
 
  private:
   absl::Status Setup();
-  // Reads one micro-batch into inputs_/targets_.
+  // Every rank starts from rank 0's state: its weights (initial or resumed),
+  // and when it resumed, its moments, step, data position and RNG.
+  absl::Status ShareStartState();
+  // Reads this rank's share of one micro-batch into inputs_/targets_.
   absl::Status NextMicroBatch();
+  // Sums the gradients and the loss over the ranks: grads() then holds the
+  // global batch's gradient (each rank scaled by 1/batch_tokens), `loss`
+  // its mean.
+  absl::Status ReduceAcrossRanks(double* loss);
+  // Whether any rank was asked to stop (so all stop after the same step).
+  absl::StatusOr<bool> AnyRankStops(const std::atomic<bool>* stop_requested);
   absl::Status Checkpoint();
+  bool leader() const { return comm_->rank() == 0; }
+  // Progress and checkpoint events come from rank 0 alone, so a run's
+  // metrics are reported once (docs/distributed.md).
+  void EmitFromLeader(const nlohmann::json& event) {
+    if (leader()) sink_->Emit(event);
+  }
   int Fail(const absl::Status& status) {
     sink_->Emit({{"event", "error"}, {"message", std::string(status.message())}});
     return ExitCodeOf(status);
@@ -54,6 +76,7 @@ class Run {
 
   const TrainOptions& o_;
   EventSink* sink_;
+  std::unique_ptr<comm::Communicator> comm_;
   models::ModelConfig config_;
   Schedule schedule_ = Schedule::kConstant;
   std::unique_ptr<kernels::Backend> backend_;
@@ -61,6 +84,7 @@ class Run {
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<models::Rng> rng_;
   std::unique_ptr<CheckpointValidation> validation_;  // nullptr: none at checkpoints
+  std::optional<FileLock> run_dir_lock_;              // rank 0: held until the run ends
   TrainState state_;
   int64_t resumed_from_step_ = 0;
   int64_t last_checkpoint_step_ = -1;
@@ -75,10 +99,17 @@ absl::Status Run::Setup() {
   config_ = *config;
   if (absl::Status s = ValidateTrainOptions(o_, config_); !s.ok()) return s;
   schedule_ = *ParseSchedule(o_.schedule);
-  micro_batch_ = static_cast<int>(o_.batch_tokens / (int64_t{config_.context} * o_.grad_accum));
+  // The device before the rendezvous: a rank without its GPU fails at once
+  // instead of holding up the others.
   auto backend = MakeDeviceBackend(o_.device, o_.threads);
   if (!backend.ok()) return backend.status();
   backend_ = *std::move(backend);
+  auto communicator = OpenCommunicator(o_, config_);
+  if (!communicator.ok()) return communicator.status();
+  comm_ = *std::move(communicator);
+  // This rank's sequences per micro-step: its share of the global batch.
+  micro_batch_ = static_cast<int>(o_.batch_tokens /
+                                  (int64_t{config_.context} * o_.grad_accum * comm_->world_size()));
   auto model = models::Model::Create(config_, micro_batch_, backend_.get());
   if (!model.ok()) return model.status();
   model_ = std::move(*model);
@@ -92,7 +123,16 @@ absl::Status Run::Setup() {
   // its lease), and resuming there would leave a gap in the run's metrics.
   const std::optional<int64_t> at_most =
       o_.resume_step >= 0 ? std::optional<int64_t>(o_.resume_step) : std::nullopt;
-  if (std::optional<std::string> latest = FindLatestCheckpoint(o_.out, at_most)) {
+  // One trainer writes a run folder at a time (LockRunDir): rank 0, the only
+  // rank that writes it, waits for a stopping trainer of an earlier attempt.
+  if (leader()) {
+    auto lock = LockRunDir(o_.out, absl::Seconds(o_.out_wait_s));
+    if (!lock.ok()) return lock.status();
+    run_dir_lock_ = *std::move(lock);
+  }
+  // Rank 0 alone reads checkpoints; ShareStartState gives the others its state.
+  if (std::optional<std::string> latest =
+          leader() ? FindLatestCheckpoint(o_.out, at_most) : std::nullopt) {
     if (absl::Status s = LoadCheckpoint(*latest, model_.get(), &state_); !s.ok()) return s;
     if (absl::Status s = source_->Seek(state_.data_position); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(*latest, ": ", s.message()));
@@ -101,10 +141,14 @@ absl::Status Run::Setup() {
     resumed_from_step_ = state_.step;
     last_checkpoint_step_ = state_.step;
   }
+  RETURN_IF_ERROR(ShareStartState());
   flops_per_token_ = models::TrainFlopsPerTokenFormula(config_);
-  auto validation = CheckpointValidation::Open(o_, TotalSteps(o_) * o_.batch_tokens, model_.get());
-  if (!validation.ok()) return validation.status();
-  validation_ = *std::move(validation);
+  if (leader()) {
+    auto validation =
+        CheckpointValidation::Open(o_, TotalSteps(o_) * o_.batch_tokens, model_.get());
+    if (!validation.ok()) return validation.status();
+    validation_ = *std::move(validation);
+  }
   const size_t n = static_cast<size_t>(model_->batch_tokens());
   sequence_.resize(config_.context + 1);
   inputs_.resize(n);
@@ -112,10 +156,46 @@ absl::Status Run::Setup() {
   return absl::OkStatus();
 }
 
+absl::Status Run::ShareStartState() {
+  if (comm_->world_size() == 1) return absl::OkStatus();
+  // step, tokens, loss (its bits), data position, RNG state.
+  std::array<uint64_t, 8> packed = {static_cast<uint64_t>(state_.step),
+                                    static_cast<uint64_t>(state_.tokens),
+                                    std::bit_cast<uint64_t>(state_.loss), state_.data_position};
+  std::copy(state_.rng_state.begin(), state_.rng_state.end(), packed.begin() + 4);
+  RETURN_IF_ERROR(comm_->BroadcastBytes(packed.data(), sizeof(packed), 0));
+  RETURN_IF_ERROR(comm_->Broadcast(model_->params(), model_->arena_floats(), 0));
+  const auto step = static_cast<int64_t>(packed[0]);
+  if (step == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(comm_->Broadcast(model_->adam_m(), model_->arena_floats(), 0));
+  RETURN_IF_ERROR(comm_->Broadcast(model_->adam_v(), model_->arena_floats(), 0));
+  if (leader()) return absl::OkStatus();
+  state_.step = step;
+  state_.tokens = static_cast<int64_t>(packed[1]);
+  state_.loss = std::bit_cast<double>(packed[2]);
+  state_.data_position = packed[3];
+  std::copy(packed.begin() + 4, packed.end(), state_.rng_state.begin());
+  if (absl::Status s = source_->Seek(state_.data_position); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data: cannot seek to rank 0's position after step ", step, ": ", s.message()));
+  }
+  rng_->set_state(state_.rng_state);
+  resumed_from_step_ = step;
+  last_checkpoint_step_ = step;
+  return absl::OkStatus();
+}
+
 absl::Status Run::NextMicroBatch() {
   const int t = config_.context;
-  for (int b = 0; b < micro_batch_; ++b) {
+  // Every rank reads the whole global micro-batch, in the order one process
+  // would, and keeps its contiguous block: sequences [rank·m, (rank+1)·m) of
+  // it. So all ranks share one data position, and the global batch does not
+  // depend on the world size.
+  const int first = comm_->rank() * micro_batch_;
+  for (int read = 0; read < micro_batch_ * comm_->world_size(); ++read) {
     if (absl::Status s = source_->Next(sequence_); !s.ok()) return s;
+    const int b = read - first;
+    if (b < 0 || b >= micro_batch_) continue;
     for (int i = 0; i <= t; ++i) {
       if (sequence_[i] < 0 || sequence_[i] >= config_.vocab) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -129,12 +209,31 @@ absl::Status Run::NextMicroBatch() {
   return absl::OkStatus();
 }
 
+absl::Status Run::ReduceAcrossRanks(double* loss) {
+  if (comm_->world_size() == 1) return absl::OkStatus();
+  RETURN_IF_ERROR(comm::AllReduceSumInBuckets(*comm_, model_->grads(), model_->arena_floats()));
+  RETURN_IF_ERROR(comm_->AllReduceSum(loss, 1));
+  *loss /= comm_->world_size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Run::AnyRankStops(const std::atomic<bool>* stop_requested) {
+  double stops = stop_requested != nullptr && stop_requested->load() ? 1.0 : 0.0;
+  RETURN_IF_ERROR(comm_->AllReduceSum(&stops, 1));
+  return stops > 0;
+}
+
 absl::Status Run::Checkpoint() {
+  if (comm_->world_size() > 1) {
+    RETURN_IF_ERROR(
+        CheckWeightsMatch(*comm_, model_->params(), model_->arena_floats(), state_.step));
+  }
+  last_checkpoint_step_ = state_.step;
+  if (!leader()) return absl::OkStatus();
   state_.data_position = source_->position();
   state_.rng_state = rng_->state();
   auto written = WriteCheckpoint(o_.out, *model_, state_);
   if (!written.ok()) return written.status();
-  last_checkpoint_step_ = state_.step;
   nlohmann::json event = {{"event", "checkpoint"},
                           {"step", state_.step},
                           {"tokens", state_.tokens},
@@ -168,14 +267,19 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
   if (absl::Status s = Setup(); !s.ok()) return Fail(s);
   const int64_t total_steps = TotalSteps(o_);
   const int64_t warmup_steps = (o_.warmup_tokens + o_.batch_tokens - 1) / o_.batch_tokens;
-  sink_->Emit({{"event", "start"},
-               {"arch", std::string(models::ArchName(config_.arch))},
-               {"params_non_embedding", models::NonEmbeddingParamsExact(config_)},
-               {"params_embedding", models::EmbeddingParams(config_)},
-               {"flops_per_token", flops_per_token_},
-               {"total_tokens", total_steps * o_.batch_tokens},
-               {"memory_estimate_bytes", memory_estimate_bytes()},
-               {"resumed_from_step", resumed_from_step_}});
+  nlohmann::json start = {{"event", "start"},
+                          {"arch", std::string(models::ArchName(config_.arch))},
+                          {"params_non_embedding", models::NonEmbeddingParamsExact(config_)},
+                          {"params_embedding", models::EmbeddingParams(config_)},
+                          {"flops_per_token", flops_per_token_},
+                          {"total_tokens", total_steps * o_.batch_tokens},
+                          {"memory_estimate_bytes", memory_estimate_bytes()},
+                          {"resumed_from_step", resumed_from_step_}};
+  if (comm_->world_size() > 1) {
+    start["rank"] = comm_->rank();
+    start["world_size"] = comm_->world_size();
+  }
+  sink_->Emit(start);
   models::AdamWOptions adam;
   adam.beta1 = static_cast<float>(o_.beta1);
   adam.beta2 = static_cast<float>(o_.beta2);
@@ -191,6 +295,7 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
       loss += model_->ForwardBackward(inputs_.data(), targets_.data(), grad_scale);
     }
     loss /= o_.grad_accum;
+    if (absl::Status s = ReduceAcrossRanks(&loss); !s.ok()) return Fail(s);
     const double grad_norm = std::sqrt(model_->GradSquaredNorm());
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       sink_->Emit(
@@ -209,14 +314,14 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
     if (step % o_.log_every_steps == 0 || step == total_steps) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - interval_start).count();
-      sink_->Emit({{"event", "progress"},
-                   {"step", step},
-                   {"tokens", state_.tokens},
-                   {"flops", flops()},
-                   {"loss", loss},
-                   {"lr", lr},
-                   {"grad_norm", grad_norm},
-                   {"tokens_per_s", seconds > 0 ? interval_tokens / seconds : 0.0}});
+      EmitFromLeader({{"event", "progress"},
+                      {"step", step},
+                      {"tokens", state_.tokens},
+                      {"flops", flops()},
+                      {"loss", loss},
+                      {"lr", lr},
+                      {"grad_norm", grad_norm},
+                      {"tokens_per_s", seconds > 0 ? interval_tokens / seconds : 0.0}});
       interval_start = now;
       interval_tokens = 0;
     }
@@ -224,17 +329,22 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
     if (every > 0 && state_.tokens / every > tokens_before / every && step < total_steps) {
       if (absl::Status s = Checkpoint(); !s.ok()) return Fail(s);
     }
-    if (stop_requested != nullptr && stop_requested->load() && step < total_steps) {
-      if (last_checkpoint_step_ != step) {
-        if (absl::Status s = Checkpoint(); !s.ok()) return Fail(s);
-      }
-      sink_->Emit({{"event", "stopped"}, {"step", step}});
-      return kExitStopped;
+    if (step == total_steps) break;
+    const absl::StatusOr<bool> stop = AnyRankStops(stop_requested);
+    if (!stop.ok()) return Fail(stop.status());
+    if (!*stop) continue;
+    if (last_checkpoint_step_ != step) {
+      if (absl::Status s = Checkpoint(); !s.ok()) return Fail(s);
     }
+    // No rank reports the end before rank 0's checkpoint is on disk.
+    if (absl::Status s = comm_->Barrier(); !s.ok()) return Fail(s);
+    sink_->Emit({{"event", "stopped"}, {"step", step}});
+    return kExitStopped;
   }
   if (last_checkpoint_step_ != state_.step) {
     if (absl::Status s = Checkpoint(); !s.ok()) return Fail(s);
   }
+  if (absl::Status s = comm_->Barrier(); !s.ok()) return Fail(s);
   sink_->Emit({{"event", "done"},
                {"step", state_.step},
                {"tokens", state_.tokens},

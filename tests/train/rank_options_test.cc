@@ -1,0 +1,101 @@
+// One rank's side of data parallelism without processes: the rank flags'
+// checks and the weights' checksum compared across ranks (ranks on threads).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "comm/file_key_value_store.h"
+#include "tests/train/train_test_util.h"
+#include "worker/train/data_parallel.h"
+#include "worker/train/options.h"
+
+namespace flopwise::train {
+namespace {
+
+absl::Status Validate(const TrainOptions& o) {
+  auto config = ResolveModelConfig(o);
+  if (!config.ok()) return config.status();
+  return ValidateTrainOptions(o, *config);
+}
+
+TEST(RankOptions, BadRankFlagsNameTheFlag) {
+  TrainOptions o = TinyRun("tokens.u32", "run");  // 4 sequences of 32 tokens per step
+  o.world_size = 2;
+  o.rank = 1;
+  o.rendezvous = "file:/tmp/x";
+  EXPECT_TRUE(Validate(o).ok()) << Validate(o);
+
+  o.rank = 2;
+  EXPECT_EQ(Validate(o).message(), "--rank: 2 is not < --world-size 2");
+  o.rank = -1;
+  EXPECT_EQ(Validate(o).message(), "--rank: must be ≥ 0");
+  o.rank = 0;
+  o.world_size = 0;
+  EXPECT_EQ(Validate(o).message(), "--world-size: must be ≥ 1");
+  o.world_size = 2;
+  o.rendezvous.clear();
+  EXPECT_EQ(Validate(o).message().rfind("--rendezvous: required when --world-size is 2", 0), 0u)
+      << Validate(o);
+  o.rendezvous = "file:/tmp/x";
+  o.rendezvous_timeout_s = 0;
+  EXPECT_EQ(Validate(o).message(), "--rendezvous-timeout-s: must be positive");
+}
+
+TEST(RankOptions, EveryRankNeedsAnEqualShareOfWholeSequences) {
+  TrainOptions o = TinyRun("tokens.u32", "run");
+  o.rendezvous = "file:/tmp/x";
+  o.world_size = 4;
+  EXPECT_TRUE(Validate(o).ok()) << Validate(o);
+  o.world_size = 3;
+  const absl::Status three = Validate(o);
+  EXPECT_EQ(three.message().rfind("--batch-tokens: 128 tokens are 4 sequences", 0), 0u) << three;
+  EXPECT_NE(three.message().find("--world-size 3 × --grad-accum 1"), std::string::npos) << three;
+  o.world_size = 2;
+  o.grad_accum = 4;  // 4 micro-steps of 1 sequence: none left for a second rank
+  EXPECT_FALSE(Validate(o).ok());
+  o.grad_accum = 2;
+  EXPECT_TRUE(Validate(o).ok()) << Validate(o);
+}
+
+TEST(WeightsChecksum, SeesAnyChangedValue) {
+  std::vector<float> weights(1001, 0.25f);
+  const uint64_t before = WeightsChecksum(weights.data(), 1001);
+  EXPECT_EQ(WeightsChecksum(weights.data(), 1001), before);
+  weights[1000] = std::nextafter(0.25f, 1.0f);
+  EXPECT_NE(WeightsChecksum(weights.data(), 1001), before);
+}
+
+// Weights that differ between ranks stop every rank, naming the ranks and step.
+TEST(CheckWeightsMatch, AMismatchIsAnErrorOnEveryRank) {
+  const std::string dir = MakeTempDir("checksum");
+  std::array<absl::Status, 3> same, differ;
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 3; ++rank) {
+    threads.emplace_back([&, rank] {
+      auto store = comm::FileKeyValueStore::Open(dir);
+      ASSERT_TRUE(store.ok());
+      auto communicator = comm::MakeGlooCommunicator(**store, rank, 3, comm::GlooOptions{});
+      ASSERT_TRUE(communicator.ok()) << communicator.status();
+      std::vector<float> weights(64, 1.0f);
+      same[rank] = CheckWeightsMatch(**communicator, weights.data(), 64, 3);
+      if (rank == 2) weights[5] = 2.0f;
+      differ[rank] = CheckWeightsMatch(**communicator, weights.data(), 64, 7);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int rank = 0; rank < 3; ++rank) {
+    EXPECT_TRUE(same[rank].ok()) << same[rank];
+    EXPECT_TRUE(absl::IsDataLoss(differ[rank])) << differ[rank];
+    EXPECT_NE(differ[rank].message().find("weights differ between ranks after step 7"),
+              std::string::npos)
+        << differ[rank];
+    EXPECT_NE(differ[rank].message().find("rank 2 has"), std::string::npos) << differ[rank];
+    EXPECT_EQ(differ[rank].message().find("rank 1 has"), std::string::npos) << differ[rank];
+  }
+}
+
+}  // namespace
+}  // namespace flopwise::train
