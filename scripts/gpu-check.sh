@@ -29,7 +29,9 @@ command -v python3 >/dev/null || { echo "gpu-check: python3 is required" >&2; ex
 start=$SECONDS
 GENERATOR=()
 [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]] && command -v ninja >/dev/null && GENERATOR=(-G Ninja)
-TARGETS=(flopwise-train cuda_device_test cuda_backend_test cuda_model_test cuda_device_flag_test)
+# flopwise-train and every test target of tests/cuda/CMakeLists.txt.
+TARGETS=(flopwise-train cuda_device_test cuda_backend_test cuda_model_test cuda_device_flag_test
+  cuda_mixers_test cuda_nccl_communicator_test)
 if cmake -S "$ROOT" -B "$BUILD_DIR" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DFLOPWISE_CUDA=ON >"$WORK/configure.log" 2>&1 &&
   cmake --build "$BUILD_DIR" --parallel "$JOBS" --target "${TARGETS[@]}" >"$WORK/build.log" 2>&1; then
@@ -50,7 +52,8 @@ else
   cat "$WORK/ctest.log"
   fail "ctest -L cuda: $(grep -E 'tests passed|tests failed' "$WORK/ctest.log")"
 fi
-# On a GPU only MakeCudaBackend.WithoutADeviceSaysWhy should skip.
+# On one GPU only MakeCudaBackend.WithoutADeviceSaysWhy and the NCCL tests
+# that need two GPUs should skip.
 skipped="$(grep -E '\(Skipped\)$' "$WORK/ctest.log" | sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+).*/\1/' | tr '\n' ' ')"
 [[ -n "$skipped" ]] && note "ctest -L cuda skipped: $skipped"
 
