@@ -1,6 +1,6 @@
 // The compute interface every model is composed against. One Backend per
-// device (the CPU backend here; a CUDA backend plugs in beside it with the
-// same ops and argument order).
+// device: the CPU backend (kernels/cpu/) and the CUDA backend (kernels/cuda/),
+// with the same ops and argument order.
 //
 // Conventions (llm.c style):
 // - Every pointer is backend memory (from Allocate); for the CPU backend that
@@ -25,6 +25,7 @@
 #include <memory>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "kernels/device_info.h"
 
 namespace flopwise::kernels {
@@ -227,5 +228,17 @@ class Backend {
 // threads ≤ 0 uses every core this process may run on. Sets the OpenMP and
 // OpenBLAS thread counts of the process.
 std::unique_ptr<Backend> MakeCpuBackend(int threads);
+
+// The CUDA backend on device `device` (cuBLAS for GEMMs, kernels/cuda/ for
+// the rest; one stream; fp32 GEMMs without TF32). `deterministic`: ops never
+// reduce with atomics whose order varies, so results are bit-identical between
+// runs on one device and binary. Allocate returns nullptr when the device is
+// out of memory; memory() is the device's. The calling thread's current device
+// becomes `device`; drive the backend from that thread.
+// The backend is a shared library opened on first use (docs/kernels.md).
+// FailedPrecondition when this binary was built without CUDA, the library
+// cannot be loaded or the machine has no usable CUDA device, InvalidArgument
+// when `device` is not one of its devices (each message says which).
+absl::StatusOr<std::unique_ptr<Backend>> MakeCudaBackend(int device, bool deterministic);
 
 }  // namespace flopwise::kernels

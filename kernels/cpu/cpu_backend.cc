@@ -4,7 +4,6 @@
 #include <omp.h>
 #include <sched.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -20,16 +19,10 @@
 #include "kernels/cpu/op_times.h"
 #include "kernels/cpu/position_ops.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/require.h"
 
 namespace flopwise::kernels {
 namespace {
-
-// Aborts with the violated precondition (a programming error in the caller).
-void Require(bool ok, const char* op, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "flopwise kernels: %s: %s\n", op, what);
-  std::abort();
-}
 
 int UsableCores() {
   cpu_set_t set;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/backend.h"
 #include "models/model.h"
+#include "worker/train/device.h"
 #include "worker/train/model_io.h"
 #include "worker/train/safetensors.h"
 
@@ -64,8 +64,9 @@ absl::StatusOr<double> RunCheck(const CheckOptions& o) {
     std::copy(src, src + n, inputs.begin() + int64_t{row} * n);
     std::copy(src + 1, src + n + 1, targets.begin() + int64_t{row} * n);
   }
-  std::unique_ptr<kernels::Backend> backend = kernels::MakeCpuBackend(o.threads);
-  auto model = models::Model::Create(*config, b, backend.get());
+  auto backend = MakeDeviceBackend(o.device, o.threads);
+  if (!backend.ok()) return backend.status();
+  auto model = models::Model::Create(*config, b, backend->get());
   if (!model.ok()) return model.status();
   if (absl::Status s = ReadArena(*file, "", Arena::kParams, model->get()); !s.ok()) return s;
   if (o.grads.empty()) return FiniteLoss((*model)->Forward(inputs.data(), targets.data()));

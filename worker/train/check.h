@@ -17,13 +17,15 @@ struct CheckOptions {
   int context = 0;
   std::string grads;  // optional: write ∂(mean loss)/∂θ here
   int threads = 0;
+  std::string device = "cpu";  // cpu, cuda or cuda:N (worker/train/device.h)
 };
 
 // Returns the mean cross-entropy (nats) over batch × context targets and
 // writes the gradient file when requested. InvalidArgument/NotFound name the
 // file or flag at fault; a weight that is NaN or infinite, or a loss that is
 // (no gradient file is written then), is InvalidArgument too.
-// ResourceExhausted: the model does not fit the machine's memory.
+// ResourceExhausted: the model does not fit the device's memory; errors of
+// MakeDeviceBackend name --device.
 absl::StatusOr<double> RunCheck(const CheckOptions& options);
 
 }  // namespace flopwise::train

@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "base/text_format.h"
 #include "base/yaml_config.h"
 #include "models/model_flags.h"
 #include "runspec/proto_json.h"
 #include "worker/train/check.h"
+#include "worker/train/device.h"
 #include "worker/train/eval_command.h"
 #include "worker/train/progress_bar.h"
 #include "worker/train/trainer.h"
@@ -168,6 +170,18 @@ void TakeRunConfigFile(std::vector<std::string>* args, TrainOptions* options) {
   }
 }
 
+// --device's value must name a device (worker/train/device.h): a usage error otherwise.
+CLI::Validator DeviceValidator() {
+  return CLI::Validator(
+      [](std::string& device) {
+        // CLI11 puts the flag's name in front of the message.
+        const absl::Status status = ValidateDevice(device);
+        return status.ok() ? std::string()
+                           : std::string(absl::StripPrefix(status.message(), "--device: "));
+      },
+      "DEVICE");
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"flopwise-train: train one model, or `check` given weights on given tokens"};
   TrainOptions o;
@@ -200,6 +214,8 @@ int Main(int argc, char** argv) {
   app.add_option("--warmup-tokens", o.warmup_tokens, "Linear warmup length in tokens");
   app.add_option("--min-lr-ratio", o.min_lr_ratio, "Cosine floor as a fraction of --lr");
   app.add_option("--seed", o.seed, "Initialisation and data-order seed");
+  app.add_option("--device", o.device, "cpu, cuda or cuda:N (the CUDA device N; cuda = cuda:0)")
+      ->check(DeviceValidator());
   app.add_option("--checkpoint-every-tokens", o.checkpoint_every_tokens,
                  "Checkpoint interval in tokens (0: only at the end)");
   app.add_option("--keep-checkpoints", o.keep_checkpoints,
@@ -238,6 +254,7 @@ int Main(int argc, char** argv) {
   check->add_option("--context", co.context, "Tokens per sequence")->required();
   check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
   check->add_option("--threads", co.threads, "CPU threads (0: all)");
+  check->add_option("--device", co.device, "cpu, cuda or cuda:N")->check(DeviceValidator());
 
   EvalCommand eval_command;
   CLI::App* evaluate = AddEvalCommand(&app, &eval_command);

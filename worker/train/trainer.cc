@@ -21,6 +21,7 @@
 #include "worker/train/checkpoint.h"
 #include "worker/train/checkpoint_validation.h"
 #include "worker/train/data_parallel.h"
+#include "worker/train/device.h"
 #include "worker/train/token_source.h"
 
 namespace flopwise::train {
@@ -98,13 +99,17 @@ absl::Status Run::Setup() {
   config_ = *config;
   if (absl::Status s = ValidateTrainOptions(o_, config_); !s.ok()) return s;
   schedule_ = *ParseSchedule(o_.schedule);
+  // The device before the rendezvous: a rank without its GPU fails at once
+  // instead of holding up the others.
+  auto backend = MakeDeviceBackend(o_.device, o_.threads);
+  if (!backend.ok()) return backend.status();
+  backend_ = *std::move(backend);
   auto communicator = OpenCommunicator(o_, config_);
   if (!communicator.ok()) return communicator.status();
   comm_ = *std::move(communicator);
   // This rank's sequences per micro-step: its share of the global batch.
   micro_batch_ = static_cast<int>(o_.batch_tokens /
                                   (int64_t{config_.context} * o_.grad_accum * comm_->world_size()));
-  backend_ = kernels::MakeCpuBackend(o_.threads);
   auto model = models::Model::Create(config_, micro_batch_, backend_.get());
   if (!model.ok()) return model.status();
   model_ = std::move(*model);

@@ -1,0 +1,14 @@
+// cuBLAS wrapper with the CPU's row-major Gemm signature (kernels/cpu/blas.h).
+#pragma once
+
+#include "kernels/cuda/cuda_context.h"
+
+namespace flopwise::kernels::cuda {
+
+// Row-major c[m,n] = alpha·op(a)·op(b) + beta·c on ctx.stream; op(a) [m,k],
+// op(b) [k,n]; lda/ldb/ldc are the row strides of a, b, c as stored. fp32
+// accumulation without TF32 (the handle's math mode, cuda_backend.cu).
+void Gemm(const Context& ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+          const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
+
+}  // namespace flopwise::kernels::cuda
