@@ -1,7 +1,14 @@
 // The worker daemon's engine against an in-memory coordinator and the
 // stand-in trainer: reports, retries, cancel, divergence, crashes,
 // re-registration, graceful stop and resume.
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -300,4 +307,33 @@ TEST(WorkerEngine, CheckpointsTheCoordinatorNeverHeardOfAreSetAside) {
 }
 
 }  // namespace
+// `flopwise-worker --log-format json` writes one JSON object per line (for log
+// shippers), here the lines of a worker that cannot reach its coordinator.
+TEST(WorkerLogs, JsonFormatIsOneObjectPerLine) {
+  TempDir dir;
+  const std::string token = dir.path() + "/token";
+  std::ofstream(token) << "worker-token-0123456789\n";
+  ::chmod(token.c_str(), 0600);
+  const std::string command = "timeout -s TERM 3 " + BinPath("flopwise-worker") +
+                              " --coordinator 127.0.0.1:1 --token-file " + token + " --work-dir " +
+                              dir.path() + "/work --log-format json 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) out.append(buffer, n);
+  pclose(pipe);
+  std::istringstream lines(out);
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(entry.is_discarded()) << line;
+    EXPECT_EQ(entry.value("logger", ""), "flopwise-worker") << line;
+    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("message"))
+        << line;
+    ++parsed;
+  }
+  EXPECT_GT(parsed, 0) << out;
+}
+
 }  // namespace flopwise::workerd

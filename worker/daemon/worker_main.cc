@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   flopwise::client::ConnectFlags connect;
   flopwise::workerd::WorkerOptions options;
   std::string log_level = "info";
+  std::string log_format = "text";
   int cpu_cores = 0;
   double memory_gib = 0;
   double stop_timeout_s = 120;
@@ -94,12 +95,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line (time, level, logger, message)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (absl::Status s = flopwise::InitLogging("flopwise-worker", log_level); !s.ok()) {
+  if (absl::Status s = flopwise::InitLogging("flopwise-worker", log_level, log_format); !s.ok()) {
     return Fail(std::string(s.message()));
   }
   absl::StatusOr<flopwise::client::ConnectOptions> resolved =
