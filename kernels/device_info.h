@@ -33,6 +33,8 @@ struct DeviceMemory {
   // What capped the two below the machine's memory, for messages: "" (nothing),
   // "the cgroup's memory.max" or "ulimit -v".
   std::string limited_by;
+  // Whose memory, for messages: "this machine" (the host) or "the GPU cuda:0".
+  std::string holder = "this machine";
 };
 
 // The host's: physical memory, and what can be allocated without swapping

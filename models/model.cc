@@ -21,12 +21,13 @@ std::string Gib(int64_t bytes) {
   return absl::StrFormat("%.1f GiB", static_cast<double>(bytes) / (int64_t{1} << 30));
 }
 
-// "this machine has 15.6 GiB of memory, 9.2 GiB of it available", or under a
-// limit "this process may use 2.4 GiB of memory (ulimit -v), 2.3 GiB of it
-// available": the number that was short, with what set it.
+// "this machine has 15.6 GiB of memory, 9.2 GiB of it available" (or "the GPU
+// cuda:0 has ..."), or under a limit "this process may use 2.4 GiB of memory
+// (ulimit -v), 2.3 GiB of it available": the number that was short, with what
+// set it.
 std::string MemoryOnHand(const kernels::DeviceMemory& memory) {
   if (memory.limited_by.empty()) {
-    return absl::StrCat("this machine has ", Gib(memory.total_bytes), " of memory, ",
+    return absl::StrCat(memory.holder, " has ", Gib(memory.total_bytes), " of memory, ",
                         Gib(memory.available_bytes), " of it available");
   }
   return absl::StrCat("this process may use ", Gib(memory.total_bytes), " of memory (",

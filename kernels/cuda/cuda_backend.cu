@@ -49,6 +49,7 @@ class CudaBackend final : public Backend {
     DeviceMemory memory;
     memory.total_bytes = static_cast<int64_t>(total_bytes);
     memory.available_bytes = static_cast<int64_t>(free_bytes);
+    memory.holder = "the GPU " + name_;
     return memory;
   }
   void* Allocate(int64_t bytes) override {

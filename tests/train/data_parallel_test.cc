@@ -314,13 +314,16 @@ TEST(DataParallel, ARankThatNeverComesIsAnErrorAfterTheTimeout) {
   EXPECT_NE(alone.Stderr().find("rank 1 of 2 did not join"), std::string::npos) << alone.Stderr();
 }
 
-// kill -9 of one rank mid-run ends the other with an error naming the cause,
-// long before the (120 s) collective timeout would.
+// kill -9 of one rank mid-run ends the other with an error naming the cause:
+// usually at once ("a peer rank is gone", the closed connection), but Gloo
+// has once reported it only at the collective timeout (a send that waited
+// for the dead peer's answer), so the timeout here is short and both
+// messages are the error a user gets.
 TEST(DataParallel, ARankThatDiesEndsTheOthersWithAnError) {
   const std::string dir = MakeTempDir("dp-kill");
   std::vector<std::string> args =
       TinyArgs("tnl", WriteTokenFile(dir, 20000, 64, 9), dir + "/run", "100000000");
-  args.insert(args.end(), {"--rendezvous-timeout-s", "120"});
+  args.insert(args.end(), {"--rendezvous-timeout-s", "20"});
   auto ranks = RunRanks(args, 2, dir, "kill");
   WaitForProgress(*ranks[0]);
   ASSERT_FALSE(ranks[0]->Events("progress").empty()) << ranks[0]->Stderr();
@@ -329,7 +332,9 @@ TEST(DataParallel, ARankThatDiesEndsTheOthersWithAnError) {
   EXPECT_EQ(ranks[0]->Wait(), 1);
   const auto errors = ranks[0]->Events("error");
   ASSERT_EQ(errors.size(), 1u) << ranks[0]->Stderr();
-  EXPECT_NE(errors[0]["message"].get<std::string>().find("a peer rank is gone"), std::string::npos)
+  const std::string message = errors[0]["message"].get<std::string>();
+  EXPECT_TRUE(message.find("a peer rank is gone") != std::string::npos ||
+              message.find("no answer from a peer rank within 20s") != std::string::npos)
       << errors[0];
 }
 
