@@ -275,9 +275,31 @@ TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryTheResumeStepAndTheThreads) {
 
 TEST(TrainerArgs, DataParallelRankGetsWorldSizeRankAndRendezvousButNoSecret) {
   std::vector<std::string> argv = {"flopwise-train"};
-  AppendRankArgs(4, 2, "grpc://coordinator:7070/12/3", &argv);
+  RankArgs rank;
+  rank.world_size = 4;
+  rank.rank = 2;
+  rank.rendezvous = "grpc://coordinator:7070/12/3";
+  AppendRankArgs(rank, &argv);
   EXPECT_EQ(argv, (std::vector<std::string>{"flopwise-train", "--world-size", "4", "--rank", "2",
                                             "--rendezvous", "grpc://coordinator:7070/12/3"}));
+}
+
+TEST(TrainerArgs, RankAddressOrInterfaceIsPassedOnOnlyWhenSet) {
+  RankArgs rank;
+  rank.world_size = 2;
+  rank.rendezvous = "grpc://10.77.0.1:7070/5/1";
+  rank.address = "10.77.1.2";
+  std::vector<std::string> argv;
+  AppendRankArgs(rank, &argv);
+  EXPECT_EQ(argv,
+            (std::vector<std::string>{"--world-size", "2", "--rank", "0", "--rendezvous",
+                                      "grpc://10.77.0.1:7070/5/1", "--rank-address", "10.77.1.2"}));
+  rank.address.clear();
+  rank.interface = "eth1";
+  argv.clear();
+  AppendRankArgs(rank, &argv);
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 2, argv.end()),
+            (std::vector<std::string>{"--rank-interface", "eth1"}));
 }
 
 TEST(TrainerArgs, PrivateFileIsOnlyTheOwners) {

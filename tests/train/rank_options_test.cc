@@ -44,6 +44,33 @@ TEST(RankOptions, BadRankFlagsNameTheFlag) {
   EXPECT_EQ(Validate(o).message(), "--rendezvous-timeout-s: must be positive");
 }
 
+TEST(RankOptions, RankAddressMustBeOneOfThisHostsOrAnInterface) {
+  TrainOptions o = TinyRun("tokens.u32", "run");
+  o.world_size = 2;
+  o.rendezvous = "file:/tmp/x";
+  o.rank_address = "127.0.0.1";
+  EXPECT_TRUE(Validate(o).ok()) << Validate(o);
+  o.rank_address = "worker-7";
+  EXPECT_EQ(Validate(o).message(),
+            "--rank-address: 'worker-7' is not an IPv4 or IPv6 address (e.g. 10.0.0.5)");
+  o.rank_address = "203.0.113.1";  // TEST-NET-3 (RFC 5737): on no host here
+  EXPECT_EQ(
+      Validate(o).message().rfind("--rank-address: 203.0.113.1 is not an address of this host", 0),
+      0u)
+      << Validate(o);
+  o.rank_address = "127.0.0.1";
+  o.rank_interface = "lo";
+  EXPECT_EQ(Validate(o).message(), "--rank-address, --rank-interface: give one of them, not both");
+  o.rank_address.clear();
+  EXPECT_TRUE(Validate(o).ok()) << Validate(o);
+  o.rank_interface = "nosuchif0";
+  EXPECT_EQ(Validate(o).message().rfind("--rank-interface: this host has no network interface "
+                                        "'nosuchif0'",
+                                        0),
+            0u)
+      << Validate(o);
+}
+
 TEST(RankOptions, EveryRankNeedsAnEqualShareOfWholeSequences) {
   TrainOptions o = TinyRun("tokens.u32", "run");
   o.rendezvous = "file:/tmp/x";

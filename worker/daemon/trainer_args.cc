@@ -39,10 +39,11 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
   return argv;
 }
 
-void AppendRankArgs(int world_size, int rank, const std::string& rendezvous,
-                    std::vector<std::string>* argv) {
-  argv->insert(argv->end(), {"--world-size", std::to_string(world_size), "--rank",
-                             std::to_string(rank), "--rendezvous", rendezvous});
+void AppendRankArgs(const RankArgs& rank, std::vector<std::string>* argv) {
+  argv->insert(argv->end(), {"--world-size", std::to_string(rank.world_size), "--rank",
+                             std::to_string(rank.rank), "--rendezvous", rank.rendezvous});
+  if (!rank.address.empty()) argv->insert(argv->end(), {"--rank-address", rank.address});
+  if (!rank.interface.empty()) argv->insert(argv->end(), {"--rank-interface", rank.interface});
 }
 
 absl::Status WritePrivateFile(const std::string& path, const std::string& text) {

@@ -30,10 +30,21 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const std::string& config_path, const std::string& run_dir,
                                      int threads, int64_t resume_step);
 
-// Appends a data-parallel rank's flags: --world-size N --rank R --rendezvous
-// URI (docs/distributed.md). Secrets never go on the command line.
-void AppendRankArgs(int world_size, int rank, const std::string& rendezvous,
-                    std::vector<std::string>* argv);
+// A data-parallel rank's place in its run (docs/distributed.md).
+struct RankArgs {
+  int world_size = 1;
+  int rank = 0;
+  std::string rendezvous;  // the store's URI
+  // The worker's --rank-address and --rank-interface ("": not passed, the
+  // trainer listens on 127.0.0.1).
+  std::string address;
+  std::string interface;
+};
+
+// Appends a rank's flags: --world-size N --rank R --rendezvous URI, then
+// --rank-address or --rank-interface when set. Secrets never go on the
+// command line.
+void AppendRankArgs(const RankArgs& rank, std::vector<std::string>* argv);
 
 // Writes `text` to `path` readable and writable by the owner only (0600),
 // replacing the file. FailedPrecondition naming the path when it cannot.

@@ -380,10 +380,14 @@ absl::Status Worker::AddRankSettings(const v1::Lease& lease, SpawnOptions* spawn
       !written.ok()) {
     return written;
   }
-  AppendRankArgs(
-      lease.world_size(), lease.rank(),
-      comm::CoordinatorRendezvousUri({connection.coordinator, lease.run_id(), lease.attempt()}),
-      &spawn->argv);
+  RankArgs rank;
+  rank.world_size = lease.world_size();
+  rank.rank = lease.rank();
+  rank.rendezvous =
+      comm::CoordinatorRendezvousUri({connection.coordinator, lease.run_id(), lease.attempt()});
+  rank.address = connection.rank_address;
+  rank.interface = connection.rank_interface;
+  AppendRankArgs(rank, &spawn->argv);
   spawn->env.emplace_back(client::kTokenFileEnv, token_file.string());
   if (connection.tls) spawn->env.emplace_back(comm::kTlsEnv, "1");
   if (!connection.tls_ca_file.empty()) {

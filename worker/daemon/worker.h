@@ -33,6 +33,11 @@ struct RankConnection {
   std::string token;        // the worker token
   bool tls = false;
   std::string tls_ca_file;  // empty: the system's roots
+  // Where the ranks this worker starts listen for their peers: the worker's
+  // --rank-address or --rank-interface, passed on as the trainer's flag of
+  // the same name (both empty: 127.0.0.1, ranks on one host only).
+  std::string rank_address;
+  std::string rank_interface;
 };
 
 struct WorkerOptions {
@@ -79,8 +84,9 @@ class Worker {
   void Heartbeat(int64_t now_ms);
   void Acquire(int64_t now_ms);
   void StartRun(const v1::Lease& lease);
-  // A data-parallel rank's flags and environment: --world-size, --rank and
-  // --rendezvous, the token in a 0600 file of the work directory.
+  // A data-parallel rank's flags and environment: --world-size, --rank,
+  // --rendezvous and the rank address, the token in a 0600 file of the work
+  // directory.
   absl::Status AddRankSettings(const v1::Lease& lease, SpawnOptions* spawn);
   // worker_evals.cc: an eval job's child and its final report.
   void StartEval(const v1::EvalLease& lease);

@@ -13,6 +13,7 @@
 #include "base/logging.h"
 #include "base/yaml_config.h"
 #include "client/channel.h"
+#include "comm/local_endpoint.h"
 #include "kernels/device_info.h"
 #include "worker/daemon/coordinator_link.h"
 #include "worker/daemon/worker.h"
@@ -86,6 +87,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--hostname", options.hostname,
                  "Name reported to the coordinator (default: hostname)");
+  app.add_option("--rank-address", options.rank_connection.rank_address,
+                 "IP address of this host that the data-parallel ranks it starts listen on "
+                 "(default 127.0.0.1: every rank of a run on this host)");
+  app.add_option("--rank-interface", options.rank_connection.rank_interface,
+                 "Network interface (e.g. eth0) whose address the ranks listen on, instead of "
+                 "--rank-address");
   app.add_option("--stop-timeout-s", stop_timeout_s,
                  "On SIGTERM, seconds the trainers get to checkpoint before SIGKILL")
       ->check(CLI::PositiveNumber)
@@ -112,6 +119,12 @@ int main(int argc, char** argv) {
   if (options.trainer_path.empty()) options.trainer_path = DefaultTrainerPath();
   if (access(options.trainer_path.c_str(), X_OK) != 0) {
     return Fail("--trainer " + options.trainer_path + ": not an executable file");
+  }
+  // Checked here so that a wrong one stops the worker, not every run it leases.
+  if (absl::Status s = flopwise::comm::CheckRankEndpointFlags(
+          options.rank_connection.rank_address, options.rank_connection.rank_interface);
+      !s.ok()) {
+    return Fail(std::string(s.message()));
   }
   options.host = flopwise::kernels::QueryHostInfo();
   if (cpu_cores > 0) options.host.cpu_cores = cpu_cores;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "comm/local_endpoint.h"
 #include "comm/open_key_value_store.h"
 #include "worker/train/model_io.h"
 
@@ -42,6 +43,8 @@ absl::StatusOr<std::unique_ptr<comm::Communicator>> OpenCommunicator(
   auto store = comm::OpenKeyValueStore(o.rendezvous);
   if (!store.ok()) return store.status();
   comm::GlooOptions options;
+  options.host = o.rank_address.empty() ? comm::kDefaultRankAddress : o.rank_address;
+  options.interface = o.rank_interface;
   options.timeout = absl::Seconds(o.rendezvous_timeout_s);
   options.config = SharedRunSettings(o, config);
   return comm::MakeGlooCommunicator(**store, o.rank, o.world_size, options);

@@ -24,8 +24,9 @@ std::vector<std::pair<std::string, std::string>> SharedRunSettings(
     const TrainOptions& options, const models::ModelConfig& config);
 
 // World size 1: the single-process communicator. Otherwise opens
-// --rendezvous and meets the other ranks over Gloo on 127.0.0.1, comparing
-// SharedRunSettings; errors name the flag or the rank at fault.
+// --rendezvous and meets the other ranks over Gloo on --rank-address or
+// --rank-interface (127.0.0.1 without either), comparing SharedRunSettings;
+// errors name the flag or the rank at fault.
 absl::StatusOr<std::unique_ptr<comm::Communicator>> OpenCommunicator(
     const TrainOptions& options, const models::ModelConfig& config);
 

@@ -245,6 +245,12 @@ int Main(int argc, char** argv) {
                  "Where the ranks meet: file:DIR (required when --world-size > 1)");
   app.add_option("--rendezvous-timeout-s", o.rendezvous_timeout_s,
                  "Longest wait for a peer rank, at rendezvous and in every collective (seconds)");
+  app.add_option("--rank-address", o.rank_address,
+                 "IP address of this host that the rank listens on and its peers connect to "
+                 "(default 127.0.0.1: every rank on this host)");
+  app.add_option("--rank-interface", o.rank_interface,
+                 "Network interface (e.g. eth0) whose address the rank listens on, instead of "
+                 "--rank-address");
 
   CheckOptions co;
   CLI::App* check = app.add_subcommand("check", "Loss (and gradients) of weights on tokens");

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "absl/strings/str_cat.h"
+#include "comm/local_endpoint.h"
 #include "runspec/model_shape.h"
 
 namespace flopwise::train {
@@ -37,7 +38,7 @@ absl::Status ValidateRankOptions(const TrainOptions& o) {
   if (o.rendezvous_timeout_s <= 0) {
     return absl::InvalidArgumentError("--rendezvous-timeout-s: must be positive");
   }
-  return absl::OkStatus();
+  return comm::CheckRankEndpointFlags(o.rank_address, o.rank_interface);
 }
 
 }  // namespace

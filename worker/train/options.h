@@ -55,6 +55,11 @@ struct TrainOptions {
   int rank = 0;
   std::string rendezvous;
   int64_t rendezvous_timeout_s = 300;  // rendezvous and every collective
+  // Where this rank's transport listens and what it tells its peers: an IP
+  // address of this host, or a network interface; neither: 127.0.0.1 (all
+  // ranks on one host). At most one of the two.
+  std::string rank_address;
+  std::string rank_interface;
 };
 
 // The model config the options describe (preset + overrides), validated;
