@@ -15,6 +15,7 @@
 
 #include "client/channel.h"
 #include "gtest/gtest.h"
+#include "tests/integration/test_network.h"
 
 namespace flopwise::testing {
 
@@ -51,8 +52,10 @@ std::string SweepSpec(const std::string& name, const std::string& archs, const s
   return spec.str();
 }
 
-Cluster::Cluster(double lease_seconds, double heartbeat_seconds)
-    : port_(FreeLoopbackPort()),
+Cluster::Cluster(double lease_seconds, double heartbeat_seconds,
+                 const std::string& coordinator_host)
+    : coordinator_host_(coordinator_host),
+      port_(FreeLoopbackPort()),
       lease_seconds_(lease_seconds),
       heartbeat_seconds_(heartbeat_seconds) {
   std::ofstream(dir_.Sub("client.token")) << kClientToken << "\n";
@@ -97,6 +100,7 @@ bool Cluster::StartCoordinator() {
                   std::to_string(heartbeat_seconds_),
                   "--log-level",
                   "info"};
+  if (coordinator_host_.rfind("127.", 0) != 0) options.argv.emplace_back("--allow-insecure");
   options.capture_stdout = false;
   options.parent_death_signal = SIGKILL;  // no daemon outlives a crashed test
   options.stderr_path = dir_.Sub("coordinator.log");
@@ -130,29 +134,40 @@ void Cluster::KillCoordinator() {
 void Cluster::StartWorker(const std::string& name,
                           std::vector<std::pair<std::string, std::string>> env,
                           const std::string& trainer) {
+  WorkerLaunch launch;
+  launch.env = std::move(env);
+  launch.trainer = trainer;
+  LaunchWorker(name, launch);
+}
+
+void Cluster::LaunchWorker(const std::string& name, const WorkerLaunch& launch) {
   workerd::SpawnOptions options;
-  options.argv = {BinPath("flopwise-worker"),
-                  "--coordinator",
-                  address(),
-                  "--token-file",
-                  dir_.Sub("worker.token"),
-                  "--work-dir",
-                  dir_.Sub(name),
-                  "--trainer",
-                  trainer.empty() ? BinPath("flopwise-fake-train") : trainer,
-                  "--hostname",
-                  name,
-                  "--max-runs",
-                  "2",
-                  "--threads-per-run",
-                  "1",
-                  "--cpu-cores",
-                  "2",
-                  "--retry-max-s",
-                  "0.5",
-                  "--log-level",
-                  "debug"};
-  options.env = std::move(env);
+  // `ip netns exec` execs the worker in the namespace: the child is the worker.
+  if (!launch.netns.empty()) options.argv = {IpProgram(), "netns", "exec", launch.netns};
+  options.argv.insert(options.argv.end(),
+                      {BinPath("flopwise-worker"),
+                       "--coordinator",
+                       address(),
+                       "--token-file",
+                       dir_.Sub("worker.token"),
+                       "--work-dir",
+                       dir_.Sub(name),
+                       "--trainer",
+                       launch.trainer.empty() ? BinPath("flopwise-fake-train") : launch.trainer,
+                       "--hostname",
+                       name,
+                       "--max-runs",
+                       "2",
+                       "--threads-per-run",
+                       "1",
+                       "--cpu-cores",
+                       "2",
+                       "--retry-max-s",
+                       "0.5",
+                       "--log-level",
+                       "debug"});
+  options.argv.insert(options.argv.end(), launch.args.begin(), launch.args.end());
+  options.env = launch.env;
   options.capture_stdout = false;
   options.parent_death_signal = SIGKILL;  // no daemon outlives a crashed test
   options.stderr_path = dir_.Sub(name + ".log");
@@ -279,11 +294,21 @@ void ExpectCompleteMetrics(Cluster& cluster, int64_t sweep_id, int total_steps) 
   }
 }
 
-std::string Cluster::CoordinatorLog() const {
-  std::ifstream in(dir_.Sub("coordinator.log"));
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+}  // namespace
+
+std::string Cluster::CoordinatorLog() const { return ReadFile(dir_.Sub("coordinator.log")); }
+
+std::string Cluster::WorkerLog(const std::string& name) const {
+  return ReadFile(dir_.Sub(name + ".log"));
 }
 
 }  // namespace flopwise::testing

@@ -19,15 +19,27 @@ namespace v1 = ::flopwise::v1;
 inline constexpr char kClientToken[] = "client-token-for-tests";
 inline constexpr char kWorkerToken[] = "worker-token-for-tests";
 
+// How LaunchWorker starts one worker, beyond the defaults every worker gets.
+struct WorkerLaunch {
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string trainer;            // "": the stand-in trainer
+  std::vector<std::string> args;  // more flags (e.g. --rank-address ADDR)
+  // A network namespace (`ip netns`) to run the worker in ("": this one).
+  std::string netns;
+};
+
 class Cluster {
  public:
-  // Short lease and heartbeat so that fault tests take seconds.
-  explicit Cluster(double lease_seconds = 2.0, double heartbeat_seconds = 0.25);
+  // Short lease and heartbeat so that fault tests take seconds. The
+  // coordinator listens on `coordinator_host` (an IPv4 address of this
+  // namespace; a non-loopback one is served without TLS, --allow-insecure).
+  explicit Cluster(double lease_seconds = 2.0, double heartbeat_seconds = 0.25,
+                   const std::string& coordinator_host = "127.0.0.1");
   ~Cluster();
 
   const TempDir& dir() const { return dir_; }
   int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return coordinator_host_ + ":" + std::to_string(port_); }
 
   // Starts the coordinator and waits until it answers; false if it did not.
   bool StartCoordinator();
@@ -37,6 +49,8 @@ class Cluster {
   void StartWorker(const std::string& name,
                    std::vector<std::pair<std::string, std::string>> env = {},
                    const std::string& trainer = "");
+  // The same, as `launch` says (another trainer, more flags, a namespace).
+  void LaunchWorker(const std::string& name, const WorkerLaunch& launch);
   void KillWorker(const std::string& name);  // SIGKILL
   void StopWorker(const std::string& name);  // SIGTERM, then wait
 
@@ -54,9 +68,11 @@ class Cluster {
   std::vector<v1::CheckpointRow> Checkpoints(int64_t sweep_id, bool include_superseded);
 
   std::string CoordinatorLog() const;
+  std::string WorkerLog(const std::string& name) const;
 
  private:
   TempDir dir_;
+  std::string coordinator_host_;
   int port_ = 0;
   double lease_seconds_;
   double heartbeat_seconds_;

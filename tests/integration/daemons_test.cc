@@ -18,7 +18,7 @@
 #include "flopwise/v1/worker_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cluster.h"
-#include "worker/data/prepare.h"
+#include "tests/integration/real_trainer_sweep.h"
 
 namespace flopwise::testing {
 namespace {
@@ -348,6 +348,17 @@ TEST_F(DaemonsTest, DaemonsWithABadSetupSayWhyAndExitNonZero) {
   EXPECT_NE(token_code, 0);
   EXPECT_EQ(std::count(token_error.begin(), token_error.end(), '\n'), 1) << token_error;
   EXPECT_NE(token_error.find("missing.token"), std::string::npos) << token_error;
+
+  // TEST-NET-3 (RFC 5737) is on no host here.
+  auto [address_code, address_error] = RunFailing(
+      dir, {BinPath("flopwise-worker"), "--coordinator", cluster.address(), "--token-file",
+            dir.Sub("worker.token"), "--work-dir", dir.Sub("w"), "--trainer",
+            BinPath("flopwise-fake-train"), "--rank-address", "203.0.113.1"});
+  EXPECT_NE(address_code, 0);
+  EXPECT_NE(
+      LastLine(address_error).find("--rank-address: 203.0.113.1 is not an address of this host"),
+      std::string::npos)
+      << address_error;
 }
 
 // The `__metadata__.config` JSON of a checkpoint's model.safetensors.
@@ -369,22 +380,11 @@ TEST_F(DaemonsTest, RealTrainerCompletesARun) {
   if (!HaveProgram("flopwise-train")) GTEST_SKIP() << "flopwise-train is not built";
   Cluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator()) << cluster.CoordinatorLog();
-  const std::string text = cluster.dir().Sub("text");
-  std::filesystem::create_directories(text);
-  for (int d = 0; d < 40; ++d) {
-    std::ofstream doc(text + "/doc" + std::to_string(d) + ".txt");
-    for (int s = 0; s < 40; ++s) doc << "Mill " << d << " turns by the river, wheel " << s << ".\n";
-  }
-  data::PrepareOptions prepare;
-  prepare.tokenizer = "byte";
-  prepare.inputs = {text};
-  prepare.out_dir = cluster.dir().Sub("data");
-  prepare.validation_fraction = 0.2;
-  prepare.threads = 1;
-  ASSERT_TRUE(data::PrepareDataset(prepare).ok());
+  const std::string data = PrepareTinyData(cluster.dir());
+  ASSERT_FALSE(data.empty());
   std::string spec = SweepSpec("real-trainer", "tnl", "cpu-1", 6, 3);
   const std::string placeholder = "/nonexistent/not-read-by-the-stand-in";
-  spec.replace(spec.find(placeholder), placeholder.size(), prepare.out_dir);
+  spec.replace(spec.find(placeholder), placeholder.size(), data);
   spec.replace(spec.find("vocab: 256"), 10, "vocab: 264");  // the byte tokenizer's
   spec += "model: {norm_affine: true, v_act: silu}\n";
   cluster.StartWorker("w1", {}, BinPath("flopwise-train"));
