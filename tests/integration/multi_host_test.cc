@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/integration/cluster.h"
@@ -26,7 +26,7 @@ constexpr double kSweepTimeoutS = 150;
 // rank whose peer is cut off stays in its collective.
 constexpr int kRankTimeoutS = 15;
 
-// flopwise-train processes whose command line mentions `dir`.
+// Running flopwise-train processes with an argument under `dir`.
 int TrainersUnder(const std::string& dir) {
   int count = 0;
   DIR* proc = opendir("/proc");
@@ -34,12 +34,14 @@ int TrainersUnder(const std::string& dir) {
   while (const dirent* entry = readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     std::ifstream in(std::string("/proc/") + entry->d_name + "/cmdline");
-    std::ostringstream text;
-    text << in.rdbuf();
-    const std::string cmdline = text.str();
-    if (cmdline.find("flopwise-train") != std::string::npos &&
-        cmdline.find(dir) != std::string::npos) {
-      ++count;
+    std::vector<std::string> argv;
+    for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+    if (argv.empty() || std::filesystem::path(argv[0]).filename() != "flopwise-train") continue;
+    for (const std::string& arg : argv) {
+      if (arg.rfind(dir, 0) == 0) {
+        ++count;
+        break;
+      }
     }
   }
   closedir(proc);

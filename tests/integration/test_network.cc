@@ -1,12 +1,15 @@
 #include "tests/integration/test_network.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
-#include <cstdio>
+#include <cerrno>
+#include <filesystem>
+#include <regex>
 #include <string>
 
 extern char** environ;
@@ -59,7 +62,47 @@ std::string TestNetwork::Unavailable() {
   return "";
 }
 
+namespace {
+
+// The process id in a name this file gives (a namespace flopwise-ID-hK or
+// flopwise-probe-ID, a link fwIDb, fwIDhK or fwIDnK), or 0 for another name.
+pid_t OwnerId(const std::string& name, const std::regex& pattern) {
+  std::smatch match;
+  if (!std::regex_match(name, match, pattern)) return 0;
+  const std::string id = match[1].matched ? match[1].str() : match[2].str();
+  return static_cast<pid_t>(std::stol(id));
+}
+
+const std::regex kOurNamespace("flopwise-([0-9]{1,9})-h[0-9]+|flopwise-probe-([0-9]{1,9})");
+const std::regex kOurLink("fw([0-9]{1,9})(?:b|[hn][0-9]+)");
+
+bool ProcessGone(pid_t pid) { return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH; }
+
+// The names in a folder (none when it is missing).
+std::vector<std::string> Entries(const std::string& folder) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+}  // namespace
+
+void TestNetwork::RemoveLeftovers() {
+  const std::string ip = IpProgram();
+  std::string output;
+  for (const std::string& ns : Entries("/run/netns")) {
+    if (ProcessGone(OwnerId(ns, kOurNamespace))) RunProgram({ip, "netns", "delete", ns}, &output);
+  }
+  for (const std::string& link : Entries("/sys/class/net")) {
+    if (ProcessGone(OwnerId(link, kOurLink))) RunProgram({ip, "link", "delete", link}, &output);
+  }
+}
+
 TestNetwork::TestNetwork(int hosts) {
+  RemoveLeftovers();
   const std::string id = std::to_string(getpid());
   subnet_ = 20 + static_cast<int>(getpid() % 200);
   // Interface names have at most 15 characters: "fw" + pid + "b" / "h0".

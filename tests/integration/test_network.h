@@ -25,6 +25,8 @@ class TestNetwork {
   static std::string Unavailable();
 
   // Builds the bridge and `hosts` namespaces; see error() for what failed.
+  // First deletes what an earlier test process that was killed before its
+  // clean-up left (names carrying the id of a process that is gone).
   explicit TestNetwork(int hosts);
   ~TestNetwork();
   TestNetwork(const TestNetwork&) = delete;
@@ -44,6 +46,7 @@ class TestNetwork {
   bool SetLinkUp(int host, bool up);
 
  private:
+  static void RemoveLeftovers();
   std::string Address(int last_byte) const;
   // Runs ip with `args`; on failure records the command and its output.
   bool Ip(const std::vector<std::string>& args);
