@@ -25,6 +25,8 @@ DEBIAN_PACKAGES=(
   librsvg2-dev libcairo2-dev libxml2-utils
   # the Debian package (scripts/package.sh) and its tests (tests/deploy)
   file adduser python3-yaml
+  # TensorBoard export: ISA-L's CRC-32C; the test's independent reader
+  libisal-dev python3-crc32c python3-protobuf
 )
 
 missing=()
