@@ -64,8 +64,9 @@ class RunEventFiles {
       current_folder_ = folder;
       folders_.insert(folder);
     }
+    RETURN_IF_ERROR(current_->Add(step, wall_time_, scalars));
     ++events_;
-    return current_->Add(step, wall_time_, scalars);
+    return absl::OkStatus();
   }
 
   absl::Status Close() {
