@@ -10,6 +10,7 @@
 #include "client/channel.h"
 #include "client/errors.h"
 #include "client/eval_jobs.h"
+#include "client/export_sources.h"
 #include "client/format.h"
 #include "client/pages.h"
 #include "runspec/architecture.h"
@@ -108,40 +109,6 @@ void WriteCsvHeader(bool metrics, std::ostream& out) {
                   : ",path,sha256,validation_loss,validation_bits_per_byte,validation_tokens\n");
 }
 
-absl::StatusOr<std::vector<int64_t>> SweepIds(v1::UserService::StubInterface& stub,
-                                              const std::string& token,
-                                              const ExportOptions& options) {
-  if (options.sweep_id != 0) return std::vector<int64_t>{options.sweep_id};
-  v1::ListSweepsRequest request;
-  request.set_include_finished(true);
-  std::vector<int64_t> ids;
-  RETURN_IF_ERROR(ForEachPage(stub, token, options.timeout_ms,
-                              &v1::UserService::StubInterface::ListSweeps, request,
-                              [&](const v1::ListSweepsResponse& page) {
-                                for (const v1::Sweep& sweep : page.sweeps()) {
-                                  ids.push_back(sweep.sweep_id());
-                                }
-                                return absl::OkStatus();
-                              }));
-  return ids;
-}
-
-absl::StatusOr<std::map<int64_t, v1::Run>> RunsOf(v1::UserService::StubInterface& stub,
-                                                  const std::string& token, int64_t sweep_id,
-                                                  int64_t timeout_ms) {
-  v1::ListRunsRequest request;
-  request.set_sweep_id(sweep_id);
-  std::map<int64_t, v1::Run> runs;
-  RETURN_IF_ERROR(ForEachPage(stub, token, timeout_ms, &v1::UserService::StubInterface::ListRuns,
-                              request, [&](v1::ListRunsResponse& page) {
-                                for (v1::Run& run : *page.mutable_runs()) {
-                                  runs[run.run_id()] = std::move(run);
-                                }
-                                return absl::OkStatus();
-                              }));
-  return runs;
-}
-
 Row RowOf(int64_t sweep_id, const std::map<int64_t, v1::Run>& runs, int64_t run_id,
           int32_t attempt) {
   Row row;
@@ -161,16 +128,22 @@ Row RowOf(int64_t sweep_id, const std::map<int64_t, v1::Run>& runs, int64_t run_
 
 absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::string& token,
                                const ExportOptions& options, std::ostream& out) {
+  if (options.format == "tensorboard") {
+    return absl::InvalidArgumentError(
+        "--format tensorboard: writes a folder of event files, not a stream "
+        "(client/tensorboard_export.h)");
+  }
   if (options.format != "jsonl" && options.format != "csv") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--format: must be csv or jsonl, not \"", options.format, "\""));
+        absl::StrCat("--format: must be csv, jsonl or tensorboard, not \"", options.format, "\""));
   }
   if (options.what != "metrics" && options.what != "checkpoints" && options.what != "evals") {
     return absl::InvalidArgumentError(
         absl::StrCat("--what: must be metrics, checkpoints or evals, not \"", options.what, "\""));
   }
   const bool metrics = options.what == "metrics";
-  ASSIGN_OR_RETURN(const std::vector<int64_t> sweep_ids, SweepIds(stub, token, options));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> sweep_ids,
+                   ExportedSweepIds(stub, token, options.sweep_id, options.timeout_ms));
   // Rows are written as each page arrives.
   int64_t written = 0;
   if (options.what == "evals") {
@@ -195,7 +168,7 @@ absl::StatusOr<int64_t> Export(v1::UserService::StubInterface& stub, const std::
   }
   if (options.format == "csv") WriteCsvHeader(metrics, out);
   for (int64_t sweep_id : sweep_ids) {
-    ASSIGN_OR_RETURN(const auto runs, RunsOf(stub, token, sweep_id, options.timeout_ms));
+    ASSIGN_OR_RETURN(const auto runs, RunsOfSweep(stub, token, sweep_id, options.timeout_ms));
     if (!metrics) {
       v1::GetCheckpointsRequest request;
       request.set_sweep_id(sweep_id);

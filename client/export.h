@@ -16,7 +16,7 @@ namespace flopwise::client {
 
 struct ExportOptions {
   int64_t sweep_id = 0;          // 0: every sweep, finished ones included
-  std::string format = "jsonl";  // "jsonl" or "csv"
+  std::string format = "jsonl";  // "jsonl" or "csv" (client/tensorboard_export.h: "tensorboard")
   std::string what = "metrics";  // "metrics", "checkpoints" or "evals"
   bool include_superseded = false;
   int64_t timeout_ms = 30000;  // per call

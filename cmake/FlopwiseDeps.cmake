@@ -30,3 +30,5 @@ find_package(Gloo CONFIG REQUIRED)
 set(BLA_VENDOR OpenBLAS)
 find_package(BLAS REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# ISA-L (libisal-dev): its crc32_iscsi is the CRC-32C of TensorBoard's event files.
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)

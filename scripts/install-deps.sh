@@ -27,6 +27,8 @@ DEBIAN_PACKAGES=(
   file adduser python3-yaml
   # ip netns and veth pairs of the multi-host test (tests/integration/multi_host_test.cc)
   iproute2
+  # TensorBoard export: ISA-L's CRC-32C; the test's independent reader
+  libisal-dev python3-crc32c python3-protobuf
 )
 
 missing=()

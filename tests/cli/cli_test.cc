@@ -450,5 +450,27 @@ TEST_F(CliTest, PendingRunsSayWhyAndSubmitWarnsOfRunsNoWorkerCouldHold) {
   EXPECT_EQ(Json::parse(dry.out).at("warnings").size(), 2u);
 }
 
+// `export --format tensorboard` writes into the --output folder and refuses
+// the flags it does not take, naming each.
+TEST_F(CliTest, TensorBoardExportNeedsAFolderAndNamesTheFlagsItRefuses) {
+  const std::string sweep = std::to_string(Submit());
+  const std::string logs = dir_.Sub("tb");
+  const Result exported = Run({"export", "--format", "tensorboard", "--sweep", sweep, "-o", logs});
+  EXPECT_EQ(exported.code, client::kExitOk) << exported.err;
+  EXPECT_NE(exported.err.find("exported 0 events of 0 runs to " + logs), std::string::npos)
+      << exported.err;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"export", "--format", "tensorboard"}, "--output"},
+      {{"export", "--format", "tensorboard", "-o", logs, "--what", "evals"}, "--what"},
+      {{"export", "--format", "tensorboard", "-o", logs, "--include-superseded"},
+       "--include-superseded"},
+      {{"export", "--format", "parquet"}, "--format"}};
+  for (const auto& [args, flag] : refused) {
+    const Result result = Run(args);
+    EXPECT_EQ(result.code, client::kExitUsage) << flag << ": " << result.err;
+    EXPECT_NE(result.err.find(flag), std::string::npos) << result.err;
+  }
+}
+
 }  // namespace
 }  // namespace flopwise::testing
