@@ -25,6 +25,8 @@ DEBIAN_PACKAGES=(
   librsvg2-dev libcairo2-dev libxml2-utils
   # the Debian package (scripts/package.sh) and its tests (tests/deploy)
   file adduser python3-yaml
+  # promtool, which checks deploy/prometheus/ (tests/deploy/prometheus_rules_test.py)
+  prometheus
   # ip netns and veth pairs of the multi-host test (tests/integration/multi_host_test.cc)
   iproute2
   # TensorBoard export: ISA-L's CRC-32C; the test's independent reader
