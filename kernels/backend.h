@@ -235,9 +235,10 @@ struct CudaBackendOptions {
   // bit-identical between runs on one device and binary.
   bool deterministic = true;
   // bf16 mode: the GEMMs (Gemm, MatmulForward/Backward and the classifier's
-  // three products) multiply in bf16 on tensor cores, reading and writing
-  // fp32 and accumulating in fp32. Every tensor stays fp32 in memory and every
-  // other op computes in fp32. false: fp32 GEMMs without TF32.
+  // three products) round their fp32 operands to nearest bf16 and multiply on
+  // tensor cores, accumulating in fp32 into fp32 outputs. Every tensor stays
+  // fp32 in memory and every other op computes in fp32. false: fp32 GEMMs
+  // without TF32.
   bool bf16_gemms = false;
 };
 

@@ -7,22 +7,37 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace flopwise::kernels::testing {
 
-// Relative error of rounding an fp32 value to bf16 (8 significant bits):
-// 2^-8 when rounding to nearest; 2^-7 also covers truncation, which cuBLAS
-// does not rule out for CUBLAS_COMPUTE_32F_FAST_16BF.
-constexpr double kBf16Rounding = 0x1p-7;
+// Relative error of rounding an fp32 value to nearest bf16 (8 significant
+// bits), as the backend does (kernels/cuda/blas.cu).
+constexpr double kBf16Rounding = 0x1p-8;
 
 // ε(k) of a bf16 GEMM with inner dimension k: each product a·b of two rounded
-// operands is off by at most (1 + 2^-7)² − 1 relative; the two fp32 sums (GPU
+// operands is off by at most (1 + 2^-8)² − 1 relative; the two fp32 sums (GPU
 // and CPU reference) of k terms add at most k·2^-24 each. So
 // |c_gpu − c_cpu| ≤ ε(k)·Σ_l |a_il|·|b_lj|, whatever the summation order.
 inline double Bf16GemmEpsilon(int64_t k) {
   return (1 + kBf16Rounding) * (1 + kBf16Rounding) - 1 + 2.0 * static_cast<double>(k) * 0x1p-24;
+}
+
+// x rounded to the nearest bf16 (ties to even), as an fp32 value.
+inline float RoundToBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  bits &= 0xFFFF0000u;
+  std::memcpy(&x, &bits, sizeof(bits));
+  return x;
+}
+
+inline std::vector<float> RoundedToBf16(std::vector<float> values) {
+  for (float& v : values) v = RoundToBf16(v);
+  return values;
 }
 
 // Row-major |op(a)|·|op(b)| in double ([m,n]; op(a) [m,k], op(b) [k,n], lda/ldb

@@ -18,15 +18,23 @@ namespace {
 using models::Model;
 using models::ModelVariant;
 
-// Loss to 1% relative (each token's loss to 2% of the largest); each gradient
-// tensor to 5% in relative L2 norm (‖g_gpu − g_cpu‖ ≤ 0.05‖g_cpu‖). A GEMM
-// output element is off by up to 2^-6 of Σ|a||b| in the worst case and by
-// ~2^-8 of its own size typically; a tiny model's backward pass chains about
-// ten GEMMs per layer, so the errors compound to about ten times the typical
-// one. A wrong op (an fp32 bug, a missed transpose) is off by O(1).
-constexpr double kLossTolerance = 1e-2;
-constexpr double kTokenLossTolerance = 2e-2;
-constexpr double kGradTolerance = 5e-2;
+// Measured, then doubled: emulating bf16 mode on the CPU (the GEMMs'
+// operands rounded to nearest bf16 as blas.cu does, fp32 accumulation)
+// against plain fp32 at these configurations and seeds gave at most 2.7e-4
+// relative on the loss, 4.0e-3 on a token's loss (of the largest), 0.115
+// relative L2 on a gradient tensor (tnl_norm_affine), and over three AdamW
+// steps 6.0e-4 on the loss and 0.074 on the gradient norm. The GPU differs
+// from that emulation only in fp32 summation order; the factor two is
+// margin. The
+// gradients are sums over the batch's tokens of terms of both signs, so their
+// bf16 error relative to their size is far above 2^-8; a wrong op (an fp32
+// bug, a missed transpose) is still off by O(1). docs/kernels.md, "Mixed
+// precision".
+constexpr double kLossTolerance = 1e-3;
+constexpr double kTokenLossTolerance = 1e-2;
+constexpr double kGradTolerance = 0.25;
+constexpr double kStepLossTolerance = 2e-3;
+constexpr double kGradNormTolerance = 0.15;
 
 // ‖gpu − cpu‖₂ / ‖cpu‖₂ (infinite when the GPU's values are not all finite).
 double RelativeL2Error(const std::vector<float>& gpu, const std::vector<float>& cpu) {
@@ -91,8 +99,8 @@ TEST_P(CudaBf16ModelTest, TrainingStepsStayWithinBf16Tolerance) {
       norm[side] = std::sqrt(model->GradSquaredNorm());
       model->AdamWStep(models::AdamWOptions(), 1e-3f, step, 1.0f);
     }
-    EXPECT_NEAR(loss[1], loss[0], kLossTolerance * loss[0]) << "step " << step;
-    EXPECT_NEAR(norm[1], norm[0], kGradTolerance * norm[0]) << "step " << step;
+    EXPECT_NEAR(loss[1], loss[0], kStepLossTolerance * loss[0]) << "step " << step;
+    EXPECT_NEAR(norm[1], norm[0], kGradNormTolerance * norm[0]) << "step " << step;
   }
 }
 

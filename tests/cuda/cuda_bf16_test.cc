@@ -37,10 +37,8 @@ class CudaBf16Test : public CudaVersusCpuTest {
   }
 };
 
-// 1 + 2^-10 has no bf16 form (8 significant bits): rounded to 1 (to nearest
-// or truncated) it sums to exactly k where fp32 keeps k·(1 + 2^-10). So the
-// GEMMs really run in bf16 (cuBLAS may decline CUBLAS_COMPUTE_32F_FAST_16BF;
-// on sm_80 and sm_90 it must not for these sizes).
+// 1 + 2^-10 has no bf16 form (8 significant bits): rounded to 1 it sums to
+// exactly k where fp32 keeps k·(1 + 2^-10). So the GEMMs really run in bf16.
 TEST_F(CudaBf16Test, GemmsMultiplyInBf16) {
   const int m = 128, n = 128, k = 128;
   Mirrored<float> a(pair(), std::vector<float>(int64_t{m} * k, 1.0f + 0x1p-10f));
@@ -53,6 +51,24 @@ TEST_F(CudaBf16Test, GemmsMultiplyInBf16) {
   EXPECT_EQ(cpu[0], k * (1.0f + 0x1p-10f));
   EXPECT_EQ(std::count(gpu.begin(), gpu.end(), static_cast<float>(k)), int64_t{m} * n)
       << "gpu[0] = " << gpu[0];
+}
+
+// The operands rounded to nearest bf16, then multiplied with fp32
+// accumulation: the GPU's bf16 GEMM is the CPU's fp32 GEMM of the rounded
+// operands to fp32 accuracy (1e-5 of the scale, as in fp32 mode; bf16
+// accumulation or another rounding would be off by ~2^-8).
+TEST_F(CudaBf16Test, GemmIsTheFp32GemmOfOperandsRoundedToNearest) {
+  const int m = 64, n = 96, k = 320;
+  const std::vector<float> a_values = Normal(int64_t{m} * k, 1);
+  const std::vector<float> b_values = Normal(int64_t{n} * k, 2);
+  Mirrored<float> a(pair(), a_values);
+  Mirrored<float> b(pair(), b_values);
+  Mirrored<float> a_rounded(pair(), RoundedToBf16(a_values));
+  Mirrored<float> b_rounded(pair(), RoundedToBf16(b_values));
+  Mirrored<float> c(pair(), std::vector<float>(int64_t{m} * n));
+  gpu_->Gemm(false, true, m, n, k, 1.0f, a.gpu(), k, b.gpu(), k, 0.0f, c.gpu(), n);
+  cpu_->Gemm(false, true, m, n, k, 1.0f, a_rounded.cpu(), k, b_rounded.cpu(), k, 0.0f, c.cpu(), n);
+  EXPECT_LE(MaxRelativeError(c), 1e-5);
 }
 
 TEST_F(CudaBf16Test, GemmInEveryTransposeCase) {
