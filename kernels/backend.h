@@ -229,16 +229,28 @@ class Backend {
 // OpenBLAS thread counts of the process.
 std::unique_ptr<Backend> MakeCpuBackend(int threads);
 
+// How the CUDA backend computes (docs/kernels.md, "Mixed precision").
+struct CudaBackendOptions {
+  // Ops never reduce with atomics whose order varies, so results are
+  // bit-identical between runs on one device and binary.
+  bool deterministic = true;
+  // bf16 mode: the GEMMs (Gemm, MatmulForward/Backward and the classifier's
+  // three products) round their fp32 operands to nearest bf16 and multiply on
+  // tensor cores, accumulating in fp32 into fp32 outputs. Every tensor stays
+  // fp32 in memory and every other op computes in fp32. false: fp32 GEMMs
+  // without TF32.
+  bool bf16_gemms = false;
+};
+
 // The CUDA backend on device `device` (cuBLAS for GEMMs, kernels/cuda/ for
-// the rest; one stream; fp32 GEMMs without TF32). `deterministic`: ops never
-// reduce with atomics whose order varies, so results are bit-identical between
-// runs on one device and binary. Allocate returns nullptr when the device is
-// out of memory; memory() is the device's. The calling thread's current device
+// the rest; one stream). Allocate returns nullptr when the device is out of
+// memory; memory() is the device's. The calling thread's current device
 // becomes `device`; drive the backend from that thread.
 // The backend is a shared library opened on first use (docs/kernels.md).
 // FailedPrecondition when this binary was built without CUDA, the library
 // cannot be loaded or the machine has no usable CUDA device, InvalidArgument
 // when `device` is not one of its devices (each message says which).
-absl::StatusOr<std::unique_ptr<Backend>> MakeCudaBackend(int device, bool deterministic);
+absl::StatusOr<std::unique_ptr<Backend>> MakeCudaBackend(int device,
+                                                         const CudaBackendOptions& options);
 
 }  // namespace flopwise::kernels

@@ -90,6 +90,9 @@ v1::RunConfig MakeRunConfig(const SweepSpec& spec, const GridSpec& grid,
   config.set_checkpoint_every_tokens(spec.checkpoint_every_tokens);
   config.set_checkpoint_keep_last(spec.checkpoint_keep_last);
   config.set_log_every_steps(spec.log_every_steps);
+  // fp32 stays unset (PRECISION_UNSPECIFIED reads as fp32), so fp32 configs
+  // are what they were before the field existed.
+  if (spec.precision == "bf16") config.set_precision(v1::PRECISION_BF16);
   if (spec.evaluation) config.set_validation_tokens(spec.evaluation->validation_tokens());
   return config;
 }

@@ -591,6 +591,22 @@ void ParseEvaluation(Reader& reader, const YAML::Node& node, std::string_view ba
   spec->evaluation = std::move(evaluation);
 }
 
+// After the resources: bf16 runs on the CUDA backend only (the CPU backend
+// computes in fp32), so such a run must ask for a GPU.
+void ParsePrecision(Reader& reader, const YAML::Node& node, SweepSpec* spec) {
+  auto precision = reader.String(node, "precision");
+  if (!precision) return;
+  if (*precision != "fp32" && *precision != "bf16") {
+    reader.Problem("precision", "must be fp32 or bf16");
+  } else if (*precision == "bf16" && spec->resources.gpus < 1) {
+    reader.Problem("precision",
+                   "bf16 runs on a GPU only (the CPU backend computes in fp32): set "
+                   "resources.gpus to at least 1, or use fp32");
+  } else {
+    spec->precision = *precision;
+  }
+}
+
 void ParseTopLevel(Reader& reader, const YAML::Node& root, std::string_view base_dir,
                    SweepSpec* spec) {
   reader.CheckKeys(
@@ -598,7 +614,7 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, std::string_view base
                  "vocab",     "data",        "grad_accum",       "checkpoint",    "log_every_steps",
                  "optimizer", "evaluation",  "resources",        "architectures", "sizes",
                  "contexts",  "tokens",      "tokens_per_param", "batch_tokens",  "model",
-                 "grids"});
+                 "grids",     "precision"});
   if (!root["name"]) {
     reader.Problem("name", "required");
   } else if (auto name = reader.String(root["name"], "name")) {
@@ -659,6 +675,7 @@ void ParseTopLevel(Reader& reader, const YAML::Node& root, std::string_view base
   if (root["optimizer"]) ParseOptimizer(reader, root["optimizer"], &spec->optimizer);
   if (root["evaluation"]) ParseEvaluation(reader, root["evaluation"], base_dir, spec);
   if (root["resources"]) ParseResources(reader, root["resources"], &spec->resources);
+  if (root["precision"]) ParsePrecision(reader, root["precision"], spec);
 }
 
 }  // namespace

@@ -73,6 +73,8 @@ struct SweepSpec {
   int64_t checkpoint_every_tokens = 0;
   int checkpoint_keep_last = 0;  // 0: keep every checkpoint on disk
   int log_every_steps = 10;
+  // "fp32" or "bf16" (--precision of every run); bf16 needs resources.gpus.
+  std::string precision = "fp32";
   OptimizerSpec optimizer;
   ResourceSpec resources;
   // The `evaluation` section (docs/api.md), absent when the spec has none;

@@ -273,7 +273,8 @@ class CudaBackend final : public Backend {
   cuda::Context ctx_;
 };
 
-absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool deterministic) {
+absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device,
+                                                        const CudaBackendOptions& options) {
   int count = 0;
   if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess) {
     cudaGetLastError();
@@ -290,7 +291,8 @@ absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool determi
   }
   cuda::Context ctx;
   ctx.device = device;
-  ctx.deterministic = deterministic;
+  ctx.deterministic = options.deterministic;
+  ctx.bf16_gemms = options.bf16_gemms;
   const std::string where = "cuda:" + std::to_string(device);
   if (const cudaError_t err = cudaSetDevice(device); err != cudaSuccess) {
     cudaGetLastError();
@@ -306,7 +308,8 @@ absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool determi
         where + ": cannot create a cuBLAS handle: " + cublasGetStatusString(status));
   }
   // CUBLAS_DEFAULT_MATH never rounds fp32 inputs to TF32, so fp32 GEMMs match
-  // the CPU's to fp32 accuracy (kernels/cuda/blas.h).
+  // the CPU's to fp32 accuracy; bf16 mode asks for bf16 per call instead
+  // (kernels/cuda/blas.h).
   FLOPWISE_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas, CUBLAS_DEFAULT_MATH));
   FLOPWISE_CUBLAS_CHECK(cublasSetStream(ctx.cublas, ctx.stream));
   return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(ctx));
@@ -316,9 +319,9 @@ absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(int device, bool determi
 }  // namespace flopwise::kernels
 
 // What load_cuda_backend.cc looks up in this library: MakeCudaBackend's
-// result into *result.
-extern "C" void FlopwiseNewCudaBackend(
-    int device, bool deterministic,
+// result into *result. The name's version changes with the signature.
+extern "C" void FlopwiseNewCudaBackendV2(
+    int device, const flopwise::kernels::CudaBackendOptions* options,
     absl::StatusOr<std::unique_ptr<flopwise::kernels::Backend>>* result) {
-  static_cast<void>(*result = flopwise::kernels::NewCudaBackend(device, deterministic));
+  static_cast<void>(*result = flopwise::kernels::NewCudaBackend(device, *options));
 }

@@ -51,6 +51,9 @@ struct Context {
   // Deterministic mode: no atomics whose order varies between runs in
   // reductions (results bit-identical for one binary and device).
   bool deterministic = false;
+  // bf16 mode (kernels/backend.h CudaBackendOptions): Gemm multiplies in bf16
+  // with fp32 accumulation (kernels/cuda/blas.h).
+  bool bf16_gemms = false;
 };
 
 }  // namespace flopwise::kernels::cuda

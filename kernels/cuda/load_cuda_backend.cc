@@ -12,7 +12,12 @@
 namespace flopwise::kernels {
 namespace {
 
-using NewCudaBackendFunction = void (*)(int, bool, absl::StatusOr<std::unique_ptr<Backend>>*);
+// The library's factory (cuda_backend.cu). Its symbol's name carries a
+// version that changes with its signature, so that a library of another
+// version is refused by name instead of called with the wrong arguments.
+constexpr char kNewCudaBackendSymbol[] = "FlopwiseNewCudaBackendV2";
+using NewCudaBackendFunction = void (*)(int, const CudaBackendOptions*,
+                                        absl::StatusOr<std::unique_ptr<Backend>>*);
 
 // The executable's directory with a trailing '/', or "" when unknown.
 std::string ExecutableDirectory() {
@@ -36,10 +41,11 @@ absl::StatusOr<NewCudaBackendFunction> LoadLibrary() {
                                            FLOPWISE_CUDA_LIBRARY + ", looked for beside the " +
                                            "executable first): " + dlerror());
     }
-    void* symbol = dlsym(library, "FlopwiseNewCudaBackend");
+    void* symbol = dlsym(library, kNewCudaBackendSymbol);
     if (symbol == nullptr) {
-      return absl::FailedPreconditionError(std::string(FLOPWISE_CUDA_LIBRARY) +
-                                           " has no FlopwiseNewCudaBackend: " + dlerror());
+      return absl::FailedPreconditionError(std::string(FLOPWISE_CUDA_LIBRARY) + " has no " +
+                                           kNewCudaBackendSymbol + " (a library of another " +
+                                           "flopwise version?): " + dlerror());
     }
     return reinterpret_cast<NewCudaBackendFunction>(symbol);
   }();
@@ -48,12 +54,13 @@ absl::StatusOr<NewCudaBackendFunction> LoadLibrary() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> MakeCudaBackend(int device, bool deterministic) {
+absl::StatusOr<std::unique_ptr<Backend>> MakeCudaBackend(int device,
+                                                         const CudaBackendOptions& options) {
   absl::StatusOr<NewCudaBackendFunction> new_backend = LoadLibrary();
   if (!new_backend.ok()) return new_backend.status();
   absl::StatusOr<std::unique_ptr<Backend>> backend =
       absl::FailedPreconditionError("the CUDA backend library returned nothing");
-  (*new_backend)(device, deterministic, &backend);
+  (*new_backend)(device, &options, &backend);
   return backend;
 }
 

@@ -39,7 +39,7 @@ std::vector<int32_t> Tokens(int64_t n, int vocab, uint64_t seed) {
 // says why.
 TEST(MakeCudaBackend, WithoutADeviceSaysWhy) {
   if (!ListGpus().empty()) GTEST_SKIP() << "a CUDA device is visible: cuda_backend_test covers it";
-  auto backend = MakeCudaBackend(0, /*deterministic=*/true);
+  auto backend = MakeCudaBackend(0, CudaBackendOptions());
   ASSERT_FALSE(backend.ok());
   EXPECT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
 #ifdef FLOPWISE_HAVE_CUDA
@@ -52,7 +52,7 @@ TEST(MakeCudaBackend, WithoutADeviceSaysWhy) {
 
 TEST(MakeCudaBackend, RejectsADeviceTheMachineDoesNotHave) {
   const int count = static_cast<int>(ListGpus().size());
-  auto backend = MakeCudaBackend(count, /*deterministic=*/true);  // one past the last
+  auto backend = MakeCudaBackend(count, CudaBackendOptions());  // one past the last
   ASSERT_FALSE(backend.ok());
   if (count > 0) {
     EXPECT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "models/model.h"
-#include "tests/cuda/cuda_test_util.h"
+#include "tests/cuda/cuda_model_util.h"
 #include "tests/models/model_test_util.h"
 
 namespace flopwise::kernels::testing {
@@ -23,35 +23,8 @@ using models::ModelVariant;
 constexpr double kLossTolerance = 1e-5;
 constexpr double kGradTolerance = 1e-4;
 
-class CudaModelTest : public CudaVersusCpuTest, public ::testing::WithParamInterface<ModelVariant> {
- protected:
-  // Both models from the same initialisation plus N(0, 0.05²) noise (away
-  // from the symmetric init, so that every tensor has a sizeable gradient).
-  void MakeModels(const models::ModelConfig& config, int batch) {
-    for (Backend* be : both()) {
-      auto model = Model::Create(config, batch, be);
-      ASSERT_TRUE(model.ok()) << model.status();
-      models::Rng rng(11);
-      (*model)->InitParams(&rng);
-      (be == cpu_.get() ? cpu_model_ : gpu_model_) = *std::move(model);
-    }
-    std::vector<float> params = Arena(*cpu_model_, cpu_model_->params());
-    models::Rng noise(3);
-    for (float& p : params) p += noise.NextNormal(0.05f);
-    const int64_t bytes = static_cast<int64_t>(params.size() * sizeof(float));
-    cpu_->CopyFromHost(cpu_model_->params(), params.data(), bytes);
-    gpu_->CopyFromHost(gpu_model_->params(), params.data(), bytes);
-  }
-
-  static std::vector<float> Arena(Model& model, const float* arena) {
-    std::vector<float> host(model.arena_floats());
-    model.backend()->CopyToHost(host.data(), arena,
-                                static_cast<int64_t>(host.size() * sizeof(float)));
-    return host;
-  }
-
-  std::unique_ptr<Model> cpu_model_, gpu_model_;
-};
+class CudaModelTest : public CudaModelFixture,
+                      public ::testing::WithParamInterface<ModelVariant> {};
 
 TEST_P(CudaModelTest, LossAndEveryGradientMatchTheCpu) {
   const models::ModelConfig config = GetParam().Config();
@@ -72,12 +45,7 @@ TEST_P(CudaModelTest, LossAndEveryGradientMatchTheCpu) {
   const std::vector<float> cpu_grads = Arena(*cpu_model_, cpu_model_->grads());
   const std::vector<float> gpu_grads = Arena(*gpu_model_, gpu_model_->grads());
   for (const models::TensorSpec& t : cpu_model_->tensors()) {
-    const auto begin = t.offset, end = t.offset + t.numel();
-    EXPECT_LE(
-        MaxRelativeError(std::vector<float>(gpu_grads.begin() + begin, gpu_grads.begin() + end),
-                         std::vector<float>(cpu_grads.begin() + begin, cpu_grads.begin() + end)),
-        kGradTolerance)
-        << t.name;
+    EXPECT_LE(MaxRelativeError(Slice(gpu_grads, t), Slice(cpu_grads, t)), kGradTolerance) << t.name;
   }
 }
 

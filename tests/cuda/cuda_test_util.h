@@ -85,8 +85,9 @@ inline double MaxRelativeError(const Mirrored<float>& tensor) {
 }
 
 // The CPU backend (1 thread) and the CUDA backend on device 0 in deterministic
-// mode; every test skips where no CUDA device is visible (or the build has no
-// CUDA), and fails where one is but the backend cannot be made.
+// mode (fp32 unless a fixture overrides GpuOptions); every test skips where no
+// CUDA device is visible (or the build has no CUDA), and fails where one is
+// but the backend cannot be made.
 class CudaVersusCpuTest : public ::testing::Test {
  public:
   BackendPair pair() const { return {cpu_.get(), gpu_.get()}; }
@@ -98,11 +99,13 @@ class CudaVersusCpuTest : public ::testing::Test {
     if (ListGpus().empty()) {
       GTEST_SKIP() << "no CUDA device visible: the CUDA backend is not exercised";
     }
-    auto gpu = MakeCudaBackend(0, /*deterministic=*/true);
+    auto gpu = MakeCudaBackend(0, GpuOptions());
     ASSERT_TRUE(gpu.ok()) << gpu.status();
     gpu_ = *std::move(gpu);
     cpu_ = MakeCpuBackend(1);
   }
+
+  virtual CudaBackendOptions GpuOptions() const { return CudaBackendOptions(); }
 
   std::unique_ptr<Backend> cpu_, gpu_;
 };

@@ -47,14 +47,14 @@ TEST(DeviceFlag, AcceptsCpuCudaAndCudaN) {
 }
 
 TEST(DeviceFlag, CpuMakesTheCpuBackend) {
-  auto backend = MakeDeviceBackend("cpu", 1);
+  auto backend = MakeDeviceBackend("cpu", "fp32", 1);
   ASSERT_TRUE(backend.ok()) << backend.status();
   EXPECT_EQ((*backend)->name(), "cpu");
 }
 
 TEST(DeviceFlag, MissingCudaDeviceIsAnErrorNamingTheFlag) {
   const std::string device = "cuda:" + std::to_string(VisibleGpus());
-  auto backend = MakeDeviceBackend(device, 1);
+  auto backend = MakeDeviceBackend(device, "fp32", 1);
   ASSERT_FALSE(backend.ok());
   EXPECT_TRUE(absl::StartsWith(backend.status().message(), "--device " + device + ": "))
       << backend.status();

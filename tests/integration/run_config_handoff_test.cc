@@ -3,6 +3,7 @@
 // model and every training setting arrive unchanged.
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "runspec/model_shape.h"
 #include "runspec/proto_json.h"
@@ -77,7 +78,35 @@ TEST(RunConfigHandoff, TheTrainerReadsWhatTheCoordinatorPlanned) {
     EXPECT_EQ(options.checkpoint_every_tokens, 16384);
     EXPECT_EQ(options.keep_checkpoints, 3);
     EXPECT_EQ(options.log_every_steps, 4);
+    EXPECT_EQ(options.precision, "fp32");
   }
+}
+
+// `precision: bf16` travels the same way, beside the device the worker picks.
+TEST(RunConfigHandoff, Bf16PrecisionReachesTheTrainer) {
+  const std::string spec = std::string(kSpec) + "precision: bf16\nresources: {gpus: 1}\n";
+  auto compiled = server::CompileSweep(spec, /*base_dir=*/"");
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const testing::TempDir dir;
+  const server::RunPlan& plan = compiled->runs[0];
+  const std::string run_dir = dir.Sub(plan.name());
+  std::filesystem::create_directories(run_dir);
+  auto path = workerd::WriteRunConfig(plan.config(), run_dir);
+  ASSERT_TRUE(path.ok()) << path.status();
+  v1::RunConfig read;
+  ASSERT_TRUE(runspec::ReadProtoJsonFile(*path, &read).ok());
+  train::TrainOptions options;
+  train::ApplyRunConfig(read, &options);
+  EXPECT_EQ(options.precision, "bf16");
+  // On the CPU the trainer refuses it, naming the flag.
+  options.out = run_dir;
+  auto model = train::ResolveModelConfig(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const absl::Status refused = train::ValidateTrainOptions(options, *model);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(refused.message(), "--precision bf16: ")) << refused;
+  options.device = "cuda";
+  EXPECT_TRUE(train::ValidateTrainOptions(options, *model).ok());
 }
 
 }  // namespace

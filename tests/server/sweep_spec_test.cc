@@ -425,6 +425,32 @@ TEST(SweepSpec, ReplicasReachThePlanAndTheRunConfigWithPerRankMemory) {
   }
 }
 
+TEST(SweepSpec, Bf16PrecisionReachesEveryRunConfig) {
+  auto bf16 = Compile(Edit("checkpoint:", "precision: bf16\nresources: {gpus: 1}\ncheckpoint:"));
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  for (const RunPlan& run : bf16->runs) {
+    EXPECT_EQ(run.config().precision(), v1::PRECISION_BF16) << run.name();
+  }
+  // fp32, named or not, leaves the field unset: PRECISION_UNSPECIFIED reads as fp32.
+  for (const std::string& spec :
+       {std::string(kValidSpec), Edit("checkpoint:", "precision: fp32\ncheckpoint:")}) {
+    auto fp32 = Compile(spec);
+    ASSERT_TRUE(fp32.ok()) << fp32.status();
+    EXPECT_EQ(fp32->runs[0].config().precision(), v1::PRECISION_UNSPECIFIED);
+  }
+}
+
+TEST(SweepSpec, BadPrecisionIsReported) {
+  EXPECT_NE(Problems(Edit("checkpoint:", "precision: fp16\ncheckpoint:"))
+                .find("precision: must be fp32 or bf16"),
+            std::string::npos);
+  // bf16 without a GPU: the CPU backend would refuse every run.
+  EXPECT_NE(Problems(Edit("checkpoint:", "precision: bf16\ncheckpoint:"))
+                .find("precision: bf16 runs on a GPU only (the CPU backend computes in fp32): "
+                      "set resources.gpus to at least 1, or use fp32"),
+            std::string::npos);
+}
+
 TEST(SweepSpec, InvalidYamlIsReported) {
   EXPECT_NE(Problems("name: [unclosed\n").find("spec: not valid YAML"), std::string::npos);
 }

@@ -51,6 +51,7 @@ absl::StatusOr<double> FiniteLoss(double loss) {
 absl::StatusOr<double> RunCheck(const CheckOptions& o) {
   if (o.batch <= 0) return absl::InvalidArgumentError("--batch: must be positive");
   if (o.context <= 0) return absl::InvalidArgumentError("--context: must be positive");
+  if (absl::Status s = ValidatePrecision(o.precision, o.device); !s.ok()) return s;
   auto file = SafetensorsFile::Read(o.weights);
   if (!file.ok()) return file.status();
   auto config = ConfigFromMetadata(*file, o.context);
@@ -64,7 +65,7 @@ absl::StatusOr<double> RunCheck(const CheckOptions& o) {
     std::copy(src, src + n, inputs.begin() + int64_t{row} * n);
     std::copy(src + 1, src + n + 1, targets.begin() + int64_t{row} * n);
   }
-  auto backend = MakeDeviceBackend(o.device, o.threads);
+  auto backend = MakeDeviceBackend(o.device, o.precision, o.threads);
   if (!backend.ok()) return backend.status();
   auto model = models::Model::Create(*config, b, backend->get());
   if (!model.ok()) return model.status();

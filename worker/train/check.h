@@ -1,5 +1,6 @@
 // `flopwise-train check` (docs/model-contract.md §12): the loss, and optionally
-// every parameter gradient, of given weights on given tokens, in fp32. The
+// every parameter gradient, of given weights on given tokens, in fp32 (or
+// with --precision bf16 on a GPU, its GEMMs in bf16). The
 // cross-implementation parity test of the CPU trainer.
 #pragma once
 
@@ -17,7 +18,8 @@ struct CheckOptions {
   int context = 0;
   std::string grads;  // optional: write ∂(mean loss)/∂θ here
   int threads = 0;
-  std::string device = "cpu";  // cpu, cuda or cuda:N (worker/train/device.h)
+  std::string device = "cpu";      // cpu, cuda or cuda:N (worker/train/device.h)
+  std::string precision = "fp32";  // fp32, or bf16 on a CUDA device
 };
 
 // Returns the mean cross-entropy (nats) over batch × context targets and
@@ -25,7 +27,7 @@ struct CheckOptions {
 // file or flag at fault; a weight that is NaN or infinite, or a loss that is
 // (no gradient file is written then), is InvalidArgument too.
 // ResourceExhausted: the model does not fit the device's memory; errors of
-// MakeDeviceBackend name --device.
+// MakeDeviceBackend name --device or --precision.
 absl::StatusOr<double> RunCheck(const CheckOptions& options);
 
 }  // namespace flopwise::train

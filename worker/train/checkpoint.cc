@@ -31,7 +31,8 @@ absl::Status WriteState(const std::string& path, const TrainState& state) {
                       {"tokens", state.tokens},
                       {"loss", state.loss},
                       {"data_position", state.data_position},
-                      {"rng_state", state.rng_state}};
+                      {"rng_state", state.rng_state},
+                      {"precision", state.precision}};
   std::ofstream out(path, std::ios::trunc);
   out << j.dump(2) << "\n";
   out.flush();
@@ -57,6 +58,7 @@ absl::Status ReadState(const std::string& path, TrainState* state) {
   state->step = j["step"].get<int64_t>();
   state->tokens = j["tokens"].get<int64_t>();
   state->loss = j.value("loss", 0.0);
+  state->precision = j.value("precision", std::string("fp32"));  // older checkpoints: fp32
   state->data_position = j["data_position"].get<uint64_t>();
   for (int i = 0; i < 4; ++i) state->rng_state[i] = j["rng_state"][i].get<uint64_t>();
   return absl::OkStatus();

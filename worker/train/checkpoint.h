@@ -24,6 +24,9 @@ struct TrainState {
   double loss = 0.0;   // loss of the last step
   uint64_t data_position = 0;
   models::Rng::State rng_state{};
+  // The precision of the steps that wrote it ("fp32" or "bf16"); the tensors
+  // are fp32 either way, so any precision may resume from it.
+  std::string precision = "fp32";
 };
 
 struct WrittenCheckpoint {

@@ -32,12 +32,32 @@ absl::StatusOr<std::optional<int>> ParseDevice(const std::string& device) {
 
 absl::Status ValidateDevice(const std::string& device) { return ParseDevice(device).status(); }
 
-absl::StatusOr<std::unique_ptr<kernels::Backend>> MakeDeviceBackend(const std::string& device,
-                                                                    int threads) {
+absl::Status ValidatePrecision(const std::string& precision, const std::string& device) {
+  if (precision != "fp32" && precision != "bf16") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--precision: unknown precision '", precision, "' (expected fp32 or bf16)"));
+  }
   absl::StatusOr<std::optional<int>> cuda_index = ParseDevice(device);
   if (!cuda_index.ok()) return cuda_index.status();
-  if (!cuda_index->has_value()) return kernels::MakeCpuBackend(threads);
-  auto backend = kernels::MakeCudaBackend(**cuda_index, /*deterministic=*/true);
+  if (precision == "bf16" && !cuda_index->has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--precision bf16: the CPU backend computes in fp32 only; bf16 needs --device cuda or "
+        "cuda:N (--device is ",
+        device, "), or use --precision fp32"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<kernels::Backend>> MakeDeviceBackend(const std::string& device,
+                                                                    const std::string& precision,
+                                                                    int threads) {
+  if (absl::Status s = ValidatePrecision(precision, device); !s.ok()) return s;
+  const std::optional<int> cuda_index = *ParseDevice(device);
+  if (!cuda_index.has_value()) return kernels::MakeCpuBackend(threads);
+  kernels::CudaBackendOptions options;
+  options.deterministic = true;
+  options.bf16_gemms = precision == "bf16";
+  auto backend = kernels::MakeCudaBackend(*cuda_index, options);
   if (!backend.ok()) {
     return absl::Status(backend.status().code(),
                         absl::StrCat("--device ", device, ": ", backend.status().message()));

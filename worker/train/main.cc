@@ -216,6 +216,10 @@ int Main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Initialisation and data-order seed");
   app.add_option("--device", o.device, "cpu, cuda or cuda:N (the CUDA device N; cuda = cuda:0)")
       ->check(DeviceValidator());
+  app.add_option("--precision", o.precision,
+                 "fp32, or bf16 on a CUDA device (bf16 GEMMs; weights, optimizer state, loss and "
+                 "checkpoints stay fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--checkpoint-every-tokens", o.checkpoint_every_tokens,
                  "Checkpoint interval in tokens (0: only at the end)");
   app.add_option("--keep-checkpoints", o.keep_checkpoints,
@@ -261,6 +265,8 @@ int Main(int argc, char** argv) {
   check->add_option("--grads", co.grads, "Write gradients of the mean loss here");
   check->add_option("--threads", co.threads, "CPU threads (0: all)");
   check->add_option("--device", co.device, "cpu, cuda or cuda:N")->check(DeviceValidator());
+  check->add_option("--precision", co.precision, "fp32, or bf16 on a CUDA device")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
 
   EvalCommand eval_command;
   CLI::App* evaluate = AddEvalCommand(&app, &eval_command);

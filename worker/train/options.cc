@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/local_endpoint.h"
 #include "runspec/model_shape.h"
+#include "worker/train/device.h"
 
 namespace flopwise::train {
 namespace {
@@ -72,6 +73,8 @@ void ApplyRunConfig(const v1::RunConfig& config, TrainOptions* o) {
   if (config.log_every_steps() > 0) o->log_every_steps = config.log_every_steps();
   if (config.validation_tokens() > 0) o->validation_tokens = config.validation_tokens();
   if (!config.validation_data().empty()) o->validation_data = config.validation_data();
+  if (config.precision() == v1::PRECISION_BF16) o->precision = "bf16";
+  if (config.precision() == v1::PRECISION_FP32) o->precision = "fp32";
 }
 
 absl::StatusOr<Schedule> ParseSchedule(const std::string& name) {
@@ -118,6 +121,7 @@ absl::Status ValidateTrainOptions(const TrainOptions& o, const models::ModelConf
   if (o.min_lr_ratio < 0 || o.min_lr_ratio > 1) {
     return absl::InvalidArgumentError("--min-lr-ratio: must lie in [0, 1]");
   }
+  if (absl::Status s = ValidatePrecision(o.precision, o.device); !s.ok()) return s;
   return ParseSchedule(o.schedule).status();
 }
 

@@ -32,6 +32,9 @@ struct TrainOptions {
   double min_lr_ratio = 0.1;  // cosine floor as a fraction of lr
   // Run.
   std::string device = "cpu";  // cpu, cuda or cuda:N (worker/train/device.h)
+  // fp32, or bf16 on a CUDA device: bf16 GEMMs, everything else (weights,
+  // optimizer state, checkpoints) fp32 (worker/train/device.h).
+  std::string precision = "fp32";
   uint64_t seed = 1;
   int64_t checkpoint_every_tokens = 0;  // 0: only the final checkpoint
   int keep_checkpoints = 0;             // newest checkpoint directories kept on disk (0: all)
@@ -67,8 +70,8 @@ struct TrainOptions {
 absl::StatusOr<models::ModelConfig> ResolveModelConfig(const TrainOptions& options);
 
 // Sets the options a run config describes (its model and training fields; a
-// zero field keeps the option's default, docs/training.md). `out`,
-// `threads` and `device` are not part of a run config.
+// zero field keeps the option's default, docs/training.md), `precision`
+// included. `out`, `threads` and `device` are not part of a run config.
 void ApplyRunConfig(const ::flopwise::v1::RunConfig& config, TrainOptions* options);
 
 // Checks the non-model options (InvalidArgument naming the flag), the

@@ -101,7 +101,7 @@ absl::Status Run::Setup() {
   schedule_ = *ParseSchedule(o_.schedule);
   // The device before the rendezvous: a rank without its GPU fails at once
   // instead of holding up the others.
-  auto backend = MakeDeviceBackend(o_.device, o_.threads);
+  auto backend = MakeDeviceBackend(o_.device, o_.precision, o_.threads);
   if (!backend.ok()) return backend.status();
   backend_ = *std::move(backend);
   auto communicator = OpenCommunicator(o_, config_);
@@ -232,6 +232,7 @@ absl::Status Run::Checkpoint() {
   if (!leader()) return absl::OkStatus();
   state_.data_position = source_->position();
   state_.rng_state = rng_->state();
+  state_.precision = o_.precision;
   auto written = WriteCheckpoint(o_.out, *model_, state_);
   if (!written.ok()) return written.status();
   nlohmann::json event = {{"event", "checkpoint"},
@@ -274,7 +275,9 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
                           {"flops_per_token", flops_per_token_},
                           {"total_tokens", total_steps * o_.batch_tokens},
                           {"memory_estimate_bytes", memory_estimate_bytes()},
-                          {"resumed_from_step", resumed_from_step_}};
+                          {"resumed_from_step", resumed_from_step_},
+                          {"device", std::string(backend_->name())},
+                          {"precision", o_.precision}};
   if (comm_->world_size() > 1) {
     start["rank"] = comm_->rank();
     start["world_size"] = comm_->world_size();
