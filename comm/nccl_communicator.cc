@@ -147,6 +147,7 @@ class NcclCommunicator final : public Communicator {
       }
     }
     if (scratch_ != nullptr) (void)cudaFree(scratch_);
+    if (staging_ != nullptr) (void)cudaFree(staging_);
     if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
   }
 
@@ -192,9 +193,11 @@ class NcclCommunicator final : public Communicator {
       return absl::InvalidArgumentError(
           absl::StrCat("broadcast: root ", root, " is not a rank of ", world_size_));
     }
-    if (absl::Status s = CheckDeviceMemory("broadcast", data, bytes); !s.ok()) return s;
-    return Run("broadcast", "ncclBroadcast", [&] {
-      return ncclBroadcast(data, data, static_cast<size_t>(bytes), ncclUint8, root, comm_, stream_);
+    return OnDevice("broadcast", data, bytes, [&](void* on_device) {
+      return Run("broadcast", "ncclBroadcast", [&] {
+        return ncclBroadcast(on_device, on_device, static_cast<size_t>(bytes), ncclUint8, root,
+                             comm_, stream_);
+      });
     });
   }
 
@@ -233,35 +236,48 @@ class NcclCommunicator final : public Communicator {
 
   template <typename T>
   absl::Status AllReduce(T* data, int64_t count, ncclDataType_t type) {
-    if (absl::Status s = CheckDeviceMemory("all-reduce", data, count * int64_t{sizeof(T)});
-        !s.ok()) {
-      return s;
-    }
-    return Run("all-reduce", "ncclAllReduce", [&] {
-      return ncclAllReduce(data, data, static_cast<size_t>(count), type, ncclSum, comm_, stream_);
+    return OnDevice("all-reduce", data, count * int64_t{sizeof(T)}, [&](void* on_device) {
+      return Run("all-reduce", "ncclAllReduce", [&] {
+        return ncclAllReduce(on_device, on_device, static_cast<size_t>(count), type, ncclSum, comm_,
+                             stream_);
+      });
     });
   }
 
-  // InvalidArgument unless data[0, bytes) can be device memory of this
-  // rank's device; an empty range needs no memory at all.
-  absl::Status CheckDeviceMemory(const char* what, const void* data, int64_t bytes) const {
+  // Runs `collective` on data[0, bytes) where NCCL can reach it: device
+  // memory of this rank's device as it is; host memory (the trainer's loss
+  // and stop flag, its packed state) through the staging buffer, copied in
+  // before and out after. Other devices' memory is InvalidArgument.
+  template <typename Collective>
+  absl::Status OnDevice(const char* what, void* data, int64_t bytes, Collective&& collective) {
+    auto on_host = IsHostMemory(what, data, bytes);
+    if (!on_host.ok()) return on_host.status();
+    if (!*on_host) return collective(data);
+    if (absl::Status s = GrowStaging(what, static_cast<size_t>(bytes)); !s.ok()) return s;
+    const size_t size = static_cast<size_t>(bytes);
+    if (absl::Status s = Copy(what, staging_, data, size, cudaMemcpyHostToDevice); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = collective(staging_); !s.ok()) return s;
+    return Copy(what, data, staging_, size, cudaMemcpyDeviceToHost);
+  }
+
+  // Whether data[0, bytes) is host memory (false: memory NCCL can use as it
+  // is); InvalidArgument for a negative size or another device's memory. An
+  // empty range needs no memory at all.
+  absl::StatusOr<bool> IsHostMemory(const char* what, const void* data, int64_t bytes) const {
     if (bytes < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": size must be ≥ 0, got ", bytes, " bytes"));
     }
-    if (bytes == 0) return absl::OkStatus();
+    if (bytes == 0) return false;
     cudaPointerAttributes attributes;
     if (cudaPointerGetAttributes(&attributes, data) != cudaSuccess) {
       (void)cudaGetLastError();
       attributes.type = cudaMemoryTypeUnregistered;
     }
-    if (attributes.type == cudaMemoryTypeManaged) return absl::OkStatus();
-    if (attributes.type != cudaMemoryTypeDevice) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what,
-          ": data is not CUDA device memory; the NCCL communicator takes device pointers (the "
-          "Gloo communicator takes host memory)"));
-    }
+    if (attributes.type == cudaMemoryTypeManaged) return false;
+    if (attributes.type != cudaMemoryTypeDevice) return true;
     if (attributes.device != device_) {
       return absl::InvalidArgumentError(absl::StrCat(what, ": data is on CUDA device ",
                                                      attributes.device,
@@ -269,10 +285,27 @@ class NcclCommunicator final : public Communicator {
                                                      "communicator on device ",
                                                      device_));
     }
+    return false;
+  }
+
+  // The staging buffer holds at least `bytes` (grown, never shrunk).
+  absl::Status GrowStaging(const char* what, size_t bytes) {
+    if (bytes <= staging_bytes_) return absl::OkStatus();
+    ScopedDevice scoped(device_);
+    if (scoped.error() != cudaSuccess) {
+      return CudaError(Where(what), "cudaSetDevice", scoped.error());
+    }
+    if (staging_ != nullptr) (void)cudaFree(staging_);
+    staging_ = nullptr;
+    staging_bytes_ = 0;
+    if (cudaError_t e = cudaMalloc(&staging_, bytes); e != cudaSuccess) {
+      return CudaError(Where(what), "cudaMalloc", e);
+    }
+    staging_bytes_ = bytes;
     return absl::OkStatus();
   }
 
-  // A synchronous copy between the host and the scratch buffer, run only
+  // A synchronous copy between the host and the scratch or staging buffer, run only
   // while no collective is in flight (so it cannot wait for a peer).
   absl::Status Copy(const char* what, void* to, const void* from, size_t bytes,
                     cudaMemcpyKind kind) {
@@ -372,6 +405,8 @@ class NcclCommunicator final : public Communicator {
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   uint64_t* scratch_ = nullptr;  // world_size_ values: all-gather and barrier
+  void* staging_ = nullptr;      // host data's copy on the device (OnDevice)
+  size_t staging_bytes_ = 0;
   absl::Status broken_;
 };
 

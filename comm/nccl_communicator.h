@@ -1,8 +1,10 @@
 // The Communicator over NCCL, for data-parallel ranks on GPUs
-// (docs/distributed.md, "GPU ranks (NCCL)"). Its collectives take DEVICE
-// memory (pointers into the CUDA device this rank was made for), where the
-// Gloo communicator takes host memory; AllGather's values and Barrier stay on
-// the host side of the interface.
+// (docs/distributed.md, "GPU ranks (NCCL)"). Its collectives run on DEVICE
+// memory of the CUDA device this rank was made for, used in place; host
+// memory is accepted too and staged through a device buffer of the
+// communicator's (a copy each way: meant for a trainer's scalars and small
+// records, not for gradients). AllGather's values and Barrier stay on the
+// host side of the interface.
 //
 // Built from nccl_communicator.cc where CUDA and NCCL were found at configure
 // time (FLOPWISE_HAVE_NCCL); elsewhere MakeNcclCommunicator returns
@@ -44,7 +46,7 @@ struct NcclOptions {
 // thread's current CUDA device is left as it was.
 //
 // Errors: InvalidArgument for a bad rank, world size, timeout or device
-// index, and for a collective given host memory; FailedPrecondition when no
+// index, and for a collective given another device's memory; FailedPrecondition when no
 // CUDA device is visible (checked before NCCL is touched) or a peer's world
 // size or config differs; DeadlineExceeded naming what did not finish in
 // time; Unavailable when NCCL reports a peer gone; Internal for other NCCL or

@@ -265,12 +265,21 @@ TEST(ReportQueue, NothingIsQueuedAfterTheFinalReport) {
 
 TEST(TrainerArgs, NamesTheConfigFileTheRunDirectoryTheResumeStepAndTheThreads) {
   EXPECT_EQ(
-      TrainerArgv("/bin/flopwise-train", "/ckpt/run-1/run_config.json", "/ckpt/run-1", 4, 40),
+      TrainerArgv("/bin/flopwise-train", "/ckpt/run-1/run_config.json", "/ckpt/run-1", 4, 40,
+                  /*on_gpu=*/false),
       (std::vector<std::string>{"/bin/flopwise-train", "--config", "/ckpt/run-1/run_config.json",
                                 "--out", "/ckpt/run-1", "--resume-step", "40", "--threads", "4"}));
-  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0, -1),
+  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 0, -1, /*on_gpu=*/false),
             (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run",
                                       "--resume-step", "0"}));
+}
+
+// A run granted GPUs trains on the first visible one (CUDA_VISIBLE_DEVICES
+// holds only its own).
+TEST(TrainerArgs, ARunGrantedGpusTrainsOnCuda) {
+  EXPECT_EQ(TrainerArgv("flopwise-train", "c.json", "run", 2, 0, /*on_gpu=*/true),
+            (std::vector<std::string>{"flopwise-train", "--config", "c.json", "--out", "run",
+                                      "--resume-step", "0", "--threads", "2", "--device", "cuda"}));
 }
 
 TEST(TrainerArgs, DataParallelRankGetsWorldSizeRankAndRendezvousButNoSecret) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comm/file_key_value_store.h"
+#include "kernels/backend.h"
 #include "tests/train/train_test_util.h"
 #include "worker/train/data_parallel.h"
 #include "worker/train/options.h"
@@ -95,6 +96,22 @@ TEST(WeightsChecksum, SeesAnyChangedValue) {
   EXPECT_NE(WeightsChecksum(weights.data(), 1001), before);
 }
 
+// The backend's checksum reads the weights in chunks of 2^20 floats; over
+// several chunks and an odd tail it is the hash of the whole.
+TEST(WeightsChecksum, ThroughTheBackendInChunksIsTheWholesHash) {
+  const int64_t count = (int64_t{2} << 20) + 3;
+  auto backend = kernels::MakeCpuBackend(1);
+  float* params = backend->AllocateFloats(count);
+  ASSERT_NE(params, nullptr);
+  std::vector<float> host(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) host[i] = static_cast<float>(i % 977) * 0.5f;
+  backend->CopyFromHost(params, host.data(), count * int64_t{sizeof(float)});
+  EXPECT_EQ(WeightsChecksum(*backend, params, count), WeightsChecksum(host.data(), count));
+  host[(int64_t{1} << 20) + 1] += 1.0f;  // in the second chunk
+  EXPECT_NE(WeightsChecksum(*backend, params, count), WeightsChecksum(host.data(), count));
+  backend->Free(params);
+}
+
 // Weights that differ between ranks stop every rank, naming the ranks and step.
 TEST(CheckWeightsMatch, AMismatchIsAnErrorOnEveryRank) {
   const std::string dir = MakeTempDir("checksum");
@@ -106,10 +123,11 @@ TEST(CheckWeightsMatch, AMismatchIsAnErrorOnEveryRank) {
       ASSERT_TRUE(store.ok());
       auto communicator = comm::MakeGlooCommunicator(**store, rank, 3, comm::GlooOptions{});
       ASSERT_TRUE(communicator.ok()) << communicator.status();
+      auto backend = kernels::MakeCpuBackend(1);
       std::vector<float> weights(64, 1.0f);
-      same[rank] = CheckWeightsMatch(**communicator, weights.data(), 64, 3);
+      same[rank] = CheckWeightsMatch(**communicator, *backend, weights.data(), 64, 3);
       if (rank == 2) weights[5] = 2.0f;
-      differ[rank] = CheckWeightsMatch(**communicator, weights.data(), 64, 7);
+      differ[rank] = CheckWeightsMatch(**communicator, *backend, weights.data(), 64, 7);
     });
   }
   for (std::thread& t : threads) t.join();

@@ -24,7 +24,7 @@ absl::StatusOr<std::string> WriteRunConfig(const ::flopwise::v1::RunConfig& conf
 
 std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const std::string& config_path, const std::string& run_dir,
-                                     int threads, int64_t resume_step) {
+                                     int threads, int64_t resume_step, bool on_gpu) {
   std::vector<std::string> argv = {trainer_path,
                                    "--config",
                                    config_path,
@@ -35,6 +35,10 @@ std::vector<std::string> TrainerArgv(const std::string& trainer_path,
   if (threads > 0) {
     argv.emplace_back("--threads");
     argv.push_back(std::to_string(threads));
+  }
+  if (on_gpu) {
+    argv.emplace_back("--device");
+    argv.emplace_back("cuda");
   }
   return argv;
 }

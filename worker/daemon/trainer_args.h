@@ -22,13 +22,15 @@ absl::StatusOr<std::string> WriteRunConfig(const ::flopwise::v1::RunConfig& conf
                                            const std::string& run_dir);
 
 // {trainer_path, --config, config_path, --out, run_dir, --resume-step S,
-// --threads, threads} (--threads only when positive). S is the lease's
-// resume step (the coordinator's newest checkpoint, 0 for none): the trainer
-// never resumes past it, even from a newer folder a trainer that outlived its
-// lease wrote meanwhile.
+// --threads, threads, --device cuda} (--threads only when positive, --device
+// only for a run granted GPUs: the worker has made them the only visible
+// ones, so the first is cuda). S is the lease's resume step (the
+// coordinator's newest checkpoint, 0 for none): the trainer never resumes
+// past it, even from a newer folder a trainer that outlived its lease wrote
+// meanwhile.
 std::vector<std::string> TrainerArgv(const std::string& trainer_path,
                                      const std::string& config_path, const std::string& run_dir,
-                                     int threads, int64_t resume_step);
+                                     int threads, int64_t resume_step, bool on_gpu);
 
 // A data-parallel rank's place in its run (docs/distributed.md).
 struct RankArgs {

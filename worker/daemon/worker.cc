@@ -344,7 +344,7 @@ void Worker::StartRun(const v1::Lease& lease) {
   absl::Status ready = config_path.status();
   if (ready.ok()) {
     spawn.argv = TrainerArgv(options_.trainer_path, *config_path, run_dir.string(), slot->threads,
-                             lease.resume_step());
+                             lease.resume_step(), /*on_gpu=*/granted.gpus() > 0);
     if (lease.world_size() > 1) ready = AddRankSettings(lease, &spawn);
   }
   absl::StatusOr<std::unique_ptr<TrainerProcess>> trainer =

@@ -9,10 +9,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace flopwise::train {
-namespace {
 
-// The CUDA device index `device` names, std::nullopt for "cpu"; InvalidArgument
-// for anything else.
 absl::StatusOr<std::optional<int>> ParseDevice(const std::string& device) {
   if (device == "cpu") return std::optional<int>();
   if (device == "cuda") return std::optional<int>(0);
@@ -27,8 +24,6 @@ absl::StatusOr<std::optional<int>> ParseDevice(const std::string& device) {
   return absl::InvalidArgumentError(
       absl::StrCat("--device: unknown device '", device, "' (expected cpu, cuda or cuda:N)"));
 }
-
-}  // namespace
 
 absl::Status ValidateDevice(const std::string& device) { return ParseDevice(device).status(); }
 

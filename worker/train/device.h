@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -10,6 +11,10 @@
 #include "kernels/backend.h"
 
 namespace flopwise::train {
+
+// The CUDA device index `device` names ("cuda" is 0), std::nullopt for
+// "cpu"; InvalidArgument naming --device for anything else.
+absl::StatusOr<std::optional<int>> ParseDevice(const std::string& device);
 
 // OK when `device` is "cpu", "cuda" or "cuda:N" (N ≥ 0); InvalidArgument
 // naming --device otherwise.

@@ -164,6 +164,8 @@ absl::Status Run::ShareStartState() {
                                     std::bit_cast<uint64_t>(state_.loss), state_.data_position};
   std::copy(state_.rng_state.begin(), state_.rng_state.end(), packed.begin() + 4);
   RETURN_IF_ERROR(comm_->BroadcastBytes(packed.data(), sizeof(packed), 0));
+  // A GPU backend's queued writes finish before NCCL reads its memory.
+  backend_->Synchronize();
   RETURN_IF_ERROR(comm_->Broadcast(model_->params(), model_->arena_floats(), 0));
   const auto step = static_cast<int64_t>(packed[0]);
   if (step == 0) return absl::OkStatus();
@@ -211,6 +213,7 @@ absl::Status Run::NextMicroBatch() {
 
 absl::Status Run::ReduceAcrossRanks(double* loss) {
   if (comm_->world_size() == 1) return absl::OkStatus();
+  backend_->Synchronize();  // the backward pass's gradients are written
   RETURN_IF_ERROR(comm::AllReduceSumInBuckets(*comm_, model_->grads(), model_->arena_floats()));
   RETURN_IF_ERROR(comm_->AllReduceSum(loss, 1));
   *loss /= comm_->world_size();
@@ -225,8 +228,8 @@ absl::StatusOr<bool> Run::AnyRankStops(const std::atomic<bool>* stop_requested) 
 
 absl::Status Run::Checkpoint() {
   if (comm_->world_size() > 1) {
-    RETURN_IF_ERROR(
-        CheckWeightsMatch(*comm_, model_->params(), model_->arena_floats(), state_.step));
+    RETURN_IF_ERROR(CheckWeightsMatch(*comm_, *backend_, model_->params(), model_->arena_floats(),
+                                      state_.step));
   }
   last_checkpoint_step_ = state_.step;
   if (!leader()) return absl::OkStatus();
