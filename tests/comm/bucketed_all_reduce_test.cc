@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -56,6 +58,8 @@ class RecordingCommunicator final : public Communicator {
 // [20, 100) from the last to the first, then the embedding [0, 20).
 const std::vector<Range> kBackwardRanges = {{80, 20}, {60, 20}, {40, 20}, {20, 20}, {0, 20}};
 
+const char* ModeName(Mode mode) { return mode == Mode::kOverlapped ? "Overlapped" : "AtFinish"; }
+
 class Buckets : public ::testing::TestWithParam<Mode> {};
 
 // Adjacent ranges join until a bucket holds 30 floats; buckets over 25 are
@@ -104,7 +108,7 @@ TEST_P(Buckets, AFailedCollectiveIsTheStepsError) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, Buckets, ::testing::Values(Mode::kOverlapped, Mode::kAtFinish),
                          [](const ::testing::TestParamInfo<Mode>& info) {
-                           return info.param == Mode::kOverlapped ? "Overlapped" : "AtFinish";
+                           return std::string(ModeName(info.param));
                          });
 
 // Three Gloo ranks (where the order of a sum changes its bits) reduce random
@@ -156,4 +160,8 @@ TEST(BucketedAllReduce, OverlappedAndAtFinishGiveTheSameBitsOverGloo) {
 }
 
 }  // namespace
+
+// gtest prints a parameter with this (test names stay readable in ctest).
+void PrintTo(BucketedAllReduce::Mode mode, std::ostream* os) { *os << ModeName(mode); }
+
 }  // namespace flopwise::comm
