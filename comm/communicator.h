@@ -47,8 +47,10 @@ class Communicator {
   virtual absl::StatusOr<std::vector<uint64_t>> AllGather(uint64_t value) = 0;
 };
 
-// The gradient all-reduce: AllReduceSum of data[0, count) in buckets of at
-// most `bucket_floats` each, so no collective holds the whole arena.
+// AllReduceSum of data[0, count) in buckets of at most `bucket_floats` each,
+// so no collective holds the whole array. (The trainer's gradient all-reduce
+// is BucketedAllReduce, bucketed_all_reduce.h, with buckets of at most
+// kGradientBucketFloats.)
 inline constexpr int64_t kGradientBucketFloats = int64_t{1} << 20;  // 4 MiB
 absl::Status AllReduceSumInBuckets(Communicator& communicator, float* data, int64_t count,
                                    int64_t bucket_floats = kGradientBucketFloats);

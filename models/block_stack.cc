@@ -2,6 +2,7 @@
 // backward: embedding (+ TPE), L pre-norm blocks, final norm, tied LM head.
 // The mixers themselves live in mixer_*.cc and channel_mixer.cc.
 #include <cmath>
+#include <vector>
 
 #include "models/model.h"
 #include "models/model_constants.h"
@@ -57,7 +58,12 @@ void Model::ForwardPass(const int32_t* inputs, const int32_t* targets, float gra
 
 // REQUIRES: ForwardPass ran with grad_scale > 0, leaving ∂loss/∂final_norm in
 // acts_.d_norm and the LM-head part of ∂loss/∂E in the embedding's gradient.
-void Model::Backward() {
+void Model::Backward(const GradsFinalFn& grads_final) {
+  // Tells grads_final that [begin, end) of the gradient arena is done.
+  auto done_with = [&grads_final](int64_t begin, int64_t end) {
+    if (grads_final && end > begin) grads_final(begin, end - begin);
+  };
+  const std::vector<int64_t>& layer_begin = layout_.layer_begin;
   const ModelConfig& c = config_;
   const ModelTensors<float*>& w = param_views_;
   const ModelTensors<float*>& dw = grad_views_;
@@ -85,6 +91,7 @@ void Model::Backward() {
     TokenMixerBackward(l, d_res);
     be.RmsNormBackward(d_res, dw.layers[l].norm1, acts_.d_norm, Slice(acts_.residual, l, nd),
                        w.layers[l].norm1, Slice(acts_.rstd1, l, n), n, d);
+    done_with(layer_begin[l], layer_begin[l + 1]);
   }
 
   if (c.arch == Arch::kHgrn2) {
@@ -97,8 +104,12 @@ void Model::Backward() {
                    batch_, c.context, d, c.tpe_dim);
     d_embedded = acts_.d_embed_out;
   }
+  // norm_f's gradient (above), lower_bound's and tpe.B's.
+  done_with(layer_begin[c.layers], layout_.floats);
   if (c.embed_scale) be.Scale(d_embedded, std::sqrt(static_cast<float>(d)), nd);
   be.EmbeddingBackward(dw.embed, d_embedded, inputs_, n, d);
+  // Its LM-head part came in ForwardPass.
+  done_with(0, layer_begin[0]);
 }
 
 void Model::TokenMixerForward(int l, const float* x_norm, float* out) {

@@ -49,6 +49,7 @@ ParamLayout ComputeParamLayout(const ModelConfig& c) {
   const bool hgrn2 = c.arch == Arch::kHgrn2;
   for (int l = 0; l < c.layers; ++l) {
     const std::string p = absl::StrCat("layers.", l, ".");
+    layout.layer_begin.push_back(layout.floats);
     LayerTensors<int64_t>& w = at.layers.emplace_back();
     if (c.has_norm_gains()) {
       w.norm1 = add.AddDense(p + "norm1.weight", {d}, TensorInit::kOnes);
@@ -74,6 +75,7 @@ ParamLayout ComputeParamLayout(const ModelConfig& c) {
     w.ffn_v = add.AddDense(p + "ffn.v.weight", {g, d}, TensorInit::kNormal);
     w.ffn_down = add.AddDense(p + "ffn.down.weight", {d, g}, TensorInit::kResidualOutput);
   }
+  layout.layer_begin.push_back(layout.floats);
   if (hgrn2) at.lower_bound = add.AddDense("lower_bound", {c.layers, d}, TensorInit::kZeros);
   if (c.has_tpe()) at.tpe_b = add.AddDense("tpe.B", {d, c.tpe_dim}, TensorInit::kZeros);
   if (c.has_norm_gains()) at.norm_f = add.AddDense("norm_f.weight", {d}, TensorInit::kOnes);

@@ -89,6 +89,10 @@ struct ParamLayout {
   std::vector<TensorSpec> tensors;
   ModelTensors<int64_t> offsets;
   int64_t floats = 0;
+  // layer_begin[l]: where layer l's tensors begin (each layer's tensors are
+  // contiguous, layer after layer); layer_begin[layers]: where the tensors
+  // after the layers (lower_bound, tpe.B, norm_f) begin.
+  std::vector<int64_t> layer_begin;
 };
 
 ParamLayout ComputeParamLayout(const ModelConfig& config);

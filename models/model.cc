@@ -161,9 +161,10 @@ double Model::Forward(const int32_t* inputs, const int32_t* targets) {
   return std::accumulate(host_losses_.begin(), host_losses_.end(), 0.0) / host_losses_.size();
 }
 
-double Model::ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale) {
+double Model::ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale,
+                              const GradsFinalFn& grads_final) {
   ForwardPass(inputs, targets, grad_scale);
-  Backward();
+  Backward(grads_final);
   return std::accumulate(host_losses_.begin(), host_losses_.end(), 0.0) / host_losses_.size();
 }
 

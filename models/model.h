@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@ struct AdamWOptions {
   float eps = 1e-8f;
   float weight_decay = 0.1f;  // applied to TensorSpec::weight_decay tensors only
 };
+
+// Told by the backward pass that grads()[offset, offset + count) is final:
+// the pass will not write that range again.
+using GradsFinalFn = std::function<void(int64_t offset, int64_t count)>;
 
 class Model {
  public:
@@ -70,7 +75,18 @@ class Model {
   double Forward(const int32_t* inputs, const int32_t* targets);
   // Forward, then backward: ADDS grad_scale · ∂(Σ token losses)/∂θ into
   // grads() (grad_scale = 1/(tokens per optimizer step) gives the mean).
-  double ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale);
+  //
+  // `grads_final`, when set, is called on this thread during the backward
+  // pass for each range of the gradient arena as soon as the pass is done
+  // with it: each layer's tensors from the last layer to the first, then the
+  // tensors after the layers (if the architecture has any), then the
+  // embedding. The ranges are disjoint, cover the arena, and depend on the
+  // config alone, never on timing. What the caller does with a range may run
+  // while the pass goes on, but must not write outside it. On a device
+  // backend the range's values may still be queued on the device when the
+  // call comes (Backend::Synchronize before reading them).
+  double ForwardBackward(const int32_t* inputs, const int32_t* targets, float grad_scale,
+                         const GradsFinalFn& grads_final = nullptr);
 
   // Per-target cross-entropy (nats) of the last Forward or ForwardBackward,
   // [batch, context] row-major: what evaluation sums into log-likelihoods.
@@ -92,7 +108,7 @@ class Model {
   // fused classifier; Backward runs it in reverse with one running gradient
   // of the residual stream (acts_.d_residual).
   void ForwardPass(const int32_t* inputs, const int32_t* targets, float grad_scale);
-  void Backward();
+  void Backward(const GradsFinalFn& grads_final);
 
   // Each sub-block's forward reads x̄ (its norm's output) and writes the
   // sub-block output into `out`; its backward takes d_out = ∂loss/∂(output)

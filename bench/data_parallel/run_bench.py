@@ -8,10 +8,15 @@ interleaved (one process, two ranks, one process, ...):
   rendezvous) with --threads T each
 
 and prints the median and min-max of each side's tokens/s (rank 0's progress
-events: the global batch's tokens) and of the per-repeat efficiency
-ranks/process:
+events: the global batch's tokens), of the per-repeat efficiency
+ranks/process, and of the fraction of rank 0's gradient all-reduce time
+hidden behind its backward pass (1 - waited / all-reduce seconds, from its
+progress events):
 
-  <arch> <config> process=<tokens/s> [min-max] ranks=<tokens/s> [min-max] efficiency=<ratio> [min-max] n=<repeats>
+  <arch> <config> process=<tokens/s> [min-max] ranks=<tokens/s> [min-max] efficiency=<ratio> [min-max] overlap=<fraction> [min-max] n=<repeats>
+
+--no-overlap-grad-reduce runs the ranks with the all-reduce after the
+backward pass (overlap then near 0), to compare with the default.
 
 Warm-up steps are skipped; tokens/s is the harmonic mean of the per-step
 rates. The load average (/proc/loadavg) is printed at the start and at the
@@ -43,8 +48,19 @@ def train_command(args, arch, cfg, data, out_dir, threads):
         "--no-validation", "--out", out_dir, "--threads", threads]]
 
 
+def all_reduce_overlap(events, warmup_steps):
+    """1 - waited / all-reduce seconds over the progress events after the warm-up."""
+    steady = [e for e in events if e.get("event") == "progress" and e["step"] > warmup_steps
+              and "allreduce_s_per_step" in e]
+    reduce_s = sum(e["allreduce_s_per_step"] for e in steady)
+    if reduce_s <= 0:
+        return None
+    return min(1.0, max(0.0, 1.0 - sum(e["allreduce_wait_s_per_step"] for e in steady) / reduce_s))
+
+
 def run_ranks(args, arch, cfg, data, workdir, ranks, threads):
-    """Tokens/s of `ranks` processes (1: no rendezvous) training one run."""
+    """Tokens/s and all-reduce overlap (None for one process) of `ranks`
+    processes (1: no rendezvous) training one run."""
     out_dir = tempfile.mkdtemp(prefix=f"run-{arch}-", dir=workdir)
     command = train_command(args, arch, cfg, data, out_dir, threads)
     procs = []
@@ -52,6 +68,8 @@ def run_ranks(args, arch, cfg, data, workdir, ranks, threads):
     for rank in range(ranks):
         extra = [] if ranks == 1 else ["--world-size", str(ranks), "--rank", str(rank),
                                        "--rendezvous", "file:" + rendezvous]
+        if ranks > 1 and args.no_overlap_grad_reduce:
+            extra.append("--no-overlap-grad-reduce")
         procs.append(subprocess.Popen(command + extra, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate() for p in procs]
@@ -62,7 +80,7 @@ def run_ranks(args, arch, cfg, data, workdir, ranks, threads):
             raise RuntimeError(f"{arch} rank {rank} of {ranks} exited {p.returncode}: "
                                f"{err.strip()[-2000:]}")
     events = [json.loads(line) for line in outputs[0][0].splitlines() if line.startswith("{")]
-    return steady_rate(events, args.warmup_steps)
+    return steady_rate(events, args.warmup_steps), all_reduce_overlap(events, args.warmup_steps)
 
 
 def main():
@@ -77,6 +95,8 @@ def main():
     parser.add_argument("--warmup-steps", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5,
                         help="runs per side, interleaved; medians and min-max are reported")
+    parser.add_argument("--no-overlap-grad-reduce", action="store_true",
+                        help="ranks all-reduce after the backward pass, not during it")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
@@ -96,18 +116,23 @@ def main():
                 write_tokens(data, cfg["vocab"], 2 * steps * cfg["batch_tokens"] +
                              cfg["context"] + 1, seed=1)
                 for arch in args.archs.split(","):
-                    process, ranks = [], []
+                    process, ranks, overlap = [], [], []
                     for _ in range(args.repeats):
                         process.append(run_ranks(args, arch, cfg, data, workdir, 1,
-                                                 args.ranks * args.threads_per_rank))
-                        ranks.append(run_ranks(args, arch, cfg, data, workdir, args.ranks,
-                                               args.threads_per_rank))
+                                                 args.ranks * args.threads_per_rank)[0])
+                        rate, hidden = run_ranks(args, arch, cfg, data, workdir, args.ranks,
+                                                 args.threads_per_rank)
+                        ranks.append(rate)
+                        overlap.append(hidden)
                     efficiency = [ratio(r, p) for r, p in zip(ranks, process)]
                     print(f"{arch} {label} process={fmt_spread(process)} "
                           f"ranks={fmt_spread(ranks)} efficiency={fmt_spread(efficiency, 3)} "
-                          f"n={args.repeats}", flush=True)
+                          f"overlap={fmt_spread(overlap, 3)} n={args.repeats}", flush=True)
                     report["rows"].append({"arch": arch, "config": label, "process": process,
-                                           "ranks": ranks, "efficiency": efficiency})
+                                           "ranks": ranks, "efficiency": efficiency,
+                                           "allreduce_overlap": overlap,
+                                           "overlap_grad_reduce":
+                                               not args.no_overlap_grad_reduce})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report["load_average_end"] = load_average()

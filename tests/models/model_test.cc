@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -167,6 +168,65 @@ TEST_P(ModelTest, SameSeedGivesSameLoss) {
   const double la = a->Forward(inputs.data(), targets.data());
   EXPECT_EQ(la, b->Forward(inputs.data(), targets.data()));
   EXPECT_NE(la, other->Forward(inputs.data(), targets.data()));
+}
+
+// The ranges ForwardBackward reports as final: each layer's tensors from the
+// last layer to the first, then those after the layers, then the embedding;
+// together the whole arena once; and each one final when reported: its
+// contents then equal its contents after the pass (a second micro-step, so
+// that the pass adds to gradients already there).
+TEST_P(ModelTest, GradsFinalRangesCoverTheArenaAndAreFinalWhenReported) {
+  const ModelConfig c = GetParam().Config();
+  const int batch = 2;
+  auto model = Make(c, batch, 17);
+  Perturb(model.get(), 0.05f, 8);
+  const int64_t n = int64_t{batch} * c.context;
+  const auto inputs = RandomTokens(n, c.vocab, 9);
+  const auto targets = RandomTokens(n, c.vocab, 10);
+  model->ZeroGrads();
+  model->ForwardBackward(inputs.data(), targets.data(), 1.0f / n);
+  struct Reported {
+    int64_t offset, count;
+    std::vector<float> contents;
+  };
+  std::vector<Reported> reported;
+  model->ForwardBackward(inputs.data(), targets.data(), 1.0f / n,
+                         [&](int64_t offset, int64_t count) {
+                           const float* g = model->grads() + offset;
+                           reported.push_back({offset, count, std::vector<float>(g, g + count)});
+                         });
+
+  // The expected ranges from the tensor names: layer l's tensors start with
+  // "layers.l.", the embedding comes first in the arena.
+  auto layer_range = [&](int l) {
+    const std::string prefix = "layers." + std::to_string(l) + ".";
+    int64_t begin = model->arena_floats(), end = 0;
+    for (const TensorSpec& t : model->tensors()) {
+      if (t.name.rfind(prefix, 0) != 0) continue;
+      begin = std::min(begin, t.offset);
+      end = std::max(end, t.offset + t.numel());
+    }
+    return std::pair<int64_t, int64_t>{begin, end - begin};
+  };
+  std::vector<std::pair<int64_t, int64_t>> expected;
+  for (int l = c.layers - 1; l >= 0; --l) expected.push_back(layer_range(l));
+  const int64_t layers_end = layer_range(c.layers - 1).first + layer_range(c.layers - 1).second;
+  if (layers_end < model->arena_floats()) {
+    expected.emplace_back(layers_end, model->arena_floats() - layers_end);
+  }
+  expected.emplace_back(0, layer_range(0).first);
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (const Reported& r : reported) got.emplace_back(r.offset, r.count);
+  EXPECT_EQ(got, expected);
+  int64_t covered = 0;
+  for (const auto& [offset, count] : got) covered += count;
+  EXPECT_EQ(covered, model->arena_floats());
+
+  for (const Reported& r : reported) {
+    const float* g = model->grads() + r.offset;
+    EXPECT_TRUE(std::equal(r.contents.begin(), r.contents.end(), g))
+        << "grads [" << r.offset << ", " << r.offset + r.count << ") changed after reported final";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, ModelTest, ::testing::ValuesIn(AllModelVariants()),

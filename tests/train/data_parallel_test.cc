@@ -163,6 +163,25 @@ double MaxWeightDifference(const std::string& a_path, const std::string& b_path)
   return most;
 }
 
+// The all-reduce figures of a two-rank run's events: per progress event
+// and in `done`, with the overlap a fraction.
+void ExpectAllReduceFigures(const TrainProcess& rank0) {
+  for (const auto& e : rank0.Events("progress")) {
+    EXPECT_GE(e["allreduce_s_per_step"].get<double>(), 0.0) << e;
+    EXPECT_GE(e["allreduce_wait_s_per_step"].get<double>(), 0.0) << e;
+    const double overlap = e["allreduce_overlap"].get<double>();
+    EXPECT_TRUE(overlap >= 0.0 && overlap <= 1.0) << e;
+  }
+  const nlohmann::json done = rank0.Events("done").at(0);
+  EXPECT_GT(done["allreduce_s"].get<double>(), 0.0) << done;
+  EXPECT_GE(done["allreduce_wait_s"].get<double>(), 0.0) << done;
+  const double overlap = done["allreduce_overlap"].get<double>();
+  EXPECT_TRUE(overlap >= 0.0 && overlap <= 1.0) << done;
+}
+
+// Overlapped with the backward pass (the default) or after it
+// (--no-overlap-grad-reduce), two ranks make the same collectives on the
+// same buckets: the same losses and weights, to the bit.
 TEST(DataParallel, TwoRanksMatchOneProcessForEveryArchitecture) {
   for (const char* arch : {"llama", "tnl", "hgrn2", "cos2"}) {
     SCOPED_TRACE(arch);
@@ -173,6 +192,17 @@ TEST(DataParallel, TwoRanksMatchOneProcessForEveryArchitecture) {
     auto ranks = RunRanks(TinyArgs(arch, data, dir + "/two"), 2, dir, "two");
     ASSERT_EQ(ranks[0]->Wait(), 0) << ranks[0]->Stderr();
     ASSERT_EQ(ranks[1]->Wait(), 0) << ranks[1]->Stderr();
+    std::vector<std::string> after_args = TinyArgs(arch, data, dir + "/after");
+    after_args.push_back("--no-overlap-grad-reduce");
+    auto after = RunRanks(after_args, 2, dir, "after");
+    ASSERT_EQ(after[0]->Wait(), 0) << after[0]->Stderr();
+    ASSERT_EQ(after[1]->Wait(), 0) << after[1]->Stderr();
+    EXPECT_EQ(Losses(*after[0]), Losses(*ranks[0]));
+    EXPECT_EQ(after[0]->Events("checkpoint").back()["sha256"],
+              ranks[0]->Events("checkpoint").back()["sha256"]);
+    ExpectAllReduceFigures(*ranks[0]);
+    ExpectAllReduceFigures(*after[0]);
+    EXPECT_FALSE(one.Events("progress").at(0).contains("allreduce_overlap"));
 
     const std::vector<double> single = Losses(one), dp = Losses(*ranks[0]);
     ASSERT_EQ(single.size(), 8u);
@@ -193,7 +223,9 @@ TEST(DataParallel, TwoRanksMatchOneProcessForEveryArchitecture) {
   }
 }
 
-// With micro-steps each rank takes its block of every micro-batch.
+// With micro-steps each rank takes its block of every micro-batch, and only
+// the last micro-step's backward pass starts the all-reduce: the same bits as
+// with the all-reduce after it.
 TEST(DataParallel, TwoRanksWithGradAccumMatchOneProcess) {
   const std::string dir = MakeTempDir("dp-accum");
   const std::string data = WriteTokenFile(dir, 20000, 64, 11);
@@ -215,6 +247,14 @@ TEST(DataParallel, TwoRanksWithGradAccumMatchOneProcess) {
   EXPECT_LE(MaxWeightDifference(dir + "/one/step-00000008/model.safetensors",
                                 dir + "/two/step-00000008/model.safetensors"),
             kWeightTolerance);
+  args = TinyArgs("tnl", data, dir + "/after");
+  args.insert(args.end(), {"--grad-accum", "2", "--no-overlap-grad-reduce"});
+  auto after = RunRanks(args, 2, dir, "after");
+  ASSERT_EQ(after[0]->Wait(), 0) << after[0]->Stderr();
+  ASSERT_EQ(after[1]->Wait(), 0) << after[1]->Stderr();
+  EXPECT_EQ(Losses(*after[0]), dp);
+  EXPECT_EQ(after[0]->Events("checkpoint").back()["sha256"],
+            ranks[0]->Events("checkpoint").back()["sha256"]);
 }
 
 // Both ranks resume from rank 0's newest checkpoint and continue exactly as

@@ -255,6 +255,9 @@ int Main(int argc, char** argv) {
   app.add_option("--rank-interface", o.rank_interface,
                  "Network interface (e.g. eth0) whose address the rank listens on, instead of "
                  "--rank-address");
+  app.add_flag("!--no-overlap-grad-reduce", o.overlap_grad_reduce,
+               "All-reduce the gradients after the backward pass instead of during it (the same "
+               "sums; for comparing the two)");
 
   CheckOptions co;
   CLI::App* check = app.add_subcommand("check", "Loss (and gradients) of weights on tokens");

@@ -63,6 +63,9 @@ struct TrainOptions {
   // ranks on one host). At most one of the two.
   std::string rank_address;
   std::string rank_interface;
+  // All-reduce each bucket of gradients while the backward pass goes on (CPU
+  // ranks; false: after the pass). Either way the same sums, to the bit.
+  bool overlap_grad_reduce = true;
 };
 
 // The model config the options describe (preset + overrides), validated;

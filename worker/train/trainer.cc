@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "comm/bucketed_all_reduce.h"
 #include "comm/communicator.h"
 #include "kernels/backend.h"
 #include "models/accounting.h"
@@ -39,6 +40,21 @@ int64_t TotalSteps(const TrainOptions& o) {
   return (o.total_tokens + o.batch_tokens - 1) / o.batch_tokens;
 }
 
+// Seconds the gradient all-reduce took in collectives, and of those the
+// seconds the training thread waited for it after the backward pass.
+struct AllReduceTime {
+  double reduce_s = 0.0;
+  double wait_s = 0.0;
+  // The fraction of the all-reduce time hidden behind the backward pass.
+  double overlap() const {
+    return reduce_s > 0 ? std::clamp(1.0 - wait_s / reduce_s, 0.0, 1.0) : 0.0;
+  }
+  void Add(const comm::BucketedAllReduce::StepTiming& step) {
+    reduce_s += step.reduce_s;
+    wait_s += step.wait_s;
+  }
+};
+
 class Run {
  public:
   Run(const TrainOptions& options, EventSink* sink) : o_(options), sink_(sink) {}
@@ -52,9 +68,13 @@ class Run {
   absl::Status ShareStartState();
   // Reads this rank's share of one micro-batch into inputs_/targets_.
   absl::Status NextMicroBatch();
-  // Sums the gradients and the loss over the ranks: grads() then holds the
-  // global batch's gradient (each rank scaled by 1/batch_tokens), `loss`
-  // its mean.
+  // The rank's forward and backward passes of one step, with the gradient
+  // all-reduce of its last micro-step started during the last backward pass
+  // (grads_reduce_), and the step's mean loss over this rank's micro-steps.
+  absl::StatusOr<double> ForwardBackwardStep(float grad_scale);
+  // Finishes the gradient all-reduce and sums the loss over the ranks:
+  // grads() then holds the global batch's gradient (each rank scaled by
+  // 1/batch_tokens), `loss` its mean.
   absl::Status ReduceAcrossRanks(double* loss);
   // Whether any rank was asked to stop (so all stop after the same step).
   absl::StatusOr<bool> AnyRankStops(const std::atomic<bool>* stop_requested);
@@ -81,6 +101,10 @@ class Run {
   Schedule schedule_ = Schedule::kConstant;
   std::unique_ptr<kernels::Backend> backend_;
   std::unique_ptr<models::Model> model_;
+  // With several ranks: the gradient all-reduce, bucket by bucket as the
+  // last backward pass of a step finishes them (docs/distributed.md).
+  std::unique_ptr<comm::BucketedAllReduce> grads_reduce_;
+  AllReduceTime interval_all_reduce_, run_all_reduce_;
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<models::Rng> rng_;
   std::unique_ptr<CheckpointValidation> validation_;  // nullptr: none at checkpoints
@@ -113,6 +137,15 @@ absl::Status Run::Setup() {
   auto model = models::Model::Create(config_, micro_batch_, backend_.get());
   if (!model.ok()) return model.status();
   model_ = std::move(*model);
+  if (comm_->world_size() > 1) {
+    // On a device, backward's kernels are still queued when a range is
+    // final on the host: those ranks all-reduce after the pass.
+    const bool overlap = o_.overlap_grad_reduce && backend_->name() == "cpu";
+    grads_reduce_ = std::make_unique<comm::BucketedAllReduce>(
+        comm_.get(), model_->grads(),
+        overlap ? comm::BucketedAllReduce::Mode::kOverlapped
+                : comm::BucketedAllReduce::Mode::kAtFinish);
+  }
   auto source = TokenSource::Open(o_.data, config_.context, o_.seed);
   if (!source.ok()) return source.status();
   source_ = std::move(*source);
@@ -211,10 +244,29 @@ absl::Status Run::NextMicroBatch() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<double> Run::ForwardBackwardStep(float grad_scale) {
+  models::GradsFinalFn grads_final;
+  if (grads_reduce_ != nullptr) {
+    grads_final = [this](int64_t offset, int64_t count) { grads_reduce_->Add(offset, count); };
+  }
+  double loss = 0.0;
+  for (int micro = 0; micro < o_.grad_accum; ++micro) {
+    RETURN_IF_ERROR(NextMicroBatch());
+    // Earlier micro-steps' gradients are partial sums: only the last
+    // backward pass hands out final ranges.
+    const bool last = micro + 1 == o_.grad_accum;
+    loss += model_->ForwardBackward(inputs_.data(), targets_.data(), grad_scale,
+                                    last ? grads_final : nullptr);
+  }
+  return loss / o_.grad_accum;
+}
+
 absl::Status Run::ReduceAcrossRanks(double* loss) {
-  if (comm_->world_size() == 1) return absl::OkStatus();
-  backend_->Synchronize();  // the backward pass's gradients are written
-  RETURN_IF_ERROR(comm::AllReduceSumInBuckets(*comm_, model_->grads(), model_->arena_floats()));
+  if (grads_reduce_ == nullptr) return absl::OkStatus();
+  backend_->Synchronize();  // the gradients' kernels, on a device
+  RETURN_IF_ERROR(grads_reduce_->Finish());
+  interval_all_reduce_.Add(grads_reduce_->last_step());
+  run_all_reduce_.Add(grads_reduce_->last_step());
   RETURN_IF_ERROR(comm_->AllReduceSum(loss, 1));
   *loss /= comm_->world_size();
   return absl::OkStatus();
@@ -295,12 +347,9 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
   int64_t interval_tokens = 0;
   for (int64_t step = state_.step + 1; step <= total_steps; ++step) {
     model_->ZeroGrads();
-    double loss = 0.0;
-    for (int micro = 0; micro < o_.grad_accum; ++micro) {
-      if (absl::Status s = NextMicroBatch(); !s.ok()) return Fail(s);
-      loss += model_->ForwardBackward(inputs_.data(), targets_.data(), grad_scale);
-    }
-    loss /= o_.grad_accum;
+    absl::StatusOr<double> rank_loss = ForwardBackwardStep(grad_scale);
+    if (!rank_loss.ok()) return Fail(rank_loss.status());
+    double loss = *rank_loss;
     if (absl::Status s = ReduceAcrossRanks(&loss); !s.ok()) return Fail(s);
     const double grad_norm = std::sqrt(model_->GradSquaredNorm());
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
@@ -320,16 +369,24 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
     if (step % o_.log_every_steps == 0 || step == total_steps) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - interval_start).count();
-      EmitFromLeader({{"event", "progress"},
-                      {"step", step},
-                      {"tokens", state_.tokens},
-                      {"flops", flops()},
-                      {"loss", loss},
-                      {"lr", lr},
-                      {"grad_norm", grad_norm},
-                      {"tokens_per_s", seconds > 0 ? interval_tokens / seconds : 0.0}});
+      nlohmann::json progress = {{"event", "progress"},
+                                 {"step", step},
+                                 {"tokens", state_.tokens},
+                                 {"flops", flops()},
+                                 {"loss", loss},
+                                 {"lr", lr},
+                                 {"grad_norm", grad_norm},
+                                 {"tokens_per_s", seconds > 0 ? interval_tokens / seconds : 0.0}};
+      if (grads_reduce_ != nullptr) {
+        const double steps = static_cast<double>(interval_tokens / o_.batch_tokens);
+        progress["allreduce_s_per_step"] = interval_all_reduce_.reduce_s / steps;
+        progress["allreduce_wait_s_per_step"] = interval_all_reduce_.wait_s / steps;
+        progress["allreduce_overlap"] = interval_all_reduce_.overlap();
+      }
+      EmitFromLeader(progress);
       interval_start = now;
       interval_tokens = 0;
+      interval_all_reduce_ = {};
     }
     const int64_t every = o_.checkpoint_every_tokens;
     if (every > 0 && state_.tokens / every > tokens_before / every && step < total_steps) {
@@ -351,13 +408,19 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
     if (absl::Status s = Checkpoint(); !s.ok()) return Fail(s);
   }
   if (absl::Status s = comm_->Barrier(); !s.ok()) return Fail(s);
-  sink_->Emit({{"event", "done"},
-               {"step", state_.step},
-               {"tokens", state_.tokens},
-               {"flops", flops()},
-               {"loss", state_.loss},
-               {"peak_rss_bytes", PeakRssBytes()},
-               {"memory_estimate_bytes", memory_estimate_bytes()}});
+  nlohmann::json done = {{"event", "done"},
+                         {"step", state_.step},
+                         {"tokens", state_.tokens},
+                         {"flops", flops()},
+                         {"loss", state_.loss},
+                         {"peak_rss_bytes", PeakRssBytes()},
+                         {"memory_estimate_bytes", memory_estimate_bytes()}};
+  if (grads_reduce_ != nullptr) {
+    done["allreduce_s"] = run_all_reduce_.reduce_s;
+    done["allreduce_wait_s"] = run_all_reduce_.wait_s;
+    done["allreduce_overlap"] = run_all_reduce_.overlap();
+  }
+  sink_->Emit(done);
   return kExitDone;
 }
 
