@@ -192,7 +192,8 @@ def check_control(root, control, version, arch):
     depends = depends_packages(fields.get("Depends", ""))
     check("adduser" in depends, f"Depends lacks adduser: {sorted(depends)}")
     # Each library the programs load comes from a package the Depends names,
-    # unless no Debian package ships it (NVIDIA's CUDA runtime).
+    # unless no Debian package ships it (NVIDIA's CUDA runtime, and NCCL, which
+    # flopwise-train's data-parallel GPU ranks use).
     unowned = set()
     for program in PROGRAMS:
         for library in needed_libraries(os.path.join(root, "usr/bin", program)):
@@ -203,7 +204,7 @@ def check_control(root, control, version, arch):
             check(satisfied(package, depends),
                   f"{program} needs {library} from {package}, which Depends does not bring in")
     for library in sorted(unowned):
-        check(library.startswith("libcuda"), f"{library}: no Debian package ships it")
+        check(library.startswith(("libcuda", "libnccl")), f"{library}: no Debian package ships it")
         print(f"note: {library} is not from a Debian package and is not in Depends")
     conffiles = open(os.path.join(control, "conffiles"), encoding="utf-8").read().split()
     check(sorted(conffiles) == CONFFILES, f"conffiles: {conffiles}")
