@@ -15,26 +15,7 @@
 namespace flopwise::kernels::testing {
 namespace {
 
-using models::Model;
 using models::ModelVariant;
-
-// Measured, then doubled: emulating bf16 mode on the CPU (the GEMMs'
-// operands rounded to nearest bf16 as blas.cu does, fp32 accumulation)
-// against plain fp32 at these configurations and seeds gave at most 2.7e-4
-// relative on the loss, 4.0e-3 on a token's loss (of the largest), 0.115
-// relative L2 on a gradient tensor (tnl_norm_affine), and over three AdamW
-// steps 6.0e-4 on the loss and 0.074 on the gradient norm. The GPU differs
-// from that emulation only in fp32 summation order; the factor two is
-// margin. The
-// gradients are sums over the batch's tokens of terms of both signs, so their
-// bf16 error relative to their size is far above 2^-8; a wrong op (an fp32
-// bug, a missed transpose) is still off by O(1). docs/kernels.md, "Mixed
-// precision".
-constexpr double kLossTolerance = 1e-3;
-constexpr double kTokenLossTolerance = 1e-2;
-constexpr double kGradTolerance = 0.25;
-constexpr double kStepLossTolerance = 2e-3;
-constexpr double kGradNormTolerance = 0.15;
 
 // ‖gpu − cpu‖₂ / ‖cpu‖₂ (infinite when the GPU's values are not all finite).
 double RelativeL2Error(const std::vector<float>& gpu, const std::vector<float>& cpu) {
@@ -47,6 +28,26 @@ double RelativeL2Error(const std::vector<float>& gpu, const std::vector<float>& 
   return ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
 }
 
+// Measured, then doubled: emulating bf16 mode on the CPU (the GEMMs'
+// operands rounded to nearest bf16 as blas.cu does, fp32 accumulation)
+// against plain fp32 at these configurations and seeds gave at most 2.7e-4
+// relative on the loss, 4.0e-3 on a token's loss (of the largest), 0.115
+// relative L2 on a gradient tensor (tnl_norm_affine), and over three AdamW
+// steps 6.0e-4 on the loss and 0.074 on the gradient norm. The GPU differs
+// from that emulation only in fp32 summation order; the factor two is
+// margin. The gradients are sums over the batch's tokens of terms of both
+// signs, so their bf16 error relative to their size is far above 2^-8; a
+// wrong op (an fp32 bug, a missed transpose) is still off by O(1).
+// docs/kernels.md, "Mixed precision".
+constexpr ModelTolerances kTolerances = {
+    .loss = 1e-3,
+    .token_loss = 1e-2,
+    .grad = 0.25,
+    .grad_error = RelativeL2Error,
+    .step_loss = 2e-3,
+    .grad_norm = 0.15,
+};
+
 class CudaBf16ModelTest : public CudaModelFixture,
                           public ::testing::WithParamInterface<ModelVariant> {
  protected:
@@ -58,50 +59,13 @@ class CudaBf16ModelTest : public CudaModelFixture,
 };
 
 TEST_P(CudaBf16ModelTest, LossAndEveryGradientWithinBf16Tolerance) {
-  const models::ModelConfig config = GetParam().Config();
-  const int batch = 2;
-  ASSERT_NO_FATAL_FAILURE(MakeModels(config, batch));
-  const int64_t n = int64_t{batch} * config.context;
-  const std::vector<int32_t> inputs = models::RandomTokens(n, config.vocab, 5);
-  const std::vector<int32_t> targets = models::RandomTokens(n, config.vocab, 6);
-  double loss[2];
-  for (Model* model : {cpu_model_.get(), gpu_model_.get()}) {
-    model->ZeroGrads();
-    loss[model == gpu_model_.get()] =
-        model->ForwardBackward(inputs.data(), targets.data(), 1.0f / static_cast<float>(n));
-  }
-  EXPECT_NEAR(loss[1], loss[0], kLossTolerance * loss[0]);
-  EXPECT_LE(MaxRelativeError(gpu_model_->token_losses(), cpu_model_->token_losses()),
-            kTokenLossTolerance);
-  const std::vector<float> cpu_grads = Arena(*cpu_model_, cpu_model_->grads());
-  const std::vector<float> gpu_grads = Arena(*gpu_model_, gpu_model_->grads());
-  for (const models::TensorSpec& t : cpu_model_->tensors()) {
-    EXPECT_LE(RelativeL2Error(Slice(gpu_grads, t), Slice(cpu_grads, t)), kGradTolerance) << t.name;
-  }
+  ExpectLossAndEveryGradientMatch(GetParam().Config(), kTolerances);
 }
 
 // Three optimizer steps: the fp32 master weights and AdamW state keep the bf16
 // run beside the fp32 one.
 TEST_P(CudaBf16ModelTest, TrainingStepsStayWithinBf16Tolerance) {
-  const models::ModelConfig config = GetParam().Config();
-  const int batch = 2;
-  ASSERT_NO_FATAL_FAILURE(MakeModels(config, batch));
-  const int64_t n = int64_t{batch} * config.context;
-  for (int step = 1; step <= 3; ++step) {
-    const std::vector<int32_t> inputs = models::RandomTokens(n, config.vocab, 10 + step);
-    const std::vector<int32_t> targets = models::RandomTokens(n, config.vocab, 20 + step);
-    double loss[2], norm[2];
-    for (Model* model : {cpu_model_.get(), gpu_model_.get()}) {
-      const int side = model == gpu_model_.get();
-      model->ZeroGrads();
-      loss[side] =
-          model->ForwardBackward(inputs.data(), targets.data(), 1.0f / static_cast<float>(n));
-      norm[side] = std::sqrt(model->GradSquaredNorm());
-      model->AdamWStep(models::AdamWOptions(), 1e-3f, step, 1.0f);
-    }
-    EXPECT_NEAR(loss[1], loss[0], kStepLossTolerance * loss[0]) << "step " << step;
-    EXPECT_NEAR(norm[1], norm[0], kGradNormTolerance * norm[0]) << "step " << step;
-  }
+  ExpectTrainingStepsMatch(GetParam().Config(), kTolerances);
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, CudaBf16ModelTest,
