@@ -57,8 +57,23 @@ GlaChunk ChunkAt(const GlaDims& dims, int b, int h, int c) {
           row0 * dims.ldv() + static_cast<int64_t>(h) * dims.value_dim};
 }
 
-// Fills qfac/kfac ([len,Dk] dense) and decay_exp ([len,Dk] exp(a)) for one
-// chunk and returns the chunk's total decay exp(Σ a) in total[Dk].
+// Fills kfac ([len,Dk] dense) and the chunk's total decay exp(Σ a) in
+// total[Dk]: all that advancing a state over the chunk needs.
+template <typename T>
+void KeyFactors(const T* a, int lda, int len, int dk, T* kfac, T* run, T* total) {
+  std::fill_n(run, dk, T(0));
+  for (int j = len - 1; j >= 0; --j) {
+    const T* aj = a + static_cast<int64_t>(j) * lda;
+    T* kf = kfac + static_cast<int64_t>(j) * dk;
+    for (int c = 0; c < dk; ++c) {
+      kf[c] = Exp<T>(run[c]);
+      run[c] += aj[c];
+    }
+  }
+  for (int c = 0; c < dk; ++c) total[c] = std::exp(run[c]);
+}
+
+// KeyFactors plus decay_exp ([len,Dk] exp(a)) and qfac ([len,Dk] dense).
 template <typename T>
 void ChunkFactors(const T* a, int lda, int len, int dk, T* decay_exp, T* qfac, T* kfac, T* run,
                   T* total) {
@@ -73,16 +88,7 @@ void ChunkFactors(const T* a, int lda, int len, int dk, T* decay_exp, T* qfac, T
       qf[c] = Exp<T>(run[c]);
     }
   }
-  std::fill_n(run, dk, T(0));
-  for (int j = len - 1; j >= 0; --j) {
-    const T* aj = a + static_cast<int64_t>(j) * lda;
-    T* kf = kfac + static_cast<int64_t>(j) * dk;
-    for (int c = 0; c < dk; ++c) {
-      kf[c] = Exp<T>(run[c]);
-      run[c] += aj[c];
-    }
-  }
-  for (int c = 0; c < dk; ++c) total[c] = std::exp(run[c]);
+  KeyFactors(a, lda, len, dk, kfac, run, total);
 }
 
 // dst[r,c] = src[r*ld,c] ⊙ fac[r,c] (dense dst and fac, len×dk).
@@ -238,8 +244,8 @@ void ChunkEntryStates(const T* k, const T* v, const T* log_decay, const T* initi
                    state_size);
   for (int c = 0; c < dims.num_chunks(); ++c) {
     const GlaChunk ch = ChunkAt(dims, b, h, c);
-    ChunkFactors(log_decay + ch.key_offset, dims.ldk(), ch.len, dims.key_dim, s.decay_exp, s.qfac,
-                 s.kfac, s.run, s.total);
+    // The reverse sweep computes this chunk's other factors when it needs them.
+    KeyFactors(log_decay + ch.key_offset, dims.ldk(), ch.len, dims.key_dim, s.kfac, s.run, s.total);
     T* next = s.states + (c + 1) * state_size;
     std::copy_n(s.states + c * state_size, state_size, next);
     AdvanceState(next, s.total, k + ch.key_offset, s.kfac, v + ch.value_offset, ch.len, dims,
