@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "kernels/device_info.h"
 #include "nlohmann/json.hpp"
+#include "tests/cuda/train_binary.h"
 #include "worker/train/device.h"
 
 namespace flopwise::train {
@@ -27,23 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr char kCpuRefusal[] =
     "--precision bf16: the CPU backend computes in fp32 only; bf16 needs --device cuda or cuda:N";
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result RunTrainBinary(const std::string& args) {
-  Result result;
-  FILE* pipe = popen((std::string(FLOPWISE_TRAIN_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 // The JSON event `name` of a run's output (the last one), or null.
 nlohmann::json Event(const std::string& output, const std::string& name) {
