@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flopwise/v1/user_service.grpc.pb.h"
@@ -265,13 +266,19 @@ TEST_F(MetricsTest, DrainedWorkerCountsAsDraining) {
   ASSERT_TRUE(user_->SetDraining(Ctx(kClientToken).get(), drain, &drained).ok());
   ASSERT_TRUE(drained.worker().draining());
   ASSERT_TRUE(drained.worker().alive());
-  const Samples samples(Scrape());
+  // The server records an RPC's duration once its reply is sent, which can be
+  // after the client has it: scrape until SetDraining's call is counted.
+  const std::string set_draining =
+      "flopwise_rpc_duration_seconds_count{method=\"/flopwise.v1.UserService/SetDraining\"}";
+  Samples samples(Scrape());
+  for (int i = 0; i < 100 && samples.at(set_draining) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    samples = Samples(Scrape());
+  }
   EXPECT_EQ(samples.at("flopwise_workers{condition=\"alive\"}"), 0);
   EXPECT_EQ(samples.at("flopwise_workers{condition=\"draining\"}"), 1);
   EXPECT_EQ(samples.at("flopwise_workers{condition=\"lost\"}"), 0);
-  EXPECT_EQ(samples.at("flopwise_rpc_duration_seconds_count{method=\"/flopwise.v1.UserService/"
-                       "SetDraining\"}"),
-            1);
+  EXPECT_EQ(samples.at(set_draining), 1);
 }
 
 TEST_F(MetricsTest, RefusesRequestsWithoutTheClientToken) {
