@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
   libceres-dev libeigen3-dev
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libopenblas-dev
+  libopenblas-openmp-dev
   libgloo-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev python3-prometheus-client
