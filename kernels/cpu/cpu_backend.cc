@@ -50,11 +50,11 @@ class CpuBackend final : public Backend {
   void Free(void* ptr) override { std::free(ptr); }
   void Zero(void* ptr, int64_t bytes) override {
     const cpu::ScopedOpTime timer(__func__);
-    std::memset(ptr, 0, static_cast<size_t>(bytes));
+    cpu::ParallelZero(ptr, bytes);
   }
   void Copy(void* dst, const void* src, int64_t bytes) override {
     const cpu::ScopedOpTime timer(__func__);
-    std::memcpy(dst, src, static_cast<size_t>(bytes));
+    cpu::ParallelCopy(dst, src, bytes);
   }
   void CopyFromHost(void* dst, const void* host_src, int64_t bytes) override {
     const cpu::ScopedOpTime timer(__func__);

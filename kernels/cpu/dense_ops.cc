@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/fast_math.h"
@@ -201,6 +202,45 @@ template <typename T>
 void Scale(T* x, T scale, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) x[i] *= scale;
+}
+
+namespace {
+
+// Below this a single memset/memcpy beats waking the other threads.
+constexpr int64_t kParallelBytes = int64_t{1} << 18;
+
+// Calls fn(begin, end) on each thread's share of [0, bytes), cut at cache lines.
+template <typename Fn>
+void SplitBytes(int64_t bytes, Fn fn) {
+  if (bytes < kParallelBytes) {
+    fn(0, bytes);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t parts = omp_get_num_threads();
+    const int64_t lines = (bytes + 63) / 64;
+    const int64_t begin = std::min(bytes, lines * omp_get_thread_num() / parts * 64);
+    const int64_t end = std::min(bytes, lines * (omp_get_thread_num() + 1) / parts * 64);
+    fn(begin, end);
+  }
+}
+
+}  // namespace
+
+void ParallelZero(void* ptr, int64_t bytes) {
+  char* p = static_cast<char*>(ptr);
+  SplitBytes(bytes, [p](int64_t begin, int64_t end) {
+    std::memset(p + begin, 0, static_cast<size_t>(end - begin));
+  });
+}
+
+void ParallelCopy(void* dst, const void* src, int64_t bytes) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  SplitBytes(bytes, [d, s](int64_t begin, int64_t end) {
+    std::memcpy(d + begin, s + begin, static_cast<size_t>(end - begin));
+  });
 }
 
 template <typename T>

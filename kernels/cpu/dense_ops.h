@@ -57,6 +57,12 @@ void Accumulate(T* y, const T* x, int64_t n);
 template <typename T>
 void Scale(T* x, T scale, int64_t n);
 
+// memset and memcpy split over the OpenMP threads: the buffers they see in a
+// training step are larger than the caches, and one core alone gets half the
+// memory bandwidth that two get.
+void ParallelZero(void* ptr, int64_t bytes);
+void ParallelCopy(void* dst, const void* src, int64_t bytes);
+
 // AdamW with decoupled weight decay; step is 1-based.
 template <typename T>
 void AdamWUpdate(T* param, const T* grad, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,

@@ -144,6 +144,27 @@ TEST(Elementwise, ResidualAccumulateScale) {
   EXPECT_EQ(da[0], 2);
 }
 
+// Sizes below and above the threshold where the work is split over threads,
+// odd lengths and an odd start, so every split edge is covered; the bytes
+// just outside the range must stay untouched.
+TEST(ParallelMemory, ZeroAndCopyTouchExactlyTheirRange) {
+  for (const int64_t bytes : {int64_t{0}, int64_t{1}, int64_t{1000}, int64_t{1} << 18,
+                              (int64_t{1} << 20) + 37, (int64_t{3} << 20) + 1}) {
+    SCOPED_TRACE(bytes);
+    std::vector<unsigned char> buf(bytes + 2), src(bytes + 2);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 31 + 7);
+    std::fill(buf.begin(), buf.end(), 0xAB);
+    cpu::ParallelCopy(buf.data() + 1, src.data() + 1, bytes);
+    EXPECT_EQ(buf.front(), 0xAB);
+    EXPECT_EQ(buf.back(), 0xAB);
+    EXPECT_TRUE(std::equal(buf.begin() + 1, buf.end() - 1, src.begin() + 1));
+    cpu::ParallelZero(buf.data() + 1, bytes);
+    EXPECT_EQ(buf.front(), 0xAB);
+    EXPECT_EQ(buf.back(), 0xAB);
+    EXPECT_TRUE(std::all_of(buf.begin() + 1, buf.end() - 1, [](unsigned char b) { return b == 0; }));
+  }
+}
+
 TEST(AdamW, TwoStepsMatchHandComputation) {
   std::vector<double> p = {1.0, -2.0}, m = {0, 0}, v = {0, 0};
   const std::vector<double> g1 = {0.5, -1.0}, g2 = {0.1, 0.3};
