@@ -1,0 +1,119 @@
+"""Where a training step of flopwise-train goes, op by op, against the sgemm limit.
+
+Runs flopwise-train once per architecture with FLOPWISE_OP_TIMES=1 (the CPU
+backend's per-op wall-time table, kernels/cpu/op_times.h), at one of the
+training bench's configs, and prints for every op its milliseconds per step
+and share of the backend's time. For the GEMM ops, whose FLOPs follow from
+the model's shapes, it also prints the FLOP/s they reach and that rate as a
+fraction of the same run's sgemm (numpy 2048^3 on OpenBLAS's OpenMP build,
+the library flopwise links):
+
+  op <arch> <config> <op> ms_per_step=<ms> share=<%> [gflops=<GFLOP/s> of_sgemm=<%>]
+  step <arch> <config> ms_per_step=<ms> gemm_share=<%> gemm_of_sgemm=<%>
+
+gemm_share is the GEMM ops' share of the backend's time (the rest is
+memory- or latency-bound: norms, activations, attention cores, AdamW, Zero);
+gemm_of_sgemm is their combined rate over sgemm, which bounds the MFU even
+if every other op took no time. The first (warm-up) step is included in the
+table, so short runs (--steps) weigh it more.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_bench  # noqa: E402  (the bench's configs, token files and sgemm)
+
+# Ops whose FLOPs are counted here; every other op is memory- or latency-bound.
+GEMM_OPS = ("MatmulForward", "MatmulBackward", "ClassifierForwardBackward")
+
+
+def linear_params_per_layer(arch, cfg):
+    """Weights of one block that go through MatmulForward/Backward (the model's layout)."""
+    d, g, t = cfg["d_model"], cfg["ffn_dim"], cfg["d_model"] // cfg["heads"]
+    gate = 2 * d * t if arch in ("tnl", "cos2") else 0
+    return 4 * d * d + gate + 3 * d * g
+
+
+def gemm_flops_per_step(arch, cfg, tokens):
+    linear = cfg["layers"] * linear_params_per_layer(arch, cfg)
+    return {"MatmulForward": 2.0 * tokens * linear,
+            "MatmulBackward": 4.0 * tokens * linear,
+            "ClassifierForwardBackward": 6.0 * tokens * cfg["d_model"] * cfg["vocab"]}
+
+
+def parse_op_table(stderr):
+    ops = {}
+    for line in stderr.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s+([\d.]+)\s+[\d.]+%\s+[\d.]+$", line)
+        if m:
+            ops[m.group(1)] = float(m.group(3))
+    return ops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--flopwise-train", required=True)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--configs", default="A,B")
+    parser.add_argument("--archs", default=",".join(run_bench.ARCHS))
+    parser.add_argument("--steps", type=int, default=4, help="steps, the first included")
+    args = parser.parse_args()
+    for c in args.configs.split(","):
+        if c not in ("A", "B"):
+            parser.error(f"--configs: unknown config {c!r} (A or B)")
+    for a in args.archs.split(","):
+        if a not in run_bench.ARCHS:
+            parser.error(f"--archs: unknown architecture {a!r}")
+
+    print(f"# loadavg at the start: {run_bench.load_average()}", flush=True)
+    sgemm = run_bench.measure_sgemm(args.threads, openmp_blas=run_bench.OPENMP_BLAS_DIR is not None)
+    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads)",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="op-breakdown-") as workdir:
+        for name in args.configs.split(","):
+            _, cfg = run_bench.CONFIGS[name][0]
+            tokens = cfg["batch_tokens"]
+            data = os.path.join(workdir, f"tokens-{cfg['vocab']}.u32")
+            if not os.path.exists(data):
+                run_bench.write_tokens(data, cfg["vocab"], 2 * args.steps * tokens
+                                       + cfg["context"] + 1, seed=1)
+            for arch in args.archs.split(","):
+                out = tempfile.mkdtemp(dir=workdir)
+                cmd = [args.flopwise_train, "--arch", arch, "--layers", cfg["layers"],
+                       "--d-model", cfg["d_model"], "--heads", cfg["heads"], "--ffn-dim",
+                       cfg["ffn_dim"], "--vocab", cfg["vocab"], "--context", cfg["context"],
+                       "--data", data, "--batch-tokens", tokens, "--total-tokens",
+                       args.steps * tokens, "--schedule", "constant", "--seed", "1",
+                       "--checkpoint-every-tokens", "0", "--out", out, "--threads",
+                       args.threads]
+                proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                                      env=dict(os.environ, FLOPWISE_OP_TIMES="1"))
+                if proc.returncode != 0:
+                    sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "
+                             f"{proc.stderr.strip()[-2000:]}")
+                ops = parse_op_table(proc.stderr)
+                total = sum(ops.values())
+                flops = gemm_flops_per_step(arch, cfg, tokens)
+                gemm_seconds = sum(ops.get(op, 0.0) for op in GEMM_OPS)
+                for op, seconds in sorted(ops.items(), key=lambda kv: -kv[1]):
+                    line = (f"op {arch} {name} {op} ms_per_step={1e3 * seconds / args.steps:.1f}"
+                            f" share={100 * seconds / total:.1f}%")
+                    if op in flops and seconds > 0:
+                        rate = flops[op] * args.steps / seconds
+                        line += f" gflops={rate / 1e9:.0f} of_sgemm={100 * rate / sgemm:.0f}%"
+                    print(line, flush=True)
+                gemm_flops = sum(flops.values()) * args.steps
+                print(f"step {arch} {name} ms_per_step={1e3 * total / args.steps:.1f}"
+                      f" gemm_share={100 * gemm_seconds / total:.1f}%"
+                      f" gemm_of_sgemm={100 * gemm_flops / gemm_seconds / sgemm:.0f}%", flush=True)
+    print(f"# loadavg at the end: {run_bench.load_average()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
