@@ -82,12 +82,10 @@ void Model::Backward(const GradsFinalFn& grads_final) {
 
   for (int l = c.layers - 1; l >= 0; --l) {
     // X_{l+1} = A + ChannelMixer(norm2(A)); d_res holds ∂loss/∂X_{l+1}.
-    be.Zero(acts_.d_norm, nd_bytes);
     ChannelMixerBackward(l, d_res);
     be.RmsNormBackward(d_res, dw.layers[l].norm2, acts_.d_norm, Slice(acts_.mid, l, nd),
                        w.layers[l].norm2, Slice(acts_.rstd2, l, n), n, d);
     // A = X_l + TokenMixer(norm1(X_l)); d_res now holds ∂loss/∂A.
-    be.Zero(acts_.d_norm, nd_bytes);
     TokenMixerBackward(l, d_res);
     be.RmsNormBackward(d_res, dw.layers[l].norm1, acts_.d_norm, Slice(acts_.residual, l, nd),
                        w.layers[l].norm1, Slice(acts_.rstd1, l, n), n, d);
@@ -110,6 +108,15 @@ void Model::Backward(const GradsFinalFn& grads_final) {
   be.EmbeddingBackward(dw.embed, d_embedded, inputs_, n, d);
   // Its LM-head part came in ForwardPass.
   done_with(0, layer_begin[0]);
+}
+
+void Model::MatmulBackwardOverwritingInput(float* dinp, float* dweight, const float* dout,
+                                           const float* inp, const float* weight, int rows,
+                                           int in_dim, int out_dim) {
+  // dinp = dout·weight, then the weight gradient alone.
+  backend_->Gemm(false, false, rows, in_dim, out_dim, 1.0f, dout, out_dim, weight, in_dim, 0.0f,
+                 dinp, in_dim);
+  backend_->MatmulBackward(nullptr, dweight, dout, inp, weight, rows, in_dim, out_dim);
 }
 
 void Model::TokenMixerForward(int l, const float* x_norm, float* out) {

@@ -34,9 +34,8 @@ void Model::ChannelMixerBackward(int l, const float* d_out) {
   const float* x_norm = Slice(acts_.norm2, l, nd);
   const float* ffn_u = Slice(acts_.ffn_u, l, ng);
   const float* ffn_v = Slice(acts_.ffn_v, l, ng);
-  be.Zero(acts_.d_ffn_h, ng_bytes);
-  be.MatmulBackward(acts_.d_ffn_h, dw.ffn_down, d_out, Slice(acts_.ffn_h, l, ng), w.ffn_down, n, g,
-                    d);
+  MatmulBackwardOverwritingInput(acts_.d_ffn_h, dw.ffn_down, d_out, Slice(acts_.ffn_h, l, ng),
+                                 w.ffn_down, n, g, d);
   be.Zero(acts_.d_ffn_u, ng_bytes);
   be.Zero(acts_.d_ffn_v, ng_bytes);
   if (c.arch == Arch::kLlama) {
@@ -44,7 +43,7 @@ void Model::ChannelMixerBackward(int l, const float* d_out) {
   } else {
     be.GluBackward(acts_.d_ffn_u, acts_.d_ffn_v, acts_.d_ffn_h, ffn_u, ffn_v, ng);
   }
-  be.MatmulBackward(acts_.d_norm, dw.ffn_u, acts_.d_ffn_u, x_norm, w.ffn_u, n, d, g);
+  MatmulBackwardOverwritingInput(acts_.d_norm, dw.ffn_u, acts_.d_ffn_u, x_norm, w.ffn_u, n, d, g);
   be.MatmulBackward(acts_.d_norm, dw.ffn_v, acts_.d_ffn_v, x_norm, w.ffn_v, n, d, g);
 }
 

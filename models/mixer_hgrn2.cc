@@ -39,12 +39,12 @@ void Model::Hgrn2MixerBackward(int l, const float* d_out) {
   const int n = tokens(), d = c.d_model;
   const int64_t nd = int64_t{n} * d, nd_bytes = nd * sizeof(float);
   const float* x_norm = Slice(acts_.norm1, l, nd);
-  for (float* buf : {acts_.d_u, acts_.d_core, acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f,
-                     acts_.d_q_pre, acts_.d_phi}) {
+  for (float* buf : {acts_.d_core, acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f, acts_.d_q_pre,
+                     acts_.d_phi}) {
     be.Zero(buf, nd_bytes);
   }
   // out = SRMSNorm(o) W_o.
-  be.MatmulBackward(acts_.d_u, dw.w_o, d_out, Slice(acts_.u, l, nd), w.w_o, n, d, d);
+  MatmulBackwardOverwritingInput(acts_.d_u, dw.w_o, d_out, Slice(acts_.u, l, nd), w.w_o, n, d, d);
   be.RmsNormBackward(acts_.d_core, nullptr, acts_.d_u, Slice(acts_.core, l, nd), nullptr,
                      Slice(acts_.rstd_o, l, n), n, d);
   be.GatedLinearAttentionBackward(acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f, nullptr,
@@ -57,7 +57,7 @@ void Model::Hgrn2MixerBackward(int l, const float* d_out) {
   be.Hgrn2GateBackward(acts_.d_phi, d_lower_bound, acts_.d_log_f, acts_.d_k,
                        Slice(acts_.phi, l, nd), Slice(acts_.lower_bound, l, d), n, d);
   be.SiluBackward(acts_.d_q_pre, acts_.d_q, Slice(acts_.q_pre, l, nd), nd);
-  be.MatmulBackward(acts_.d_norm, dw.w_q, acts_.d_q_pre, x_norm, w.w_q, n, d, d);
+  MatmulBackwardOverwritingInput(acts_.d_norm, dw.w_q, acts_.d_q_pre, x_norm, w.w_q, n, d, d);
   be.MatmulBackward(acts_.d_norm, dw.w_f, acts_.d_phi, x_norm, w.w_f, n, d, d);
   be.MatmulBackward(acts_.d_norm, dw.w_i, acts_.d_v, x_norm, w.w_i, n, d, d);
 }

@@ -112,8 +112,14 @@ class Model {
 
   // Each sub-block's forward reads x̄ (its norm's output) and writes the
   // sub-block output into `out`; its backward takes d_out = ∂loss/∂(output)
-  // and ADDS ∂loss/∂x̄ into acts_.d_norm (which the caller zeroes), weight
-  // gradients into grad_views_. One file per mixer holds both directions.
+  // and WRITES ∂loss/∂x̄ into acts_.d_norm (its first product into it
+  // overwrites), weight gradients into grad_views_. One file per mixer holds
+  // both directions.
+  // MatmulBackward that overwrites dinp instead of adding into it, so that a
+  // fresh gradient buffer needs no zeroing pass first (dweight still adds).
+  void MatmulBackwardOverwritingInput(float* dinp, float* dweight, const float* dout,
+                                      const float* inp, const float* weight, int rows, int in_dim,
+                                      int out_dim);
   void TokenMixerForward(int layer, const float* x_norm, float* out);
   void TokenMixerBackward(int layer, const float* d_out);
   void LlamaMixerForward(int layer, const float* x_norm, float* out);  // mixer_llama.cc
