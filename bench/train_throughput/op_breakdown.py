@@ -98,6 +98,9 @@ def main():
                     sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "
                              f"{proc.stderr.strip()[-2000:]}")
                 ops = parse_op_table(proc.stderr)
+                if not all(op in ops for op in GEMM_OPS):
+                    sys.exit(f"flopwise-train {arch} {name}: no op table with "
+                             f"{', '.join(GEMM_OPS)} on stderr (FLOPWISE_OP_TIMES)")
                 total = sum(ops.values())
                 flops = gemm_flops_per_step(arch, cfg, tokens)
                 gemm_seconds = sum(ops.get(op, 0.0) for op in GEMM_OPS)

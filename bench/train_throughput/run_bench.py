@@ -15,8 +15,9 @@ environment before torch is imported, and torch's default BLAS threads with
 N intra-op threads; and N intra-op threads on OpenBLAS's OpenMP build, the
 one flopwise links, where the two share one thread pool), the fastest kept
 (`torch_threads` line). Then come the machine's sgemm FLOP/s (numpy, the
-faster of Debian's default OpenBLAS and its OpenMP build), the MFU of config B under the paper's FLOP formula, the
-context-4096 / context-256 throughput ratio of every architecture (about 1
+faster of Debian's default OpenBLAS and its OpenMP build), the MFU of
+configs A and B under the paper's FLOP formula (alone and with the LM
+head's 6dv), the context-4096 / context-256 throughput ratio of every architecture (about 1
 for the linear models; LLaMA's falls as its attention grows), and for the
 small-model config S each architecture's tokens/s relative to LLaMA's at the
 same size. Warm-up steps are skipped; tokens/s is the harmonic mean of the
@@ -350,10 +351,12 @@ def main():
                       f"{fmt(ratio(long_run['ours'], base['ours']), 3)} torch="
                       f"{fmt(ratio(long_run['torch'], base['torch']), 3)}", flush=True)
 
-    if "B" in configs:
-        cfg = CONFIGS["B"][0][1]
+    for name in ("A", "B"):
+        if name not in configs:
+            continue
+        cfg = CONFIGS[name][0][1]
         for arch in archs:
-            run = results[(arch, "B")]
+            run = results[(arch, name)]
             paper = paper_flops_per_token(arch, cfg)
             full = paper + lm_head_flops_per_token(cfg)
             mfu = {side: (None if run[side] is None else 100 * run[side] * paper / sgemm)
@@ -362,7 +365,7 @@ def main():
                         for side in ("ours", "torch")}
             run.update(mfu_paper_pct=mfu, mfu_with_lm_head_pct=mfu_full,
                        paper_flops_per_token=paper)
-            print(f"mfu {arch} B ours={fmt(mfu['ours'], 1)}% torch={fmt(mfu['torch'], 1)}% "
+            print(f"mfu {arch} {name} ours={fmt(mfu['ours'], 1)}% torch={fmt(mfu['torch'], 1)}% "
                   f"(paper non-embedding {paper / 1e6:.1f} MFLOP/token); with LM head 6dv: "
                   f"ours={fmt(mfu_full['ours'], 1)}% torch={fmt(mfu_full['torch'], 1)}%",
                   flush=True)
