@@ -79,15 +79,15 @@ void Model::GatedOutputBackward(int l, const float* d_out) {
   const float* x_norm = Slice(acts_.norm1, l, nd);
   for (float* buf : {acts_.d_u, acts_.d_gate_z, acts_.d_core}) be.Zero(buf, nd_bytes);
   // out = (u ⊙ σ(z)) W_o, z = (x̄W_gd)W_gu.
-  MatmulBackwardOverwritingInput(acts_.d_gated, dw.w_o, d_out, Slice(acts_.gated, l, nd), w.w_o,
-                                 n, d, d);
+  MatmulBackwardOverwritingInput(acts_.d_gated, dw.w_o, d_out, Slice(acts_.gated, l, nd), w.w_o, n,
+                                 d, d);
   be.SigmoidGateBackward(acts_.d_u, acts_.d_gate_z, acts_.d_gated, Slice(acts_.u, l, nd),
                          Slice(acts_.gate_z, l, nd), nd);
   MatmulBackwardOverwritingInput(acts_.d_gate_low, dw.gate_up, acts_.d_gate_z,
                                  Slice(acts_.gate_low, l, int64_t{n} * t), w.gate_up, n, t, d);
   // The mixer's first product into d_norm (SiluQkvBackward adds the rest).
-  MatmulBackwardOverwritingInput(acts_.d_norm, dw.gate_down, acts_.d_gate_low, x_norm,
-                                 w.gate_down, n, d, t);
+  MatmulBackwardOverwritingInput(acts_.d_norm, dw.gate_down, acts_.d_gate_low, x_norm, w.gate_down,
+                                 n, d, t);
   // u = SRMSNorm(core).
   be.RmsNormBackward(acts_.d_core, nullptr, acts_.d_u, Slice(acts_.core, l, nd), nullptr,
                      Slice(acts_.rstd_o, l, n), n, d);

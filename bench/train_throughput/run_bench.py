@@ -65,7 +65,7 @@ CONFIGS = {
     "A": [("A", make_config(256, 4, 4, 8192, 256, batch_tokens=4096))],
     "B": [("B", make_config(512, 6, 8, 32768, 512, batch_tokens=2048))],
     "S": [("S-2x32", small_config(32, 2, 2)), ("S-2x64", small_config(64, 2, 4)),
-          ("S-3x80", small_config(80, 3, 5))],
+          ("S-3x80", small_config(80, 3, 5)), ("S-4x128", small_config(128, 4, 4))],
 }
 
 

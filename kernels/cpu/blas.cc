@@ -30,8 +30,7 @@ void Gemm<double>(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
 // openblas_set_num_threads would also set OpenMP's own thread count; only the
 // pthreads build needs its count lowered.
 BlasSingleThreaded::BlasSingleThreaded()
-    : saved_threads_(openblas_get_parallel() == OPENBLAS_OPENMP ? 1
-                                                                : openblas_get_num_threads()) {
+    : saved_threads_(openblas_get_parallel() == OPENBLAS_OPENMP ? 1 : openblas_get_num_threads()) {
   if (saved_threads_ != 1) openblas_set_num_threads(1);
 }
 

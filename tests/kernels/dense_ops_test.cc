@@ -161,7 +161,8 @@ TEST(ParallelMemory, ZeroAndCopyTouchExactlyTheirRange) {
     cpu::ParallelZero(buf.data() + 1, bytes);
     EXPECT_EQ(buf.front(), 0xAB);
     EXPECT_EQ(buf.back(), 0xAB);
-    EXPECT_TRUE(std::all_of(buf.begin() + 1, buf.end() - 1, [](unsigned char b) { return b == 0; }));
+    EXPECT_TRUE(
+        std::all_of(buf.begin() + 1, buf.end() - 1, [](unsigned char b) { return b == 0; }));
   }
 }
 
