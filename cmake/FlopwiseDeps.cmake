@@ -39,6 +39,7 @@ if(OpenBLAS_FOUND)
   add_library(flopwise_openblas INTERFACE)
   target_include_directories(flopwise_openblas SYSTEM INTERFACE ${OpenBLAS_INCLUDE_DIRS})
   target_link_libraries(flopwise_openblas INTERFACE ${OpenBLAS_LIBRARIES})
+  target_compile_definitions(flopwise_openblas INTERFACE FLOPWISE_OPENBLAS_OPENMP=1)
   get_filename_component(FLOPWISE_OPENBLAS_DIR ${OpenBLAS_LIBRARIES} DIRECTORY)
   # Ceres names the default build's BLAS and LAPACK (in its own target and
   # through FindBLAS); it gets the OpenMP build's, so that every process
