@@ -98,8 +98,13 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 if(FLOPWISE_HAVE_CUDA)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CUDAToolkit_LIBRARY_DIR})
 endif()
-# adduser: the flopwise user and group (postinst).
+# adduser: the flopwise user and group (postinst). The programs' run path
+# names OpenBLAS's OpenMP build (cmake/FlopwiseDeps.cmake), but the shlibs
+# of libopenblas.so.0 only ask for libopenblas0, which any build satisfies.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+if(FLOPWISE_OPENBLAS_DIR MATCHES "openblas-openmp")
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libopenblas0-openmp")
+endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
 
 set(_flopwise_debian ${PROJECT_BINARY_DIR}/debian)
