@@ -1,11 +1,8 @@
 // Choosing the device: `flopwise-train --device` (worker/train/device.h).
 // Runs everywhere.
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -49,17 +46,17 @@ TEST(DeviceFlag, MissingCudaDeviceIsAnErrorNamingTheFlag) {
 // an error naming --device (exit 1).
 TEST(DeviceFlag, FlopwiseTrainExplainsAMissingDevice) {
   const Result usage = RunTrainBinary("--device tpu");
-  EXPECT_EQ(usage.exit_code, 2) << usage.output;
-  EXPECT_NE(usage.output.find("--device"), std::string::npos) << usage.output;
+  EXPECT_EQ(usage.exit_code, 2) << usage.out;
+  EXPECT_NE(usage.out.find("--device"), std::string::npos) << usage.out;
 
   const std::string device = VisibleGpus() > 0 ? "cuda:" + std::to_string(VisibleGpus()) : "cuda";
   const Result missing = RunTrainBinary(
       "--arch llama --preset cpu-1 --vocab 64 --context 32 --batch-tokens 64 --total-tokens 64 "
       "--data /nonexistent/tokens.u32 --out /nonexistent/run --device " +
       device);
-  EXPECT_EQ(missing.exit_code, 1) << missing.output;
-  EXPECT_NE(missing.output.find("flopwise-train: --device " + device + ": "), std::string::npos)
-      << missing.output;
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("flopwise-train: --device " + device + ": "), std::string::npos)
+      << missing.out;
 }
 
 }  // namespace

@@ -2,13 +2,10 @@
 // (worker/train/device.h), its refusal on the CPU, what a run records of it,
 // and a CPU fp32 checkpoint resumed on the GPU in bf16. Runs everywhere except
 // the resume test, which needs a GPU.
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -99,22 +96,21 @@ TEST(PrecisionFlag, TheCpuBackendIsNeverMadeForBf16) {
 // flag.
 TEST(PrecisionFlag, FlopwiseTrainRefusesBf16OnTheCpu) {
   const Result usage = RunTrainBinary("--precision fp16");
-  EXPECT_EQ(usage.exit_code, 2) << usage.output;
-  EXPECT_NE(usage.output.find("--precision"), std::string::npos) << usage.output;
+  EXPECT_EQ(usage.exit_code, 2) << usage.out;
+  EXPECT_NE(usage.out.find("--precision"), std::string::npos) << usage.out;
 
   const Result train = RunTrainBinary(TinyRun("/nonexistent/tokens.u32", "/nonexistent/run", 1) +
                                       " --precision bf16");
-  EXPECT_EQ(train.exit_code, 1) << train.output;
-  EXPECT_NE(train.output.find(std::string("flopwise-train: ") + kCpuRefusal), std::string::npos)
-      << train.output;
+  EXPECT_EQ(train.exit_code, 1) << train.out;
+  EXPECT_NE(train.out.find(std::string("flopwise-train: ") + kCpuRefusal), std::string::npos)
+      << train.out;
 
   const Result check = RunTrainBinary(
       "check --weights /nonexistent/model.safetensors --tokens /nonexistent/tokens.u32 --batch 1 "
       "--context 8 --precision bf16");
-  EXPECT_EQ(check.exit_code, 1) << check.output;
-  EXPECT_NE(check.output.find(std::string("flopwise-train check: ") + kCpuRefusal),
-            std::string::npos)
-      << check.output;
+  EXPECT_EQ(check.exit_code, 1) << check.out;
+  EXPECT_NE(check.out.find(std::string("flopwise-train check: ") + kCpuRefusal), std::string::npos)
+      << check.out;
 }
 
 // The start event and every checkpoint's state.json say which precision ran.
@@ -122,10 +118,10 @@ TEST(PrecisionFlag, ARunRecordsItsPrecision) {
   const std::string dir = TempFolder("records");
   const std::string data = WriteTokens(dir, 64, 4096);
   const Result run = RunTrainBinary(TinyRun(data, dir + "/run", 2) + " --precision fp32");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  const nlohmann::json start = Event(run.output, "start");
-  EXPECT_EQ(start.value("precision", ""), "fp32") << run.output;
-  EXPECT_EQ(start.value("device", ""), "cpu") << run.output;
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const nlohmann::json start = Event(run.out, "start");
+  EXPECT_EQ(start.value("precision", ""), "fp32") << run.out;
+  EXPECT_EQ(start.value("device", ""), "cpu") << run.out;
   std::ifstream state(dir + "/run/step-00000002/state.json");
   ASSERT_TRUE(state.good());
   EXPECT_EQ(nlohmann::json::parse(state).value("precision", ""), "fp32");
@@ -141,18 +137,18 @@ TEST(PrecisionFlag, ACpuCheckpointResumesOnTheGpuInBf16) {
   const std::string dir = TempFolder("resume");
   const std::string data = WriteTokens(dir, 64, 4096);
   const Result first = RunTrainBinary(TinyRun(data, dir + "/gpu", 2));
-  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_EQ(first.exit_code, 0) << first.out;
   fs::copy(dir + "/gpu", dir + "/cpu", fs::copy_options::recursive);
   fs::remove(dir + "/cpu/trainer.lock");
   const Result gpu =
       RunTrainBinary(TinyRun(data, dir + "/gpu", 4) + " --device cuda --precision bf16");
   const Result cpu = RunTrainBinary(TinyRun(data, dir + "/cpu", 4));
-  ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
-  ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
-  EXPECT_EQ(Event(gpu.output, "start").value("resumed_from_step", -1), 2) << gpu.output;
-  EXPECT_EQ(Event(gpu.output, "start").value("precision", ""), "bf16") << gpu.output;
-  const double gpu_loss = Event(gpu.output, "done").value("loss", NAN);
-  const double cpu_loss = Event(cpu.output, "done").value("loss", NAN);
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.out;
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.out;
+  EXPECT_EQ(Event(gpu.out, "start").value("resumed_from_step", -1), 2) << gpu.out;
+  EXPECT_EQ(Event(gpu.out, "start").value("precision", ""), "bf16") << gpu.out;
+  const double gpu_loss = Event(gpu.out, "done").value("loss", NAN);
+  const double cpu_loss = Event(cpu.out, "done").value("loss", NAN);
   EXPECT_NEAR(gpu_loss, cpu_loss, 1e-2 * cpu_loss);
   std::ifstream state(dir + "/gpu/step-00000004/state.json");
   ASSERT_TRUE(state.good());

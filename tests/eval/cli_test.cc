@@ -1,16 +1,14 @@
 // `flopwise-train eval` end to end: a byte-level dataset, a short training
 // run, every task, and the validation loss against `flopwise-train check`.
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
 #include "tests/eval/eval_test_util.h"
+#include "tests/run_command.h"
 #include "worker/data/prepare.h"
 #include "worker/eval/multiple_choice.h"
 #include "worker/eval/validation.h"
@@ -19,21 +17,10 @@
 namespace flopwise::eval {
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-};
+using Result = ::flopwise::testing::CommandResult;
 
 Result RunTrain(const std::string& args) {
-  Result result;
-  FILE* pipe = popen((std::string(FLOPWISE_TRAIN_BIN) + " " + args).c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return ::flopwise::testing::RunCommand(std::string(FLOPWISE_TRAIN_BIN) + " " + args);
 }
 
 class EvalCliTest : public ::testing::Test {

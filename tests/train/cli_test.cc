@@ -1,10 +1,7 @@
 // The flopwise-train executable: stdout protocol and exit codes.
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +11,7 @@
 
 #include "base/file_lock.h"
 #include "runspec/proto_json.h"
+#include "tests/run_command.h"
 #include "tests/train/train_test_util.h"
 #include "tests/train/weights_edit.h"
 #include "worker/train/safetensors.h"
@@ -23,22 +21,8 @@ namespace {
 
 namespace v1 = ::flopwise::v1;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-};
-
-Result RunCommand(const std::string& command) {
-  Result result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using Result = ::flopwise::testing::CommandResult;
+using ::flopwise::testing::RunCommand;
 
 Result RunTrainBinary(const std::string& args) {
   return RunCommand(std::string(FLOPWISE_TRAIN_BIN) + " " + args + " 2>/dev/null");
