@@ -88,20 +88,10 @@ def main():
         for name in args.configs.split(","):
             _, cfg = run_bench.CONFIGS[name][0]
             tokens = cfg["batch_tokens"]
-            data = os.path.join(workdir, f"tokens-{cfg['vocab']}.u32")
-            if not os.path.exists(data):
-                run_bench.write_tokens(data, cfg["vocab"], 2 * args.steps * tokens
-                                       + cfg["context"] + 1, seed=1)
             for arch in args.archs.split(","):
-                out = tempfile.mkdtemp(dir=workdir)
-                cmd = [args.flopwise_train, "--arch", arch, "--layers", cfg["layers"],
-                       "--d-model", cfg["d_model"], "--heads", cfg["heads"], "--ffn-dim",
-                       cfg["ffn_dim"], "--vocab", cfg["vocab"], "--context", cfg["context"],
-                       "--data", data, "--batch-tokens", tokens, "--total-tokens",
-                       args.steps * tokens, "--schedule", "constant", "--seed", "1",
-                       "--checkpoint-every-tokens", "0", "--out", out, "--threads",
-                       args.threads]
-                proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                cmd, _ = run_bench.train_command(args.flopwise_train, arch, cfg, tokens,
+                                                 args.steps, args.threads, workdir)
+                proc = subprocess.run(cmd, capture_output=True, text=True,
                                       env=dict(os.environ, FLOPWISE_OP_TIMES="1"))
                 if proc.returncode != 0:
                     sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "

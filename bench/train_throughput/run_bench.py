@@ -116,20 +116,27 @@ def write_tokens(path, vocab, count, seed):
     rng.integers(0, vocab, size=count, dtype=np.uint32).astype("<u4").tofile(path)
 
 
-def run_ours(args, arch, cfg, batch_tokens, threads, workdir):
+def train_command(flopwise_train, arch, cfg, batch_tokens, steps, threads, workdir):
+    """The flopwise-train command line of `steps` steps on synthetic tokens (the token file is
+    written into workdir once) and the fresh output folder it writes to."""
     data = os.path.join(workdir, f"tokens-v{cfg['vocab']}-{batch_tokens}.u32")
-    steps = args.warmup_steps + args.steps
     if not os.path.exists(data):
         write_tokens(data, cfg["vocab"], 2 * steps * batch_tokens + cfg["context"] + 1, seed=1)
     out_dir = tempfile.mkdtemp(prefix=f"run-{arch}-", dir=workdir)
-    cmd = [args.flopwise_train, "--arch", arch, "--layers", cfg["layers"], "--d-model",
+    cmd = [flopwise_train, "--arch", arch, "--layers", cfg["layers"], "--d-model",
            cfg["d_model"], "--heads", cfg["heads"], "--ffn-dim", cfg["ffn_dim"], "--vocab",
            cfg["vocab"], "--context", cfg["context"], "--data", data, "--batch-tokens",
            batch_tokens, "--total-tokens", steps * batch_tokens, "--lr", "3e-4",
            "--weight-decay", "0.1", "--schedule", "constant", "--seed", "1",
            "--checkpoint-every-tokens", "0", "--log-every-steps", "1",
            "--out", out_dir, "--threads", threads]
-    events, rss, code, stderr = run_measured([str(c) for c in cmd])
+    return [str(c) for c in cmd], out_dir
+
+
+def run_ours(args, arch, cfg, batch_tokens, threads, workdir):
+    cmd, out_dir = train_command(args.flopwise_train, arch, cfg, batch_tokens,
+                                 args.warmup_steps + args.steps, threads, workdir)
+    events, rss, code, stderr = run_measured(cmd)
     shutil.rmtree(out_dir, ignore_errors=True)
     if code != 0:
         raise RuntimeError(f"flopwise-train {arch} exited {code}: {stderr.strip()[-2000:]}")
