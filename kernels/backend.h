@@ -9,8 +9,13 @@
 //   length, H = heads, D = head dim; activations are token-major
 //   [B, T, H, D] (= [B*T, H*D], what a projection produces; head i owns
 //   channels [i*D, (i+1)*D)). Linear weights are stored [out, in].
-// - Forward ops overwrite their outputs. Backward ops ADD (+=) into every
-//   gradient output, so callers zero gradient buffers once per step.
+// - Forward ops overwrite their outputs. So do the backwards of the
+//   element-wise and positional ops (SiLU, sigmoid gate, GLU, SwiGLU, RoPE,
+//   LRPE, the HGRN2 gate) and of softmax attention: their input gradients
+//   have one producer, and writing them saves a zeroing pass over an
+//   activation-sized buffer. Every other backward op, and every parameter
+//   gradient (LRPE's dtheta, the gate's dlower_bound), ADDS (+=), so callers
+//   zero those buffers first.
 //   A gradient output may be nullptr where the comment says "nullable"
 //   (that gradient is then skipped). Outputs never alias inputs unless the
 //   comment says "in place allowed".
@@ -86,7 +91,7 @@ class Backend {
   // in place allowed; REQUIRES D even
   virtual void RopeForward(float* out, const float* inp, int batch, int seq, int heads,
                            int head_dim, int pos_offset, float base) = 0;
-  // dinp[B,T,H,D] += Rᵀ·dout
+  // dinp[B,T,H,D] = Rᵀ·dout (written); in place allowed
   virtual void RopeBackward(float* dinp, const float* dout, int batch, int seq, int heads,
                             int head_dim, int pos_offset, float base) = 0;
 
@@ -95,7 +100,7 @@ class Backend {
   // out = softmax(q·kᵀ/sqrt(D) + causal mask)·v
   virtual void AttentionForward(float* out, float* lse, const float* q, const float* k,
                                 const float* v, int batch, int seq, int heads, int head_dim) = 0;
-  // dq,dk,dv [B,T,H,D] +=; recomputes scores blockwise from q, k, lse
+  // dq,dk,dv [B,T,H,D] = (written); recomputes scores blockwise from q, k, lse
   virtual void AttentionBackward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                                  const float* k, const float* v, const float* out, const float* lse,
                                  int batch, int seq, int heads, int head_dim) = 0;
@@ -141,7 +146,7 @@ class Backend {
   // log_f = log(LB + (1-LB)σ(φ)) (logaddexp form; logσ(φ) where LB = 0), k = (1-LB)σ(-φ)
   virtual void Hgrn2GateForward(float* log_f, float* k, const float* phi, const float* lower_bound,
                                 int rows, int dim) = 0;
-  // dphi [rows,dim] +=; dlower_bound [dim] += Σ_rows (nullable; pass nullptr for layer 0,
+  // dphi [rows,dim] = (written); dlower_bound [dim] += Σ_rows (nullable; pass nullptr for layer 0,
   // whose bound is the constant 0; channels with LB = 0 contribute nothing)
   virtual void Hgrn2GateBackward(float* dphi, float* dlower_bound, const float* dlog_f,
                                  const float* dk, const float* phi, const float* lower_bound,
@@ -157,7 +162,7 @@ class Backend {
   // theta [H,D]; τ = pos_offset + t
   virtual void LrpeForward(float* out, const float* inp, const float* theta, int batch, int seq,
                            int heads, int head_dim, int pos_offset) = 0;
-  // dinp [B,T,H,D] +=; dtheta [H,D] += (nullable)
+  // dinp [B,T,H,D] = (written); dtheta [H,D] += (nullable)
   virtual void LrpeBackward(float* dinp, float* dtheta, const float* dout, const float* inp,
                             const float* theta, int batch, int seq, int heads, int head_dim,
                             int pos_offset) = 0;
@@ -175,21 +180,21 @@ class Backend {
   // ---- Element-wise (n elements each) -----------------------------------
   // out = silu(inp) = inp·σ(inp); in place allowed
   virtual void SiluForward(float* out, const float* inp, int64_t n) = 0;
-  // dinp += dout·σ(x)(1 + x(1-σ(x)))
+  // dinp = dout·σ(x)(1 + x(1-σ(x)))   (written, as all element-wise backwards)
   virtual void SiluBackward(float* dinp, const float* dout, const float* inp, int64_t n) = 0;
   // out = u ⊙ σ(z)   (output gate G = σ(z))
   virtual void SigmoidGateForward(float* out, const float* u, const float* z, int64_t n) = 0;
-  // du += dout⊙σ(z) (nullable); dz += dout⊙u⊙σ(z)(1-σ(z)) (nullable)
+  // du = dout⊙σ(z) (nullable); dz = dout⊙u⊙σ(z)(1-σ(z)) (nullable)
   virtual void SigmoidGateBackward(float* du, float* dz, const float* dout, const float* u,
                                    const float* z, int64_t n) = 0;
   // out = u ⊙ v   (SGLU, no activation)
   virtual void GluForward(float* out, const float* u, const float* v, int64_t n) = 0;
-  // du += dout⊙v; dv += dout⊙u
+  // du = dout⊙v; dv = dout⊙u
   virtual void GluBackward(float* du, float* dv, const float* dout, const float* u, const float* v,
                            int64_t n) = 0;
   // out = u ⊙ silu(v)   (SwiGLU)
   virtual void SwigluForward(float* out, const float* u, const float* v, int64_t n) = 0;
-  // du += dout⊙silu(v); dv += dout⊙u⊙silu'(v)
+  // du = dout⊙silu(v); dv = dout⊙u⊙silu'(v)
   virtual void SwigluBackward(float* du, float* dv, const float* dout, const float* u,
                               const float* v, int64_t n) = 0;
   // out = a + b; in place allowed (out == a or out == b)

@@ -30,14 +30,11 @@ void Model::ChannelMixerBackward(int l, const float* d_out) {
   const LayerTensors<float*>& dw = grad_views_.layers[l];
   const int n = tokens(), d = c.d_model, g = c.ffn_dim;
   const int64_t nd = int64_t{n} * d, ng = int64_t{n} * g;
-  const int64_t ng_bytes = ng * sizeof(float);
   const float* x_norm = Slice(acts_.norm2, l, nd);
   const float* ffn_u = Slice(acts_.ffn_u, l, ng);
   const float* ffn_v = Slice(acts_.ffn_v, l, ng);
   MatmulBackwardOverwritingInput(acts_.d_ffn_h, dw.ffn_down, d_out, Slice(acts_.ffn_h, l, ng),
                                  w.ffn_down, n, g, d);
-  be.Zero(acts_.d_ffn_u, ng_bytes);
-  be.Zero(acts_.d_ffn_v, ng_bytes);
   if (c.arch == Arch::kLlama) {
     be.SwigluBackward(acts_.d_ffn_u, acts_.d_ffn_v, acts_.d_ffn_h, ffn_u, ffn_v, ng);
   } else {

@@ -32,7 +32,7 @@ void Model::Cos2MixerBackward(int l, const float* d_out) {
   float* d_theta = grad_views_.layers[l].theta;  // nullptr for the fixed xmixers θ
   const float* theta = LrpeTheta(l);
   GatedOutputBackward(l, d_out);
-  for (float* buf : {acts_.d_q, acts_.d_k, acts_.d_v}) be.Zero(buf, nd_bytes);
+  be.Zero(acts_.d_v, nd_bytes);
   be.Zero(acts_.d_q_lrpe, 2 * nd_bytes);
   be.Zero(acts_.d_k_lrpe, 2 * nd_bytes);
   be.LinearAttentionBackward(acts_.d_q_lrpe, acts_.d_k_lrpe, acts_.d_v, nullptr, acts_.d_core,

@@ -39,8 +39,7 @@ void Model::Hgrn2MixerBackward(int l, const float* d_out) {
   const int n = tokens(), d = c.d_model;
   const int64_t nd = int64_t{n} * d, nd_bytes = nd * sizeof(float);
   const float* x_norm = Slice(acts_.norm1, l, nd);
-  for (float* buf :
-       {acts_.d_core, acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f, acts_.d_q_pre, acts_.d_phi}) {
+  for (float* buf : {acts_.d_core, acts_.d_q, acts_.d_k, acts_.d_v, acts_.d_log_f}) {
     be.Zero(buf, nd_bytes);
   }
   // out = SRMSNorm(o) W_o.

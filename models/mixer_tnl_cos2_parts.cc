@@ -35,15 +35,12 @@ void Model::SiluQkvBackward(int l) {
   const LayerTensors<float*>& w = param_views_.layers[l];
   const LayerTensors<float*>& dw = grad_views_.layers[l];
   const int n = tokens(), d = c.d_model;
-  const int64_t nd = int64_t{n} * d, nd_bytes = nd * sizeof(float);
+  const int64_t nd = int64_t{n} * d;
   const float* x_norm = Slice(acts_.norm1, l, nd);
-  be.Zero(acts_.d_q_pre, nd_bytes);
-  be.Zero(acts_.d_k_pre, nd_bytes);
   be.SiluBackward(acts_.d_q_pre, acts_.d_q, Slice(acts_.q_pre, l, nd), nd);
   be.SiluBackward(acts_.d_k_pre, acts_.d_k, Slice(acts_.k_pre, l, nd), nd);
   const float* d_v_pre = acts_.d_v;
   if (c.has_v_silu()) {
-    be.Zero(acts_.d_v_pre, nd_bytes);
     be.SiluBackward(acts_.d_v_pre, acts_.d_v, Slice(acts_.v_pre, l, nd), nd);
     d_v_pre = acts_.d_v_pre;
   }
@@ -77,7 +74,7 @@ void Model::GatedOutputBackward(int l, const float* d_out) {
   const int n = tokens(), d = c.d_model, t = c.gate_rank;
   const int64_t nd = int64_t{n} * d, nd_bytes = nd * sizeof(float);
   const float* x_norm = Slice(acts_.norm1, l, nd);
-  for (float* buf : {acts_.d_u, acts_.d_gate_z, acts_.d_core}) be.Zero(buf, nd_bytes);
+  be.Zero(acts_.d_core, nd_bytes);
   // out = (u ⊙ σ(z)) W_o, z = (x̄W_gd)W_gu.
   MatmulBackwardOverwritingInput(acts_.d_gated, dw.w_o, d_out, Slice(acts_.gated, l, nd), w.w_o, n,
                                  d, d);

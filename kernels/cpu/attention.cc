@@ -5,7 +5,8 @@
 // blocks: at small head dims the per-call cost of BLAS dominates otherwise.
 // Saves lse = m + log l per row. Backward: per (batch, head), recomputes each
 // score block P = exp(S − lse), then dP = dO Vᵀ, dS = P ⊙ (dP − Δ) with
-// Δ_i = dO_i·O_i, and accumulates dQ, dK, dV with GEMMs.
+// Δ_i = dO_i·O_i, and writes dQ, dK, dV with GEMMs (each block's first
+// product with beta 0, the rest added).
 #include "kernels/cpu/attention.h"
 
 #include <omp.h>
@@ -123,9 +124,12 @@ void AttentionBackward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* 
             dpr[c] = T(0);
           }
         }
-        Gemm<T>(true, false, cols, D, rows, T(1), p, kBlock, dout + io, ld, T(1), dv + jo, ld);
-        Gemm<T>(false, false, rows, D, cols, T(1), dp, kBlock, k + jo, ld, T(1), dq + io, ld);
-        Gemm<T>(true, false, cols, D, rows, T(1), dp, kBlock, q + io, ld, T(1), dk + jo, ld);
+        // The first product into each block writes it: query block i0 first
+        // meets key block 0, and key block j0 is first met by query block j0.
+        const T beta_q = j0 == 0 ? T(0) : T(1), beta_kv = j0 == i0 ? T(0) : T(1);
+        Gemm<T>(true, false, cols, D, rows, T(1), p, kBlock, dout + io, ld, beta_kv, dv + jo, ld);
+        Gemm<T>(false, false, rows, D, cols, T(1), dp, kBlock, k + jo, ld, beta_q, dq + io, ld);
+        Gemm<T>(true, false, cols, D, rows, T(1), dp, kBlock, q + io, ld, beta_kv, dk + jo, ld);
       }
     }
   }

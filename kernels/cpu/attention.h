@@ -10,7 +10,7 @@ namespace flopwise::kernels::cpu {
 template <typename T>
 void AttentionForward(T* out, T* lse, const T* q, const T* k, const T* v, int batch, int seq,
                       int heads, int head_dim, Scratch<T>& scratch);
-// dq,dk,dv [B,T,H,D] +=
+// dq,dk,dv [B,T,H,D] = (written, not added)
 template <typename T>
 void AttentionBackward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                        const T* out, const T* lse, int batch, int seq, int heads, int head_dim,

@@ -128,7 +128,7 @@ void SiluBackward(T* dinp, const T* dout, const T* inp, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const T x = inp[i];
     const T s = Sigmoid(x);
-    dinp[i] += dout[i] * s * (T(1) + x * (T(1) - s));
+    dinp[i] = dout[i] * s * (T(1) + x * (T(1) - s));
   }
 }
 
@@ -143,8 +143,8 @@ void SigmoidGateBackward(T* du, T* dz, const T* dout, const T* u, const T* z, in
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const T g = Sigmoid(z[i]);
-    if (du != nullptr) du[i] += dout[i] * g;
-    if (dz != nullptr) dz[i] += dout[i] * u[i] * g * (T(1) - g);
+    if (du != nullptr) du[i] = dout[i] * g;
+    if (dz != nullptr) dz[i] = dout[i] * u[i] * g * (T(1) - g);
   }
 }
 
@@ -158,8 +158,8 @@ template <typename T>
 void GluBackward(T* du, T* dv, const T* dout, const T* u, const T* v, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    if (du != nullptr) du[i] += dout[i] * v[i];
-    if (dv != nullptr) dv[i] += dout[i] * u[i];
+    if (du != nullptr) du[i] = dout[i] * v[i];
+    if (dv != nullptr) dv[i] = dout[i] * u[i];
   }
 }
 
@@ -175,8 +175,8 @@ void SwigluBackward(T* du, T* dv, const T* dout, const T* u, const T* v, int64_t
   for (int64_t i = 0; i < n; ++i) {
     const T x = v[i];
     const T s = Sigmoid(x);
-    if (du != nullptr) du[i] += dout[i] * x * s;
-    if (dv != nullptr) dv[i] += dout[i] * u[i] * s * (T(1) + x * (T(1) - s));
+    if (du != nullptr) du[i] = dout[i] * x * s;
+    if (dv != nullptr) dv[i] = dout[i] * u[i] * s * (T(1) + x * (T(1) - s));
   }
 }
 

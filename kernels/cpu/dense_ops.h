@@ -32,6 +32,8 @@ template <typename T>
 void RmsNormBackward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight,
                      const T* rstd, int rows, int dim, Scratch<T>& scratch);
 
+// The element-wise backwards write their input gradients (=), as forwards
+// write their outputs (kernels/backend.h).
 template <typename T>
 void SiluForward(T* out, const T* inp, int64_t n);
 template <typename T>

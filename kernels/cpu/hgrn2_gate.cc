@@ -55,7 +55,7 @@ void ColumnLogs(T* log_lb, T* log_1m_lb, const T* lower_bound, int dim) {
   }
 }
 
-// One row of the gate's backward: dphi[c] += ..., dlb[c] += ... (where LB > 0).
+// One row of the gate's backward: dphi[c] = ..., dlb[c] += ... (where LB > 0).
 // Restrict-qualified so that the loop vectorises without alias checks.
 template <typename T>
 void GateBackwardRow(T* __restrict dphi, T* __restrict dlb, const T* __restrict dlog_f,
@@ -69,7 +69,7 @@ void GateBackwardRow(T* __restrict dphi, T* __restrict dlb, const T* __restrict 
     // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
     const T mixed_share = Exp<T>(log_1m_lb[c] + g.log_sigmoid - lf);
     const T share = lb > T(0) ? mixed_share : T(1);
-    dphi[c] += dlog_f[c] * share * g.sigmoid_neg - dk[c] * (T(1) - lb) * g.sigmoid * g.sigmoid_neg;
+    dphi[c] = dlog_f[c] * share * g.sigmoid_neg - dk[c] * (T(1) - lb) * g.sigmoid * g.sigmoid_neg;
     const T d = dlog_f[c] * Exp<T>(g.log_sigmoid_neg - lf) - dk[c] * g.sigmoid_neg;
     dlb[c] += lb > T(0) ? d : T(0);
   }

@@ -9,7 +9,7 @@ namespace flopwise::kernels::cpu {
 // phi,log_f,k [rows,dim]; lower_bound [dim]
 template <typename T>
 void Hgrn2GateForward(T* log_f, T* k, const T* phi, const T* lower_bound, int rows, int dim);
-// dphi [rows,dim] +=; dlower_bound [dim] += (nullable)
+// dphi [rows,dim] = (written); dlower_bound [dim] += (nullable)
 template <typename T>
 void Hgrn2GateBackward(T* dphi, T* dlower_bound, const T* dlog_f, const T* dk, const T* phi,
                        const T* lower_bound, int rows, int dim, Scratch<T>& scratch);

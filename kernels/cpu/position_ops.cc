@@ -44,9 +44,8 @@ constexpr int kTpeChannelBlock = 32;
 
 // Rotates each (x[c], x[c + D/2]) pair by the RoPE angle times `direction`:
 // +1 is the forward rotation, -1 its inverse (the backward of a rotation is
-// the rotation by minus the angle). kAccumulate adds into out instead of
-// writing it.
-template <bool kAccumulate, typename T>
+// the rotation by minus the angle). In place allowed (out == inp).
+template <typename T>
 void RopeRotate(T* out, const T* inp, T direction, int batch, int seq, int heads, int head_dim,
                 int pos_offset, T base, Scratch<T>& scratch) {
   const int half = head_dim / 2;
@@ -65,13 +64,8 @@ void RopeRotate(T* out, const T* inp, T direction, int batch, int seq, int heads
         const T x2 = inp[o + half + c];
         const T y1 = x1 * cs[c] - (direction * x2) * sn[c];
         const T y2 = x2 * cs[c] + (direction * x1) * sn[c];
-        if constexpr (kAccumulate) {
-          out[o + c] += y1;
-          out[o + half + c] += y2;
-        } else {
-          out[o + c] = y1;
-          out[o + half + c] = y2;
-        }
+        out[o + c] = y1;
+        out[o + half + c] = y2;
       }
     }
   }
@@ -82,15 +76,13 @@ void RopeRotate(T* out, const T* inp, T direction, int batch, int seq, int heads
 template <typename T>
 void RopeForward(T* out, const T* inp, int batch, int seq, int heads, int head_dim, int pos_offset,
                  T base, Scratch<T>& scratch) {
-  RopeRotate</*kAccumulate=*/false>(out, inp, T(1), batch, seq, heads, head_dim, pos_offset, base,
-                                    scratch);
+  RopeRotate(out, inp, T(1), batch, seq, heads, head_dim, pos_offset, base, scratch);
 }
 
 template <typename T>
 void RopeBackward(T* dinp, const T* dout, int batch, int seq, int heads, int head_dim,
                   int pos_offset, T base, Scratch<T>& scratch) {
-  RopeRotate</*kAccumulate=*/true>(dinp, dout, T(-1), batch, seq, heads, head_dim, pos_offset, base,
-                                   scratch);
+  RopeRotate(dinp, dout, T(-1), batch, seq, heads, head_dim, pos_offset, base, scratch);
 }
 
 template <typename T>
@@ -140,7 +132,7 @@ void LrpeBackward(T* dinp, T* dtheta, const T* dout, const T* inp, const T* thet
         const T cs = cos_table[t * width + e];
         const T sn = sin_table[t * width + e];
         const T x = inp[r * width + e];
-        dinp[r * width + e] += cs * g[c] + sn * g[head_dim + c];
+        dinp[r * width + e] = cs * g[c] + sn * g[head_dim + c];
         my_dtheta[e] += position * x * (cs * g[head_dim + c] - sn * g[c]);
       }
     }

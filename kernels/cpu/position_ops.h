@@ -10,7 +10,7 @@ namespace flopwise::kernels::cpu {
 template <typename T>
 void RopeForward(T* out, const T* inp, int batch, int seq, int heads, int head_dim, int pos_offset,
                  T base, Scratch<T>& scratch);
-// dinp [B,T,H,D] +=
+// dinp [B,T,H,D] = (written, not added); in place allowed
 template <typename T>
 void RopeBackward(T* dinp, const T* dout, int batch, int seq, int heads, int head_dim,
                   int pos_offset, T base, Scratch<T>& scratch);
@@ -19,7 +19,7 @@ void RopeBackward(T* dinp, const T* dout, int batch, int seq, int heads, int hea
 template <typename T>
 void LrpeForward(T* out, const T* inp, const T* theta, int batch, int seq, int heads, int head_dim,
                  int pos_offset, Scratch<T>& scratch);
-// dinp [B,T,H,D] +=; dtheta [H,D] += (nullable)
+// dinp [B,T,H,D] = (written, not added); dtheta [H,D] += (nullable)
 template <typename T>
 void LrpeBackward(T* dinp, T* dtheta, const T* dout, const T* inp, const T* theta, int batch,
                   int seq, int heads, int head_dim, int pos_offset, Scratch<T>& scratch);

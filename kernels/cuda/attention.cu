@@ -165,7 +165,7 @@ __global__ void DqKernel(float* dq, const float* dout, const float* q, const flo
   if (i >= d.seq) return;
   for (int x = 0; x < kPerLane; ++x) {
     const int c = lane + 32 * x;
-    if (c < D) dq[d.Row(b, i, h) + c] += acc[x];
+    if (c < D) dq[d.Row(b, i, h) + c] = acc[x];
   }
 }
 
@@ -224,8 +224,8 @@ __global__ void DkDvKernel(float* dk, float* dv, const float* dout, const float*
   for (int x = 0; x < kPerLane; ++x) {
     const int c = lane + 32 * x;
     if (c < D) {
-      dk[d.Row(b, j, h) + c] += dk_acc[x];
-      dv[d.Row(b, j, h) + c] += dv_acc[x];
+      dk[d.Row(b, j, h) + c] = dk_acc[x];
+      dv[d.Row(b, j, h) + c] = dv_acc[x];
     }
   }
 }

@@ -134,7 +134,7 @@ __global__ void SiluBackwardKernel(float* dinp, const float* dout, const float* 
   for (int64_t i = GridStrideStart(); i < n; i += GridStride()) {
     const float x = inp[i];
     const float s = Sigmoid(x);
-    dinp[i] += dout[i] * s * (1.0f + x * (1.0f - s));
+    dinp[i] = dout[i] * s * (1.0f + x * (1.0f - s));
   }
 }
 
@@ -146,8 +146,8 @@ __global__ void SigmoidGateBackwardKernel(float* du, float* dz, const float* dou
                                           const float* z, int64_t n) {
   for (int64_t i = GridStrideStart(); i < n; i += GridStride()) {
     const float g = Sigmoid(z[i]);
-    if (du != nullptr) du[i] += dout[i] * g;
-    if (dz != nullptr) dz[i] += dout[i] * u[i] * g * (1.0f - g);
+    if (du != nullptr) du[i] = dout[i] * g;
+    if (dz != nullptr) dz[i] = dout[i] * u[i] * g * (1.0f - g);
   }
 }
 
@@ -158,8 +158,8 @@ __global__ void GluForwardKernel(float* out, const float* u, const float* v, int
 __global__ void GluBackwardKernel(float* du, float* dv, const float* dout, const float* u,
                                   const float* v, int64_t n) {
   for (int64_t i = GridStrideStart(); i < n; i += GridStride()) {
-    if (du != nullptr) du[i] += dout[i] * v[i];
-    if (dv != nullptr) dv[i] += dout[i] * u[i];
+    if (du != nullptr) du[i] = dout[i] * v[i];
+    if (dv != nullptr) dv[i] = dout[i] * u[i];
   }
 }
 
@@ -175,8 +175,8 @@ __global__ void SwigluBackwardKernel(float* du, float* dv, const float* dout, co
   for (int64_t i = GridStrideStart(); i < n; i += GridStride()) {
     const float x = v[i];
     const float s = Sigmoid(x);
-    if (du != nullptr) du[i] += dout[i] * x * s;
-    if (dv != nullptr) dv[i] += dout[i] * u[i] * s * (1.0f + x * (1.0f - s));
+    if (du != nullptr) du[i] = dout[i] * x * s;
+    if (dv != nullptr) dv[i] = dout[i] * u[i] * s * (1.0f + x * (1.0f - s));
   }
 }
 

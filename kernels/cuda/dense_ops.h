@@ -35,6 +35,7 @@ void RmsNormForward(const Context& ctx, float* out, float* rstd, const float* in
 void RmsNormBackward(const Context& ctx, float* dinp, float* dweight, const float* dout,
                      const float* inp, const float* weight, const float* rstd, int rows, int dim);
 
+// The element-wise backwards write their input gradients (kernels/backend.h).
 void SiluForward(const Context& ctx, float* out, const float* inp, int64_t n);
 void SiluBackward(const Context& ctx, float* dinp, const float* dout, const float* inp, int64_t n);
 void SigmoidGateForward(const Context& ctx, float* out, const float* u, const float* z, int64_t n);

@@ -63,7 +63,7 @@ __global__ void GateBackwardKernel(float* dphi, float* partials, const float* dl
     const float lf = LogForget(g.log_sigmoid, lb);
     // (1-LB)σ(φ)/f in [0, 1], from logs so that tiny f is harmless.
     const float share = lb > 0.f ? expf(log1pf(-lb) + g.log_sigmoid - lf) : 1.f;
-    dphi[e] += dlog_f[e] * share * g.sigmoid_neg - dk[e] * (1.f - lb) * g.sigmoid * g.sigmoid_neg;
+    dphi[e] = dlog_f[e] * share * g.sigmoid_neg - dk[e] * (1.f - lb) * g.sigmoid * g.sigmoid_neg;
     if (lb > 0.f) dlb += dlog_f[e] * expf(g.log_sigmoid_neg - lf) - dk[e] * g.sigmoid_neg;
   }
   if (partials != nullptr) partials[static_cast<int64_t>(blockIdx.y) * dim + c] = dlb;

@@ -11,7 +11,7 @@ namespace flopwise::kernels::cuda {
 // phi,log_f,k [rows,dim]; lower_bound [dim] in [0,1)
 void Hgrn2GateForward(const Context& ctx, float* log_f, float* k, const float* phi,
                       const float* lower_bound, int rows, int dim);
-// dphi [rows,dim] +=; dlower_bound [dim] += Σ_rows (nullable). Scratch slot 0.
+// dphi [rows,dim] = (written); dlower_bound [dim] += Σ_rows (nullable). Scratch slot 0.
 void Hgrn2GateBackward(const Context& ctx, float* dphi, float* dlower_bound, const float* dlog_f,
                        const float* dk, const float* phi, const float* lower_bound, int rows,
                        int dim);

@@ -46,7 +46,7 @@ __global__ void LrpeBackwardKernel(float* dinp, float* partials, const float* do
     sincosf(position * theta[e], &sn, &cs);
     const float* g = dout + 2 * (r * width + head_start);
     const float x = inp[r * width + e];
-    dinp[r * width + e] += cs * g[c] + sn * g[head_dim + c];
+    dinp[r * width + e] = cs * g[c] + sn * g[head_dim + c];
     dtheta += position * x * (cs * g[head_dim + c] - sn * g[c]);
   }
   if (partials != nullptr) partials[blockIdx.y * width + e] = dtheta;

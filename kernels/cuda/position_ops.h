@@ -11,7 +11,7 @@ namespace flopwise::kernels::cuda {
 // inp [B,T,H,D] → out [B,T,H,2D]; theta [H,D]; τ = pos_offset + t
 void LrpeForward(const Context& ctx, float* out, const float* inp, const float* theta, int batch,
                  int seq, int heads, int head_dim, int pos_offset);
-// dinp [B,T,H,D] +=; dtheta [H,D] += (nullable). Scratch slot 0.
+// dinp [B,T,H,D] = (written); dtheta [H,D] += (nullable). Scratch slot 0.
 void LrpeBackward(const Context& ctx, float* dinp, float* dtheta, const float* dout,
                   const float* inp, const float* theta, int batch, int seq, int heads, int head_dim,
                   int pos_offset);

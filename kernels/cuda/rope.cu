@@ -1,5 +1,6 @@
 // Each thread rotates one (x[c], x[c + D/2]) pair by the angle of its position
-// times `direction`: +1 forward, −1 the inverse rotation (the backward).
+// times `direction`: +1 forward, −1 the inverse rotation (the backward); both
+// write their output, in place allowed.
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/rope.h"
 
@@ -26,7 +27,6 @@ __global__ void RopeTableKernel(float* cos_table, float* sin_table, int seq, int
   }
 }
 
-template <bool kAccumulate>
 __global__ void RopeRotateKernel(float* out, const float* inp, float direction,
                                  const float* cos_table, const float* sin_table, int seq, int heads,
                                  int head_dim, int64_t pairs) {
@@ -44,17 +44,11 @@ __global__ void RopeRotateKernel(float* out, const float* inp, float direction,
     const float x2 = inp[o + half + c];
     const float y1 = x1 * cs - (direction * x2) * sn;
     const float y2 = x2 * cs + (direction * x1) * sn;
-    if constexpr (kAccumulate) {
-      out[o + c] += y1;
-      out[o + half + c] += y2;
-    } else {
-      out[o + c] = y1;
-      out[o + half + c] = y2;
-    }
+    out[o + c] = y1;
+    out[o + half + c] = y2;
   }
 }
 
-template <bool kAccumulate>
 void RopeRotate(const Context& ctx, float* out, const float* inp, float direction, int batch,
                 int seq, int heads, int head_dim, int pos_offset, float base) {
   const int half = head_dim / 2;
@@ -66,7 +60,7 @@ void RopeRotate(const Context& ctx, float* out, const float* inp, float directio
   RopeTableKernel<<<BlocksFor(table, kThreads), kThreads, 0, ctx.stream>>>(
       cos_table, sin_table, seq, head_dim, pos_offset, base);
   FLOPWISE_CUDA_CHECK(cudaGetLastError());
-  RopeRotateKernel<kAccumulate><<<BlocksFor(pairs, kThreads), kThreads, 0, ctx.stream>>>(
+  RopeRotateKernel<<<BlocksFor(pairs, kThreads), kThreads, 0, ctx.stream>>>(
       out, inp, direction, cos_table, sin_table, seq, heads, head_dim, pairs);
   FLOPWISE_CUDA_CHECK(cudaGetLastError());
 }
@@ -75,12 +69,12 @@ void RopeRotate(const Context& ctx, float* out, const float* inp, float directio
 
 void RopeForward(const Context& ctx, float* out, const float* inp, int batch, int seq, int heads,
                  int head_dim, int pos_offset, float base) {
-  RopeRotate<false>(ctx, out, inp, 1.0f, batch, seq, heads, head_dim, pos_offset, base);
+  RopeRotate(ctx, out, inp, 1.0f, batch, seq, heads, head_dim, pos_offset, base);
 }
 
 void RopeBackward(const Context& ctx, float* dinp, const float* dout, int batch, int seq, int heads,
                   int head_dim, int pos_offset, float base) {
-  RopeRotate<true>(ctx, dinp, dout, -1.0f, batch, seq, heads, head_dim, pos_offset, base);
+  RopeRotate(ctx, dinp, dout, -1.0f, batch, seq, heads, head_dim, pos_offset, base);
 }
 
 }  // namespace flopwise::kernels::cuda

@@ -10,7 +10,7 @@ namespace flopwise::kernels::cuda {
 // in scratch slot 0, built per call with the CPU's fp32 rounding.
 void RopeForward(const Context& ctx, float* out, const float* inp, int batch, int seq, int heads,
                  int head_dim, int pos_offset, float base);
-// dinp [B,T,H,D] += Rᵀ·dout
+// dinp [B,T,H,D] = Rᵀ·dout (written); in place allowed
 void RopeBackward(const Context& ctx, float* dinp, const float* dout, int batch, int seq, int heads,
                   int head_dim, int pos_offset, float base);
 

@@ -1,7 +1,8 @@
 // Every op of the CUDA backend written so far against the CPU backend on the
 // same random inputs (fp32 tolerance and metric: docs/kernels.md, "The CUDA
 // backend"). Backward ops run on gradient buffers that already hold values, so
-// the += contract is checked too. Skipped where no GPU is visible, except
+// the contract (+= for most, = for the element-wise and positional ones) is
+// checked too. Skipped where no GPU is visible, except
 // MakeCudaBackend's errors.
 #include <gtest/gtest.h>
 

@@ -16,6 +16,7 @@ namespace {
 
 using testing::DirectionalError;
 using testing::Dot;
+using testing::kStaleGradient;
 using testing::RandomNormal;
 
 TEST(Matmul, ForwardMatchesNaiveAndBackwardMatchesFiniteDifferences) {
@@ -96,7 +97,8 @@ TEST(RmsNorm, BackwardMatchesFiniteDifferences) {
   }
 }
 
-// Every binary element-wise op: backward against finite differences.
+// Every binary element-wise op: backward against finite differences, written
+// over gradient buffers that hold stale values.
 TEST(Elementwise, BackwardsMatchFiniteDifferences) {
   const int n = 17;
   std::vector<double> u = RandomNormal(n, 1, 2.0), v = RandomNormal(n, 2, 2.0);
@@ -114,7 +116,7 @@ TEST(Elementwise, BackwardsMatchFiniteDifferences) {
       forward(y.data(), u.data(), v.data(), n);
       return Dot(y, g);
     };
-    std::vector<double> du(n, 0.0), dv(n, 0.0);
+    std::vector<double> du(n, kStaleGradient), dv(n, kStaleGradient);
     backward(du.data(), dv.data(), g.data(), u.data(), v.data(), n);
     EXPECT_LE(DirectionalError(loss, u, du, 4), 1e-8);
     EXPECT_LE(DirectionalError(loss, v, dv, 5), 1e-8);
@@ -124,7 +126,7 @@ TEST(Elementwise, BackwardsMatchFiniteDifferences) {
     cpu::SiluForward<double>(y.data(), u.data(), n);
     return Dot(y, g);
   };
-  std::vector<double> du(n, 0.0);
+  std::vector<double> du(n, kStaleGradient);
   cpu::SiluBackward<double>(du.data(), g.data(), u.data(), n);
   EXPECT_LE(DirectionalError(silu_loss, u, du, 6), 1e-8);
   std::vector<double> y(n);

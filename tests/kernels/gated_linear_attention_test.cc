@@ -14,6 +14,7 @@ namespace {
 
 using testing::AllFinite;
 using testing::DirectionalError;
+using testing::kStaleGradient;
 using testing::MaxAbs;
 using testing::NaiveDecayedAttention;
 using testing::RandomNormal;
@@ -233,7 +234,8 @@ TEST(Hgrn2Gate, BackwardMatchesFiniteDifferences) {
     cpu::Hgrn2GateForward<double>(log_f.data(), k.data(), phi.data(), lb.data(), rows, dim);
     return testing::Dot(log_f, wf) + testing::Dot(k, wk);
   };
-  std::vector<double> dphi(phi.size(), 0.0), dlb(dim, 0.0);
+  // dphi is written over a stale value; dlb, a parameter gradient, is added to.
+  std::vector<double> dphi(phi.size(), kStaleGradient), dlb(dim, 0.0);
   cpu::Scratch<double> scratch;
   cpu::Hgrn2GateBackward<double>(dphi.data(), dlb.data(), wf.data(), wk.data(), phi.data(),
                                  lb.data(), rows, dim, scratch);

@@ -14,6 +14,7 @@ namespace {
 
 using testing::DirectionalError;
 using testing::Dot;
+using testing::kStaleGradient;
 using testing::RandomNormal;
 using testing::RelativeError;
 
@@ -53,7 +54,7 @@ TEST(Rope, BackwardMatchesFiniteDifferences) {
     cpu::RopeForward<double>(y.data(), x.data(), batch, seq, heads, d, 3, 10000.0, scratch);
     return Dot(y, g);
   };
-  std::vector<double> dx(x.size(), 0.0);
+  std::vector<double> dx(x.size(), kStaleGradient);  // written, not added
   cpu::RopeBackward<double>(dx.data(), g.data(), batch, seq, heads, d, 3, 10000.0, scratch);
   EXPECT_LE(DirectionalError(loss, x, dx, 3), 1e-8);
 }
@@ -116,7 +117,8 @@ TEST(Lrpe, BackwardMatchesFiniteDifferencesIncludingTheta) {
                              scratch);
     return Dot(y, g);
   };
-  std::vector<double> dx(x.size(), 0.0), dtheta(theta.size(), 0.0);
+  // dx is written over a stale value; dtheta, a parameter gradient, is added to.
+  std::vector<double> dx(x.size(), kStaleGradient), dtheta(theta.size(), 0.0);
   cpu::LrpeBackward<double>(dx.data(), dtheta.data(), g.data(), x.data(), theta.data(), batch, seq,
                             heads, d, offset, scratch);
   EXPECT_LE(DirectionalError(loss, x, dx, 4), 1e-8);

@@ -53,6 +53,11 @@ bool AllFinite(const std::vector<A>& x) {
   return true;
 }
 
+// What a gradient buffer holds before an op that must WRITE it (the
+// element-wise, positional and attention backwards, kernels/backend.h): a value that an
+// op adding into the buffer would carry into its result.
+constexpr double kStaleGradient = 7.0;
+
 inline double Dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
