@@ -1,9 +1,12 @@
 """Where a training step of flopwise-train goes, op by op, against the sgemm limit.
 
-Runs flopwise-train once per architecture with FLOPWISE_OP_TIMES=1 (the CPU
+Runs flopwise-train twice per architecture with FLOPWISE_OP_TIMES=1 (the CPU
 backend's per-op wall-time table, kernels/cpu/op_times.h), at one of the
-training bench's configs, and prints for every op its milliseconds per step
-and share of the backend's time. For the GEMM ops, whose FLOPs follow from
+training bench's configs: once for --warmup-steps steps and once for
+--warmup-steps + --steps. An op's time per step is the difference of its two
+totals over --steps, so one-time work (zeroing and first-touching the
+arenas at start-up, the first step's warm-up) cancels out. It prints for
+every op those milliseconds per step and its share of the step. For the GEMM ops, whose FLOPs follow from
 the model's shapes, it also prints the FLOP/s they reach and that rate as a
 fraction of the same run's sgemm (numpy 2048^3 on OpenBLAS's OpenMP build,
 the library flopwise links):
@@ -17,8 +20,8 @@ input gradients.)
 gemm_share is the GEMM ops' share of the backend's time (the rest is
 memory- or latency-bound: norms, activations, attention cores, AdamW, Zero);
 gemm_of_sgemm is their combined rate over sgemm, which bounds the MFU even
-if every other op took no time. The first (warm-up) step is included in the
-table, so short runs (--steps) weigh it more.
+if every other op took no time. An op whose difference comes out negative
+(it ran only at start-up, or noise) is shown as 0.
 """
 
 import argparse
@@ -64,6 +67,22 @@ def parse_op_table(stderr):
     return ops
 
 
+def op_seconds(args, arch, name, cfg, steps, workdir):
+    """{op: seconds} of one flopwise-train run of `steps` steps."""
+    cmd, _ = run_bench.train_command(args.flopwise_train, arch, cfg, cfg["batch_tokens"], steps,
+                                     args.threads, workdir)
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env=dict(os.environ, FLOPWISE_OP_TIMES="1"))
+    if proc.returncode != 0:
+        sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "
+                 f"{proc.stderr.strip()[-2000:]}")
+    ops = parse_op_table(proc.stderr)
+    if not all(op in ops for op in GEMM_OPS):
+        sys.exit(f"flopwise-train {arch} {name}: no op table with "
+                 f"{', '.join(GEMM_OPS)} on stderr (FLOPWISE_OP_TIMES)")
+    return ops
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,7 +90,10 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--configs", default="A,B")
     parser.add_argument("--archs", default=",".join(run_bench.ARCHS))
-    parser.add_argument("--steps", type=int, default=4, help="steps, the first included")
+    parser.add_argument("--warmup-steps", type=int, default=2,
+                        help="steps of the shorter run, whose op times are subtracted")
+    parser.add_argument("--steps", type=int, default=4,
+                        help="steps the longer run adds, over which the differences are taken")
     args = parser.parse_args()
     for c in args.configs.split(","):
         if c not in ("A", "B"):
@@ -87,31 +109,25 @@ def main():
     with tempfile.TemporaryDirectory(prefix="op-breakdown-") as workdir:
         for name in args.configs.split(","):
             _, cfg = run_bench.CONFIGS[name][0]
-            tokens = cfg["batch_tokens"]
             for arch in args.archs.split(","):
-                cmd, _ = run_bench.train_command(args.flopwise_train, arch, cfg, tokens,
-                                                 args.steps, args.threads, workdir)
-                proc = subprocess.run(cmd, capture_output=True, text=True,
-                                      env=dict(os.environ, FLOPWISE_OP_TIMES="1"))
-                if proc.returncode != 0:
-                    sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "
-                             f"{proc.stderr.strip()[-2000:]}")
-                ops = parse_op_table(proc.stderr)
-                if not all(op in ops for op in GEMM_OPS):
-                    sys.exit(f"flopwise-train {arch} {name}: no op table with "
-                             f"{', '.join(GEMM_OPS)} on stderr (FLOPWISE_OP_TIMES)")
+                # The longer run first: it sizes the token file both runs read.
+                long = op_seconds(args, arch, name, cfg, args.warmup_steps + args.steps, workdir)
+                short = op_seconds(args, arch, name, cfg, args.warmup_steps, workdir)
+                # Seconds per step of each op in the steady state.
+                ops = {op: max(0.0, seconds - short.get(op, 0.0)) / args.steps
+                       for op, seconds in long.items()}
                 total = sum(ops.values())
-                flops = gemm_flops_per_step(arch, cfg, tokens)
+                flops = gemm_flops_per_step(arch, cfg, cfg["batch_tokens"])
                 gemm_seconds = sum(ops.get(op, 0.0) for op in GEMM_OPS)
                 for op, seconds in sorted(ops.items(), key=lambda kv: -kv[1]):
-                    line = (f"op {arch} {name} {op} ms_per_step={1e3 * seconds / args.steps:.1f}"
+                    line = (f"op {arch} {name} {op} ms_per_step={1e3 * seconds:.1f}"
                             f" share={100 * seconds / total:.1f}%")
                     if op in flops and seconds > 0:
-                        rate = flops[op] * args.steps / seconds
+                        rate = flops[op] / seconds
                         line += f" gflops={rate / 1e9:.0f} of_sgemm={100 * rate / sgemm:.0f}%"
                     print(line, flush=True)
-                gemm_flops = sum(flops.values()) * args.steps
-                print(f"step {arch} {name} ms_per_step={1e3 * total / args.steps:.1f}"
+                gemm_flops = sum(flops.values())
+                print(f"step {arch} {name} ms_per_step={1e3 * total:.1f}"
                       f" gemm_share={100 * gemm_seconds / total:.1f}%"
                       f" gemm_of_sgemm={100 * gemm_flops / gemm_seconds / sgemm:.0f}%", flush=True)
     print(f"# loadavg at the end: {run_bench.load_average()}", flush=True)
