@@ -12,7 +12,10 @@ DEBIAN_PACKAGES=(
   libceres-dev libeigen3-dev
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libopenblas-openmp-dev
+  # the OpenMP build flopwise links; libopenblas0 is what the .deb's shlibs
+  # name for libopenblas.so.0 (satisfied by the OpenMP build, but dpkg -i
+  # in tests/deploy wants the package itself installed)
+  libopenblas-openmp-dev libopenblas0
   libgloo-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev python3-prometheus-client
