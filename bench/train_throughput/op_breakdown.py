@@ -6,10 +6,10 @@ training bench's configs: once for --warmup-steps steps and once for
 --warmup-steps + --steps. An op's time per step is the difference of its two
 totals over --steps, so one-time work (zeroing and first-touching the
 arenas at start-up, the first step's warm-up) cancels out. It prints for
-every op those milliseconds per step and its share of the step. For the GEMM ops, whose FLOPs follow from
-the model's shapes, it also prints the FLOP/s they reach and that rate as a
-fraction of the same run's sgemm (numpy 2048^3 on OpenBLAS's OpenMP build,
-the library flopwise links):
+every op those milliseconds per step and its share of the step. For the
+GEMM ops, whose FLOPs follow from the model's shapes, it also prints the
+FLOP/s they reach and that rate as a fraction of the same run's sgemm (numpy
+2048^3 on OpenBLAS's OpenMP build, the library flopwise links):
 
   op <arch> <config> <op> ms_per_step=<ms> share=<%> [gflops=<GFLOP/s> of_sgemm=<%>]
 
@@ -27,6 +27,7 @@ if every other op took no time. An op whose difference comes out negative
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,10 +70,12 @@ def parse_op_table(stderr):
 
 def op_seconds(args, arch, name, cfg, steps, workdir):
     """{op: seconds} of one flopwise-train run of `steps` steps."""
-    cmd, _ = run_bench.train_command(args.flopwise_train, arch, cfg, cfg["batch_tokens"], steps,
-                                     args.threads, workdir)
+    cmd, out_dir = run_bench.train_command(args.flopwise_train, arch, cfg, cfg["batch_tokens"],
+                                           steps, args.threads, workdir)
     proc = subprocess.run(cmd, capture_output=True, text=True,
                           env=dict(os.environ, FLOPWISE_OP_TIMES="1"))
+    # The run's final checkpoint: hundreds of MB at config B, sixteen runs.
+    shutil.rmtree(out_dir, ignore_errors=True)
     if proc.returncode != 0:
         sys.exit(f"flopwise-train {arch} {name} exited {proc.returncode}: "
                  f"{proc.stderr.strip()[-2000:]}")
