@@ -97,6 +97,8 @@ def main():
                         help="steps of the shorter run, whose op times are subtracted")
     parser.add_argument("--steps", type=int, default=4,
                         help="steps the longer run adds, over which the differences are taken")
+    parser.add_argument("--blas-core", default="env",
+                        help="OpenBLAS kernels, as the training bench's --blas-core")
     args = parser.parse_args()
     for c in args.configs.split(","):
         if c not in ("A", "B"):
@@ -106,9 +108,11 @@ def main():
             parser.error(f"--archs: unknown architecture {a!r}")
 
     print(f"# loadavg at the start: {run_bench.load_average()}", flush=True)
-    sgemm = run_bench.measure_sgemm(args.threads, openmp_blas=run_bench.OPENMP_BLAS_DIR is not None)
-    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads)",
-          flush=True)
+    print(f"# {run_bench.apply_blas_core(args.blas_core)}", flush=True)
+    sgemm, core = run_bench.measure_sgemm(args.threads,
+                                          openmp_blas=run_bench.OPENMP_BLAS_DIR is not None)
+    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads, "
+          f"OpenBLAS's {core} kernels)", flush=True)
     with tempfile.TemporaryDirectory(prefix="op-breakdown-") as workdir:
         for name in args.configs.split(","):
             _, cfg = run_bench.CONFIGS[name][0]

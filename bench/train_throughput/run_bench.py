@@ -14,16 +14,20 @@ thread setting (intra-op threads N or 1 with N BLAS threads set through the
 environment before torch is imported, and torch's default BLAS threads with
 N intra-op threads; and N intra-op threads on OpenBLAS's OpenMP build, the
 one flopwise links, where the two share one thread pool), the fastest kept
-(`torch_threads` line). Then come the machine's sgemm FLOP/s (numpy, the
-faster of Debian's default OpenBLAS and its OpenMP build), the MFU of
-configs A and B under the paper's FLOP formula (alone and with the LM
-head's 6dv), the context-4096 / context-256 throughput ratio of every architecture (about 1
-for the linear models; LLaMA's falls as its attention grows), and for the
-small-model config S each architecture's tokens/s relative to LLaMA's at the
-same size. Warm-up steps are skipped; tokens/s is the harmonic mean of the
-per-step rates that the programs report. Without --flopwise-train only the
-PyTorch side runs and every `ours` field reads n/a. The load average
-(/proc/loadavg) is printed at the start and at the end.
+(`torch_threads` line). Then come the MFU of configs A and B under the
+paper's FLOP formula (alone and with the LM head's 6dv) against the
+machine's sgemm FLOP/s (numpy float32 2048^3, the faster of Debian's default
+OpenBLAS and its OpenMP build, measured before and after the runs, the
+higher kept), the context-4096 / context-256 throughput ratio of every
+architecture (about 1 for the linear models; LLaMA's falls as its attention
+grows), and for the small-model config S each architecture's tokens/s
+relative to LLaMA's at the same size. Warm-up steps are skipped on both
+sides; tokens/s is the harmonic mean of the per-step rates that the programs
+report. Every side runs the same OpenBLAS kernels (--blas-core; the header
+names them, and a warning line appears if flopwise-train's `start` event
+reports others than numpy ran). Without --flopwise-train only the PyTorch
+side runs and every `ours` field reads n/a. The load average (/proc/loadavg)
+is printed at the start and at the end.
 """
 
 import argparse
@@ -142,7 +146,9 @@ def run_ours(args, arch, cfg, batch_tokens, threads, workdir):
         raise RuntimeError(f"flopwise-train {arch} exited {code}: {stderr.strip()[-2000:]}")
     done = [e for e in events if e.get("event") == "done"]
     estimate = done[0]["memory_estimate_bytes"] / 2**20 if done else None
-    return steady_rate(events, args.warmup_steps), rss, estimate
+    start = [e for e in events if e.get("event") == "start"]
+    core = start[0].get("blas_core") if start else None
+    return steady_rate(events, args.warmup_steps), rss, estimate, core
 
 
 # OpenBLAS's OpenMP build, the one flopwise links (cmake/FlopwiseDeps.cmake):
@@ -199,19 +205,58 @@ def run_torch(args, arch, cfg, batch_tokens, setting):
 
 
 def measure_sgemm(threads, openmp_blas, size=2048, repeats=5):
-    """Best-of sgemm FLOP/s through numpy with `threads` threads, on Debian's default
-    OpenBLAS or on its OpenMP build."""
+    """(Best-of sgemm FLOP/s through numpy with `threads` threads, OpenBLAS's name for the
+    kernels that ran it), on Debian's default OpenBLAS or on its OpenMP build."""
     code = (
-        "import time, numpy as np\n"
+        "import ctypes, time, numpy as np\n"
         f"n = {size}\n"
         "a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)\n"
         "a @ b\n"
         "best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter())"
         f" for _ in range({repeats}))\n"
-        "print(2.0 * n ** 3 / best)\n")
+        "lib = next(l.split()[-1] for l in open('/proc/self/maps') if 'libopenblas' in l)\n"
+        "corename = ctypes.CDLL(lib).openblas_get_corename\n"
+        "corename.restype = ctypes.c_char_p\n"
+        "print(2.0 * n ** 3 / best, corename().decode())\n")
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True,
                          env=blas_env(threads, openmp_blas), check=True)
-    return float(out.stdout.strip())
+    flops, core = out.stdout.split()
+    return float(flops), core
+
+
+def apply_blas_core(choice):
+    """Sets the OpenBLAS kernels of every child (flopwise-train, PyTorch, numpy) through this
+    process's environment, which they all inherit: "env" keeps OPENBLAS_CORETYPE as the
+    environment has it, "auto" removes it (OpenBLAS picks for the CPU), any other value is
+    set as OPENBLAS_CORETYPE. Returns a line describing the choice."""
+    inherited = os.environ.get("OPENBLAS_CORETYPE")
+    if choice == "auto":
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        return ("OPENBLAS_CORETYPE removed for every side (--blas-core auto; the environment "
+                f"had {inherited or 'none'}): OpenBLAS picks its kernels for the CPU")
+    if choice != "env":
+        os.environ["OPENBLAS_CORETYPE"] = choice
+        return f"OPENBLAS_CORETYPE={choice} for every side (--blas-core)"
+    if inherited is None:
+        return "OPENBLAS_CORETYPE not set: OpenBLAS picks its kernels for the CPU"
+    return (f"OPENBLAS_CORETYPE={inherited} from the environment for every side "
+            "(--blas-core auto removes it)")
+
+
+def measure_sgemm_all_builds(threads):
+    """({build: sgemm FLOP/s} of Debian's default OpenBLAS and, where installed, its OpenMP
+    build; OpenBLAS's kernel name)."""
+    flops, core = measure_sgemm(threads, openmp_blas=False)
+    by_build = {"default": flops}
+    if OPENMP_BLAS_DIR is not None:
+        by_build["openmp"], core = measure_sgemm(threads, openmp_blas=True)
+    return by_build, core
+
+
+def print_sgemm(when, by_build, core, threads):
+    builds = ", ".join(f"{k} OpenBLAS {v / 1e9:.1f}" for k, v in by_build.items())
+    print(f"sgemm at the {when} {max(by_build.values()) / 1e9:.1f} GFLOP/s (numpy float32 "
+          f"2048^3, {threads} threads, OpenBLAS's {core} kernels; {builds})", flush=True)
 
 
 def fmt(value, digits=0):
@@ -253,12 +298,18 @@ def main():
     parser.add_argument("--archs", default=",".join(ARCHS))
     parser.add_argument("--batch-tokens", type=int, default=0,
                         help="tokens per step (default: 4096 for A, 2048 for B and S; at least one sequence)")
-    parser.add_argument("--warmup-steps", type=int, default=1)
+    parser.add_argument("--warmup-steps", type=int, default=3,
+                        help="steps run before the measured ones on both sides (PyTorch's rate "
+                             "climbs over its first three steps on the CPU)")
     parser.add_argument("--steps", type=int, default=3, help="measured steps after warm-up")
     parser.add_argument("--repeats", type=int, default=5,
                         help="runs per side, interleaved; medians and min-max are reported")
     parser.add_argument("--long-context", type=int, default=4096,
                         help="context of the long-sequence run at config A (0: skip)")
+    parser.add_argument("--blas-core", default="env",
+                        help="OpenBLAS kernels of every side: env (OPENBLAS_CORETYPE as the "
+                             "environment has it), auto (removed: OpenBLAS picks for the CPU), "
+                             "or a core name such as Haswell or SkylakeX")
     parser.add_argument("--json", help="also write every figure to this JSON file")
     args = parser.parse_args()
     archs = [a for a in args.archs.split(",") if a]
@@ -280,17 +331,11 @@ def main():
           f"{args.steps} repeats={args.repeats}"
           + ("" if args.flopwise_train else " (PyTorch side only)"), flush=True)
     print(f"# loadavg at the start: {report['load_average_start']}", flush=True)
-    # The MFU reference is the faster of the two OpenBLAS builds.
-    sgemm_by_build = {"default": measure_sgemm(args.threads, openmp_blas=False)}
-    if OPENMP_BLAS_DIR is not None:
-        sgemm_by_build["openmp"] = measure_sgemm(args.threads, openmp_blas=True)
-    sgemm = max(sgemm_by_build.values())
-    report["sgemm_flops_per_s"] = sgemm
-    report["sgemm_flops_per_s_by_blas"] = sgemm_by_build
-    builds = ", ".join(f"{k} OpenBLAS {v / 1e9:.1f}" for k, v in sgemm_by_build.items())
-    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s (numpy float32 2048^3, {args.threads} threads; "
-          f"{builds})", flush=True)
-
+    report["blas_core_choice"] = apply_blas_core(args.blas_core)
+    print(f"# {report['blas_core_choice']}", flush=True)
+    sgemm_start, core = measure_sgemm_all_builds(args.threads)
+    report["blas_core"] = core
+    print_sgemm("start", sgemm_start, core, args.threads)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as workdir:
 
@@ -310,7 +355,11 @@ def main():
             estimate = form = None
             for _ in range(args.repeats):
                 if args.flopwise_train:
-                    rate, rss, estimate = run_ours(args, arch, cfg, batch_tokens, threads, workdir)
+                    rate, rss, estimate, ours_core = run_ours(args, arch, cfg, batch_tokens,
+                                                              threads, workdir)
+                    if ours_core != report["blas_core"]:
+                        print(f"# warning: flopwise-train ran OpenBLAS's {ours_core} kernels, "
+                              f"numpy its {report['blas_core']}", flush=True)
                     ours.append(rate)
                     ours_rss.append(rss)
                 rate, rss, form = run_torch(args, arch, cfg, batch_tokens, setting)
@@ -358,6 +407,14 @@ def main():
                       f"{fmt(ratio(long_run['ours'], base['ours']), 3)} torch="
                       f"{fmt(ratio(long_run['torch'], base['torch']), 3)}", flush=True)
 
+    # The MFU reference: the higher of the sgemm rates measured before and after the runs,
+    # each the faster of the two OpenBLAS builds (the machine drifts during a long bench).
+    sgemm_end, _ = measure_sgemm_all_builds(args.threads)
+    print_sgemm("end", sgemm_end, core, args.threads)
+    sgemm = max(max(sgemm_start.values()), max(sgemm_end.values()))
+    report["sgemm_flops_per_s"] = sgemm
+    report["sgemm_flops_per_s_by_blas"] = {"start": sgemm_start, "end": sgemm_end}
+    print(f"sgemm {sgemm / 1e9:.1f} GFLOP/s: the MFU reference", flush=True)
     for name in ("A", "B"):
         if name not in configs:
             continue

@@ -60,6 +60,7 @@ TEST(FlopwiseTrainCli, YamlConfigTrainsAndEveryStdoutLineIsJson) {
     if (last_event == "progress") ++progress;
     if (last_event == "start") {
       EXPECT_EQ(event["arch"], "cos2");
+      EXPECT_FALSE(event.value("blas_core", "").empty()) << line;
     }
   }
   EXPECT_EQ(last_event, "done");
@@ -71,6 +72,23 @@ TEST(FlopwiseTrainCli, YamlConfigTrainsAndEveryStdoutLineIsJson) {
   EXPECT_EQ(check.exit_code, 0);
   EXPECT_EQ(check.out.rfind("loss ", 0), 0u) << check.out;
 }
+
+#if defined(__x86_64__)
+// The start event names the OpenBLAS kernels that ran the GEMMs: the ones
+// OPENBLAS_CORETYPE asks for when it is set.
+TEST(FlopwiseTrainCli, StartEventNamesTheBlasKernels) {
+  const std::string dir = MakeTempDir("cli-blas-core");
+  const std::string data = WriteTokenFile(dir, 2000, 64, 5);
+  const Result r = RunCommand("OPENBLAS_CORETYPE=Sandybridge " + std::string(FLOPWISE_TRAIN_BIN) +
+                              " --arch llama --preset cpu-1 --vocab 64 --context 32 --data " +
+                              data + " --batch-tokens 64 --total-tokens 64 --out " + dir +
+                              "/run --threads 1 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json start = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
+  EXPECT_EQ(start["event"], "start");
+  EXPECT_EQ(start["blas_core"], "Sandybridge");
+}
+#endif
 
 // The model flags as YAML keys and as command-line flags end up in the
 // checkpoint's metadata and tensors; a bad value is an error naming the flag.

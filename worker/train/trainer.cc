@@ -17,6 +17,7 @@
 #include "comm/bucketed_all_reduce.h"
 #include "comm/communicator.h"
 #include "kernels/backend.h"
+#include "kernels/blas_core.h"
 #include "models/accounting.h"
 #include "models/model.h"
 #include "worker/train/checkpoint.h"
@@ -333,6 +334,7 @@ int Run::Execute(const std::atomic<bool>* stop_requested) {
                           {"resumed_from_step", resumed_from_step_},
                           {"device", std::string(backend_->name())},
                           {"precision", o_.precision}};
+  if (o_.device == "cpu") start["blas_core"] = kernels::BlasCoreName();
   if (comm_->world_size() > 1) {
     start["rank"] = comm_->rank();
     start["world_size"] = comm_->world_size();
