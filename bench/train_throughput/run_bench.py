@@ -13,7 +13,8 @@ Before its repeats the PyTorch side is tuned as a user would: one run per
 thread setting (intra-op threads N or 1 with N BLAS threads set through the
 environment before torch is imported, and torch's default BLAS threads with
 N intra-op threads; and N intra-op threads on OpenBLAS's OpenMP build, the
-one flopwise links, where the two share one thread pool), the fastest kept
+one flopwise links, where the two share one thread pool, there also with
+torch's own kernels at AVX-512 where the CPU has it), the fastest kept
 (`torch_threads` line). Then come the MFU of configs A and B under the
 paper's FLOP formula (alone and with the LM head's 6dv) against the
 machine's sgemm FLOP/s (numpy float32 2048^3, the faster of Debian's default
@@ -173,31 +174,43 @@ def blas_env(threads, openmp_blas):
     return env
 
 
+def cpu_has_avx512():
+    with open("/proc/cpuinfo") as f:
+        return any(line.startswith("flags") and " avx512f" in line for line in f)
+
+
 def torch_thread_settings(threads):
     """(label, intra-op threads, BLAS threads or None for the library's default, whether the
-    BLAS is OpenBLAS's OpenMP build), deduplicated. With the OpenMP build, torch's intra-op
-    threads and the BLAS's are one pool."""
-    settings = [(f"intra{threads}-blas{threads}", threads, threads, False),
-                (f"intra1-blas{threads}", 1, threads, False),
-                (f"intra{threads}-blasdefault", threads, None, False)]
+    BLAS is OpenBLAS's OpenMP build, whether torch's own kernels use AVX-512), deduplicated.
+    With the OpenMP build, torch's intra-op threads and the BLAS's are one pool. Torch runs
+    its own kernels (norms, activations, softmax, AdamW) at AVX2 unless
+    ATEN_CPU_CAPABILITY=avx512 asks for more, so that is tried where the CPU has it."""
+    settings = [(f"intra{threads}-blas{threads}", threads, threads, False, False),
+                (f"intra1-blas{threads}", 1, threads, False, False),
+                (f"intra{threads}-blasdefault", threads, None, False, False)]
     if OPENMP_BLAS_DIR is not None:
-        settings.append((f"intra{threads}-openmp-blas", threads, threads, True))
+        settings.append((f"intra{threads}-openmp-blas", threads, threads, True, False))
+        if cpu_has_avx512():
+            settings.append((f"intra{threads}-openmp-blas-aten-avx512", threads, threads, True,
+                             True))
     seen, unique = set(), []
-    for label, intra, blas, openmp_blas in settings:
-        if (intra, blas, openmp_blas) not in seen:
-            seen.add((intra, blas, openmp_blas))
-            unique.append((label, intra, blas, openmp_blas))
+    for setting in settings:
+        if setting[1:] not in seen:
+            seen.add(setting[1:])
+            unique.append(setting)
     return unique
 
 
 def run_torch(args, arch, cfg, batch_tokens, setting):
-    _, intra, blas, openmp_blas = setting
+    _, intra, blas, openmp_blas, aten_avx512 = setting
     cmd = [PYTHON, os.path.join(HERE, "torch_peer.py"), "--arch", arch, "--steps",
            args.warmup_steps + args.steps, "--threads", intra, "--batch-tokens", batch_tokens]
     for key in ("layers", "d_model", "heads", "ffn_dim", "vocab", "context"):
         cmd += ["--" + key.replace("_", "-"), cfg[key]]
-    events, rss, code, stderr = run_measured([str(c) for c in cmd],
-                                             env=blas_env(blas, openmp_blas))
+    env = blas_env(blas, openmp_blas)
+    if aten_avx512:
+        env["ATEN_CPU_CAPABILITY"] = "avx512"
+    events, rss, code, stderr = run_measured([str(c) for c in cmd], env=env)
     if code != 0:
         raise RuntimeError(f"torch_peer {arch} exited {code}: {stderr.strip()[-2000:]}")
     forms = [e for e in events if e.get("event") == "attention_form"]
