@@ -26,19 +26,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench  # noqa: E402  (configs, token files, sgemm and the flopwise run)
 
 
-def core_env(core, inherited):
-    """This process's environment with OPENBLAS_CORETYPE set as `core` asks."""
-    if core == "auto":
-        os.environ.pop("OPENBLAS_CORETYPE", None)
-    elif core == "env":
-        if inherited is None:
-            os.environ.pop("OPENBLAS_CORETYPE", None)
-        else:
-            os.environ["OPENBLAS_CORETYPE"] = inherited
-    else:
-        os.environ["OPENBLAS_CORETYPE"] = core
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,9 +40,9 @@ def main():
     cores = [c for c in args.cores.split(",") if c]
     if len(cores) < 2:
         parser.error("--cores: at least two choices to compare")
-    inherited = os.environ.get("OPENBLAS_CORETYPE")
     print(f"# loadavg at the start: {run_bench.load_average()}", flush=True)
-    print(f"# OPENBLAS_CORETYPE in the environment: {inherited or 'not set'}", flush=True)
+    print(f"# OPENBLAS_CORETYPE in the environment: {run_bench.INHERITED_CORETYPE or 'not set'}",
+          flush=True)
     openmp = run_bench.OPENMP_BLAS_DIR is not None
     _, cfg = run_bench.CONFIGS["A"][0]
     sgemm = {c: [] for c in cores}
@@ -64,7 +51,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="blas-cores-") as workdir:
         for _ in range(args.repeats):
             for core in cores:
-                core_env(core, inherited)
+                run_bench.apply_blas_core(core)
                 flops, ran[core] = run_bench.measure_sgemm(args.threads, openmp_blas=openmp)
                 sgemm[core].append(flops / 1e9)
                 if args.flopwise_train:
@@ -80,7 +67,7 @@ def main():
                         print(f"# warning: flopwise-train ran {start[0].get('blas_core')}, "
                               f"numpy {ran[core]}", flush=True)
                     tokens[core].append(run_bench.steady_rate(events, args.warmup_steps))
-    core_env("env", inherited)
+    run_bench.apply_blas_core("env")
     # Ratios to the first core: of tokens/s when flopwise ran, else of sgemm.
     measured = tokens if args.flopwise_train else sgemm
     base = run_bench.summary(measured[cores[0]])[0]

@@ -237,12 +237,16 @@ def measure_sgemm(threads, openmp_blas, size=2048, repeats=5):
     return float(flops), core
 
 
+# OPENBLAS_CORETYPE as this process was started with it, what --blas-core env restores.
+INHERITED_CORETYPE = os.environ.get("OPENBLAS_CORETYPE")
+
+
 def apply_blas_core(choice):
     """Sets the OpenBLAS kernels of every child (flopwise-train, PyTorch, numpy) through this
     process's environment, which they all inherit: "env" keeps OPENBLAS_CORETYPE as the
-    environment has it, "auto" removes it (OpenBLAS picks for the CPU), any other value is
-    set as OPENBLAS_CORETYPE. Returns a line describing the choice."""
-    inherited = os.environ.get("OPENBLAS_CORETYPE")
+    environment had it at start, "auto" removes it (OpenBLAS picks for the CPU), any other
+    value is set as OPENBLAS_CORETYPE. Returns a line describing the choice."""
+    inherited = INHERITED_CORETYPE
     if choice == "auto":
         os.environ.pop("OPENBLAS_CORETYPE", None)
         return ("OPENBLAS_CORETYPE removed for every side (--blas-core auto; the environment "
@@ -251,7 +255,9 @@ def apply_blas_core(choice):
         os.environ["OPENBLAS_CORETYPE"] = choice
         return f"OPENBLAS_CORETYPE={choice} for every side (--blas-core)"
     if inherited is None:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
         return "OPENBLAS_CORETYPE not set: OpenBLAS picks its kernels for the CPU"
+    os.environ["OPENBLAS_CORETYPE"] = inherited
     return (f"OPENBLAS_CORETYPE={inherited} from the environment for every side "
             "(--blas-core auto removes it)")
 
